@@ -1,0 +1,3 @@
+from mailwatch.cli import main
+
+main()

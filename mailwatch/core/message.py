@@ -1,0 +1,100 @@
+"""Plain data the whole pipeline passes around; no I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A mailbox address; ``email`` is always lower-case so comparisons are plain."""
+
+    name: str
+    email: str
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+
+# Header fields the pipeline needs; the sync fetches exactly these (plus a text prefix).
+# The ones after the threading/addressing block are kept verbatim in ``ParsedMessage.markers``
+# so that needs-reply classification can say *why* a message was judged automatic.
+MARKER_HEADERS: tuple[str, ...] = (
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "x-ms-exchange-inbox-rules-loop",
+    "x-ms-exchange-generated-message-source",
+    "precedence",
+    "list-id",
+    "list-unsubscribe",
+    "list-post",
+    "return-path",
+    "x-spam-flag",
+    "x-spam-status",
+    "x-ms-exchange-organization-scl",
+    "x-failed-recipients",
+    "content-language",
+)
+
+FETCHED_HEADERS: tuple[str, ...] = (
+    "message-id",
+    "in-reply-to",
+    "references",
+    "thread-index",
+    "thread-topic",
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "content-type",
+    *MARKER_HEADERS,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """What mailwatch knows about one message: headers it needs and the start of its text.
+
+    ``message_id`` is never empty: a message without one gets a stable synthetic id built
+    from its headers, so the same message seen in two folders is still one row.
+    """
+
+    message_id: str
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    subject: str
+    from_addr: Address | None
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    reply_to: tuple[Address, ...] = ()
+    date: datetime | None = None
+    thread_index: str | None = None
+    thread_topic: str | None = None
+    content_type: str = "text/plain"
+    markers: Mapping[str, str] = field(default_factory=dict)
+    text: str = ""
+    new_text: str = ""
+    message_id_synthetic: bool = False
+    parse_errors: tuple[str, ...] = ()
+
+    @property
+    def parent_ids(self) -> tuple[str, ...]:
+        """Every id this message says it follows, nearest parent last (JWZ order)."""
+        ids = list(self.references)
+        if self.in_reply_to and self.in_reply_to not in ids:
+            ids.append(self.in_reply_to)
+        return tuple(ids)

@@ -1,0 +1,64 @@
+"""Structured logs (text or JSON) that never carry a secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_SECRET_RE = re.compile(
+    r"(?i)(password|passwd|secret|token|authorization)(\s*[=:]\s*|\"\s*:\s*\")([^\s\"',;]+)"
+)
+
+
+def redact(text: str) -> str:
+    """Mask anything that looks like ``password=...`` or a bearer token in free text."""
+    return _SECRET_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}********", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                payload[key] = (
+                    value
+                    if isinstance(value, int | float | bool) or value is None
+                    else redact(str(value))
+                )
+        if record.exc_info:
+            payload["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{k}={v}"
+            for k, v in vars(record).items()
+            if k not in _STANDARD and not k.startswith("_")
+        )
+        line = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} {record.levelname.lower():7} {record.name}: {record.getMessage()}"
+        if extras:
+            line += f" [{extras}]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return redact(line)
+
+
+def setup_logging(fmt: str = "text", level: str = "info") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("imapclient", "alembic", "sqlalchemy.engine"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

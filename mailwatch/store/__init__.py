@@ -1,0 +1,1 @@
+"""The SQL store (SQLAlchemy 2.x, Alembic migrations)."""

@@ -1,0 +1,561 @@
+"""Store what the sync fetched: messages, where they sit, and which thread they belong to.
+
+Every batch of messages is written in one transaction **together with the folder's UID
+checkpoint**, so a crash at any instant either keeps the whole batch and its checkpoint or
+neither: the next run starts after the last committed UID, with nothing lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailwatch.core.message import Address, Direction, ParsedMessage
+from mailwatch.core.threads import (
+    NEW_THREAD,
+    ThreadIndex,
+    counterpart_of,
+    message_direction,
+    normalize_subject,
+)
+from mailwatch.store.db import transaction
+from mailwatch.store.models import Folder, Mailbox, Message, MessageLocation, Thread
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMessage:
+    uid: int
+    flags: tuple[str, ...]
+    internal_date: datetime | None
+    size: int | None
+    parsed: ParsedMessage
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    id: int
+    mailbox_id: int
+    name: str
+    role: str | None
+    uidvalidity: int | None
+    last_uid: int
+    uidnext: int | None
+    highestmodseq: int | None
+    backfill_since: date | None
+    backfill_done: bool
+    last_flag_scan_at: datetime | None
+
+
+@dataclass
+class BatchResult:
+    stored: int = 0
+    relocated: int = 0
+    threads_created: int = 0
+    threads_merged: int = 0
+    parse_errors: int = 0
+
+
+@dataclass
+class _MailboxCache:
+    index: ThreadIndex
+    rows: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (row id, fingerprint)
+
+
+def fingerprint(parsed: ParsedMessage) -> str:
+    """What tells two messages that share a Message-ID apart (a reused or broken id)."""
+    sender = parsed.from_addr.email if parsed.from_addr else ""
+    stamp = parsed.date.isoformat() if parsed.date else ""
+    return hashlib.sha1(f"{sender}\0{stamp}\0{parsed.subject}".encode()).hexdigest()[:16]
+
+
+def _addr_json(addresses: Iterable[Address]) -> list[dict[str, str]]:
+    return [{"name": a.name, "email": a.email} for a in addresses]
+
+
+class MailStore:
+    """The sync's view of the store; one instance per process, shared by mailbox workers."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        own_addresses: frozenset[str],
+        subject_window: timedelta = timedelta(days=30),
+    ) -> None:
+        self.factory = factory
+        self.own_addresses = own_addresses
+        self.subject_window = subject_window
+        self._caches: dict[int, _MailboxCache] = {}
+
+    # -- mailboxes and folders -------------------------------------------------------------
+
+    def ensure_mailbox(self, name: str, username: str) -> int:
+        with transaction(self.factory) as session:
+            found = session.scalar(select(Mailbox.id).where(Mailbox.name == name))
+            if found is not None:
+                return found
+            mailbox = Mailbox(name=name, username=username)
+            session.add(mailbox)
+            session.flush()
+            return mailbox.id
+
+    def folder(self, mailbox_id: int, name: str, role: str | None) -> FolderState:
+        with transaction(self.factory) as session:
+            row = session.scalar(
+                select(Folder).where(Folder.mailbox_id == mailbox_id, Folder.name == name)
+            )
+            if row is None:
+                row = Folder(mailbox_id=mailbox_id, name=name, role=role, last_uid=0)
+                session.add(row)
+                session.flush()
+            elif row.role != role:
+                row.role = role
+            return _state(row)
+
+    def start_backfill(self, folder: FolderState, since: date | None) -> FolderState:
+        with transaction(self.factory) as session:
+            row = session.get_one(Folder, folder.id)
+            row.backfill_since = since
+            return _state(row)
+
+    def reset_for_uidvalidity(self, folder: FolderState, uidvalidity: int) -> FolderState:
+        """The server renumbered the folder: forget its UIDs (never the messages)."""
+        with transaction(self.factory) as session:
+            session.execute(delete(MessageLocation).where(MessageLocation.folder_id == folder.id))
+            row = session.get_one(Folder, folder.id)
+            if row.uidvalidity is not None:
+                log.warning(
+                    "UIDVALIDITY of %s changed from %s to %s: re-matching its messages by Message-ID",
+                    row.name,
+                    row.uidvalidity,
+                    uidvalidity,
+                )
+            row.uidvalidity = uidvalidity
+            row.last_uid = 0
+            row.uidnext = None
+            row.highestmodseq = None
+            row.backfill_done = False
+            return _state(row)
+
+    def finish_folder_pass(
+        self,
+        folder: FolderState,
+        *,
+        uidnext: int | None,
+        highestmodseq: int | None,
+        backfill_done: bool,
+        flag_scan_at: datetime | None = None,
+    ) -> FolderState:
+        with transaction(self.factory) as session:
+            row = session.get_one(Folder, folder.id)
+            row.uidnext = uidnext
+            if highestmodseq is not None:
+                row.highestmodseq = highestmodseq
+            row.backfill_done = backfill_done or row.backfill_done
+            row.last_synced_at = datetime.now(UTC)
+            if flag_scan_at is not None:
+                row.last_flag_scan_at = flag_scan_at
+            mailbox = session.get_one(Mailbox, row.mailbox_id)
+            mailbox.last_sync_at = row.last_synced_at
+            return _state(row)
+
+    def record_mailbox_error(self, mailbox_id: int, error: str | None) -> None:
+        with transaction(self.factory) as session:
+            mailbox = session.get_one(Mailbox, mailbox_id)
+            mailbox.last_error = error
+            mailbox.last_error_at = datetime.now(UTC) if error else None
+
+    def known_keys(self, mailbox_id: int, keys: Iterable[str]) -> set[str]:
+        cache = self._cache(mailbox_id)
+        return {key for key in keys if key in cache.rows}
+
+    def uids_since(self, folder: FolderState, since: datetime) -> list[int]:
+        """UIDs of this folder's messages dated after ``since`` (the flag-scan window)."""
+        with self.factory() as session:
+            rows = session.execute(
+                select(MessageLocation.uid)
+                .join(Message, Message.id == MessageLocation.message_id)
+                .where(MessageLocation.folder_id == folder.id)
+                .where(func.coalesce(Message.internal_date, Message.date) >= since)
+            )
+            return [uid for (uid,) in rows]
+
+    # -- messages --------------------------------------------------------------------------
+
+    def save_batch(
+        self,
+        folder: FolderState,
+        fetched: Sequence[FetchedMessage],
+        checkpoint_uid: int,
+    ) -> tuple[BatchResult, FolderState]:
+        """Store a batch and move the folder's checkpoint to ``checkpoint_uid``, atomically."""
+        try:
+            with transaction(self.factory) as session:
+                result = self._save(session, folder, fetched)
+                row = session.get_one(Folder, folder.id)
+                row.last_uid = max(row.last_uid, checkpoint_uid)
+                state = _state(row)
+        except BaseException:
+            # The in-memory index may hold rows that were rolled back: rebuild it next time.
+            self._caches.pop(folder.mailbox_id, None)
+            raise
+        return result, state
+
+    def _save(
+        self, session: Session, folder: FolderState, fetched: Sequence[FetchedMessage]
+    ) -> BatchResult:
+        cache = self._cache(folder.mailbox_id, session)
+        result = BatchResult()
+        locations: list[dict[str, Any]] = []
+        existing_uids = set(
+            session.scalars(
+                select(MessageLocation.uid).where(
+                    MessageLocation.folder_id == folder.id,
+                    MessageLocation.uid.in_([f.uid for f in fetched]),
+                )
+            )
+        )
+        touched: dict[int, Thread] = {}
+        for item in fetched:
+            if item.uid in existing_uids:
+                continue
+            parsed = item.parsed
+            key = parsed.message_id
+            print_ = fingerprint(parsed)
+            known = cache.rows.get(key)
+            if known is not None and known[1] != print_ and not parsed.message_id_synthetic:
+                # Same Message-ID, different message: keep both, the second under its own key.
+                key = f"{parsed.message_id}#{print_}"
+                known = cache.rows.get(key)
+            if known is not None:
+                locations.append(
+                    {
+                        "message_id": known[0],
+                        "folder_id": folder.id,
+                        "uid": item.uid,
+                        "flags": list(item.flags),
+                    }
+                )
+                result.relocated += 1
+                continue
+            row_id = self._insert_message(session, folder, item, key, cache, touched, result)
+            cache.rows[key] = (row_id, print_)
+            locations.append(
+                {
+                    "message_id": row_id,
+                    "folder_id": folder.id,
+                    "uid": item.uid,
+                    "flags": list(item.flags),
+                }
+            )
+            existing_uids.add(item.uid)
+        if locations:
+            session.execute(insert(MessageLocation), locations)
+            answered = [loc["message_id"] for loc in locations if "\\Answered" in loc["flags"]]
+            seen = [loc["message_id"] for loc in locations if "\\Seen" in loc["flags"]]
+            if answered:
+                session.execute(
+                    update(Message).where(Message.id.in_(answered)).values(answered=True)
+                )
+            if seen:
+                session.execute(update(Message).where(Message.id.in_(seen)).values(seen=True))
+        return result
+
+    def _insert_message(
+        self,
+        session: Session,
+        folder: FolderState,
+        item: FetchedMessage,
+        key: str,
+        cache: _MailboxCache,
+        touched: dict[int, Thread],
+        result: BatchResult,
+    ) -> int:
+        parsed = item.parsed
+        direction = message_direction(parsed, folder.role, self.own_addresses)
+        counterpart = counterpart_of(parsed, direction, self.own_addresses)
+        when = parsed.date or item.internal_date
+        thread_id: int | None = None
+        if parsed.parse_errors and parsed.from_addr is None and not parsed.subject:
+            result.parse_errors += 1  # unreadable: kept aside, outside any conversation
+        else:
+            if parsed.parse_errors:
+                result.parse_errors += 1
+            choice = cache.index.choose(parsed, counterpart, when)
+            if choice.thread_id == NEW_THREAD:
+                thread = Thread(
+                    mailbox_id=folder.mailbox_id,
+                    subject=parsed.subject,
+                    normalized_subject=normalize_subject(parsed.subject),
+                    counterpart_name=counterpart.name if counterpart else None,
+                    counterpart_email=counterpart.email if counterpart else None,
+                    message_count=0,
+                )
+                session.add(thread)
+                session.flush()
+                thread_id = thread.id
+                touched[thread_id] = thread
+                result.threads_created += 1
+            else:
+                thread_id = choice.thread_id
+                if choice.merge:
+                    self._merge_threads(session, thread_id, choice.merge, touched)
+                    cache.index.merge(thread_id, choice.merge)
+                    result.threads_merged += len(choice.merge)
+            cache.index.register(_as_keyed(parsed, key), thread_id, counterpart, when)
+            thread_row = touched.get(thread_id) or session.get_one(Thread, thread_id)
+            touched[thread_id] = thread_row
+            _fold_into_thread(thread_row, parsed, direction, counterpart, when)
+        row_id = session.execute(
+            insert(Message).returning(Message.id),
+            {
+                "mailbox_id": folder.mailbox_id,
+                "thread_id": thread_id,
+                "message_key": key[:998],
+                "message_id": parsed.message_id,
+                "message_id_synthetic": parsed.message_id_synthetic,
+                "in_reply_to": parsed.in_reply_to,
+                "references": list(parsed.references),
+                "thread_index": parsed.thread_index,
+                "thread_topic": parsed.thread_topic,
+                "subject": parsed.subject,
+                "normalized_subject": normalize_subject(parsed.subject),
+                "from_name": parsed.from_addr.name if parsed.from_addr else None,
+                "from_email": parsed.from_addr.email if parsed.from_addr else None,
+                "to_addrs": _addr_json(parsed.to),
+                "cc_addrs": _addr_json(parsed.cc),
+                "reply_to": _addr_json(parsed.reply_to),
+                "date": parsed.date,
+                "internal_date": item.internal_date,
+                "direction": direction.value,
+                "counterpart_email": counterpart.email if counterpart else None,
+                "content_type": parsed.content_type[:128],
+                "markers": dict(parsed.markers),
+                "text_prefix": parsed.text,
+                "new_text": parsed.new_text,
+                "size": item.size,
+                "answered": False,
+                "seen": False,
+                "parse_error": "; ".join(parsed.parse_errors)[:2000] or None,
+                "created_at": datetime.now(UTC),
+            },
+        ).scalar_one()
+        result.stored += 1
+        return int(row_id)
+
+    def _merge_threads(
+        self, session: Session, keep: int, others: Iterable[int], touched: dict[int, Thread]
+    ) -> None:
+        """Fold conversations that one message proved to be the same into ``keep``."""
+        others = list(others)
+        session.flush()
+        session.execute(update(Message).where(Message.thread_id.in_(others)).values(thread_id=keep))
+        for other in others:
+            touched.pop(other, None)
+            row = session.get(Thread, other)
+            if row is not None:
+                session.delete(row)
+        session.flush()
+        keep_row = touched.get(keep) or session.get_one(Thread, keep)
+        touched[keep] = keep_row
+        _recompute_thread(session, keep_row)
+
+    def update_flags(
+        self,
+        folder: FolderState,
+        flags_by_uid: Mapping[int, Sequence[str]],
+        highestmodseq: int | None,
+    ) -> int:
+        """Apply flag changes seen on the server; returns how many locations changed."""
+        changed = 0
+        with transaction(self.factory) as session:
+            current = {
+                uid: (loc_id, msg_id, list(flags or []))
+                for loc_id, msg_id, uid, flags in session.execute(
+                    select(
+                        MessageLocation.id,
+                        MessageLocation.message_id,
+                        MessageLocation.uid,
+                        MessageLocation.flags,
+                    ).where(
+                        MessageLocation.folder_id == folder.id,
+                        MessageLocation.uid.in_(list(flags_by_uid)),
+                    )
+                )
+            }
+            affected: set[int] = set()
+            for uid, flags in flags_by_uid.items():
+                found = current.get(uid)
+                if found is None or sorted(found[2]) == sorted(flags):
+                    continue
+                session.execute(
+                    update(MessageLocation)
+                    .where(MessageLocation.id == found[0])
+                    .values(flags=list(flags))
+                )
+                affected.add(found[1])
+                changed += 1
+            if affected:
+                for message_id in affected:
+                    all_flags = [
+                        f
+                        for (flags,) in session.execute(
+                            select(MessageLocation.flags).where(
+                                MessageLocation.message_id == message_id
+                            )
+                        )
+                        for f in (flags or [])
+                    ]
+                    session.execute(
+                        update(Message)
+                        .where(Message.id == message_id)
+                        .values(answered="\\Answered" in all_flags, seen="\\Seen" in all_flags)
+                    )
+            if highestmodseq is not None:
+                session.get_one(Folder, folder.id).highestmodseq = highestmodseq
+        return changed
+
+    # -- the in-memory threading index ----------------------------------------------------
+
+    def _cache(self, mailbox_id: int, session: Session | None = None) -> _MailboxCache:
+        cache = self._caches.get(mailbox_id)
+        if cache is not None:
+            return cache
+        cache = _MailboxCache(ThreadIndex(subject_window=self.subject_window))
+        own_session = session is None
+        session = session or self.factory()
+        try:
+            rows = session.execute(
+                select(
+                    Message.id,
+                    Message.message_key,
+                    Message.message_id,
+                    Message.thread_id,
+                    Message.in_reply_to,
+                    Message.references,
+                    Message.thread_index,
+                    Message.subject,
+                    Message.counterpart_email,
+                    Message.date,
+                    Message.internal_date,
+                    Message.from_email,
+                )
+                .order_by(Message.id)
+                .where(Message.mailbox_id == mailbox_id)
+            )
+            for (
+                row_id,
+                key,
+                msg_id,
+                thread_id,
+                irt,
+                refs,
+                tindex,
+                subject,
+                cp,
+                when,
+                idate,
+                sender,
+            ) in rows:
+                stub = ParsedMessage(
+                    message_id=key,
+                    in_reply_to=irt,
+                    references=tuple(refs or ()),
+                    subject=subject or "",
+                    from_addr=Address("", sender) if sender else None,
+                    date=when,
+                    thread_index=tindex,
+                )
+                cache.rows[key] = (row_id, fingerprint(stub) if key == msg_id else "")
+                if thread_id is not None:
+                    cache.index.register(
+                        stub, thread_id, Address("", cp) if cp else None, when or idate
+                    )
+        finally:
+            if own_session:
+                session.close()
+        self._caches[mailbox_id] = cache
+        return cache
+
+
+def _as_keyed(parsed: ParsedMessage, key: str) -> ParsedMessage:
+    if key == parsed.message_id:
+        return parsed
+    from dataclasses import replace
+
+    return replace(parsed, message_id=key)
+
+
+def _fold_into_thread(
+    thread: Thread,
+    parsed: ParsedMessage,
+    direction: Direction,
+    counterpart: Address | None,
+    when: datetime | None,
+) -> None:
+    thread.message_count = (thread.message_count or 0) + 1
+    thread.updated_at = datetime.now(UTC)
+    if when is not None:
+        if thread.first_message_at is None or when < thread.first_message_at:
+            thread.first_message_at = when
+            if parsed.subject:
+                thread.subject = parsed.subject
+                thread.normalized_subject = normalize_subject(parsed.subject)
+        if thread.last_message_at is None or when > thread.last_message_at:
+            thread.last_message_at = when
+        if direction is Direction.INBOUND:
+            if thread.last_inbound_at is None or when > thread.last_inbound_at:
+                thread.last_inbound_at = when
+        elif thread.last_outbound_at is None or when > thread.last_outbound_at:
+            thread.last_outbound_at = when
+    if not thread.subject and parsed.subject:
+        thread.subject = parsed.subject
+        thread.normalized_subject = normalize_subject(parsed.subject)
+    if counterpart is not None and (direction is Direction.INBOUND or not thread.counterpart_email):
+        thread.counterpart_email = counterpart.email
+        if counterpart.name or not thread.counterpart_name:
+            thread.counterpart_name = counterpart.name or thread.counterpart_name
+
+
+def _recompute_thread(session: Session, thread: Thread) -> None:
+    stats = session.execute(
+        select(
+            func.count(Message.id),
+            func.min(func.coalesce(Message.date, Message.internal_date)),
+            func.max(func.coalesce(Message.date, Message.internal_date)),
+        ).where(Message.thread_id == thread.id)
+    ).one()
+    thread.message_count = int(stats[0])
+    for direction, attr in (("inbound", "last_inbound_at"), ("outbound", "last_outbound_at")):
+        latest = session.scalar(
+            select(func.max(func.coalesce(Message.date, Message.internal_date))).where(
+                Message.thread_id == thread.id, Message.direction == direction
+            )
+        )
+        setattr(thread, attr, latest)
+    thread.first_message_at = stats[1]
+    thread.last_message_at = stats[2]
+
+
+def _state(row: Folder) -> FolderState:
+    return FolderState(
+        id=row.id,
+        mailbox_id=row.mailbox_id,
+        name=row.name,
+        role=row.role,
+        uidvalidity=row.uidvalidity,
+        last_uid=row.last_uid or 0,
+        uidnext=row.uidnext,
+        highestmodseq=row.highestmodseq,
+        backfill_since=row.backfill_since,
+        backfill_done=bool(row.backfill_done),
+        last_flag_scan_at=row.last_flag_scan_at,
+    )

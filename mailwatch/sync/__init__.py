@@ -1,0 +1,1 @@
+"""IMAP sync: connection, one sync pass, and the IDLE watcher."""
