@@ -49,6 +49,19 @@ def _decode_bytes(raw: bytes, charset: str | None = None) -> str:
             return raw.decode(candidate)
         except (LookupError, UnicodeDecodeError):
             continue
+    return _guess_8bit(raw)
+
+
+def _guess_8bit(raw: bytes) -> str:
+    """Undeclared 8-bit text: Cyrillic cp1251 when most letters are non-ASCII, else cp1252.
+
+    (Cyrillic words are all high bytes; Western text has an accented letter here and there.)
+    """
+    cyrillic = raw.decode("cp1251", errors="replace")
+    letters = [c for c in cyrillic if c.isalpha()]
+    high = [c for c in letters if "\u0400" <= c <= "\u04ff"]
+    if letters and len(high) >= len(letters) / 2:
+        return cyrillic
     return raw.decode("cp1252", errors="replace")
 
 
@@ -373,9 +386,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
     charset = None
     subtype = "plain"
     if chosen is not None:
-        payload = chosen.get_payload(decode=False)
-        body = payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else b""
-        encoding = chosen.get("Content-Transfer-Encoding")
+        payload = chosen.get_payload(decode=True)  # transfer encoding undone here
+        body = payload if isinstance(payload, bytes) else b""
         charset = chosen.get_content_charset()
         subtype = chosen.get_content_subtype()
     return parse_fetched(

@@ -178,6 +178,10 @@ class ThreadIndex:
         if subject and counterpart is not None and when is not None:
             self._subjects.setdefault((subject, counterpart.email), []).append((when, thread_id))
 
+    def new_thread(self, thread_id: int) -> None:
+        """A fresh thread id: it must not inherit a merge recorded under a reused id."""
+        self._parent.pop(thread_id, None)
+
     def merge(self, keep: int, others: Iterable[int]) -> None:
         for other in others:
             other_root = self.find(other)

@@ -302,6 +302,7 @@ class MailStore:
                 session.add(thread)
                 session.flush()
                 thread_id = thread.id
+                cache.index.new_thread(thread_id)
                 touched[thread_id] = thread
                 result.threads_created += 1
             else:

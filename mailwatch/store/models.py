@@ -101,7 +101,11 @@ class Folder(Base):
 
 class Thread(Base):
     __tablename__ = "threads"
-    __table_args__ = (Index("ix_threads_mailbox_last", "mailbox_id", "last_message_at"),)
+    # AUTOINCREMENT: SQLite must never hand out the id of a merged-away thread again.
+    __table_args__ = (
+        Index("ix_threads_mailbox_last", "mailbox_id", "last_message_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
@@ -126,6 +130,7 @@ class Message(Base):
         UniqueConstraint("mailbox_id", "message_key"),
         Index("ix_messages_thread", "thread_id", "date"),
         Index("ix_messages_subject", "mailbox_id", "normalized_subject"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -79,6 +79,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_threads")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("threads", schema=None) as batch_op:
         batch_op.create_index(
@@ -131,6 +132,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint("mailbox_id", "message_key", name=op.f("uq_messages_mailbox_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(

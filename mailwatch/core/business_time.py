@@ -1,0 +1,346 @@
+"""Business time: the clock that reply SLAs and promise due dates are measured on.
+
+A client who writes on Friday evening has not been waiting all weekend as far as the sales team
+is concerned, so everything here counts only minutes inside work hours, on work days that are not
+public holidays, in the mailbox's own timezone (wall-clock hours, DST-correct elapsed time).
+
+All functions are pure: time is always passed in, nothing reads the clock.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+__all__ = [
+    "BusinessCalendar",
+    "parse_business_days",
+    "parse_dates",
+    "parse_duration",
+    "parse_work_days",
+    "parse_work_hours",
+]
+
+_ONE_DAY = timedelta(days=1)
+# How far add_business_minutes / next_business_day may search before deciding that the
+# calendar has no open day at all (e.g. every day listed as closed). Ten years is plenty.
+_MAX_SEARCH_DAYS = 3660
+
+
+@lru_cache(maxsize=512)
+def _country_holidays(country: str, year: int) -> frozenset[date]:
+    """Public holidays of one country and year; cached because the lookup builds a big table."""
+    table = holidays.country_holidays(country, years=year)
+    return frozenset(table.keys())
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> tzinfo:
+    if name.upper() in ("UTC", "Z", "ETC/UTC"):
+        return UTC
+    return ZoneInfo(name)
+
+
+def _require_aware(value: datetime, what: str) -> None:
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime, got naive {value!r}")
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """When the sales team is at work: timezone, daily hours, week days, holidays, closures."""
+
+    tz_name: str = "UTC"
+    work_start: time = time(9, 0)
+    work_end: time = time(18, 0)
+    work_days: frozenset[int] = frozenset(range(5))  # 0 = Monday
+    holidays_country: str | None = None  # e.g. "MD", "RU", "ES", "US" (the `holidays` package)
+    extra_closed: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        # Fail at configuration time, not in the middle of an SLA check at 3 a.m.
+        try:
+            _zone(self.tz_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {self.tz_name!r}") from exc
+        if self.work_start.tzinfo is not None or self.work_end.tzinfo is not None:
+            raise ValueError("work hours must be plain wall-clock times without tzinfo")
+        if not self.work_start < self.work_end:
+            raise ValueError(
+                f"work hours must start before they end, got {self.work_start}-{self.work_end}"
+            )
+        if not self.work_days:
+            raise ValueError("at least one work day is needed")
+        if any(not 0 <= d <= 6 for d in self.work_days):
+            got = sorted(self.work_days)
+            raise ValueError(f"work days are 0 (Monday) to 6 (Sunday), got {got}")
+        if self.holidays_country is not None:
+            try:
+                _country_holidays(self.holidays_country, 2000)
+            except NotImplementedError as exc:
+                raise ValueError(
+                    f"no public holiday data for country {self.holidays_country!r}"
+                ) from exc
+
+    # ------------------------------------------------------------------ days
+
+    @property
+    def tz(self) -> tzinfo:
+        return _zone(self.tz_name)
+
+    def is_business_day(self, d: date) -> bool:
+        """A work day that is neither a public holiday nor a day the user closed."""
+        if d.weekday() not in self.work_days or d in self.extra_closed:
+            return False
+        if self.holidays_country is not None:
+            return d not in _country_holidays(self.holidays_country, d.year)
+        return True
+
+    def next_business_day(self, d: date) -> date:
+        """The first business day strictly after ``d``."""
+        return self.business_day_on_or_after(d + _ONE_DAY)
+
+    def previous_business_day(self, d: date) -> date:
+        """The last business day strictly before ``d``."""
+        cur = d - _ONE_DAY
+        for _ in range(_MAX_SEARCH_DAYS):
+            if self.is_business_day(cur):
+                return cur
+            cur -= _ONE_DAY
+        raise ValueError("the calendar has no business day in the ten years before " + str(d))
+
+    def business_day_on_or_after(self, d: date) -> date:
+        """``d`` itself when it is a business day, else the next one."""
+        cur = d
+        for _ in range(_MAX_SEARCH_DAYS):
+            if self.is_business_day(cur):
+                return cur
+            cur += _ONE_DAY
+        raise ValueError("the calendar has no business day in the ten years after " + str(d))
+
+    def add_business_days(self, d: date, n: int) -> date:
+        """Step ``n`` business days from ``d`` (backwards when negative).
+
+        ``n == 0`` gives ``business_day_on_or_after(d)``, so "within 0 days" is still a day the
+        team works; Friday + 1 is Monday, Saturday + 1 is Monday too.
+        """
+        if n == 0:
+            return self.business_day_on_or_after(d)
+        cur = d
+        if n > 0:
+            for _ in range(n):
+                cur = self.next_business_day(cur)
+        else:
+            for _ in range(-n):
+                cur = self.previous_business_day(cur)
+        return cur
+
+    def start_of_business_day(self, d: date) -> datetime:
+        """Opening time on ``d`` in the calendar's timezone (whether or not ``d`` is open)."""
+        return datetime.combine(d, self.work_start, tzinfo=self.tz)
+
+    def end_of_business_day(self, d: date) -> datetime:
+        """Closing time on ``d`` in the calendar's timezone: a date-only due time means this."""
+        return datetime.combine(d, self.work_end, tzinfo=self.tz)
+
+    def local(self, value: datetime) -> datetime:
+        """``value`` seen on the calendar's wall clock."""
+        _require_aware(value, "datetime")
+        return value.astimezone(self.tz)
+
+    def _open_interval_utc(self, d: date) -> tuple[datetime, datetime]:
+        # Elapsed time must be measured in UTC: subtracting two datetimes that share a
+        # ZoneInfo is wall-clock arithmetic and would be off by an hour on DST days.
+        return (
+            self.start_of_business_day(d).astimezone(UTC),
+            self.end_of_business_day(d).astimezone(UTC),
+        )
+
+    # --------------------------------------------------------------- minutes
+
+    def business_minutes_between(self, start: datetime, end: datetime) -> int:
+        """Whole business minutes in ``[start, end)``; 0 when ``end <= start``.
+
+        Both ends are truncated to the minute on the local clock first, which keeps the measure
+        exactly additive (f(a, c) == f(a, b) + f(b, c)). One iteration per calendar day.
+        """
+        _require_aware(start, "start")
+        _require_aware(end, "end")
+        if end <= start:
+            return 0
+        lo = self.local(start).replace(second=0, microsecond=0).astimezone(UTC)
+        hi = self.local(end).replace(second=0, microsecond=0).astimezone(UTC)
+        if hi <= lo:
+            return 0
+        first_day = lo.astimezone(self.tz).date()
+        last_day = hi.astimezone(self.tz).date()
+        total = timedelta()
+        day = first_day
+        while day <= last_day:
+            if self.is_business_day(day):
+                opens, closes = self._open_interval_utc(day)
+                seg_start = max(opens, lo)
+                seg_end = min(closes, hi)
+                if seg_end > seg_start:
+                    total += seg_end - seg_start
+            day += _ONE_DAY
+        return int(total.total_seconds()) // 60
+
+    def add_business_minutes(self, start: datetime, minutes: int) -> datetime:
+        """The instant at which ``minutes`` business minutes have elapsed since ``start``.
+
+        Outside work hours the clock is stopped, so a start on Saturday counts from Monday's
+        opening; ending exactly at closing time returns the closing instant, not next morning.
+        The result is in the calendar's timezone.
+        """
+        _require_aware(start, "start")
+        if minutes < 0:
+            raise ValueError(f"minutes must not be negative, got {minutes}")
+        if minutes == 0:
+            return self.local(start)
+        remaining = timedelta(minutes=minutes)
+        cursor = start.astimezone(UTC)
+        day = cursor.astimezone(self.tz).date()
+        # Every open day yields at least one minute, so this bound is never the limiting one
+        # unless the calendar is closed for ten years.
+        for _ in range(_MAX_SEARCH_DAYS + minutes):
+            if self.is_business_day(day):
+                opens, closes = self._open_interval_utc(day)
+                seg_start = max(opens, cursor)
+                if closes > seg_start:
+                    available = closes - seg_start
+                    if remaining <= available:
+                        return (seg_start + remaining).astimezone(self.tz)
+                    remaining -= available
+            day += _ONE_DAY
+        raise ValueError("the calendar has no business hours to add minutes to")
+
+
+# ------------------------------------------------------------------ parsers
+
+_TIME_RE = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*$")
+
+
+def _parse_clock(text: str, whole: str) -> time:
+    m = _TIME_RE.match(text)
+    if not m:
+        raise ValueError(f"work hours {whole!r}: {text.strip()!r} is not a time like 09:00")
+    hour, minute = int(m.group(1)), int(m.group(2) or 0)
+    if hour > 23 or minute > 59:
+        raise ValueError(f"work hours {whole!r}: {text.strip()!r} is not a valid time of day")
+    return time(hour, minute)
+
+
+def parse_work_hours(text: str) -> tuple[time, time]:
+    """``"09:00-18:00"`` -> (09:00, 18:00); also accepts ``"9-18"`` and an en dash."""
+    parts = re.split(r"\s*[-–—]\s*|\s+to\s+", text.strip())
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"work hours {text!r}: expected START-END such as 09:00-18:00")
+    start, end = _parse_clock(parts[0], text), _parse_clock(parts[1], text)
+    if not start < end:
+        raise ValueError(f"work hours {text!r}: the start must be before the end")
+    return start, end
+
+
+_DAY_NAMES: dict[str, int] = {}
+for _index, _names in enumerate(
+    (
+        ("mon", "monday"),
+        ("tue", "tues", "tuesday"),
+        ("wed", "weds", "wednesday"),
+        ("thu", "thur", "thurs", "thursday"),
+        ("fri", "friday"),
+        ("sat", "saturday"),
+        ("sun", "sunday"),
+    )
+):
+    for _name in _names:
+        _DAY_NAMES[_name] = _index
+
+
+def _day_index(token: str, whole: str) -> int:
+    key = token.strip().lower().rstrip(".")
+    if key not in _DAY_NAMES:
+        raise ValueError(f"work days {whole!r}: {token.strip()!r} is not a day name such as Mon")
+    return _DAY_NAMES[key]
+
+
+def parse_work_days(text: str) -> frozenset[int]:
+    """``"Mon-Fri"``, ``"Mon,Tue,Thu"``, ``"Sun-Thu"`` (ranges wrap) -> {0..6}, 0 = Monday."""
+    if not text.strip():
+        raise ValueError("work days: empty value, expected e.g. Mon-Fri")
+    days: set[int] = set()
+    for item in text.split(","):
+        if not item.strip():
+            raise ValueError(f"work days {text!r}: empty item between commas")
+        bounds = re.split(r"\s*[-–]\s*", item.strip())
+        if len(bounds) == 1:
+            days.add(_day_index(bounds[0], text))
+        elif len(bounds) == 2:
+            first, last = _day_index(bounds[0], text), _day_index(bounds[1], text)
+            span = (last - first) % 7
+            days.update((first + i) % 7 for i in range(span + 1))
+        else:
+            raise ValueError(f"work days {text!r}: {item.strip()!r} is not a day or a range")
+    return frozenset(days)
+
+
+_DURATION_PART_RE = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(d|days?|h|hrs?|hours?|m|mins?|minutes?)", re.IGNORECASE
+)
+_DURATION_FULL_RE = re.compile(
+    r"^\s*(?:\d+(?:\.\d+)?\s*(?:d|days?|h|hrs?|hours?|m|mins?|minutes?)\s*)+$", re.IGNORECASE
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"4h"``, ``"30m"``, ``"2h30m"``, ``"1d"``, ``"90"`` -> timedelta.
+
+    A bare number is minutes. ``d`` is a plain 24 hours (this is a clock duration); counting in
+    business days is done with :func:`parse_business_days` instead, so "1d" never silently
+    means "one work day of 9 hours".
+    """
+    raw = text.strip()
+    if re.fullmatch(r"\d+", raw):
+        return timedelta(minutes=int(raw))
+    if not _DURATION_FULL_RE.match(raw):
+        raise ValueError(
+            f"duration {text!r}: expected something like 4h, 30m, 2h30m, 1d or 90 (minutes)"
+        )
+    total = timedelta()
+    for number, unit in _DURATION_PART_RE.findall(raw):
+        value = float(number)
+        u = unit[0].lower()
+        if u == "d":
+            total += timedelta(days=value)
+        elif u == "h":
+            total += timedelta(hours=value)
+        else:
+            total += timedelta(minutes=value)
+    return total
+
+
+def parse_business_days(text: str) -> int:
+    """``"2d"``, ``"2"`` or ``"2 days"`` -> 2 (a count of business days, never negative)."""
+    m = re.fullmatch(r"\s*(\d+)\s*(?:d|days?|bd|business\s+days?)?\s*", text, re.IGNORECASE)
+    if not m:
+        raise ValueError(f"business days {text!r}: expected a whole number such as 2 or 2d")
+    return int(m.group(1))
+
+
+def parse_dates(text: str) -> frozenset[date]:
+    """``"2026-12-24,2026-12-31"`` -> those dates; an empty value means none."""
+    result: set[date] = set()
+    for item in re.split(r"[,;\s]+", text.strip()):
+        if not item:
+            continue
+        try:
+            result.add(date.fromisoformat(item))
+        except ValueError as exc:
+            raise ValueError(f"dates {text!r}: {item!r} is not a date like 2026-12-24") from exc
+    return frozenset(result)

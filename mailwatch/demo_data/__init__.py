@@ -1,0 +1,1 @@
+"""Sample conversations for `mailwatch demo` (.eml files, read with importlib.resources)."""

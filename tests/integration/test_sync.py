@@ -1,0 +1,340 @@
+"""The IMAP sync against a real Dovecot: backfill, new mail, flags, UIDVALIDITY, IDLE,
+broken links and broken mail. Both profiles: full Dovecot and an Office 365-like one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email.header import Header
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mailwatch.store.models import Folder, Message, Thread
+from mailwatch.store.queries import thread_rows
+from mailwatch.sync.imap import MailAccessError
+from mailwatch.sync.watch import MailboxWatcher
+from tests.helpers import Harness, make_msg, make_settings, sqlite_url
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+
+@pytest.fixture(params=["full", "o365"])
+def account(request: pytest.FixtureRequest):
+    """A fresh mailbox on either server profile."""
+    return request.getfixturevalue("imap_user" if request.param == "full" else "imap_user_o365")
+
+
+@pytest.fixture
+def harness(account, tmp_path):
+    h = Harness(make_settings(account, sqlite_url(tmp_path)))
+    yield h
+    h.close()
+
+
+def _conversation(account) -> dict[str, str]:
+    """A client question in INBOX and our reply in Sent Items; returns the Message-IDs."""
+    server, user = account.server, account.username
+    server.append(user, "INBOX", make_msg(msgid="<q1@acme.test>", subject="Offer for 200 chairs"))
+    server.append(
+        user,
+        "Sent Items",
+        make_msg(
+            msgid="<a1@example.com>",
+            sender=f"Sales <{user}>",
+            to="Client <client@acme.test>",
+            subject="Re: Offer for 200 chairs",
+            in_reply_to="<q1@acme.test>",
+            references="<q1@acme.test>",
+            body="Thank you, I will send the offer by Friday.\n",
+        ),
+    )
+    return {"question": "<q1@acme.test>", "answer": "<a1@example.com>"}
+
+
+def test_backfill_then_incremental_then_quiet_poll(account, harness):
+    ids = _conversation(account)
+    report = harness.sync()
+    assert report.new == 2
+    assert {f.role for f in report.folders} == {"inbox", "sent"}  # Sent Items found on both profiles
+    question, answer = harness.by_msgid(ids["question"]), harness.by_msgid(ids["answer"])
+    assert question.direction == "inbound" and answer.direction == "outbound"
+    assert question.thread_id == answer.thread_id is not None
+    assert harness.count(Thread) == 1
+
+    account.server.append(account.username, "INBOX", make_msg(msgid="<q2@acme.test>", subject="Another thing"))
+    report = harness.sync()
+    assert report.new == 1
+    assert harness.count(Message) == 3
+
+    quiet = harness.sync()  # connection stays open: an unchanged mailbox costs one EXAMINE per folder
+    assert quiet.new == 0
+    assert quiet.commands == 2
+
+
+def test_reading_never_marks_mail_seen(account, harness):
+    uid = account.server.append(account.username, "INBOX", make_msg())
+    harness.sync()
+    with account.client() as client:
+        client.select_folder("INBOX", readonly=True)
+        flags = client.get_flags([uid])[uid]
+    assert b"\\Seen" not in flags
+
+
+def test_backfill_days_limits_history(imap_user, tmp_path):
+    old = datetime.now(UTC) - timedelta(days=100)
+    imap_user.server.append(imap_user.username, "INBOX", make_msg(msgid="<old@acme.test>", date=old), internal_date=old)
+    imap_user.server.append(imap_user.username, "INBOX", make_msg(msgid="<new@acme.test>"))
+    h = Harness(make_settings(imap_user, sqlite_url(tmp_path), backfill_days="30"))
+    try:
+        h.sync()
+        assert [m.message_id for m in h.messages()] == ["<new@acme.test>"]
+    finally:
+        h.close()
+
+
+def test_answered_flag_from_another_client_moves_the_thread(account, tmp_path):
+    clock = [datetime.now(UTC)]
+    h = Harness(
+        make_settings(account, sqlite_url(tmp_path), flag_scan_interval="1m"), now=lambda: clock[0]
+    )
+    try:
+        uid = account.server.append(account.username, "INBOX", make_msg(msgid="<ask@acme.test>"))
+        h.sync()
+        with h.factory() as session:
+            assert [r["state"] for r in thread_rows(session, clock[0])] == ["awaiting_us"]
+        # Answered from a phone: no copy in Sent, only the \Answered flag on the server.
+        account.server.set_flags(account.username, "INBOX", uid, [b"\\Answered", b"\\Seen"])
+        clock[0] += timedelta(minutes=2)  # the periodic flag scan is due (used without CONDSTORE)
+        report = h.sync()
+        assert report.flags_changed == 1
+        assert h.by_msgid("<ask@acme.test>").answered
+        with h.factory() as session:
+            assert [r["state"] for r in thread_rows(session, clock[0])] == ["awaiting_them"]
+    finally:
+        h.close()
+
+
+def test_uidvalidity_change_rematches_without_duplicates(account, harness):
+    _conversation(account)
+    account.server.append(account.username, "INBOX", make_msg(msgid="<q3@acme.test>", subject="Delivery"))
+    harness.sync()
+    before = {m.message_key: m.id for m in harness.messages()}
+    recreated = account.server.recreate_folder_with_new_uidvalidity(account.username, "INBOX")
+    report = harness.sync()
+    inbox = next(f for f in report.folders if f.role == "inbox")
+    assert inbox.uidvalidity_reset and inbox.new == 0 and inbox.relocated == 2
+    after = {m.message_key: m.id for m in harness.messages()}
+    assert after == before  # same rows, nothing duplicated
+    with harness.factory() as session:
+        folder = session.scalars(select(Folder).where(Folder.role == "inbox")).one()
+        assert folder.uidvalidity == recreated.new_uidvalidity
+    uids = sorted(loc.uid for loc in harness.locations() if loc.folder_id == folder.id)
+    assert uids == sorted(recreated.uid_map.values())
+
+
+def test_idle_wakes_the_watcher_on_new_mail(imap_user, tmp_path):
+    h = Harness(make_settings(imap_user, sqlite_url(tmp_path), poll_interval="10m", idle_renew="10m"))
+    stop = threading.Event()
+    watcher = MailboxWatcher(h.syncer, h.settings, stop)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: watcher.passes >= 1, 10)
+        assert h.syncer.conn.has_idle
+        time.sleep(0.5)  # let it enter IDLE
+        started = time.monotonic()
+        imap_user.server.append(imap_user.username, "INBOX", make_msg(msgid="<idle@acme.test>"))
+        _wait(lambda: h.count(Message) == 1, 10)
+        assert time.monotonic() - started < 5  # woken by IDLE, not by the 10-minute poll
+    finally:
+        stop.set()
+        thread.join(15)
+        h.close()
+    assert not thread.is_alive()
+
+
+def test_connection_cut_mid_fetch_then_resume(imap_user, tmp_path, proxy_factory):
+    for n in range(60):
+        imap_user.server.append(
+            imap_user.username, "INBOX", make_msg(msgid=f"<cut{n}@acme.test>", body="x" * 3000)
+        )
+    proxy = proxy_factory(imap_user.host, imap_user.port)
+    host, port = proxy.address
+
+    class ViaProxy:
+        pass
+
+    via = ViaProxy()
+    via.host, via.port, via.username, via.password = host, port, imap_user.username, imap_user.password
+    h = Harness(make_settings(via, sqlite_url(tmp_path), fetch_batch="10"))
+    try:
+        h.syncer.ensure_connected()
+        proxy.cut_after_server_bytes(40_000)  # dies in the middle of the FETCH responses
+        with pytest.raises(MailAccessError):
+            h.sync()
+        partial = h.count(Message)
+        assert 0 < partial < 60
+        proxy.restore()
+        h.sync()  # reconnects and resumes after the last committed UID
+        messages = h.messages()
+        assert len(messages) == 60
+        assert len({m.message_key for m in messages}) == 60
+    finally:
+        h.close()
+
+
+def test_dead_link_times_out_instead_of_hanging(imap_user, tmp_path, proxy_factory):
+    imap_user.server.append(imap_user.username, "INBOX", make_msg())
+    proxy = proxy_factory(imap_user.host, imap_user.port)
+
+    class ViaProxy:
+        pass
+
+    via = ViaProxy()
+    via.host, via.port = proxy.address
+    via.username, via.password = imap_user.username, imap_user.password
+    h = Harness(make_settings(via, sqlite_url(tmp_path), imap_timeout="5"))
+    try:
+        h.syncer.ensure_connected()
+        proxy.blackhole()
+        started = time.monotonic()
+        with pytest.raises(MailAccessError):
+            h.sync()
+        assert time.monotonic() - started < 15
+    finally:
+        proxy.restore()
+        h.close()
+
+
+def _wait(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_odd_headers_are_decoded(imap_user, tmp_path):
+    server, user = imap_user.server, imap_user.username
+    ru_subject = Header("Счёт на оплату № 17", "utf-8").encode()
+    name = Header("Гладков Виктор Семенович", "utf-8").encode()
+    server.append(user, "INBOX", make_msg(msgid="<e1@x.test>", subject=ru_subject, sender=f"{name} <vg@x.test>"))
+    # Raw 8-bit UTF-8 in headers (common from broken clients)
+    server.append(user, "INBOX", make_msg(msgid="<e2@x.test>", subject="Oferta până vineri", sender="Ion Rusu <ion@x.test>"))
+    # Raw 8-bit cp1251 and an encoded word with an unknown charset
+    raw = make_msg(msgid="<e3@x.test>", subject="PLACEHOLDER").replace(
+        b"PLACEHOLDER", "Привет".encode("cp1251") + b" =?x-unknown?Q?abc?="
+    )
+    server.append(user, "INBOX", raw)
+    h = Harness(make_settings(imap_user, sqlite_url(tmp_path)))
+    try:
+        h.sync()
+        assert h.by_msgid("<e1@x.test>").subject == "Счёт на оплату № 17"
+        assert h.by_msgid("<e1@x.test>").from_name == "Гладков Виктор Семенович"
+        assert h.by_msgid("<e2@x.test>").subject == "Oferta până vineri"
+        odd = h.by_msgid("<e3@x.test>")
+        assert odd.subject.startswith("Привет")  # cp1251 recovered, unknown charset kept readable
+    finally:
+        h.close()
+
+
+def test_missing_and_duplicated_message_ids(imap_user, tmp_path):
+    server, user = imap_user.server, imap_user.username
+    no_id = make_msg(msgid="", subject="No id here", date=datetime(2026, 3, 2, 10, tzinfo=UTC))
+    server.append(user, "INBOX", no_id)
+    server.append(user, "Sent Items", no_id)  # the same message in two folders: one row
+    server.append(user, "INBOX", make_msg(msgid="<same@x.test>", subject="First", sender="A <a@x.test>"))
+    server.append(user, "INBOX", make_msg(msgid="<same@x.test>", subject="Second", sender="B <b@x.test>"))
+    h = Harness(make_settings(imap_user, sqlite_url(tmp_path)))
+    try:
+        h.sync()
+        messages = h.messages()
+        assert len(messages) == 3
+        synthetic = [m for m in messages if m.message_id_synthetic]
+        assert len(synthetic) == 1 and synthetic[0].subject == "No id here"
+        assert len([loc for loc in h.locations() if loc.message_id == synthetic[0].id]) == 2
+        reused = sorted(m.subject for m in messages if m.message_id == "<same@x.test>")
+        assert reused == ["First", "Second"]  # a reused id does not swallow a different message
+        assert len({m.message_key for m in messages}) == 3
+    finally:
+        h.close()
+
+
+def test_thirty_megabyte_message(imap_user, tmp_path):
+    import base64
+
+    attachment = base64.encodebytes(b"\0" * (22 * 1024 * 1024))  # ~30 MB once encoded
+    raw = (
+        b"From: Big Client <big@acme.test>\r\nTo: sales@example.com\r\nSubject: Drawings\r\n"
+        b"Message-ID: <big@acme.test>\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\n'
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nPlease see the drawings attached.\r\n"
+        b"--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+        b'Content-Disposition: attachment; filename="d.bin"\r\n\r\n'
+        + attachment.replace(b"\n", b"\r\n")
+        + b"\r\n--b1--\r\n"
+    )
+    assert len(raw) > 29 * 1024 * 1024
+    imap_user.server.append(imap_user.username, "INBOX", raw)
+    h = Harness(make_settings(imap_user, sqlite_url(tmp_path)))
+    try:
+        report = h.sync()
+        big = h.by_msgid("<big@acme.test>")
+        assert big.size == len(raw)
+        assert big.text_prefix.strip() == "Please see the drawings attached."
+        assert report.commands < 15  # headers + one small text section, never the 30 MB
+    finally:
+        h.close()
+
+
+@pytest.mark.slow
+def test_whole_corpus_synced_nothing_lost(imap_user, tmp_path):
+    files = sorted((CORPUS / "ham").iterdir()) + sorted((CORPUS / "spam").iterdir())
+    assert len(files) > 2700
+    imap_user.server.bulk_load_maildir(imap_user.username, "INBOX", files)
+    h = Harness(make_settings(imap_user, sqlite_url(tmp_path)))
+    try:
+        report = h.sync()
+        locations = h.locations()
+        assert len(locations) == len(files)  # every message has its place: none lost
+        assert len({loc.uid for loc in locations}) == len(files)
+        messages = h.messages()
+        keys = Counter(m.message_key for m in messages)
+        assert max(keys.values()) == 1
+        assert report.new == len(messages)
+        by_id = {m.message_id: m for m in messages}
+        links = 0
+        for m in messages:
+            parent = by_id.get(m.in_reply_to or "")
+            if parent is not None and m.thread_id is not None and parent.thread_id is not None:
+                links += 1
+                assert m.thread_id == parent.thread_id, (m.message_id, parent.message_id)
+        assert links > 100
+        # a second pass finds nothing new and duplicates nothing
+        assert h.sync().new == 0
+        assert len(h.messages()) == len(messages)
+    finally:
+        h.close()
+
+
+def test_store_on_postgres(imap_user, pg_url):
+    ids = _conversation(imap_user)
+    h = Harness(make_settings(imap_user, pg_url))
+    try:
+        assert h.sync().new == 2
+        assert h.by_msgid(ids["question"]).thread_id == h.by_msgid(ids["answer"]).thread_id
+        recreated = imap_user.server.recreate_folder_with_new_uidvalidity(imap_user.username, "INBOX")
+        assert recreated.new_uidvalidity != recreated.old_uidvalidity
+        assert h.sync().new == 0
+        assert h.count(Message) == 2
+        with h.factory() as session:
+            rows = thread_rows(session, datetime.now(UTC))
+        assert rows[0]["message_ids"] == [ids["question"], ids["answer"]]
+        assert rows[0]["last_inbound_at"].endswith("+00:00")
+    finally:
+        h.close()
