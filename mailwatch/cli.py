@@ -287,10 +287,15 @@ def threads(
             who,
             (row["subject"] or "")[:60],
             str(row["message_count"]),
-            (row["last_inbound_at"] or "")[:16],
-            (row["last_outbound_at"] or "")[:16],
+            _short_time(row["last_inbound_at"]),
+            _short_time(row["last_outbound_at"]),
         )
     console.print(table)
+
+
+def _short_time(value: str | None) -> str:
+    """ISO 8601 to the minute, offset kept (the contract prints times with their offset)."""
+    return datetime.fromisoformat(value).isoformat(timespec="minutes") if value else ""
 
 
 @app.command()

@@ -176,7 +176,7 @@ class MailboxSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password
     mailboxes: tuple[MailboxSettings, ...]
     calendar: BusinessCalendar
     reply_sla: timedelta

@@ -134,7 +134,12 @@ class EmbeddedImapServer:
             target=self._run, args=(ready,), name="mailwatch-demo-imap", daemon=True
         )
         self._thread.start()
-        self.port = ready.result(timeout=timeout)
+        try:
+            self.port = ready.result(timeout=timeout)
+        except ModuleNotFoundError as exc:
+            raise RuntimeError(
+                f"the demo needs pymap ({exc.name} is missing): pip install 'pymap>=0.36,<0.37'"
+            ) from exc
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -149,7 +154,7 @@ class EmbeddedImapServer:
         self._thread = None
 
     def __enter__(self) -> EmbeddedImapServer:
-        return self.start()
+        return self if self._thread is not None else self.start()
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
@@ -307,7 +312,6 @@ def load_samples(
                 flags=sample.flags,
                 msg_time=when,
             )
-        client.logout()
     return len(dated)
 
 
@@ -346,6 +350,8 @@ def demo_values(port: int, workdir: Path) -> dict[str, str]:
         # The watcher of the keep-running mode: IDLE wakes it at once; poll every 6 s anyway.
         "MAILWATCH_POLL_INTERVAL": "0.1m",
         "MAILWATCH_IDLE_RENEW": "1m",
+        # pymap has no CONDSTORE: an \Answered flag set elsewhere is found by this scan.
+        "MAILWATCH_FLAG_SCAN_INTERVAL": "0.1m",
         "MAILWATCH_LOG_LEVEL": "warning",
     }
 
@@ -410,6 +416,11 @@ def run_demo(console: Console) -> None:
     keep_running = os.environ.get(KEEP_RUNNING_ENV, "").strip().lower() in ("1", "true", "yes")
     tz = ZoneInfo(DEMO_TIMEZONE)
     server = EmbeddedImapServer()
+    try:
+        server.start()
+    except (RuntimeError, OSError, concurrent.futures.TimeoutError) as exc:
+        console.print(f"[bold red]error:[/] cannot start the demo IMAP server: {exc}")
+        raise SystemExit(1) from None
     with tempfile.TemporaryDirectory(prefix="mailwatch-demo-") as tmp, server:
         workdir = Path(tmp)
         console.print(

@@ -43,7 +43,11 @@ def make_msg(
         lines.append(f"References: {references}")
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}")
-    lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
+    lines += [
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: 8bit",
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n" + body.replace("\n", "\r\n")).encode("utf-8")
 
 

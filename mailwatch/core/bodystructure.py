@@ -39,9 +39,13 @@ def _params(value: Any) -> dict[str, str]:
 
 def _is_attachment(node: Sequence[Any]) -> bool:
     for extra in node[7:]:
-        if isinstance(extra, list | tuple) and extra and isinstance(extra[0], bytes | str):
-            if _text(extra[0]).lower() == "attachment":
-                return True
+        if (
+            isinstance(extra, list | tuple)
+            and extra
+            and isinstance(extra[0], bytes | str)
+            and _text(extra[0]).lower() == "attachment"
+        ):
+            return True
     return False
 
 

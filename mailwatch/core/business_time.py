@@ -171,7 +171,8 @@ class BusinessCalendar:
         """
         _require_aware(start, "start")
         _require_aware(end, "end")
-        if end <= start:
+        # Compare in UTC: two datetimes sharing a tzinfo compare by wall clock, ignoring fold.
+        if end.astimezone(UTC) <= start.astimezone(UTC):
             return 0
         lo = self.local(start).replace(second=0, microsecond=0).astimezone(UTC)
         hi = self.local(end).replace(second=0, microsecond=0).astimezone(UTC)

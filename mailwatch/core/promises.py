@@ -78,9 +78,12 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 # --------------------------------------------------------------------------- sentences
 
-_ABBREVIATIONS = frozenset(
-    ["mr", "mrs", "ms", "dr", "prof", "st", "no", "nr", "vs", "etc", "approx", "incl", "e.g", "i.e", "a.m", "p.m", "г", "гг", "т.е", "т.к", "т.д", "т.п", "ул", "д", "стр", "тел", "др", "пр", "см", "s.a", "dl", "dna", "sr", "sra", "sres", "srta", "ud", "uds", "pág", "núm", "tel"]
-)
+_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "st", "no", "nr", "vs", "etc", "approx", "incl", "e.g",
+    "i.e", "a.m", "p.m", "г", "гг", "т.е", "т.к", "т.д", "т.п", "ул", "д", "стр", "тел", "др",
+    "пр", "см", "s.a", "dl", "dna", "sr", "sra", "sres", "srta", "ud", "uds", "pág", "núm",
+    "tel",
+})  # fmt: skip
 _SENT_END_RE = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s)")
 
 
@@ -434,14 +437,15 @@ def _h_day_of_month(m: re.Match[str], ctx: _Ctx) -> _Hit | None:
 
 def _h_time(m: re.Match[str], ctx: _Ctx) -> _Hit | None:
     hour = int(m.group("h"))
-    minute = int(m.groupdict().get("mi") or 0)
+    minutes_given = m.groupdict().get("mi")
+    minute = int(minutes_given or 0)
     ampm = (m.groupdict().get("ap") or "").replace(".", "").strip()
     if ampm == "pm" and hour < 12:
         hour += 12
     elif ampm == "am" and hour == 12:
         hour = 0
-    elif not ampm and 1 <= hour <= 7:
-        hour += 12  # "at 3" in business mail means the afternoon
+    elif not ampm and not minutes_given and 1 <= hour <= 7:
+        hour += 12  # a bare "at 3" in business mail means the afternoon; "07:30" stays morning
     if hour > 23 or minute > 59:
         return None
     return _Hit(m.start(), m.end(), "time", clock=time(hour, minute))
@@ -490,7 +494,10 @@ _EN_DATES: list[tuple[str, _Handler]] = [
         r"(?:\s+(?:of\s+)?(?:next|the\s+following|this)\s+week)?",
         _h_weekday(_EN_WD, _EN_NEXT),
     ),
-    (r"\b(?:next|the\s+following)\s+week\s+(?:on\s+)?" + _EN_WD_RE + r"\b", _h_weekday(_EN_WD, _EN_NEXT)),
+    (
+        r"\b(?:next|the\s+following)\s+week\s+(?:on\s+)?" + _EN_WD_RE + r"\b",
+        _h_weekday(_EN_WD, _EN_NEXT),
+    ),
     (
         r"\b(?:(?:the\s+)?(?:end|close)\s+of\s+(?:the\s+)?(?:business\s+|working\s+)?day|eod|cob"
         r"|close\s+of\s+business)\b",
@@ -511,8 +518,12 @@ _EN_DATES: list[tuple[str, _Handler]] = [
     (r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month|eom)\b", _h_month_end(0)),
     (
         r"\b(?:in|within|in\s+the\s+next)\s+"
-        + _num(r"an?|one|two|three|four|five|six|seven|eight|nine|ten|a\s+couple\s+of|couple\s+of|a\s+few|few")
-        + r"\s+(?P<biz>business\s+|working\s+|work\s+)?(?P<u>days?|weeks?|months?|hours?|hrs?|minutes?|mins?)\b",
+        + _num(
+            r"an?|one|two|three|four|five|six|seven|eight|nine|ten|a\s+couple\s+of|couple\s+of"
+            r"|a\s+few|few"
+        )
+        + r"\s+(?P<biz>business\s+|working\s+|work\s+)?"
+        r"(?P<u>days?|weeks?|months?|hours?|hrs?|minutes?|mins?)\b",
         _h_in,
     ),
     (r"\b(?:in|within)\s+(?P<n>\d{1,3})\s*(?P<u>h|hrs?|d)\b", _h_in),
@@ -524,11 +535,18 @@ _EN_DATES: list[tuple[str, _Handler]] = [
     ),
     _ISO_DATE,
     _NUMERIC_DATE,
-    (r"\b(?:on|by|before|until|till|for)\s+the\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)\b", _h_day_of_month),
+    (
+        r"\b(?:on|by|before|until|till|for)\s+the\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)\b",
+        _h_day_of_month,
+    ),
     _COLON_TIME,
     (r"\b(?P<h>1[0-2]|0?[1-9])(?:[.:](?P<mi>[0-5]\d))?\s*(?P<ap>[ap]\.?m\.?)(?!\w)", _h_time),
     (r"\b(?:at|by|before|until|till)\s+(?P<h>[01]?\d|2[0-3])\.(?P<mi>[0-5]\d)\b", _h_time),
-    (r"\b(?:at|by|before|until|till|around)\s+(?P<h>1[0-2]|[1-9])(?!\s*(?:[\d:/]|\.\d|st|nd|rd|th|days?|weeks?|hours?|%))\b", _h_time),
+    (
+        r"\b(?:at|by|before|until|till|around)\s+(?P<h>1[0-2]|[1-9])"
+        r"(?!\s*(?:[\d:/]|\.\d|st|nd|rd|th|days?|weeks?|hours?|%))\b",
+        _h_time,
+    ),
     (r"\b(?:noon|midday|lunch\s*time|lunch)\b", _h_clock(12)),
     (r"\bmorning\b", _h_clock(12)),
 ]  # fmt: skip
@@ -552,7 +570,10 @@ _RU_DATES: list[tuple[str, _Handler]] = [
     (r"\b(?:до|к)\s+конц[ау]\s+(?:сегодняшнего\s+|этого\s+)?(?:рабочего\s+)?дня\b", _h_today_eod),
     (r"\bв\s+течени[ея]\s+(?:сегодняшнего\s+|этого\s+)?(?:рабочего\s+)?дня\b", _h_within_day),
     (r"\b(?:сегодня|сегодняшнего\s+дня)\b", _h_offset(0)),
-    (r"\bна\s+следующей\s+неделе\s+(?:в|во)\s+" + _RU_WD_RE + r"\b", _h_weekday(_RU_WD_FOLDED, _RU_NEXT)),
+    (
+        r"\bна\s+следующей\s+неделе\s+(?:в|во)\s+" + _RU_WD_RE + r"\b",
+        _h_weekday(_RU_WD_FOLDED, _RU_NEXT),
+    ),
     (
         r"(?:\b(?:следующ|будущ)\w*\s+)?" + _RU_WD_RE + r"\b(?:\s+на\s+следующей\s+неделе)?",
         _h_weekday(_RU_WD_FOLDED, _RU_NEXT),
@@ -572,7 +593,10 @@ _RU_DATES: list[tuple[str, _Handler]] = [
     (r"\bчерез\s+полчаса\b", _h_half_hour),
     (
         r"\b(?:через|в\s+течени[ея]|в\s+ближайшие)\s+(?:"
-        + _num(r"один|одну|одного|два|две|двух|три|трех|четыре|пять|шесть|семь|восемь|девять|десять|пару|пары|несколько|нескольких")
+        + _num(
+            r"один|одну|одного|два|две|двух|три|трех|четыре|пять|шесть|семь|восемь|девять"
+            r"|десять|пару|пары|несколько|нескольких"
+        )
         + r"\s+)?(?P<biz>рабоч\w+\s+)?(?P<u>дн\w+|день|недел\w+|месяц\w*|час\w*|минут\w*)",
         _h_in,
     ),
@@ -582,11 +606,17 @@ _RU_DATES: list[tuple[str, _Handler]] = [
     ),
     _ISO_DATE,
     _NUMERIC_DATE,
-    (r"(?:\b(?:до|к|на)\s+)?(?P<d>[0-3]?\d)-?(?:го|му)\b|\b(?P<d2>[0-3]?\d)\s+числа\b", _h_day_of_month),
+    (
+        r"(?:\b(?:до|к|на)\s+)?(?P<d>[0-3]?\d)-?(?:го|му)\b|\b(?P<d2>[0-3]?\d)\s+числа\b",
+        _h_day_of_month,
+    ),
     _COLON_TIME,
     (r"\b(?:в|до|к|на)\s+(?P<h>[01]?\d|2[0-3])[.](?P<mi>[0-5]\d)\b", _h_time),
     (r"\b(?P<h>[01]?\d|2[0-3])(?:[.:](?P<mi>[0-5]\d))?\s*(?:ч\b\.?|час(?:а|ов)?\b)", _h_time),
-    (r"\b(?:до\s+обеда|к\s+обеду|утром|с\s+утра|до\s+полудня|к\s+полудню|в\s+полдень)\b", _h_clock(12)),
+    (
+        r"\b(?:до\s+обеда|к\s+обеду|утром|с\s+утра|до\s+полудня|к\s+полудню|в\s+полдень)\b",
+        _h_clock(12),
+    ),
 ]  # fmt: skip
 
 # Romanian (patterns in folded spelling: no diacritics) ------------------------------------
@@ -611,23 +641,32 @@ _RO_DATES: list[tuple[str, _Handler]] = [
     (r"\b(?:pana\s+)?(?:la\s+)?(?:sfarsitul|finalul)\s+(?:acestei\s+)?zilei\b", _h_today_eod),
     (r"\b(?:azi|astazi|in\s+cursul\s+zilei(?!\s+de\s+maine)(?:\s+de\s+azi)?)\b", _h_offset(0)),
     (
-        r"\b(?:in(?:\s+cel\s+mult|\s+maxim(?:um)?)?|peste|in\s+urmatoarele|in\s+decurs\s+de|timp\s+de)\s+"
+        r"\b(?:in(?:\s+cel\s+mult|\s+maxim(?:um)?)?|peste|in\s+urmatoarele|in\s+decurs\s+de"
+        r"|timp\s+de)\s+"
         + _num(r"o|un|una|doua|doi|trei|patru|cinci|sase|sapte|opt|noua|zece|cateva|cativa")
-        + r"\s+(?:de\s+)?(?P<u>zile|zi|saptamani|saptamana|luni|luna|ore|ora|minute)(?P<biz>\s+lucratoare)?\b",
+        + r"\s+(?:de\s+)?(?P<u>zile|zi|saptamani|saptamana|luni|luna|ore|ora|minute)"
+        r"(?P<biz>\s+lucratoare)?\b",
         _h_in,
     ),
     (
-        r"\bsaptamana\s+(?:viitoare|urmatoare|care\s+vine),?\s+(?:pe\s+|in\s+)?" + _RO_WD_RE + r"\b",
+        r"\bsaptamana\s+(?:viitoare|urmatoare|care\s+vine),?\s+(?:pe\s+|in\s+)?"
+        + _RO_WD_RE
+        + r"\b",
         _h_weekday(_RO_WD, _RO_NEXT),
     ),
     (
-        r"\b" + _RO_WD_RE + r"\b(?:\s+(?:viitoare|urmatoare|care\s+vine|din\s+saptamana\s+(?:viitoare|urmatoare)))?",
+        r"\b" + _RO_WD_RE + r"\b(?:\s+(?:viitoare|urmatoare|care\s+vine"
+        r"|din\s+saptamana\s+(?:viitoare|urmatoare)))?",
         _h_weekday(_RO_WD, _RO_NEXT),
     ),
-    (r"\b(?:la\s+)?(?:inceputul|debutul)\s+saptamanii\s+(?:viitoare|urmatoare)\b", _h_week(1, start=True)),
+    (
+        r"\b(?:la\s+)?(?:inceputul|debutul)\s+saptamanii\s+(?:viitoare|urmatoare)\b",
+        _h_week(1, start=True),
+    ),
     (
         r"\b(?:pana\s+)?(?:la\s+)?(?:sfarsitul|finalul)\s+saptamanii\s+(?:viitoare|urmatoare)\b"
-        r"|\b(?:in\s+|pe\s+)?saptamana\s+(?:viitoare|urmatoare|care\s+vine)\b(?!,?\s+(?:pe\s+|in\s+)?" + _RO_WD_RE + ")",
+        r"|\b(?:in\s+|pe\s+)?saptamana\s+(?:viitoare|urmatoare|care\s+vine)\b"
+        r"(?!,?\s+(?:pe\s+|in\s+)?" + _RO_WD_RE + ")",
         _h_week(1),
     ),
     (
@@ -641,7 +680,11 @@ _RO_DATES: list[tuple[str, _Handler]] = [
     (r"\b[0-3]?\d\s+" + _RO_MONTH + r"\b\.?(?:\s+\d{4})?", _h_named_date),
     _ISO_DATE,
     _NUMERIC_DATE,
-    (r"\b(?:pe|pana\s+pe|pana\s+in|pe\s+data\s+de|in\s+data\s+de)\s+(?P<d>[0-3]?\d)\b(?!\s*(?:[:.,]\d|%|ore|ora|zile|de\s+zile))", _h_day_of_month),
+    (
+        r"\b(?:pe|pana\s+pe|pana\s+in|pe\s+data\s+de|in\s+data\s+de)\s+(?P<d>[0-3]?\d)\b"
+        r"(?!\s*(?:[:.,]\d|%|ore|ora|zile|de\s+zile))",
+        _h_day_of_month,
+    ),
     _COLON_TIME,
     (r"\b(?:la\s+)?ora\s+(?P<h>[01]?\d|2[0-3])(?:[.:](?P<mi>[0-5]\d))?\b", _h_time),
     (r"\b(?:la|pana\s+la)\s+(?P<h>[01]?\d|2[0-3])[.](?P<mi>[0-5]\d)\b", _h_time),
@@ -659,8 +702,11 @@ _ES_MONTH = (
     r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|"
     r"noviembre|diciembre)"
 )
-_ES_NEXT_WEEK = r"(?:la\s+semana\s+que\s+viene|la\s+proxima\s+semana|la\s+semana\s+proxima|la\s+siguiente\s+semana)"
-# "el próximo viernes" is the coming Friday in Spanish usage; only "de la semana que viene" moves it.
+_ES_NEXT_WEEK = (
+    r"(?:la\s+semana\s+que\s+viene|la\s+proxima\s+semana|la\s+semana\s+proxima|la"
+    r"\s+siguiente\s+semana)"
+)
+# "el próximo viernes" is the coming Friday in Spanish usage; "de la semana que viene" moves it.
 _ES_NEXT = re.compile(r"semana")
 
 _ES_DATES: list[tuple[str, _Handler]] = [
@@ -671,38 +717,64 @@ _ES_DATES: list[tuple[str, _Handler]] = [
         r"|\bantes\s+de\s+que\s+(?:termine|acabe)\s+el\s+dia\b",
         _h_today_eod,
     ),
-    (r"\b(?:hoy(?:\s+mismo)?|esta\s+tarde|a\s+lo\s+largo\s+del\s+dia|durante\s+el\s+dia)\b", _h_offset(0)),
     (
-        r"\b(?:(?:proximo|este|siguiente)\s+)?" + _ES_WD_RE + r"\b(?:\s+(?:proximo|que\s+viene|de\s+"
-        + _ES_NEXT_WEEK + r"))?",
+        r"\b(?:hoy(?:\s+mismo)?|esta\s+tarde|a\s+lo\s+largo\s+del\s+dia|durante\s+el\s+dia)\b",
+        _h_offset(0),
+    ),
+    (
+        r"\b(?:(?:proximo|este|siguiente)\s+)?" + _ES_WD_RE
+        + r"\b(?:\s+(?:proximo|que\s+viene|de\s+" + _ES_NEXT_WEEK + r"))?",
         _h_weekday(_ES_WD, _ES_NEXT),
     ),
-    (r"\b(?:a\s+)?(?:principios|comienzos|inicios)\s+de\s+" + _ES_NEXT_WEEK + r"\b", _h_week(1, start=True)),
+    (
+        r"\b(?:a\s+)?(?:principios|comienzos|inicios)\s+de\s+" + _ES_NEXT_WEEK + r"\b",
+        _h_week(1, start=True),
+    ),
     (
         r"\b(?:a\s+)?(?:finales|final|fin)\s+de\s+" + _ES_NEXT_WEEK + r"\b|\b(?:durante\s+|en\s+)?"
         + _ES_NEXT_WEEK + r"\b",
         _h_week(1),
     ),
     (
-        r"\b(?:a\s+)?(?:finales|final|fin)\s+de\s+(?:esta\s+|la\s+)?semana\b|\besta\s+(?:misma\s+)?semana\b",
+        r"\b(?:a\s+)?(?:finales|final|fin)\s+de\s+(?:esta\s+|la\s+)?semana\b|\besta\s+(?:misma"
+        r"\s+)?semana\b",
         _h_week(0),
     ),
-    (r"\b(?:a\s+)?(?:finales|final|fin)\s+del\s+(?:proximo\s+mes|mes\s+que\s+viene)\b", _h_month_end(1)),
+    (
+        r"\b(?:a\s+)?(?:finales|final|fin)\s+del\s+(?:proximo\s+mes|mes\s+que\s+viene)\b",
+        _h_month_end(1),
+    ),
     (r"\b(?:a\s+)?(?:finales|final|fin)\s+de(?:l|\s+este)?\s+mes\b", _h_month_end(0)),
     (
-        r"\b(?:en|dentro\s+de|en\s+los\s+proximos|en\s+las\s+proximas|en\s+un\s+plazo\s+de|en\s+el\s+plazo\s+de|en\s+un\s+maximo\s+de)\s+"
-        + _num(r"un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|un\s+par\s+de|unos\s+pocos|unas\s+pocas|unos|unas")
-        + r"\s+(?P<u>dias|dia|semanas|semana|meses|mes|horas|hora|minutos)(?P<biz>\s+(?:habiles|laborables|laborales))?\b",
+        r"\b(?:en|dentro\s+de|en\s+los\s+proximos|en\s+las\s+proximas|en\s+un\s+plazo\s+de|en"
+        r"\s+el\s+plazo\s+de|en\s+un\s+maximo\s+de)\s+"
+        + _num(
+            r"un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|un\s+par\s+de"
+            r"|unos\s+pocos|unas\s+pocas|unos|unas"
+        )
+        + r"\s+(?P<u>dias|dia|semanas|semana|meses|mes|horas|hora|minutos)"
+        r"(?P<biz>\s+(?:habiles|laborables|laborales))?\b",
         _h_in,
     ),
     (r"\b(?:en|dentro\s+de)\s+media\s+hora\b", _h_half_hour),
     (r"\b[0-3]?\d\s+(?:de\s+)?" + _ES_MONTH + r"\b(?:\s+de(?:l)?\s+\d{4})?", _h_named_date),
     _ISO_DATE,
     _NUMERIC_DATE,
-    (r"\b(?:el|antes\s+del|hasta\s+el|para\s+el)\s+(?:dia\s+)?(?P<d>[0-3]?\d)\b(?!\s*(?:[:.%,]\d|%|h\b|horas|dias|de\s+\w+))", _h_day_of_month),
+    (
+        r"\b(?:el|antes\s+del|hasta\s+el|para\s+el)\s+(?:dia\s+)?(?P<d>[0-3]?\d)\b"
+        r"(?!\s*(?:[:.%,]\d|%|h\b|horas|dias|de\s+\w+))",
+        _h_day_of_month,
+    ),
     _COLON_TIME,
-    (r"\b(?:a|antes\s+de|hasta|para|sobre)\s+las\s+(?P<h>[01]?\d|2[0-3])(?:[.:](?P<mi>[0-5]\d))?(?:\s*(?:h|hs|horas)\b)?", _h_time),
-    (r"\b(?:al\s+)?mediodia\b|\bpor\s+la\s+manana\b|\besta\s+manana\b|\bantes\s+de\s+comer\b", _h_clock(12)),
+    (
+        r"\b(?:a|antes\s+de|hasta|para|sobre)\s+las\s+(?P<h>[01]?\d|2[0-3])"
+        r"(?:[.:](?P<mi>[0-5]\d))?(?:\s*(?:h|hs|horas)\b)?",
+        _h_time,
+    ),
+    (
+        r"\b(?:al\s+)?mediodia\b|\bpor\s+la\s+manana\b|\besta\s+manana\b|\bantes\s+de\s+comer\b",
+        _h_clock(12),
+    ),
 ]  # fmt: skip
 
 
@@ -797,18 +869,23 @@ _COMMIT: dict[str, list[str]] = {
         r"\b(?:veti|vei)\s+(?:primi|avea(?!\s+de)|gasi)\b|\bo\s+sa\s+(?:primiti|aveti|primesti)\b",
     ],
     "es": [
-        r"\b(?:(?:se\s+)?(?:le|les|te|os|se)\s+(?:lo\s+|la\s+|los\s+|las\s+)?)?(?:envio|mando"
-        r"|paso|confirmo|escribo|llamo|aviso|respondo|contesto|hago\s+llegar|remito|preparo"
-        r"|entrego|comento|digo\s+algo|facilito|traslado|doy\s+respuesta)\b(?=.*\S)",
+        # "le envío", "te mando": present tense with a future meaning, clitic required because
+        # "el envío", "el paso", "el mando" are nouns.
+        r"\b(?:le|les|te|os|se)\s+(?:lo\s+|la\s+|los\s+|las\s+)?(?:envio|mando|paso|confirmo"
+        r"|escribo|llamo|aviso|respondo|contesto|hago\s+llegar|remito|preparo|entrego|comento"
+        r"|digo\s+algo|facilito|traslado|doy\s+respuesta)\b",
+        r"(?<!el\s)(?<!un\s)(?<!su\s)(?<!mi\s)\b(?:confirmo|respondo|contesto|preparo|entrego"
+        r"|remito|escribo)\b",
         r"\b(?:me|nos)\s+(?:pongo|ponemos|pondre|pondremos)\s+en\s+contacto\b",
         r"\b(?:(?:le|les|te|os)\s+)?vuelvo\s+a\s+(?:escribir|contactar|llamar)\w*",
         r"\b(?:(?:le|les|te|os|se\s+lo|se\s+la|se\s+los|se\s+las|lo|la|los|las)\s+)?(?:voy|vamos)"
         r"\s+a\s+(?!estar\b|ser\b)\w+(?:ar|er|ir)(?:le|les|lo|la|los|las|selo|sela|selos|selas)?\b",
-        r"\b(?:me\s+comprometo|nos\s+comprometemos)\s+a\b|\bquedo\s+en\b|\b(?:le|les|te)?\s*prometo\b",
+        r"\b(?:me\s+comprometo|nos\s+comprometemos)\s+a\b|\bquedo\s+en\b"
+        r"|\b(?:(?:le|les|te)\s+)?prometo\b",
         r"\b(?:usted\s+)?(?:tendra|recibira|tendran|recibiran|tendras|recibiras)\b(?!\s+que\b)",
         r"\b(?:le|les|te)\s+llegara(?:n)?\b",
         r"\b(?:(?:le|les|te|os)\s+)?(?:(?:se\s+)?(?:lo|la|los|las)\s+)?(?:enviare|mandare|preparare"
-        r"|confirmare|llamare|escribire|respondere|contestare|hare|dare|pasare|avisare|entregare"
+        r"|confirmare|llamare|escribire|respondere|contestare|pasare|avisare|entregare"
         r"|tendre|pondre|remitire|comunicare|informare|revisare|terminare|finalizare|volvere"
         r"|facilitare|enviaremos|mandaremos|prepararemos|confirmaremos|llamaremos|escribiremos"
         r"|responderemos|haremos|daremos|pasaremos|avisaremos|entregaremos|tendremos|pondremos"
@@ -865,8 +942,10 @@ _NEG_BEFORE: dict[str, re.Pattern[str]] = {
 _CONDITIONAL: dict[str, re.Pattern[str]] = {
     "en": re.compile(r"^(?:if|unless|once|as\s+soon\s+as|in\s+case|when|provided)\b"),
     "ru": _rx(r"^(?:если|в\s+случае|как\s+только|когда|при\s+условии)\b"),
-    "ro": re.compile(r"^(?:daca|in\s+cazul\s+in\s+care|in\s+caz\s+ca|de\s+indata\s+ce|imediat\s+ce|cand)\b"),
-    "es": re.compile(r"^(?:si\s|en\s+caso\s+de\s+que|cuando|en\s+cuanto|tan\s+pronto\s+como|una\s+vez\s+que)"),
+    "ro": re.compile(r"^(?:daca|in\s+cazul\s+in\s+care|in\s+caz\s+ca|de\s+indata\s+ce|imediat"
+    r"\s+ce|cand)\b"),
+    "es": re.compile(r"^(?:si\s|en\s+caso\s+de\s+que|cuando|en\s+cuanto|tan\s+pronto\s+como|una"
+    r"\s+vez\s+que)"),
 }  # fmt: skip
 
 _REQUEST: dict[str, re.Pattern[str]] = {
@@ -935,8 +1014,8 @@ def _guess_order(text: str, langs: tuple[str, ...]) -> tuple[str, ...]:
     if len(langs) == 1:
         return langs
     if re.search(r"[а-яё]", text, re.IGNORECASE):
-        return ("ru",) + tuple(x for x in langs if x != "ru")
-    return tuple(x for x in langs if x != "ru") + ("ru",)
+        return ("ru", *tuple(x for x in langs if x != "ru"))
+    return (*tuple(x for x in langs if x != "ru"), "ru")
 
 
 _OPENING_RE = re.compile(r"^[\W_]*(?:\w+[\W_]+)?$")
@@ -968,7 +1047,10 @@ def _resolve(
         h
         for h in dated
         if h.start < anchor
-        and (_OPENING_RE.match(folded[: h.start]) or not _CLAUSE_BREAK_RE.search(folded[h.end : anchor]))
+        and (
+            _OPENING_RE.match(folded[: h.start])
+            or not _CLAUSE_BREAK_RE.search(folded[h.end : anchor])
+        )
     ]
     chosen = after[0] if after else (before[-1] if before else None)
     times = [h for h in hits if h.kind == "time"]

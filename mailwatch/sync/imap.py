@@ -7,6 +7,7 @@ an unchanged folder costs a constant number of commands.
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import logging
 import select
@@ -157,10 +158,8 @@ class ImapConnection:
                 client.idle_done()
             client.logout()
         except Exception:  # closing a dead link: nothing left to save
-            try:
+            with contextlib.suppress(Exception):
                 client.shutdown()
-            except Exception:
-                pass
 
     def __enter__(self) -> ImapConnection:
         self.connect()

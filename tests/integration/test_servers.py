@@ -21,7 +21,7 @@ from tests.servers import common
 from tests.servers.common import free_port, require_binary, wait_for_port
 from tests.servers.dovecot import SPECIAL_FOLDERS, DovecotServer, ImapAccount
 from tests.servers.postgres import PostgresServer
-from tests.servers.proxy import ProxyFactory
+from tests.servers.proxy import CuttingProxy, ProxyFactory
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -193,6 +193,31 @@ def test_proxy_forwards(imap_user: ImapAccount, proxy_factory: ProxyFactory) -> 
         body = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
         assert proxy.active_connections == 1
     assert body == _message(7)
+
+
+def test_proxy_cut_after_server_bytes_delivers_exactly_n_bytes(
+    imap_user: ImapAccount, proxy_factory: ProxyFactory
+) -> None:
+    proxy = proxy_factory(imap_user.host, imap_user.port)
+    with socket.create_connection(proxy.address, timeout=5) as raw:
+        greeting = raw.recv(4096)
+        assert greeting.startswith(b"* OK")
+        proxy.cut_after_server_bytes(10)
+        raw.sendall(b"a1 CAPABILITY\r\n")
+        received = b""
+        while chunk := raw.recv(4096):
+            received += chunk
+    assert received == b"* CAPABILI"
+
+
+def test_proxy_close_stops_its_threads(imap_user: ImapAccount) -> None:
+    proxy = CuttingProxy(imap_user.host, imap_user.port)
+    client = imap_user.connect_via(*proxy.address)
+    proxy.blackhole()  # even paused pumps must notice close()
+    proxy.close()
+    client.shutdown()
+    leftovers = [t.name for t in threading.enumerate() if t.name.startswith("proxy-")]
+    assert leftovers == []
 
 
 def test_proxy_cut_all_breaks_a_blocked_call(

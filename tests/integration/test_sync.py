@@ -59,18 +59,25 @@ def test_backfill_then_incremental_then_quiet_poll(account, harness):
     ids = _conversation(account)
     report = harness.sync()
     assert report.new == 2
-    assert {f.role for f in report.folders} == {"inbox", "sent"}  # Sent Items found on both profiles
+    assert {f.role for f in report.folders} == {
+        "inbox",
+        "sent",
+    }  # Sent Items found on both profiles
     question, answer = harness.by_msgid(ids["question"]), harness.by_msgid(ids["answer"])
     assert question.direction == "inbound" and answer.direction == "outbound"
     assert question.thread_id == answer.thread_id is not None
     assert harness.count(Thread) == 1
 
-    account.server.append(account.username, "INBOX", make_msg(msgid="<q2@acme.test>", subject="Another thing"))
+    account.server.append(
+        account.username, "INBOX", make_msg(msgid="<q2@acme.test>", subject="Another thing")
+    )
     report = harness.sync()
     assert report.new == 1
     assert harness.count(Message) == 3
 
-    quiet = harness.sync()  # connection stays open: an unchanged mailbox costs one EXAMINE per folder
+    quiet = (
+        harness.sync()
+    )  # connection stays open: an unchanged mailbox costs one EXAMINE per folder
     assert quiet.new == 0
     assert quiet.commands == 2
 
@@ -86,7 +93,9 @@ def test_reading_never_marks_mail_seen(account, harness):
 
 def test_backfill_days_limits_history(imap_user, tmp_path):
     old = datetime.now(UTC) - timedelta(days=100)
-    imap_user.server.append(imap_user.username, "INBOX", make_msg(msgid="<old@acme.test>", date=old), internal_date=old)
+    imap_user.server.append(
+        imap_user.username, "INBOX", make_msg(msgid="<old@acme.test>", date=old), internal_date=old
+    )
     imap_user.server.append(imap_user.username, "INBOX", make_msg(msgid="<new@acme.test>"))
     h = Harness(make_settings(imap_user, sqlite_url(tmp_path), backfill_days="30"))
     try:
@@ -120,7 +129,9 @@ def test_answered_flag_from_another_client_moves_the_thread(account, tmp_path):
 
 def test_uidvalidity_change_rematches_without_duplicates(account, harness):
     _conversation(account)
-    account.server.append(account.username, "INBOX", make_msg(msgid="<q3@acme.test>", subject="Delivery"))
+    account.server.append(
+        account.username, "INBOX", make_msg(msgid="<q3@acme.test>", subject="Delivery")
+    )
     harness.sync()
     before = {m.message_key: m.id for m in harness.messages()}
     recreated = account.server.recreate_folder_with_new_uidvalidity(account.username, "INBOX")
@@ -137,7 +148,9 @@ def test_uidvalidity_change_rematches_without_duplicates(account, harness):
 
 
 def test_idle_wakes_the_watcher_on_new_mail(imap_user, tmp_path):
-    h = Harness(make_settings(imap_user, sqlite_url(tmp_path), poll_interval="10m", idle_renew="10m"))
+    h = Harness(
+        make_settings(imap_user, sqlite_url(tmp_path), poll_interval="10m", idle_renew="10m")
+    )
     stop = threading.Event()
     watcher = MailboxWatcher(h.syncer, h.settings, stop)
     thread = threading.Thread(target=watcher.run, daemon=True)
@@ -169,7 +182,12 @@ def test_connection_cut_mid_fetch_then_resume(imap_user, tmp_path, proxy_factory
         pass
 
     via = ViaProxy()
-    via.host, via.port, via.username, via.password = host, port, imap_user.username, imap_user.password
+    via.host, via.port, via.username, via.password = (
+        host,
+        port,
+        imap_user.username,
+        imap_user.password,
+    )
     h = Harness(make_settings(via, sqlite_url(tmp_path), fetch_batch="10"))
     try:
         h.syncer.ensure_connected()
@@ -223,9 +241,17 @@ def test_odd_headers_are_decoded(imap_user, tmp_path):
     server, user = imap_user.server, imap_user.username
     ru_subject = Header("Счёт на оплату № 17", "utf-8").encode()
     name = Header("Гладков Виктор Семенович", "utf-8").encode()
-    server.append(user, "INBOX", make_msg(msgid="<e1@x.test>", subject=ru_subject, sender=f"{name} <vg@x.test>"))
+    server.append(
+        user,
+        "INBOX",
+        make_msg(msgid="<e1@x.test>", subject=ru_subject, sender=f"{name} <vg@x.test>"),
+    )
     # Raw 8-bit UTF-8 in headers (common from broken clients)
-    server.append(user, "INBOX", make_msg(msgid="<e2@x.test>", subject="Oferta până vineri", sender="Ion Rusu <ion@x.test>"))
+    server.append(
+        user,
+        "INBOX",
+        make_msg(msgid="<e2@x.test>", subject="Oferta până vineri", sender="Ion Rusu <ion@x.test>"),
+    )
     # Raw 8-bit cp1251 and an encoded word with an unknown charset
     raw = make_msg(msgid="<e3@x.test>", subject="PLACEHOLDER").replace(
         b"PLACEHOLDER", "Привет".encode("cp1251") + b" =?x-unknown?Q?abc?="
@@ -248,8 +274,12 @@ def test_missing_and_duplicated_message_ids(imap_user, tmp_path):
     no_id = make_msg(msgid="", subject="No id here", date=datetime(2026, 3, 2, 10, tzinfo=UTC))
     server.append(user, "INBOX", no_id)
     server.append(user, "Sent Items", no_id)  # the same message in two folders: one row
-    server.append(user, "INBOX", make_msg(msgid="<same@x.test>", subject="First", sender="A <a@x.test>"))
-    server.append(user, "INBOX", make_msg(msgid="<same@x.test>", subject="Second", sender="B <b@x.test>"))
+    server.append(
+        user, "INBOX", make_msg(msgid="<same@x.test>", subject="First", sender="A <a@x.test>")
+    )
+    server.append(
+        user, "INBOX", make_msg(msgid="<same@x.test>", subject="Second", sender="B <b@x.test>")
+    )
     h = Harness(make_settings(imap_user, sqlite_url(tmp_path)))
     try:
         h.sync()
@@ -328,7 +358,9 @@ def test_store_on_postgres(imap_user, pg_url):
     try:
         assert h.sync().new == 2
         assert h.by_msgid(ids["question"]).thread_id == h.by_msgid(ids["answer"]).thread_id
-        recreated = imap_user.server.recreate_folder_with_new_uidvalidity(imap_user.username, "INBOX")
+        recreated = imap_user.server.recreate_folder_with_new_uidvalidity(
+            imap_user.username, "INBOX"
+        )
         assert recreated.new_uidvalidity != recreated.old_uidvalidity
         assert h.sync().new == 0
         assert h.count(Message) == 2

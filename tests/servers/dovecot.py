@@ -21,7 +21,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -38,6 +37,7 @@ from tests.servers.common import (
     free_port,
     kill_leftovers,
     run_checked,
+    scratch_dir,
     wait_for_port,
     wait_gone,
 )
@@ -140,6 +140,8 @@ class DovecotServer:
         self._users: dict[str, str] = (
             dict(users) if isinstance(users, Mapping) else dict.fromkeys(users, DEFAULT_PASSWORD)
         )
+        for user, password in self._users.items():
+            _check_credentials(user, password)
         self._lock = threading.Lock()
         self._root: Path | None = None
         self._master: subprocess.Popen[bytes] | None = None
@@ -267,7 +269,7 @@ namespace inbox {{
         """Create the temp dir, write the config and start Dovecot; returns self."""
         if self._root is not None:
             raise RuntimeError("already started")
-        self._root = Path(tempfile.mkdtemp(prefix=f"mailwatch-dovecot-{self.profile}-"))
+        self._root = scratch_dir(f"mailwatch-dovecot-{self.profile}-")
         try:
             # The mail user must be able to traverse down to its maildirs.
             self._root.chmod(0o755)
@@ -422,10 +424,7 @@ namespace inbox {{
         fresh, so a new user can log in at once. (A changed password for an existing user
         may still take up to a second to be seen.)
         """
-        if not _USERNAME_RE.match(username):
-            raise ValueError(f"unsupported username {username!r} (it becomes a file name)")
-        if ":" in password or "\n" in password:
-            raise ValueError("passwords must not contain ':' or newlines")
+        _check_credentials(username, password)
         with self._lock:
             self._users[username] = password
             if self._root is not None:
@@ -590,6 +589,13 @@ namespace inbox {{
                 f"bulk load into {folder!r}: EXISTS is {after}, expected {before + count}"
             )
         return count
+
+
+def _check_credentials(username: str, password: str) -> None:
+    if not _USERNAME_RE.match(username):
+        raise ValueError(f"unsupported username {username!r} (it becomes a file name)")
+    if ":" in password or "\n" in password:
+        raise ValueError("passwords must not contain ':' or newlines")
 
 
 def _binary(name: str) -> str:

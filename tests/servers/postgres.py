@@ -15,7 +15,6 @@ import pwd
 import re
 import shutil
 import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from tests.servers.common import free_port, kill_leftovers, run_checked, wait_for_port
+from tests.servers.common import free_port, kill_leftovers, run_checked, scratch_dir, wait_for_port
 
 PG_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 SUPERUSER = "postgres"
@@ -81,7 +80,7 @@ class PostgresServer:
         """initdb + pg_ctl start; returns self."""
         if self._root is not None:
             raise RuntimeError("already started")
-        self._root = Path(tempfile.mkdtemp(prefix="mailwatch-postgres-"))
+        self._root = scratch_dir("mailwatch-postgres-")
         try:
             os.chown(self._root, self._uid, self._gid)
             self._root.chmod(0o700)

@@ -1,0 +1,550 @@
+"""Backfill benchmark: mailwatch vs mbsync pulling the same large INBOX from a private Dovecot.
+
+Run from the project root (as root: the test Dovecot needs it)::
+
+    .venv/bin/python bench/backfill.py --messages 20000 --rounds 3
+
+What it does:
+
+1. Starts a private Dovecot ("full" profile, ``tests/servers/dovecot.py``), creates one
+   account and writes N messages straight into its INBOX maildir: the shared real-mail
+   corpus (``../shared/corpus/{ham,spam}``) repeated until N. Every copy gets a fresh,
+   unique Message-ID; In-Reply-To/References ids that point at corpus messages are
+   rewritten to the ids of the *same* copy, so threads stay realistic. All other bytes
+   are unchanged.
+2. For ``--rounds`` rounds, alternately: (a) ``mailwatch sync --once`` into a fresh SQLite
+   database (``mailwatch init`` first, untimed), (b) ``mbsync`` pulling INBOX into a fresh
+   empty Maildir. Each is timed as a subprocess (wall clock) and its peak RSS is taken
+   from ``/usr/bin/time -f %M`` (the max RSS of the child as reported by wait4()).
+3. A no-change poll: ``mailwatch sync --once`` again on the last synced database; the
+   "N IMAP commands" it prints is recorded.
+4. Prints a table and writes ``bench/results/backfill-<timestamp>.json``.
+
+``--cprofile`` additionally runs one untimed mailwatch backfill under cProfile and saves
+the ``.prof`` next to the JSON (and prints the top functions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for tests.servers
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+RESULTS_DIR = ROOT / "bench" / "results"
+TIME_BIN = "/usr/bin/time"
+TIME_FORMAT = "%e %U %S %M"  # wall s, user s, sys s, max RSS KiB
+
+# ------------------------------------------------------------------------------ corpus copies
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MSGID_FIELD = re.compile(rb"(?im)^(message-id)[ \t]*:(.*(?:\r?\n[ \t].*)*)")
+_REF_FIELDS = re.compile(rb"(?im)^(in-reply-to|references)([ \t]*:)(.*(?:\r?\n[ \t].*)*)")
+_ANGLE_ID = re.compile(rb"<([^<>\s]+)>")
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    files = sorted(p for sub in ("ham", "spam") for p in (corpus / sub).iterdir() if p.is_file())
+    if not files:
+        raise SystemExit(f"no messages under {corpus}/ham or {corpus}/spam")
+    return files
+
+
+def _split_header(raw: bytes) -> tuple[bytes, bytes]:
+    m = _HEADER_END.search(raw)
+    if m is None:
+        return raw, b""
+    return raw[: m.start()], raw[m.start() :]
+
+
+def _orig_id(header: bytes) -> bytes | None:
+    m = _MSGID_FIELD.search(header)
+    if m is None:
+        return None
+    ids = _ANGLE_ID.findall(m.group(2))
+    return ids[0] if ids else (m.group(2).strip() or None)
+
+
+def _new_id(orig: bytes | None, copy: int, idx: int) -> bytes:
+    tag = f"b{copy}x{idx}".encode()
+    if orig and b"@" in orig:
+        local, _, domain = orig.rpartition(b"@")
+        return b"<" + local + b"." + tag + b"@" + domain + b">"
+    return b"<" + tag + b"@bench.mailwatch.invalid>"
+
+
+class CorpusCopies:
+    """The corpus repeated to N messages, each with a unique Message-ID."""
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self.raw = [p.read_bytes() for p in files]
+        self.parts = [_split_header(r) for r in self.raw]
+        self.orig_ids = [_orig_id(h) for h, _ in self.parts]
+        # original id -> index of the first corpus file carrying it (references resolve to it)
+        self.first_with: dict[bytes, int] = {}
+        for idx, mid in enumerate(self.orig_ids):
+            if mid is not None and mid not in self.first_with:
+                self.first_with[mid] = idx
+
+    def message(self, n: int) -> bytes:
+        """Message number ``n`` (0-based) of the repeated corpus."""
+        copy, idx = divmod(n, len(self.raw))
+        header, rest = self.parts[idx]
+        new = _new_id(self.orig_ids[idx], copy, idx)
+        m = _MSGID_FIELD.search(header)
+        if m is not None:
+            header = header[: m.start()] + m.group(1) + b": " + new + header[m.end() :]
+        else:  # insert after a leading mbox "From " line, if any
+            eol = b"\r\n" if b"\r\n" in header else b"\n"
+            line = b"Message-ID: " + new + eol
+            if header.startswith(b"From "):
+                cut = header.find(b"\n") + 1
+                header = header[:cut] + line + header[cut:]
+            else:
+                header = line + header
+
+        def fix_refs(field: re.Match[bytes]) -> bytes:
+            def one(ref: re.Match[bytes]) -> bytes:
+                target = self.first_with.get(ref.group(1))
+                if target is None:
+                    return ref.group(0)  # points outside the corpus: leave it
+                return _new_id(self.orig_ids[target], copy, target)
+
+            return field.group(1) + field.group(2) + _ANGLE_ID.sub(one, field.group(3))
+
+        header = _REF_FIELDS.sub(fix_refs, header)
+        return header + rest
+
+    def messages(self, count: int) -> Iterator[bytes]:
+        for n in range(count):
+            yield self.message(n)
+
+
+# ------------------------------------------------------------------------------ measuring
+
+
+@dataclass
+class Run:
+    tool: str
+    round: int
+    wall_s: float
+    user_s: float
+    sys_s: float
+    max_rss_mb: float
+    returncode: int
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tuple[Run, str]:
+    """Run ``cmd`` under /usr/bin/time; returns the measurements and the combined output."""
+    stats = cwd / f".time-{label}"
+    full = [TIME_BIN, "-f", TIME_FORMAT, "-o", str(stats), *cmd]
+    started = time.perf_counter()
+    proc = subprocess.run(
+        full, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - started
+    output = proc.stdout + proc.stderr
+    lines = [ln for ln in stats.read_text().splitlines() if ln.strip()]
+    # If the child died of a signal, time writes "Command terminated by signal" first.
+    _elapsed, user, system, rss_kib = lines[-1].split()
+    run = Run(
+        tool="",
+        round=0,
+        wall_s=round(wall, 3),
+        user_s=float(user),
+        sys_s=float(system),
+        max_rss_mb=round(int(rss_kib) / 1024, 1),
+        returncode=proc.returncode,
+    )
+    if proc.returncode != 0:
+        print(f"!! {label} exited with {proc.returncode}:\n{output[-4000:]}", file=sys.stderr)
+    return run, output
+
+
+_REPORT_RE = re.compile(
+    r"(\d+) new messages, (\d+) flag changes.*?in ([\d.]+)\s+s,\s+(\d+)\s+IMAP\s+commands", re.S
+)
+
+
+def parse_report(output: str) -> dict[str, object]:
+    m = _REPORT_RE.search(output)
+    if m is None:
+        return {"parsed": False}
+    return {
+        "parsed": True,
+        "new": int(m.group(1)),
+        "flag_changes": int(m.group(2)),
+        "reported_seconds": float(m.group(3)),
+        "imap_commands": int(m.group(4)),
+    }
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")}
+    env["COLUMNS"] = "1000"  # rich must not wrap the one-line report
+    env["TERM"] = "dumb"
+    return env
+
+
+def mailwatch_cmd() -> list[str]:
+    script = Path(sys.executable).parent / "mailwatch"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mailwatch"]
+
+
+def write_env(path: Path, account: object, db: Path) -> None:
+    path.write_text(
+        "\n".join(
+            [
+                f"MAILWATCH_IMAP_HOST={account.host}",  # type: ignore[attr-defined]
+                f"MAILWATCH_IMAP_PORT={account.port}",  # type: ignore[attr-defined]
+                "MAILWATCH_IMAP_SECURITY=none",
+                f"MAILWATCH_IMAP_USERNAME={account.username}",  # type: ignore[attr-defined]
+                f"MAILWATCH_IMAP_PASSWORD={account.password}",  # type: ignore[attr-defined]
+                "MAILWATCH_BACKFILL_DAYS=0",
+                f"MAILWATCH_DATABASE_URL=sqlite:///{db}",
+                "",
+            ]
+        )
+    )
+
+
+def mbsync_config(path: Path, account: object, maildir: Path) -> None:
+    path.write_text(
+        f"""IMAPAccount bench
+Host {account.host}
+Port {account.port}
+User {account.username}
+Pass {account.password}
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore bench-far
+Account bench
+
+MaildirStore bench-near
+Path {maildir}/
+Inbox {maildir}/INBOX
+SubFolders Verbatim
+
+Channel bench
+Far :bench-far:
+Near :bench-near:
+Patterns INBOX
+Create Near
+Sync Pull
+SyncState *
+"""  # type: ignore[attr-defined]
+    )
+    path.chmod(0o600)
+
+
+def count_maildir(maildir: Path) -> int:
+    inbox = maildir / "INBOX"
+    return sum(
+        1 for sub in ("cur", "new") if (inbox / sub).is_dir() for _ in (inbox / sub).iterdir()
+    )
+
+
+def count_db_messages(db: Path) -> int | None:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT count(*) FROM message_locations").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
+# ------------------------------------------------------------------------------ machine info
+
+
+def machine_info() -> dict[str, object]:
+    mem_kib = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    cpu = ""
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+
+    def version(cmd: list[str]) -> str:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "-C", str(ROOT), "status", "--porcelain", "--", "mailwatch"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+        )
+    except OSError:
+        commit, dirty = "?", False
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(mem_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "dovecot": version(
+            [shutil.which("dovecot", path="/usr/sbin:/usr/bin") or "dovecot", "--version"]
+        ),
+        "mbsync": version(["mbsync", "--version"]),
+        "mailwatch_commit": commit + ("+dirty" if dirty else ""),
+    }
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 3) if values else float("nan")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20000, help="messages in INBOX")
+    parser.add_argument("--rounds", type=int, default=3, help="mailwatch/mbsync pairs")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir")
+    parser.add_argument(
+        "--cprofile", action="store_true", help="also profile one mailwatch backfill (untimed)"
+    )
+    args = parser.parse_args(argv)
+
+    if os.geteuid() != 0:
+        raise SystemExit("run as root: the test Dovecot stores mail as the 'mail' user")
+    if not os.access(TIME_BIN, os.X_OK):
+        raise SystemExit(f"{TIME_BIN} missing: apt-get install time")
+    if shutil.which("mbsync") is None:
+        raise SystemExit("mbsync missing: apt-get install isync")
+
+    from tests.servers.dovecot import DovecotServer
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="mailwatch-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = child_env()
+    mw = mailwatch_cmd()
+    runs: list[Run] = []
+    started_at = datetime.now()
+    stamp = started_at.strftime("%Y%m%dT%H%M%S")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    result: dict[str, object] = {
+        "benchmark": "backfill",
+        "started": started_at.isoformat(timespec="seconds"),
+        "command": " ".join([".venv/bin/python", "bench/backfill.py", *(argv or sys.argv[1:])]),
+        "messages": args.messages,
+        "rounds": args.rounds,
+        "machine": machine_info(),
+    }
+    try:
+        with DovecotServer("full") as server:
+            account = server.new_account("bench")
+            copies = CorpusCopies(corpus_files(args.corpus))
+            t0 = time.perf_counter()
+            server.bulk_load_maildir(account.username, "INBOX", copies.messages(args.messages))
+            load_s = time.perf_counter() - t0
+            print(
+                f"loaded {args.messages} messages ({len(copies.raw)} corpus files repeated) "
+                f"into {account.username} on {server.host}:{server.port} in {load_s:.1f} s"
+            )
+            result["load_seconds"] = round(load_s, 2)
+
+            last_env: Path | None = None
+            for rnd in range(1, args.rounds + 1):
+                # (a) mailwatch into a fresh SQLite database
+                rdir = work / f"mailwatch-{rnd}"
+                rdir.mkdir()
+                db = rdir / "mailwatch.db"
+                envf = rdir / "bench.env"
+                write_env(envf, account, db)
+                init = subprocess.run(
+                    [*mw, "--env-file", str(envf), "init"],
+                    cwd=rdir,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                if init.returncode != 0:
+                    raise SystemExit(f"mailwatch init failed:\n{init.stdout}{init.stderr}")
+                run, out = timed(
+                    [*mw, "--env-file", str(envf), "sync", "--once"], rdir, env, f"mw{rnd}"
+                )
+                run.tool, run.round = "mailwatch", rnd
+                run.detail = parse_report(out)
+                run.detail["stored_locations"] = count_db_messages(db)
+                run.detail["db_mb"] = round(
+                    sum(p.stat().st_size for p in rdir.glob("mailwatch.db*")) / 2**20, 1
+                )
+                if run.returncode != 0 or not run.detail.get("parsed"):
+                    run.detail["output_tail"] = out[-2000:]
+                runs.append(run)
+                print(
+                    f"round {rnd} mailwatch: {run.wall_s:.2f} s wall, {run.max_rss_mb} MB RSS, "
+                    f"{run.detail.get('new')} new, {run.detail.get('imap_commands')} commands"
+                )
+                last_env = envf
+
+                # (b) mbsync into a fresh empty Maildir
+                mdir = work / f"mbsync-{rnd}"
+                maildir = mdir / "Maildir"
+                maildir.mkdir(parents=True)
+                cfg = mdir / "mbsyncrc"
+                mbsync_config(cfg, account, maildir)
+                run, out = timed(["mbsync", "-c", str(cfg), "bench"], mdir, env, f"mb{rnd}")
+                run.tool, run.round = "mbsync", rnd
+                run.detail = {"messages_on_disk": count_maildir(maildir)}
+                if run.returncode != 0:
+                    run.detail["output_tail"] = out[-2000:]
+                runs.append(run)
+                print(
+                    f"round {rnd} mbsync:    {run.wall_s:.2f} s wall, {run.max_rss_mb} MB RSS, "
+                    f"{run.detail['messages_on_disk']} messages on disk"
+                )
+                shutil.rmtree(maildir, ignore_errors=True)  # keep the disk footprint small
+
+            # 3. no-change poll of the synced database
+            assert last_env is not None
+            poll, out = timed(
+                [*mw, "--env-file", str(last_env), "sync", "--once"], last_env.parent, env, "poll"
+            )
+            poll.tool, poll.round = "mailwatch-no-change-poll", 0
+            poll.detail = parse_report(out)
+            poll.detail["output"] = out.strip()[-2000:]
+            print(
+                f"no-change poll: {poll.wall_s:.2f} s wall, "
+                f"{poll.detail.get('imap_commands')} IMAP commands"
+            )
+
+            if args.cprofile:
+                pdir = work / "profile"
+                pdir.mkdir()
+                db = pdir / "mailwatch.db"
+                envf = pdir / "bench.env"
+                write_env(envf, account, db)
+                subprocess.run(
+                    [*mw, "--env-file", str(envf), "init"],
+                    cwd=pdir,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
+                prof = RESULTS_DIR / f"backfill-{stamp}.prof"
+                t0 = time.perf_counter()
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "cProfile",
+                        "-o",
+                        str(prof),
+                        "-m",
+                        "mailwatch",
+                        "--env-file",
+                        str(envf),
+                        "sync",
+                        "--once",
+                    ],
+                    cwd=pdir,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
+                result["cprofile"] = {
+                    "file": str(prof.relative_to(ROOT)),
+                    "wall_s_under_profiler": round(time.perf_counter() - t0, 2),
+                }
+                import pstats
+
+                for key in ("cumulative", "tottime"):
+                    print(f"\n--- cProfile top 30 by {key} ---")
+                    pstats.Stats(str(prof)).sort_stats(key).print_stats(30)
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+    mw_runs = [r for r in runs if r.tool == "mailwatch" and r.returncode == 0]
+    mb_runs = [r for r in runs if r.tool == "mbsync" and r.returncode == 0]
+    mw_med = median([r.wall_s for r in mw_runs])
+    mb_med = median([r.wall_s for r in mb_runs])
+    summary = {
+        "mailwatch_wall_median_s": mw_med,
+        "mbsync_wall_median_s": mb_med,
+        "ratio_mailwatch_over_mbsync": round(mw_med / mb_med, 2) if mb_runs and mw_runs else None,
+        "mailwatch_peak_rss_mb": max((r.max_rss_mb for r in mw_runs), default=None),
+        "mbsync_peak_rss_mb": max((r.max_rss_mb for r in mb_runs), default=None),
+        "no_change_poll_imap_commands": poll.detail.get("imap_commands"),
+        "no_change_poll_wall_s": poll.wall_s,
+        "targets": {
+            "wall_ratio_max": 1.0,
+            "wall_ratio_aim": 0.5,
+            "peak_rss_mb_max": 150,
+            "no_change_poll": "constant small command count",
+        },
+        "failed_runs": sum(1 for r in runs if r.returncode != 0),
+    }
+    result["runs"] = [asdict(r) for r in runs]
+    result["no_change_poll"] = asdict(poll)
+    result["summary"] = summary
+    out_path = RESULTS_DIR / f"backfill-{stamp}.json"
+    out_path.write_text(json.dumps(result, indent=2) + "\n")
+
+    print()
+    print(f"{'tool':<10} {'round':>5} {'wall s':>8} {'user s':>8} {'sys s':>7} {'RSS MB':>8}  ok")
+    for r in runs:
+        ok = "yes" if r.returncode == 0 else f"exit {r.returncode}"
+        print(
+            f"{r.tool:<10} {r.round:>5} {r.wall_s:>8.2f} {r.user_s:>8.2f} {r.sys_s:>7.2f} "
+            f"{r.max_rss_mb:>8.1f}  {ok}"
+        )
+    print()
+    print(f"mailwatch median wall: {mw_med:.2f} s   mbsync median wall: {mb_med:.2f} s")
+    if summary["ratio_mailwatch_over_mbsync"] is not None:
+        print(
+            f"ratio mailwatch/mbsync: {summary['ratio_mailwatch_over_mbsync']:.2f}x "
+            "(target <= 1.0x, aim 0.5x)"
+        )
+    print(
+        f"peak RSS: mailwatch {summary['mailwatch_peak_rss_mb']} MB (target <= 150 MB), "
+        f"mbsync {summary['mbsync_peak_rss_mb']} MB"
+    )
+    print(
+        f"no-change poll: {summary['no_change_poll_imap_commands']} IMAP commands "
+        f"in {poll.wall_s:.2f} s"
+    )
+    print(f"results: {out_path.relative_to(ROOT)}")
+    return 1 if summary["failed_runs"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The command line as a user runs it: init, check, sync --once, threads --json; crash resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import make_msg
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+
+def mailwatch(env_file: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mailwatch", "--env-file", str(env_file), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=env_file.parent,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")},
+    )
+
+
+def write_env(tmp_path: Path, account, **extra: str) -> Path:
+    values = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'mw.db'}",
+        "IMAP_HOST": account.host,
+        "IMAP_PORT": str(account.port),
+        "IMAP_SECURITY": "none",
+        "IMAP_USERNAME": account.username,
+        "IMAP_PASSWORD": account.password,
+        "BACKFILL_DAYS": "0",
+        "IMAP_TIMEOUT": "5",
+        **{k.upper(): v for k, v in extra.items()},
+    }
+    env = tmp_path / "test.env"
+    env.write_text("".join(f"MAILWATCH_{k}={v}\n" for k, v in values.items()))
+    return env
+
+
+def test_init_sync_threads_json(imap_user, tmp_path):
+    imap_user.server.append(
+        imap_user.username, "INBOX", make_msg(msgid="<c1@acme.test>", subject="Quote please")
+    )
+    imap_user.server.append(
+        imap_user.username,
+        "Sent Items",
+        make_msg(
+            msgid="<c2@example.com>",
+            sender=imap_user.username,
+            to="Client <client@acme.test>",
+            subject="Re: Quote please",
+            in_reply_to="<c1@acme.test>",
+        ),
+    )
+    env = write_env(tmp_path, imap_user)
+    assert mailwatch(env, "threads").returncode == 2  # before init: told to run init
+    init = mailwatch(env, "init")
+    assert init.returncode == 0, init.stderr
+    synced = mailwatch(env, "sync", "--once")
+    assert synced.returncode == 0, synced.stderr
+    assert "2 new messages" in synced.stdout
+    listed = mailwatch(env, "threads", "--state", "all", "--json")
+    assert listed.returncode == 0, listed.stderr
+    threads = json.loads(listed.stdout)
+    assert len(threads) == 1
+    thread = threads[0]
+    for key in (
+        "id",
+        "mailbox",
+        "subject",
+        "counterpart",
+        "state",
+        "needs_reply",
+        "overdue",
+        "overdue_business_minutes",
+        "last_inbound_at",
+        "last_outbound_at",
+        "first_response_business_minutes",
+        "language",
+        "message_ids",
+        "warning_signs",
+    ):
+        assert key in thread
+    assert thread["counterpart"] == {"name": "Client", "email": "client@acme.test"}
+    assert thread["message_ids"] == ["<c1@acme.test>", "<c2@example.com>"]
+    assert thread["state"] == "awaiting_them"
+    assert thread["last_inbound_at"].endswith("+00:00")
+    assert (
+        mailwatch(env, "threads", "--now", "2026-03-11T10:00:00").returncode == 2
+    )  # needs an offset
+
+
+def test_config_errors_are_one_clear_line(tmp_path):
+    env = tmp_path / "bad.env"
+    env.write_text("MAILWATCH_IMAP_PORT=imap\nMAILWATCH_IMAP_HOST=x.example.com\n")
+    result = mailwatch(env, "init")
+    assert result.returncode == 2
+    assert "MAILWATCH_IMAP_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_check_reports_capabilities_and_folders(imap_user, tmp_path):
+    env = write_env(tmp_path, imap_user)
+    result = mailwatch(env, "check")
+    assert result.returncode == 0, result.stderr
+    assert "IDLE" in result.stdout and "CONDSTORE" in result.stdout
+    assert "sent    -> Sent Items" in result.stdout
+    assert "drafts  -> Drafts" in result.stdout
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"imap_password": "wrong"}, "login refused"),
+        ({"imap_port": "CLOSED"}, "connection refused"),
+        ({"imap_host": "no-such-host.invalid", "allow_insecure": "true"}, "cannot resolve host"),
+        ({"imap_security": "ssl"}, "TLS error"),  # TLS spoken to a plain-text port
+    ],
+)
+def test_check_explains_connection_problems(imap_user, tmp_path, change, expected):
+    if change.get("imap_port") == "CLOSED":
+        change = {"imap_port": str(_closed_port())}
+    env = write_env(tmp_path, imap_user, **change)
+    result = mailwatch(env, "check", timeout=60)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert imap_user.password not in result.stderr + result.stdout or change.get("imap_password")
+
+
+def test_kill_9_mid_backfill_resumes_without_loss_or_duplicates(imap_user, tmp_path):
+    files = sorted((CORPUS / "ham").iterdir())[:1200]
+    imap_user.server.bulk_load_maildir(imap_user.username, "INBOX", files)
+    env = write_env(tmp_path, imap_user, fetch_batch="50")
+    assert mailwatch(env, "init").returncode == 0
+    db = tmp_path / "mw.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailwatch", "--env-file", str(env), "sync", "--once"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stored = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        stored = _count(db, "messages")
+        if stored >= 200:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the sync finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    after_kill = _count(db, "messages")
+    assert 0 < after_kill < len(files)
+    resumed = mailwatch(env, "sync", "--once")
+    assert resumed.returncode == 0, resumed.stderr
+    with sqlite3.connect(db) as conn:
+        locations = conn.execute(
+            "select count(*), count(distinct uid) from message_locations"
+        ).fetchone()
+        keys = conn.execute("select count(*), count(distinct message_key) from messages").fetchone()
+        last_uid = conn.execute("select last_uid from folders where role = 'inbox'").fetchone()[0]
+    assert locations == (len(files), len(files))  # every message, once
+    assert keys[0] == keys[1]
+    assert last_uid == len(files)
+
+
+def _count(db: Path, table: str) -> int:
+    try:
+        with sqlite3.connect(db, timeout=1) as conn:
+            return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0

@@ -1,0 +1,181 @@
+"""Settings: every key documented, wrong values named in one line, secrets never shown."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+
+from mailwatch.config import (
+    ALL_KEYS,
+    PREFIX,
+    ConfigError,
+    Secret,
+    describe,
+    load_settings,
+    settings_from_values,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = {
+    "MAILWATCH_IMAP_HOST": "imap.example.com",
+    "MAILWATCH_IMAP_USERNAME": "sales@example.com",
+    "MAILWATCH_IMAP_PASSWORD": "hunter2",
+}
+
+
+def test_every_setting_is_documented_in_the_example_file():
+    documented = set(
+        re.findall(r"^(MAILWATCH_[A-Z0-9_]+)=", (ROOT / "config.example.env").read_text(), re.M)
+    )
+    assert {PREFIX + key for key in ALL_KEYS} <= documented
+    assert documented <= {
+        PREFIX + key for key in ALL_KEYS
+    }  # nothing documented that does not exist
+
+
+def test_spec_keys_all_exist():
+    spec = (ROOT.parent / "shared" / "SPEC.md").read_text()
+    section = spec.split("## Configuration", 1)[1]
+    for key in re.findall(r"`([A-Z][A-Z0-9_]+)`", section):
+        if key.endswith("_") or key == "MAILWATCH_MAILBOXES":
+            continue
+        assert key in ALL_KEYS or key.replace("MAILWATCH_", "") in ALL_KEYS, key
+
+
+def test_the_example_file_loads():
+    settings = load_settings(ROOT / "config.example.env", environ={})
+    assert settings.calendar.tz_name == "Europe/Chisinau"
+    assert settings.reply_sla == timedelta(hours=4)
+
+
+def test_defaults():
+    s = settings_from_values(BASE)
+    box = s.mailboxes[0]
+    assert box.imap.port == 993 and box.imap.security == "ssl"
+    assert box.smtp.port == 587 and box.smtp.username == "sales@example.com"
+    assert s.database_url == "sqlite:///./mailwatch.db"
+    assert s.web_bind == "127.0.0.1:8025"
+    assert "sales@example.com" in s.own_addresses
+    assert s.calendar.work_start == time(9) and s.calendar.work_end == time(18)
+    assert s.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("IMAP_PORT", "imap", "whole number"),
+        ("IMAP_PORT", "70000", "whole number"),
+        ("IMAP_SECURITY", "tls", "ssl, starttls, none"),
+        ("TIMEZONE", "Mars/Olympus", "time zone"),
+        ("WORK_HOURS", "18:00-09:00", ""),
+        ("REPLY_SLA", "soon", ""),
+        ("DATABASE_URL", "mysql://x", "sqlite"),
+        ("AUTO_SEND", "acknowledgment,everything", "everything"),
+        ("BACKFILL_DAYS", "-1", "whole number"),
+        ("OWN_ADDRESSES", "not-an-address", "email address"),
+        ("LANGUAGES", "en,de", "de"),
+        ("HOLIDAYS_COUNTRY", "XX", "country"),
+        ("MAILBOXES", "Sales", "lower-case"),
+    ],
+)
+def test_wrong_value_names_the_key(key, value, words):
+    with pytest.raises(ConfigError) as caught:
+        settings_from_values({**BASE, PREFIX + key: value})
+    message = str(caught.value)
+    assert message.startswith(PREFIX + key)
+    assert words in message
+    assert "\n" not in message
+
+
+def test_plain_text_to_a_remote_host_is_refused_unless_allowed():
+    with pytest.raises(ConfigError, match=r"MAILWATCH_IMAP_SECURITY.*clear text"):
+        settings_from_values({**BASE, "MAILWATCH_IMAP_SECURITY": "none"})
+    ok = settings_from_values(
+        {**BASE, "MAILWATCH_IMAP_SECURITY": "none", "MAILWATCH_ALLOW_INSECURE": "true"}
+    )
+    assert ok.mailboxes[0].imap.port == 143
+    local = settings_from_values(
+        {**BASE, "MAILWATCH_IMAP_HOST": "127.0.0.1", "MAILWATCH_IMAP_SECURITY": "none"}
+    )
+    assert local.mailboxes[0].imap.security == "none"
+
+
+def test_missing_mailbox_keys_are_problems_named_on_use():
+    s = settings_from_values({})
+    with pytest.raises(ConfigError, match="MAILWATCH_IMAP_HOST"):
+        s.require_mailboxes()
+    s = settings_from_values(
+        {"MAILWATCH_IMAP_HOST": "h.example.com", "MAILWATCH_IMAP_USERNAME": "u@x.com"}
+    )
+    with pytest.raises(ConfigError, match="MAILWATCH_IMAP_PASSWORD"):
+        s.require_mailboxes()
+
+
+def test_ack_must_come_before_the_sla():
+    with pytest.raises(ConfigError, match="MAILWATCH_ACK_AFTER"):
+        settings_from_values({**BASE, "MAILWATCH_REPLY_SLA": "2h", "MAILWATCH_ACK_AFTER": "3h"})
+
+
+def test_several_mailboxes_with_fallback():
+    s = settings_from_values(
+        {
+            **BASE,
+            "MAILWATCH_MAILBOXES": "sales,support",
+            "MAILWATCH_SUPPORT_IMAP_USERNAME": "support@example.com",
+            "MAILWATCH_SUPPORT_IMAP_PASSWORD": "other",
+            "MAILWATCH_SUPPORT_BACKFILL_DAYS": "7",
+        }
+    )
+    sales, support = s.mailboxes
+    assert (sales.name, support.name) == ("sales", "support")
+    assert support.imap.host == "imap.example.com"  # falls back to the first mailbox
+    assert support.imap.password.reveal() == "other"
+    assert support.backfill_days == 7 and sales.backfill_days == 30
+    assert {"sales@example.com", "support@example.com"} <= s.own_addresses
+    assert s.mailbox("support") is support
+    with pytest.raises(ConfigError, match="no mailbox named"):
+        s.mailbox("billing")
+
+
+def test_same_account_twice_is_refused():
+    with pytest.raises(ConfigError, match="SUPPORT_IMAP_USERNAME"):
+        settings_from_values({**BASE, "MAILWATCH_MAILBOXES": "sales,support"})
+
+
+def test_extra_mailbox_errors_name_its_own_key():
+    with pytest.raises(ConfigError) as caught:
+        settings_from_values(
+            {
+                **BASE,
+                "MAILWATCH_MAILBOXES": "a,b",
+                "MAILWATCH_B_IMAP_USERNAME": "b@x.com",
+                "MAILWATCH_B_IMAP_PORT": "x",
+            }
+        )
+    assert str(caught.value).startswith("MAILWATCH_B_IMAP_PORT")
+
+
+def test_secrets_never_show(tmp_path):
+    s = settings_from_values(
+        {
+            **BASE,
+            "MAILWATCH_DATABASE_URL": "postgresql://mw:dbpass@db/mw",
+            "MAILWATCH_WEB_PASSWORD": "pw1",
+        }
+    )
+    text = repr(s) + str(describe(s))
+    for secret in ("hunter2", "dbpass", "pw1"):
+        assert secret not in text
+    assert s.database_url.startswith("postgresql+psycopg://")
+    assert repr(Secret("x")) == "Secret('********')"
+
+
+def test_environment_overrides_the_file(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("MAILWATCH_IMAP_HOST=from-file.example.com\nMAILWATCH_REPLY_SLA=8h\n")
+    s = load_settings(env, environ={"MAILWATCH_IMAP_HOST": "from-env.example.com", "HOME": "/x"})
+    assert s.mailboxes[0].imap.host == "from-env.example.com"
+    assert s.reply_sla == timedelta(hours=8)
