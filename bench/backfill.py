@@ -367,129 +367,134 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rounds": args.rounds,
         "machine": machine_info(),
     }
+    server = DovecotServer("full")  # not a with-block: a failing stop() must not lose results
     try:
-        with DovecotServer("full") as server:
-            account = server.new_account("bench")
-            copies = CorpusCopies(corpus_files(args.corpus))
+        server.start()
+        account = server.new_account("bench")
+        copies = CorpusCopies(corpus_files(args.corpus))
+        t0 = time.perf_counter()
+        server.bulk_load_maildir(account.username, "INBOX", copies.messages(args.messages))
+        load_s = time.perf_counter() - t0
+        print(
+            f"loaded {args.messages} messages ({len(copies.raw)} corpus files repeated) "
+            f"into {account.username} on {server.host}:{server.port} in {load_s:.1f} s"
+        )
+        result["load_seconds"] = round(load_s, 2)
+
+        last_env: Path | None = None
+        for rnd in range(1, args.rounds + 1):
+            # (a) mailwatch into a fresh SQLite database
+            rdir = work / f"mailwatch-{rnd}"
+            rdir.mkdir()
+            db = rdir / "mailwatch.db"
+            envf = rdir / "bench.env"
+            write_env(envf, account, db)
+            init = subprocess.run(
+                [*mw, "--env-file", str(envf), "init"],
+                cwd=rdir,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if init.returncode != 0:
+                raise SystemExit(f"mailwatch init failed:\n{init.stdout}{init.stderr}")
+            run, out = timed(
+                [*mw, "--env-file", str(envf), "sync", "--once"], rdir, env, f"mw{rnd}"
+            )
+            run.tool, run.round = "mailwatch", rnd
+            run.detail = parse_report(out)
+            run.detail["stored_locations"] = count_db_messages(db)
+            run.detail["db_mb"] = round(
+                sum(p.stat().st_size for p in rdir.glob("mailwatch.db*")) / 2**20, 1
+            )
+            if run.returncode != 0 or not run.detail.get("parsed"):
+                run.detail["output_tail"] = out[-2000:]
+            runs.append(run)
+            print(
+                f"round {rnd} mailwatch: {run.wall_s:.2f} s wall, {run.max_rss_mb} MB RSS, "
+                f"{run.detail.get('new')} new, {run.detail.get('imap_commands')} commands"
+            )
+            last_env = envf
+
+            # (b) mbsync into a fresh empty Maildir
+            mdir = work / f"mbsync-{rnd}"
+            maildir = mdir / "Maildir"
+            maildir.mkdir(parents=True)
+            cfg = mdir / "mbsyncrc"
+            mbsync_config(cfg, account, maildir)
+            run, out = timed(["mbsync", "-c", str(cfg), "bench"], mdir, env, f"mb{rnd}")
+            run.tool, run.round = "mbsync", rnd
+            run.detail = {"messages_on_disk": count_maildir(maildir)}
+            if run.returncode != 0:
+                run.detail["output_tail"] = out[-2000:]
+            runs.append(run)
+            print(
+                f"round {rnd} mbsync:    {run.wall_s:.2f} s wall, {run.max_rss_mb} MB RSS, "
+                f"{run.detail['messages_on_disk']} messages on disk"
+            )
+            shutil.rmtree(maildir, ignore_errors=True)  # keep the disk footprint small
+
+        # 3. no-change poll of the synced database
+        assert last_env is not None
+        poll, out = timed(
+            [*mw, "--env-file", str(last_env), "sync", "--once"], last_env.parent, env, "poll"
+        )
+        poll.tool, poll.round = "mailwatch-no-change-poll", 0
+        poll.detail = parse_report(out)
+        poll.detail["output"] = out.strip()[-2000:]
+        print(
+            f"no-change poll: {poll.wall_s:.2f} s wall, "
+            f"{poll.detail.get('imap_commands')} IMAP commands"
+        )
+
+        if args.cprofile:
+            pdir = work / "profile"
+            pdir.mkdir()
+            db = pdir / "mailwatch.db"
+            envf = pdir / "bench.env"
+            write_env(envf, account, db)
+            subprocess.run(
+                [*mw, "--env-file", str(envf), "init"],
+                cwd=pdir,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            prof = RESULTS_DIR / f"backfill-{stamp}.prof"
             t0 = time.perf_counter()
-            server.bulk_load_maildir(account.username, "INBOX", copies.messages(args.messages))
-            load_s = time.perf_counter() - t0
-            print(
-                f"loaded {args.messages} messages ({len(copies.raw)} corpus files repeated) "
-                f"into {account.username} on {server.host}:{server.port} in {load_s:.1f} s"
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    str(prof),
+                    "-m",
+                    "mailwatch",
+                    "--env-file",
+                    str(envf),
+                    "sync",
+                    "--once",
+                ],
+                cwd=pdir,
+                env=env,
+                check=True,
+                capture_output=True,
             )
-            result["load_seconds"] = round(load_s, 2)
+            result["cprofile"] = {
+                "file": str(prof.relative_to(ROOT)),
+                "wall_s_under_profiler": round(time.perf_counter() - t0, 2),
+            }
+            import pstats
 
-            last_env: Path | None = None
-            for rnd in range(1, args.rounds + 1):
-                # (a) mailwatch into a fresh SQLite database
-                rdir = work / f"mailwatch-{rnd}"
-                rdir.mkdir()
-                db = rdir / "mailwatch.db"
-                envf = rdir / "bench.env"
-                write_env(envf, account, db)
-                init = subprocess.run(
-                    [*mw, "--env-file", str(envf), "init"],
-                    cwd=rdir,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                )
-                if init.returncode != 0:
-                    raise SystemExit(f"mailwatch init failed:\n{init.stdout}{init.stderr}")
-                run, out = timed(
-                    [*mw, "--env-file", str(envf), "sync", "--once"], rdir, env, f"mw{rnd}"
-                )
-                run.tool, run.round = "mailwatch", rnd
-                run.detail = parse_report(out)
-                run.detail["stored_locations"] = count_db_messages(db)
-                run.detail["db_mb"] = round(
-                    sum(p.stat().st_size for p in rdir.glob("mailwatch.db*")) / 2**20, 1
-                )
-                if run.returncode != 0 or not run.detail.get("parsed"):
-                    run.detail["output_tail"] = out[-2000:]
-                runs.append(run)
-                print(
-                    f"round {rnd} mailwatch: {run.wall_s:.2f} s wall, {run.max_rss_mb} MB RSS, "
-                    f"{run.detail.get('new')} new, {run.detail.get('imap_commands')} commands"
-                )
-                last_env = envf
-
-                # (b) mbsync into a fresh empty Maildir
-                mdir = work / f"mbsync-{rnd}"
-                maildir = mdir / "Maildir"
-                maildir.mkdir(parents=True)
-                cfg = mdir / "mbsyncrc"
-                mbsync_config(cfg, account, maildir)
-                run, out = timed(["mbsync", "-c", str(cfg), "bench"], mdir, env, f"mb{rnd}")
-                run.tool, run.round = "mbsync", rnd
-                run.detail = {"messages_on_disk": count_maildir(maildir)}
-                if run.returncode != 0:
-                    run.detail["output_tail"] = out[-2000:]
-                runs.append(run)
-                print(
-                    f"round {rnd} mbsync:    {run.wall_s:.2f} s wall, {run.max_rss_mb} MB RSS, "
-                    f"{run.detail['messages_on_disk']} messages on disk"
-                )
-                shutil.rmtree(maildir, ignore_errors=True)  # keep the disk footprint small
-
-            # 3. no-change poll of the synced database
-            assert last_env is not None
-            poll, out = timed(
-                [*mw, "--env-file", str(last_env), "sync", "--once"], last_env.parent, env, "poll"
-            )
-            poll.tool, poll.round = "mailwatch-no-change-poll", 0
-            poll.detail = parse_report(out)
-            poll.detail["output"] = out.strip()[-2000:]
-            print(
-                f"no-change poll: {poll.wall_s:.2f} s wall, "
-                f"{poll.detail.get('imap_commands')} IMAP commands"
-            )
-
-            if args.cprofile:
-                pdir = work / "profile"
-                pdir.mkdir()
-                db = pdir / "mailwatch.db"
-                envf = pdir / "bench.env"
-                write_env(envf, account, db)
-                subprocess.run(
-                    [*mw, "--env-file", str(envf), "init"],
-                    cwd=pdir,
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                )
-                prof = RESULTS_DIR / f"backfill-{stamp}.prof"
-                t0 = time.perf_counter()
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "cProfile",
-                        "-o",
-                        str(prof),
-                        "-m",
-                        "mailwatch",
-                        "--env-file",
-                        str(envf),
-                        "sync",
-                        "--once",
-                    ],
-                    cwd=pdir,
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                )
-                result["cprofile"] = {
-                    "file": str(prof.relative_to(ROOT)),
-                    "wall_s_under_profiler": round(time.perf_counter() - t0, 2),
-                }
-                import pstats
-
-                for key in ("cumulative", "tottime"):
-                    print(f"\n--- cProfile top 30 by {key} ---")
-                    pstats.Stats(str(prof)).sort_stats(key).print_stats(30)
+            for key in ("cumulative", "tottime"):
+                print(f"\n--- cProfile top 30 by {key} ---")
+                pstats.Stats(str(prof)).sort_stats(key).print_stats(30)
     finally:
+        try:
+            server.stop()
+        except Exception as exc:  # the helper's problem, not the benchmark's
+            print(f"!! stopping Dovecot failed: {exc!r}", file=sys.stderr)
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
 

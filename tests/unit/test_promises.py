@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailwatch.core import promises as promises_module
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.promises import (
     DetectedPromise,
@@ -355,9 +354,9 @@ def test_dateparser_always_gets_one_explicit_language(monkeypatch: pytest.Monkey
 
     def spy(*args: object, **kwargs: object) -> object:
         calls.append(kwargs)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(promises_module.dateparser, "parse", spy)
+    monkeypatch.setattr(dateparser, "parse", spy)
     body = "Пришлю до 13 марта. I'll send it by March 20. Vă trimit pe 20 martie."
     assert len(detect_promises(body, SENT, CAL)) == 3
     assert calls
