@@ -76,8 +76,10 @@ def _orig_id(header: bytes) -> bytes | None:
     m = _MSGID_FIELD.search(header)
     if m is None:
         return None
+    # Only a clean <local@domain>; a broken one (9 spam messages have spaces or folded
+    # Received: text inside the brackets) gets a generated id, or copies would collide.
     ids = _ANGLE_ID.findall(m.group(2))
-    return ids[0] if ids else (m.group(2).strip() or None)
+    return ids[0] if ids and b"@" in ids[0] else None
 
 
 def _new_id(orig: bytes | None, copy: int, idx: int) -> bytes:
@@ -147,6 +149,7 @@ class Run:
     sys_s: float
     max_rss_mb: float
     returncode: int
+    loadavg: tuple[float, float] = (0.0, 0.0)
     detail: dict[str, object] = field(default_factory=dict)
 
 
@@ -154,6 +157,7 @@ def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tup
     """Run ``cmd`` under /usr/bin/time; returns the measurements and the combined output."""
     stats = cwd / f".time-{label}"
     full = [TIME_BIN, "-f", TIME_FORMAT, "-o", str(stats), *cmd]
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run(
         full, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
@@ -171,6 +175,8 @@ def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tup
         sys_s=float(system),
         max_rss_mb=round(int(rss_kib) / 1024, 1),
         returncode=proc.returncode,
+        # Other work on the machine skews timings: keep the 1-minute load around each run.
+        loadavg=(round(load_before, 2), round(os.getloadavg()[0], 2)),
     )
     if proc.returncode != 0:
         print(f"!! {label} exited with {proc.returncode}:\n{output[-4000:]}", file=sys.stderr)
@@ -309,6 +315,11 @@ def machine_info() -> dict[str, object]:
         )
     except OSError:
         commit, dirty = "?", False
+    import hashlib
+
+    tree = hashlib.sha256()
+    for path in sorted((ROOT / "mailwatch").rglob("*.py")):
+        tree.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
@@ -320,6 +331,7 @@ def machine_info() -> dict[str, object]:
         ),
         "mbsync": version(["mbsync", "--version"]),
         "mailwatch_commit": commit + ("+dirty" if dirty else ""),
+        "mailwatch_tree_sha256": tree.hexdigest()[:16],  # the code measured, dirty or not
     }
 
 

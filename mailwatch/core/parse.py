@@ -23,6 +23,7 @@ import quotequail
 from mailwatch.core.message import FETCHED_HEADERS, MARKER_HEADERS, Address, ParsedMessage
 
 TEXT_LIMIT = 4096  # characters of text kept per message
+QUOTE_WINDOW = 2000  # characters handed to quotequail; separators below it are found by regex
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _WS_RE = re.compile(r"\s+")
@@ -242,9 +243,12 @@ def new_text_of(text: str) -> str:
     """The part of a message its author wrote now: quoted replies and forwarded history cut off."""
     if not text:
         return ""
+    head = text
     try:
-        pieces = quotequail.quote(text, limit=200, quote_intro_line=True)
-        head = "".join(chunk for visible, chunk in pieces[:1] if visible)
+        # quotequail is quadratic in the number of lines: give it a bounded window only.
+        pieces = quotequail.quote(text[:QUOTE_WINDOW], limit=80, quote_intro_line=True)
+        if len(pieces) > 1 and pieces[0][0]:
+            head = pieces[0][1]
     except Exception:
         head = text
     separator = _QUOTE_SEPARATORS.search(head)
