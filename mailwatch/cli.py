@@ -195,6 +195,7 @@ def sync(
             f"{target.name}: {report.new} new messages, {report.flags_changed} flag changes{extra} "
             f"({folders}) in {report.seconds:.1f} s, {report.commands} IMAP commands",
             highlight=False,
+            soft_wrap=True,  # one line even when piped, for scripts that parse it
         )
     if failed:
         raise typer.Exit(1)
