@@ -24,7 +24,12 @@ from mailwatch.config import MailboxSettings, Settings
 from mailwatch.core.bodystructure import TextPart, choose_text_part
 from mailwatch.core.folders import map_folder_roles
 from mailwatch.core.message import FETCHED_HEADERS
-from mailwatch.core.parse import parse_fetched, unparseable
+from mailwatch.core.parse import (
+    normalize_message_id,
+    parse_fetched,
+    split_header_block,
+    unparseable,
+)
 from mailwatch.core.uidset import batches, compact
 from mailwatch.store.mail import FetchedMessage, FolderState, MailStore
 from mailwatch.sync.imap import ConnectionLost, FolderStatus, ImapConnection, MailAccessError
@@ -200,8 +205,6 @@ class MailboxSync:
                 parts[uid] = None
         headers = {uid: _find(data, b"BODY[HEADER") or b"" for uid, data in meta.items()}
         # Only messages not stored yet need their text (a Sent copy of a known message doesn't).
-        from mailwatch.core.parse import normalize_message_id, split_header_block
-
         keys = {}
         for uid, block in headers.items():
             mid = normalize_message_id(split_header_block(block).get("message-id"))
