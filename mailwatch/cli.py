@@ -1,4 +1,4 @@
-"""The command line (contract in SPEC.md): init, check, sync, threads, run, demo."""
+"""The command line (contract in SPEC.md): init, check, sync, threads, promises, run, demo."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from mailwatch.config import ConfigError, Settings, describe, load_settings
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold passwords
     help="mailwatch: no client waits for an answer, no promised deadline slips silently.",
 )
 console = Console()
@@ -197,6 +198,7 @@ def sync(
             highlight=False,
             soft_wrap=True,  # one line even when piped, for scripts that parse it
         )
+    _refresh_tracking(cfg, store.factory)
     if failed:
         raise typer.Exit(1)
 
@@ -205,8 +207,16 @@ def _run_service(cfg: Settings, engine: Any) -> None:
     from mailwatch.store.db import session_factory
     from mailwatch.store.mail import MailStore
     from mailwatch.sync.watch import watch_all
+    from mailwatch.track.tracker import Tracker
 
     store = MailStore(session_factory(engine), cfg.own_addresses, cfg.thread_subject_window)
+    tracker = Tracker(store.factory, cfg)
+
+    def after_sync(report: Any) -> None:
+        try:
+            tracker.refresh()
+        except Exception:  # tracking must never stop the sync; the next pass retries
+            log.exception("tracking failed; will retry after the next sync pass")
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -214,7 +224,7 @@ def _run_service(cfg: Settings, engine: Any) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("mailwatch watching %d mailbox(es)", len(cfg.mailboxes))
-        await watch_all(cfg, store, stop)
+        await watch_all(cfg, store, stop, on_report=after_sync)
         log.info("mailwatch stopped cleanly")
 
     asyncio.run(main())
@@ -231,67 +241,228 @@ def run() -> None:
     _run_service(cfg, _engine(cfg))
 
 
+def _factory(cfg: Settings) -> Any:
+    from mailwatch.store.db import session_factory
+
+    return session_factory(_engine(cfg))
+
+
+def _view(cfg: Settings) -> Any:
+    from mailwatch.store.queries import View
+
+    return View.of(cfg)
+
+
+def _print_json(rows: Any) -> None:
+    sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+
+
+def parse_when(value: str, option: str, cfg: Settings, end_of_day: bool) -> datetime:
+    """An ISO date or date-time; without an offset it is the team's local time.
+
+    A bare date means the end of that business day for a deadline, its start for a snooze.
+    """
+    from datetime import date as date_type
+
+    try:
+        if len(value.strip()) == 10:
+            day = date_type.fromisoformat(value.strip())
+            cal = cfg.calendar
+            return cal.end_of_business_day(day) if end_of_day else cal.start_of_business_day(day)
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise fail(f"{option}: {value!r} is not an ISO 8601 date or date-time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=cfg.calendar.tz)
+    return parsed
+
+
+def _refresh_tracking(cfg: Settings, factory: Any) -> None:
+    from mailwatch.track.tracker import Tracker
+
+    Tracker(factory, cfg).refresh()
+
+
 @app.command()
 def threads(
     state_filter: Annotated[
-        str, typer.Option("--state", help="awaiting_us|awaiting_them|overdue|all")
+        str,
+        typer.Option(
+            "--state", help="awaiting_us|awaiting_them|overdue|closed|snoozed|ignored|all"
+        ),
     ] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
     now: Annotated[
         str | None, typer.Option("--now", help="evaluate as of this ISO 8601 instant")
     ] = None,
 ) -> None:
-    """List conversations."""
-    if state_filter not in (
-        "awaiting_us",
-        "awaiting_them",
-        "overdue",
-        "all",
-        "closed",
-        "snoozed",
-        "ignored",
-    ):
-        raise fail(
-            f"--state: {state_filter!r} is not one of awaiting_us, awaiting_them, overdue, all"
-        )
+    """List conversations: who waits for whom, and how late we are."""
+    from mailwatch.store.queries import THREAD_FILTERS, thread_rows
+
+    if state_filter not in THREAD_FILTERS:
+        raise fail(f"--state: {state_filter!r} is not one of {', '.join(THREAD_FILTERS)}")
     cfg = settings()
     when = parse_now(now)
-    engine = _engine(cfg)
-    from mailwatch.store.db import session_factory
-    from mailwatch.store.queries import thread_rows
-
-    with session_factory(engine)() as session:
-        rows = thread_rows(session, when, state_filter)
+    factory = _factory(cfg)
+    with factory() as session:
+        rows = thread_rows(session, when, state_filter, _view(cfg))
     if as_json:
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        _print_json(rows)
         return
     table = Table(
         title=f"conversations ({state_filter}) as of {when.isoformat(timespec='minutes')}"
     )
-    for column in (
-        "id",
-        "mailbox",
-        "state",
-        "client",
-        "subject",
-        "msgs",
-        "last inbound",
-        "last outbound",
-    ):
-        table.add_column(column)
+    for column in ("id", "state", "late", "client", "subject", "lang", "last in", "last out"):
+        table.add_column(column, no_wrap=column in ("id", "state", "late"))
     for row in rows:
         who = row["counterpart"]["name"] or row["counterpart"]["email"] or ""
+        late = ""
+        if row["overdue"]:
+            late = f"[red]{_minutes(row['overdue_business_minutes'])} over[/]"
+        elif row["state"] == "awaiting_us":
+            late = f"waiting {_minutes(row['waiting_business_minutes'])}"
+        state_text = row["state"] + (" ⚠" if row["warning_signs"] else "")
         table.add_row(
             str(row["id"]),
-            row["mailbox"] or "",
-            row["state"],
+            state_text,
+            late,
             who,
-            (row["subject"] or "")[:60],
-            str(row["message_count"]),
+            (row["subject"] or "")[:50],
+            row["language"] or "",
             _short_time(row["last_inbound_at"]),
             _short_time(row["last_outbound_at"]),
         )
     console.print(table)
+
+
+def _minutes(value: int) -> str:
+    """Business minutes as "2h 05m" (a work day is not 24 hours, so no days)."""
+    hours, minutes = divmod(int(value), 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+thread_app = typer.Typer(no_args_is_help=True, help="Close, snooze, ignore or reopen a thread.")
+app.add_typer(thread_app, name="thread")
+
+
+def _thread_action(thread_id: int, action: str, until: datetime | None = None) -> None:
+    from mailwatch.track.actions import ActionError, set_thread_state
+
+    cfg = settings()
+    factory = _factory(cfg)
+    try:
+        set_thread_state(factory, thread_id, action, datetime.now(UTC), until)
+    except ActionError as exc:
+        raise fail(str(exc)) from None
+    done = {"closed": "closed", "snoozed": "snoozed", "ignored": "ignored", None: "reopened"}
+    extra = f" until {until.isoformat()}" if until else ""
+    console.print(f"thread {thread_id} {done[action]}{extra}", highlight=False)
+
+
+@thread_app.command("close")
+def thread_close(thread_id: Annotated[int, typer.Argument(help="thread id")]) -> None:
+    """Nothing more to answer; a new message from the client reopens it."""
+    _thread_action(thread_id, "closed")
+
+
+@thread_app.command("snooze")
+def thread_snooze(
+    thread_id: Annotated[int, typer.Argument(help="thread id")],
+    until: Annotated[str, typer.Option("--until", help="ISO date or date-time")],
+) -> None:
+    """Hide the thread until a date (or until the client writes again)."""
+    cfg = settings()
+    _thread_action(thread_id, "snoozed", parse_when(until, "--until", cfg, end_of_day=False))
+
+
+@thread_app.command("ignore")
+def thread_ignore(thread_id: Annotated[int, typer.Argument(help="thread id")]) -> None:
+    """Never track this thread again."""
+    _thread_action(thread_id, "ignored")
+
+
+@thread_app.command("reopen")
+def thread_reopen(thread_id: Annotated[int, typer.Argument(help="thread id")]) -> None:
+    """Undo close, snooze or ignore."""
+    _thread_action(thread_id, None)
+
+
+@app.command()
+def promises(
+    status: Annotated[
+        str | None, typer.Option("--status", help="open|kept|missed|renegotiated")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+    now: Annotated[
+        str | None, typer.Option("--now", help="evaluate as of this ISO 8601 instant")
+    ] = None,
+) -> None:
+    """Deadlines we promised, with their status."""
+    from mailwatch.store.queries import PROMISE_STATUSES, promise_rows
+
+    if status is not None and status not in PROMISE_STATUSES:
+        raise fail(f"--status: {status!r} is not one of {', '.join(PROMISE_STATUSES)}")
+    cfg = settings()
+    when = parse_now(now)
+    factory = _factory(cfg)
+    with factory() as session:
+        rows = promise_rows(session, when, _view(cfg), status)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"promises as of {when.isoformat(timespec='minutes')}")
+    for column in ("id", "thread", "due", "status", "source", "text"):
+        table.add_column(column)
+    colours = {"missed": "red", "open": "yellow", "kept": "green", "renegotiated": "cyan"}
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            str(row["thread_id"] or ""),
+            _short_time(row["due_at"]),
+            f"[{colours[row['status']]}]{row['status']}[/]",
+            row["source"],
+            row["text"][:70],
+        )
+    console.print(table)
+
+
+promise_app = typer.Typer(no_args_is_help=True, help="Record a promise or mark one kept.")
+app.add_typer(promise_app, name="promise")
+
+
+@promise_app.command("add")
+def promise_add(
+    thread_id: Annotated[int, typer.Argument(help="thread id")],
+    due: Annotated[str, typer.Option("--due", help="ISO date (end of that work day) or date-time")],
+    text: Annotated[str, typer.Option("--text", help="what we promised")],
+) -> None:
+    """Record a promise made outside the mailbox (a call, a meeting)."""
+    from mailwatch.track.actions import ActionError, add_promise
+
+    cfg = settings()
+    due_at = parse_when(due, "--due", cfg, end_of_day=True)
+    factory = _factory(cfg)
+    try:
+        promise_id = add_promise(factory, thread_id, due_at, text, datetime.now(UTC))
+    except ActionError as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"promise {promise_id} added to thread {thread_id}, due {due_at.isoformat()}",
+        highlight=False,
+    )
+
+
+@promise_app.command("done")
+def promise_done(promise_id: Annotated[int, typer.Argument(help="promise id")]) -> None:
+    """Mark a promise kept."""
+    from mailwatch.track.actions import ActionError, mark_promise_done
+
+    cfg = settings()
+    try:
+        mark_promise_done(_factory(cfg), promise_id, datetime.now(UTC))
+    except ActionError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"promise {promise_id} marked kept", highlight=False)
 
 
 def _short_time(value: str | None) -> str:

@@ -366,20 +366,26 @@ def conversations_table(
     rows: list[dict[str, Any]], notes: dict[str, str], tz: ZoneInfo, title: str
 ) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("id", "state", "client", "subject", "msgs", "last in", "last out", "shows"):
+    for column in ("id", "state", "late", "client", "subject", "msgs", "lang", "last in", "shows"):
         table.add_column(column, overflow="fold")
     for row in rows:
         who = row["counterpart"]["name"] or row["counterpart"]["email"] or ""
         note = next((notes[m] for m in reversed(row["message_ids"]) if m in notes), "")
         style = "bold" if row["state"] == "awaiting_us" else None
+        late = ""
+        if row["overdue"]:
+            late = f"{row['overdue_business_minutes']} min over"
+        elif row["state"] == "awaiting_us":
+            late = f"waiting {row['waiting_business_minutes']} min"
         table.add_row(
             str(row["id"]),
-            row["state"],
+            row["state"] + (" (warning signs)" if row["warning_signs"] else ""),
+            late,
             who,
             row["subject"] or "",
             str(row["message_count"]),
+            row["language"] or "",
             _local(row["last_inbound_at"], tz),
-            _local(row["last_outbound_at"], tz),
             note,
             style=style,
         )
@@ -409,9 +415,10 @@ def run_demo(console: Console) -> None:
     from mailwatch.logs import setup_logging
     from mailwatch.store.db import make_engine, session_factory, upgrade
     from mailwatch.store.mail import MailStore
-    from mailwatch.store.queries import thread_rows
+    from mailwatch.store.queries import View, thread_rows
     from mailwatch.sync.engine import MailboxSync
     from mailwatch.sync.progress import progress_reporter
+    from mailwatch.track.tracker import Tracker
 
     keep_running = os.environ.get(KEEP_RUNNING_ENV, "").strip().lower() in ("1", "true", "yes")
     tz = ZoneInfo(DEMO_TIMEZONE)
@@ -449,6 +456,8 @@ def run_demo(console: Console) -> None:
                     syncer.progress = progress
                     report = syncer.sync_once()
                 syncer.progress = None
+                tracker = Tracker(store.factory, cfg)
+                tracker.refresh()
                 folders = ", ".join(f"{f.folder}: {f.new} new" for f in report.folders)
                 console.print(
                     f"sync --once: {report.new} messages stored ({folders}) in "
@@ -459,8 +468,9 @@ def run_demo(console: Console) -> None:
                 notes = sample_notes()
 
                 def show(title: str) -> None:
+                    tracker.refresh()
                     with session_factory(engine)() as session:
-                        rows = thread_rows(session, datetime.now(UTC), "all")
+                        rows = thread_rows(session, datetime.now(UTC), "all", View.of(cfg))
                     console.print(conversations_table(rows, notes, tz, title))
 
                 show(f"conversations in the demo mailbox ({DEMO_TIMEZONE} time)")

@@ -14,6 +14,7 @@ from mailwatch.store.db import make_engine, session_factory, upgrade
 from mailwatch.store.mail import MailStore
 from mailwatch.store.models import Message, MessageLocation
 from mailwatch.sync.engine import MailboxSync
+from mailwatch.track.tracker import Tracker
 
 
 def make_msg(
@@ -80,9 +81,13 @@ class Harness:
         self.factory = session_factory(self.engine)
         self.store = MailStore(self.factory, settings.own_addresses, settings.thread_subject_window)
         self.syncer = MailboxSync(settings, settings.mailboxes[0], self.store, **sync_kwargs)
+        self.tracker = Tracker(self.factory, settings)
 
     def sync(self) -> Any:
-        return self.syncer.sync_once()
+        """One pass as `sync --once` does it: the sync, then tracking of what it brought."""
+        report = self.syncer.sync_once()
+        self.tracker.refresh()
+        return report
 
     def close(self) -> None:
         self.syncer.close()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -83,6 +84,8 @@ class Mailbox(Base):
     last_sync_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
+    # Fingerprint of the settings the stored analysis was made with (see mailwatch.track).
+    analysis_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Folder(Base):
@@ -126,6 +129,19 @@ class Thread(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Tracking, recomputed from the messages by mailwatch.track (``state`` above is its result).
+    needs_reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    needs_reply_reason: Mapped[str | None] = mapped_column(Text)
+    waiting_since: Mapped[datetime | None]
+    last_client_at: Mapped[datetime | None]
+    first_response_business_minutes: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[datetime | None]
+    signs: Mapped[list[Any] | None] = mapped_column(JSON)
+    tracked_at: Mapped[datetime | None]
+    # What the user decided: closed | snoozed | ignored, and since when.
+    manual_state: Mapped[str | None] = mapped_column(String(16))
+    manual_state_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
 
 
 class Message(Base):
@@ -134,6 +150,7 @@ class Message(Base):
         UniqueConstraint("mailbox_id", "message_key"),
         Index("ix_messages_thread", "thread_id", "date"),
         Index("ix_messages_subject", "mailbox_id", "normalized_subject"),
+        Index("ix_messages_analysis", "mailbox_id", "analysis_version"),
         {"sqlite_autoincrement": True},
     )
 
@@ -167,6 +184,14 @@ class Message(Base):
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
     parse_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Analysis by mailwatch.track; ``analysis_version`` 0 means "not analysed yet".
+    analysis_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    needs_reply: Mapped[bool | None] = mapped_column(Boolean)
+    category: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    requested_by: Mapped[datetime | None]
+    signs: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class MessageLocation(Base):
@@ -181,3 +206,30 @@ class MessageLocation(Base):
     folder_id: Mapped[int] = mapped_column(ForeignKey("folders.id", ondelete="CASCADE"))
     uid: Mapped[int] = mapped_column(BigInteger)
     flags: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Promise(Base):
+    """A deadline we committed to: found in our mail (``detected``) or added by hand (``manual``).
+
+    ``message_row_id`` anchors it to a message so that it follows the conversation when threads
+    merge; ``thread_id`` is kept in step by the tracker. The status as of an instant is computed
+    (mailwatch.core.promises.promise_status); only the user's decisions are stored.
+    """
+
+    __tablename__ = "promises"
+    __table_args__ = (Index("ix_promises_thread", "thread_id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
+    message_row_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    made_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    time_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16))
+    done_at: Mapped[datetime | None]
+    renegotiated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,66 @@
+"""Everything the tracker learns from one message, in one pure call.
+
+Inbound: does a client wait for us (and why not, when not), the language, a deadline the client
+asks of us, warning signs. Outbound: the language and the promises we made. Only client mail
+gets the text analysers: a newsletter's "discount" is not a client pushing on price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailwatch.core.business_time import BusinessCalendar
+from mailwatch.core.classify import Category, classify_inbound
+from mailwatch.core.language import detect_language
+from mailwatch.core.message import Direction, ParsedMessage
+from mailwatch.core.promises import DetectedPromise, detect_promises, detect_requested_deadline
+from mailwatch.core.warning_signs import WarningSign, detect_text_signs
+
+# Bump when the analysers change in a way that should re-analyse stored mail.
+ANALYSIS_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisSettings:
+    own_addresses: frozenset[str]
+    internal_domains: frozenset[str]
+    calendar: BusinessCalendar
+    languages: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAnalysis:
+    needs_reply: bool
+    category: str
+    reason: str
+    language: str | None
+    requested_by: datetime | None
+    signs: tuple[WarningSign, ...]
+    promises: tuple[DetectedPromise, ...]
+
+
+def analyze_message(
+    msg: ParsedMessage, direction: Direction, at: datetime | None, settings: AnalysisSettings
+) -> MessageAnalysis:
+    if direction is Direction.OUTBOUND:
+        language = detect_language(msg.new_text, settings.languages)
+        promises: tuple[DetectedPromise, ...] = ()
+        if at is not None and msg.new_text:
+            promises = tuple(detect_promises(msg.new_text, at, settings.calendar, language))
+        return MessageAnalysis(
+            False, Category.OWN.value, "sent by us", language, None, (), promises
+        )
+
+    verdict = classify_inbound(msg, settings.own_addresses, settings.internal_domains)
+    if not verdict.needs_reply:
+        return MessageAnalysis(False, verdict.category.value, verdict.reason, None, None, (), ())
+    language = detect_language(msg.new_text, settings.languages)
+    requested = None
+    if at is not None and msg.new_text:
+        requested = detect_requested_deadline(msg.new_text, at, settings.calendar, language)
+    signs = tuple(detect_text_signs(msg.new_text, msg.message_id, language))
+    return MessageAnalysis(
+        True, verdict.category.value, verdict.reason, language, requested, signs, ()
+    )

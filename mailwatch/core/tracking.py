@@ -1,0 +1,242 @@
+"""Who holds the ball in a conversation, since when, and whether we are late: pure, time as input.
+
+The sync stores messages; the classifier says which inbound ones a client wrote and waits on.
+From that list this module derives a thread's state (``awaiting_us`` / ``awaiting_them`` /
+``closed``), the instant the client started waiting, first-response time in business minutes,
+and the client's own reply times (for the "slow but demanding" sign). The user's decisions
+(close, snooze, ignore) are applied on top by :func:`effective_state`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mailwatch.core.business_time import BusinessCalendar
+from mailwatch.core.language import thread_language
+from mailwatch.core.message import Direction
+from mailwatch.core.warning_signs import (
+    SignKind,
+    WarningSign,
+    detect_slow_but_demanding,
+    thread_signs,
+)
+
+AWAITING_US = "awaiting_us"
+AWAITING_THEM = "awaiting_them"
+CLOSED = "closed"
+SNOOZED = "snoozed"
+IGNORED = "ignored"
+MANUAL_STATES = (CLOSED, SNOOZED, IGNORED)
+STATES = (AWAITING_US, AWAITING_THEM, CLOSED, SNOOZED, IGNORED)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """One stored message as the tracker needs it (``needs_reply`` is False for our own mail)."""
+
+    message_id: str
+    direction: Direction
+    at: datetime | None
+    needs_reply: bool
+    reason: str
+    answered: bool = False
+    language: str | None = None
+    requested_by: datetime | None = None
+    signs: tuple[WarningSign, ...] = ()
+    sender: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadStatus:
+    state: str  # awaiting_us | awaiting_them | closed
+    needs_reply: bool
+    reason: str
+    waiting_since: datetime | None  # the first client message we have not answered yet
+    last_client_at: datetime | None
+    first_response_business_minutes: int | None
+    client_reply_business_minutes: tuple[int, ...]
+    requested_by: datetime | None
+    language: str
+    signs: tuple[WarningSign, ...]
+
+
+def _ordered(messages: Sequence[MessageFacts]) -> list[MessageFacts]:
+    """By time; a message without any date keeps its place after the dated ones."""
+    dated = [m for m in messages if m.at is not None]
+    undated = [m for m in messages if m.at is None]
+    dated.sort(key=lambda m: m.at)  # type: ignore[arg-type, return-value]
+    return dated + undated
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="minutes") if value is not None else "an unknown time"
+
+
+def track_thread(
+    messages: Sequence[MessageFacts],
+    calendar: BusinessCalendar,
+    sla: timedelta,
+    default_language: str = "en",
+) -> ThreadStatus:
+    """The state of one conversation from its messages, whatever order they arrived in."""
+    ordered = _ordered(messages)
+    client = [m for m in ordered if m.direction is Direction.INBOUND and m.needs_reply]
+    ours = [m for m in ordered if m.direction is Direction.OUTBOUND]
+    last_out = ours[-1] if ours else None
+
+    def after_last_out(m: MessageFacts) -> bool:
+        if last_out is None:
+            return True
+        if m.at is None or last_out.at is None:
+            return ordered.index(m) > ordered.index(last_out)
+        return m.at > last_out.at
+
+    pending = [m for m in client if after_last_out(m)]
+    answered_upto = max((i for i, m in enumerate(pending) if m.answered), default=-1)
+    unanswered = pending[answered_upto + 1 :]
+
+    waiting_since: datetime | None = None
+    if unanswered:
+        state, needs_reply = AWAITING_US, True
+        waiting_since = unanswered[0].at
+        latest = unanswered[-1]
+        reason = f"{latest.reason}, waiting since {_when(waiting_since)}"
+    elif pending:
+        state, needs_reply = AWAITING_THEM, False
+        reason = (
+            f"answered from another mail client: the \\Answered flag is set on the message of "
+            f"{_when(pending[answered_upto].at)}"
+        )
+    elif last_out is not None:
+        state, needs_reply = AWAITING_THEM, False
+        reason = f"we wrote last, at {_when(last_out.at)}"
+    else:
+        state, needs_reply = CLOSED, False
+        inbound = [m for m in ordered if m.direction is Direction.INBOUND]
+        reason = (
+            f"no client is waiting: {inbound[-1].reason}"
+            if inbound
+            else "no client is waiting: no inbound message"
+        )
+
+    requested: datetime | None = None
+    for m in reversed(unanswered or client):
+        if m.requested_by is not None:
+            requested = m.requested_by
+            break
+
+    inbound_languages = [m.language for m in client] or [
+        m.language for m in ordered if m.direction is Direction.INBOUND
+    ]
+    language = thread_language(inbound_languages, default=default_language)
+
+    signs = list(thread_signs([m.signs for m in client]))
+    urgency = sum(1 for m in client for s in m.signs if s.kind is SignKind.URGENCY)
+    replies = _client_reply_minutes(ordered, calendar)
+    slow = detect_slow_but_demanding(replies, _minutes(sla), urgency)
+    if slow is not None:
+        signs.append(slow)
+
+    return ThreadStatus(
+        state=state,
+        needs_reply=needs_reply,
+        reason=reason,
+        waiting_since=waiting_since,
+        last_client_at=client[-1].at if client else None,
+        first_response_business_minutes=_first_response(ordered, calendar),
+        client_reply_business_minutes=tuple(replies),
+        requested_by=requested,
+        language=language,
+        signs=tuple(signs),
+    )
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)
+
+
+def _first_response(ordered: Sequence[MessageFacts], calendar: BusinessCalendar) -> int | None:
+    """Business minutes from the first client message to our first reply after it."""
+    first = next(
+        (m for m in ordered if m.direction is Direction.INBOUND and m.needs_reply and m.at),
+        None,
+    )
+    if first is None or first.at is None:
+        return None
+    for m in ordered:
+        if m.direction is Direction.OUTBOUND and m.at is not None and m.at > first.at:
+            return calendar.business_minutes_between(first.at, m.at)
+    return None
+
+
+def _client_reply_minutes(ordered: Sequence[MessageFacts], calendar: BusinessCalendar) -> list[int]:
+    """How long the client took to answer each of our messages, in business minutes."""
+    result: list[int] = []
+    our_last: datetime | None = None
+    for m in ordered:
+        if m.at is None:
+            continue
+        if m.direction is Direction.OUTBOUND:
+            our_last = our_last or m.at  # measured from our first unanswered message
+        elif m.needs_reply and our_last is not None:
+            result.append(calendar.business_minutes_between(our_last, m.at))
+            our_last = None
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Lateness:
+    overdue: bool
+    waiting_business_minutes: int
+    overdue_business_minutes: int  # past the SLA; 0 when not overdue
+    reply_due_at: datetime | None  # when the SLA runs out
+
+
+def lateness(
+    state: str,
+    waiting_since: datetime | None,
+    now: datetime,
+    calendar: BusinessCalendar,
+    sla: timedelta,
+) -> Lateness:
+    """Whether a client has waited longer than ``sla`` of business time, as of ``now``."""
+    if state != AWAITING_US or waiting_since is None:
+        return Lateness(False, 0, 0, None)
+    sla_minutes = _minutes(sla)
+    waited = calendar.business_minutes_between(waiting_since, now)
+    due = calendar.add_business_minutes(waiting_since, sla_minutes)
+    over = max(0, waited - sla_minutes)
+    return Lateness(waited > sla_minutes, waited, over, due)
+
+
+def effective_state(
+    tracked_state: str,
+    manual_state: str | None,
+    manual_state_at: datetime | None,
+    snoozed_until: datetime | None,
+    last_client_at: datetime | None,
+    now: datetime,
+) -> str:
+    """The user's decision, unless it has lapsed.
+
+    ``ignored`` lasts. ``closed`` and ``snoozed`` end when the client writes again after the
+    decision (a closed conversation that the client reopens needs an answer again); a snooze
+    also ends at its date.
+    """
+    if manual_state == IGNORED:
+        return IGNORED
+    if manual_state in (CLOSED, SNOOZED):
+        client_wrote_since = (
+            last_client_at is not None
+            and manual_state_at is not None
+            and last_client_at > manual_state_at
+            and last_client_at <= now
+        )
+        if client_wrote_since:
+            return tracked_state
+        if manual_state == SNOOZED and snoozed_until is not None and now >= snoozed_until:
+            return tracked_state
+        return manual_state
+    return tracked_state

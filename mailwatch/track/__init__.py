@@ -1,0 +1,1 @@
+"""Conversation tracking: feeds stored mail to the pure analysers."""

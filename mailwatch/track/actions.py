@@ -1,0 +1,84 @@
+"""What the user decides about a conversation or a promise (CLI now, the web page later)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailwatch.core.tracking import CLOSED, IGNORED, SNOOZED
+from mailwatch.store.db import transaction
+from mailwatch.store.models import Message, Promise, Thread
+
+
+class ActionError(ValueError):
+    """A request that cannot be done (unknown id, a date in the past); the text says why."""
+
+
+def _thread(session: Session, thread_id: int) -> Thread:
+    thread = session.get(Thread, thread_id)
+    if thread is None:
+        raise ActionError(f"no thread with id {thread_id}")
+    return thread
+
+
+def set_thread_state(
+    factory: sessionmaker[Session],
+    thread_id: int,
+    state: str | None,
+    now: datetime,
+    until: datetime | None = None,
+) -> None:
+    """``closed`` / ``snoozed`` (needs ``until``) / ``ignored``, or None to reopen."""
+    if state not in (CLOSED, SNOOZED, IGNORED, None):
+        raise ActionError(f"unknown state {state!r}")
+    if state == SNOOZED:
+        if until is None:
+            raise ActionError("snooze needs --until")
+        if until <= now:
+            raise ActionError(f"--until {until.isoformat()} is not in the future")
+    with transaction(factory) as session:
+        thread = _thread(session, thread_id)
+        thread.manual_state = state
+        thread.manual_state_at = now if state else None
+        thread.snoozed_until = until if state == SNOOZED else None
+
+
+def add_promise(
+    factory: sessionmaker[Session], thread_id: int, due_at: datetime, text: str, now: datetime
+) -> int:
+    """A promise the user records by hand; it is anchored to the thread's newest message."""
+    text = " ".join(text.split())
+    if not text:
+        raise ActionError("--text must not be empty")
+    with transaction(factory) as session:
+        thread = _thread(session, thread_id)
+        anchor = session.scalar(
+            select(Message.id)
+            .where(Message.thread_id == thread_id)
+            .order_by(Message.date.desc(), Message.id.desc())
+            .limit(1)
+        )
+        promise = Promise(
+            mailbox_id=thread.mailbox_id,
+            thread_id=thread_id,
+            message_row_id=anchor,
+            text=text[:1000],
+            made_at=now,
+            due_at=due_at,
+            time_given=True,
+            source="manual",
+        )
+        session.add(promise)
+        session.flush()
+        return int(promise.id)
+
+
+def mark_promise_done(factory: sessionmaker[Session], promise_id: int, now: datetime) -> None:
+    with transaction(factory) as session:
+        promise = session.get(Promise, promise_id)
+        if promise is None:
+            raise ActionError(f"no promise with id {promise_id}")
+        if promise.done_at is None:
+            promise.done_at = now
