@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time as clock
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -145,17 +144,12 @@ def test_naive_datetimes_are_rejected() -> None:
         PLAIN.add_business_minutes(datetime(2026, 3, 11), 5)
 
 
-def test_a_year_apart_is_fast() -> None:
-    started = clock.perf_counter()
-    minutes = MD.business_minutes_between(
-        at(CHISINAU, 2025, 3, 13, 17, 55), at(CHISINAU, 2026, 3, 13, 17, 55)
-    )
-    elapsed = clock.perf_counter() - started
+def test_a_year_apart_round_trips() -> None:
+    """Speed over long spans is measured by bench/analysis.py, not here."""
+    start = at(CHISINAU, 2025, 3, 13, 17, 55)
+    minutes = MD.business_minutes_between(start, at(CHISINAU, 2026, 3, 13, 17, 55))
     assert 240 * 540 < minutes < 260 * 540
-    assert elapsed < 0.1
-    started = clock.perf_counter()
-    MD.add_business_minutes(at(CHISINAU, 2025, 3, 13, 17, 55), minutes)
-    assert clock.perf_counter() - started < 0.1
+    assert MD.business_minutes_between(start, MD.add_business_minutes(start, minutes)) == minutes
 
 
 # ------------------------------------------------------------------------ adding minutes
