@@ -63,11 +63,24 @@ class ThreadStatus:
 
 
 def _ordered(messages: Sequence[MessageFacts]) -> list[MessageFacts]:
-    """By time; a message without any date keeps its place after the dated ones."""
-    dated = [m for m in messages if m.at is not None]
-    undated = [m for m in messages if m.at is None]
-    dated.sort(key=lambda m: m.at)  # type: ignore[arg-type, return-value]
-    return dated + undated
+    """By time, whatever order they arrived in; undated messages after the dated ones.
+
+    Ties are broken the cautious way: at the same instant our message comes before the
+    client's and an answered message before an unanswered one, so a tie never hides a
+    waiting client.
+    """
+
+    def key(m: MessageFacts) -> tuple[int, float, int, int, str]:
+        when = m.at.timestamp() if m.at is not None else 0.0
+        return (
+            m.at is None,
+            when,
+            m.direction is Direction.INBOUND,
+            not m.answered,
+            m.message_id,
+        )
+
+    return sorted(messages, key=key)
 
 
 def _when(value: datetime | None) -> str:
@@ -85,15 +98,14 @@ def track_thread(
     client = [m for m in ordered if m.direction is Direction.INBOUND and m.needs_reply]
     ours = [m for m in ordered if m.direction is Direction.OUTBOUND]
     last_out = ours[-1] if ours else None
-
-    def after_last_out(m: MessageFacts) -> bool:
-        if last_out is None:
-            return True
-        if m.at is None or last_out.at is None:
-            return ordered.index(m) > ordered.index(last_out)
-        return m.at > last_out.at
-
-    pending = [m for m in client if after_last_out(m)]
+    last_out_position = max(
+        (i for i, m in enumerate(ordered) if m.direction is Direction.OUTBOUND), default=-1
+    )
+    pending = [
+        m
+        for i, m in enumerate(ordered)
+        if i > last_out_position and m.direction is Direction.INBOUND and m.needs_reply
+    ]
     answered_upto = max((i for i, m in enumerate(pending) if m.answered), default=-1)
     unanswered = pending[answered_upto + 1 :]
 
