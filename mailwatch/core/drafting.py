@@ -1,0 +1,434 @@
+"""Everything a draft template needs, built from plain values; and the rendered result.
+
+Pure: no database, no network, no clock (``now`` is passed in). The builder takes what the caller
+already has (the thread's subject, the counterpart's name and address, the configured signature,
+the dates) and returns a frozen :class:`DraftInputs`. :func:`template_context` turns it into the
+variables a template sees, in the language actually used: the greeting in the proper form for that
+language and the dates written the local way (babel), in the mailbox timezone.
+
+Every value taken from incoming mail (name, subject) is cleaned for headers here and is only ever
+*data* for a template; rendering never evaluates it as template code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_skeleton, format_time
+
+from mailwatch.core.headers import header_safe, reply_subject
+from mailwatch.core.names import addressee
+
+__all__ = [
+    "BABEL_LOCALES",
+    "DEFAULT_LANGUAGE",
+    "DRAFT_KINDS",
+    "DRAFT_LANGUAGES",
+    "About",
+    "DraftInputError",
+    "DraftInputs",
+    "Gender",
+    "RenderedDraft",
+    "When",
+    "build_draft_inputs",
+    "draft_subject",
+    "format_when",
+    "greeting_line",
+    "infer_gender",
+    "normalize_language",
+    "template_context",
+]
+
+DRAFT_KINDS: tuple[str, ...] = ("acknowledgment", "decline", "renegotiation", "follow_up")
+DRAFT_LANGUAGES: tuple[str, ...] = ("en", "ru", "ro", "es")
+DEFAULT_LANGUAGE = "en"
+
+Gender = Literal["f", "m"]
+About = Literal["proposal", "question"]
+When = date | datetime  # a datetime carries a time of day; a date does not
+
+
+class DraftInputError(ValueError):
+    """The values given cannot make a draft of this kind (``str()`` says which and why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DraftInputs:
+    """What a draft is made of, before any language-specific wording.
+
+    ``language`` is the one asked for (from the client's message); the renderer may fall back to
+    English when there is no template for it. Names and subjects are already header-safe.
+    """
+
+    kind: str
+    language: str
+    to_email: str
+    to_display_name: str
+    full_name: str | None  # the counterpart's name as parsed; None for companies and roles
+    greeting_name: str | None  # e.g. "Виктор Семенович", "Maria"; None: greet neutrally
+    name_confident: bool
+    surname: str | None
+    gender: Gender | None  # only when known for sure (a title, a patronymic, or given)
+    original_subject: str
+    original_date: When | None  # the message this draft answers (or follows up on)
+    reply_by: When | None  # acknowledgment: when the full answer will come
+    old_date: When | None  # renegotiation: the date agreed
+    new_date: When | None  # renegotiation: the date proposed now
+    about: About | None  # follow_up: what we wait for an answer on
+    reason: str  # optional short reason (decline, renegotiation), one line
+    sender_name: str
+    signature_lines: tuple[str, ...]
+    timezone: str
+    now: datetime | None  # the moment of drafting (dates in the same year omit the year)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDraft:
+    """A draft ready for approval. ``body_html`` is None when there is no HTML template."""
+
+    kind: str
+    language: str  # the language the draft is written in
+    requested_language: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    fallback_note: str | None  # set when ``language`` differs from ``requested_language``
+    is_reply: bool  # the subject is "Re: " + the conversation's subject
+    addressee_name: str | None  # whom the greeting should name (full name), None if unknown
+    signature_lines: tuple[str, ...]
+    templates: tuple[str, ...] = ()  # the template files used, for messages and debugging
+
+
+# --- languages, names, gender --------------------------------------------------------------------
+
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+def normalize_language(language: str | None) -> str:
+    """ "ru-RU" / "RU" / "ru_RU" -> "ru"; empty or malformed -> "en"."""
+    code = (language or "").strip().lower().replace("_", "-").split("-")[0]
+    return code if _LANGUAGE_RE.match(code) else DEFAULT_LANGUAGE
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _fold_set(words: str) -> frozenset[str]:
+    return frozenset(_fold(w) for w in words.split())
+
+
+_MALE_TITLES = _fold_set("mr sir señor senor sr don dl dnul domnul г-н господин")
+_FEMALE_TITLES = _fold_set(
+    "mrs ms miss madam sra srta señora senora señorita senorita doña dona dña dna "
+    "doamna doamnă domnișoara domnisoara d-na г-жа госпожа"
+)
+_PATRONYMIC_F = ("овна", "евна", "ична", "инична", "ovna", "evna", "ichna", "inichna")
+_PATRONYMIC_M = ("ович", "евич", "ovich", "evich", "yevich")
+_PATRONYMIC_M_SHORT = ("ич",)  # Ильич, Кузьмич: Cyrillic only
+
+
+def _is_patronymic(token: str) -> Gender | None:
+    folded = _fold(token)
+    if len(folded) >= 5 and folded.endswith(_PATRONYMIC_F):
+        return "f"
+    if len(folded) >= 5 and folded.endswith(_PATRONYMIC_M):
+        return "m"
+    if len(folded) >= 5 and folded.endswith(_PATRONYMIC_M_SHORT) and re.search("[а-я]", folded):
+        return "m"
+    return None
+
+
+def infer_gender(display_name: str | None, full_name: str | None) -> Gender | None:
+    """The gender only where the name says it for sure: a title or a Russian patronymic.
+
+    Never guessed from a first name: a wrong "Estimado"/"domnule" is worse than a neutral greeting.
+    """
+    if display_name:
+        words = display_name.replace(",", " ").replace('"', " ").split()
+        if words:
+            first = _fold(words[0]).rstrip(".")
+            if first in _MALE_TITLES:
+                return "m"
+            if first in _FEMALE_TITLES:
+                return "f"
+    for token in (full_name or "").split():
+        found = _is_patronymic(token)
+        if found is not None:
+            return found
+    return None
+
+
+def _surname(full_name: str | None, greeting_name: str | None) -> str | None:
+    if not full_name or not greeting_name:
+        return None
+    given = {_fold(t) for t in greeting_name.split()}
+    rest = [t for t in full_name.split() if _fold(t) not in given and _is_patronymic(t) is None]
+    return " ".join(rest) or None
+
+
+def greeting_line(
+    language: str,
+    greeting_name: str | None,
+    *,
+    surname: str | None = None,
+    gender: Gender | None = None,
+) -> str:
+    """The first line of the draft, in the proper form for ``language``.
+
+    en "Dear John," / "Hello,"; ru "Виктор Семенович, добрый день!" / "Добрый день!";
+    ro "Bună ziua, doamnă Popescu," (only when the gender is known) / "Bună ziua,";
+    es "Estimada María:" (only when the gender is known) / "Buenos días, María:" / "Buenos días:".
+    """
+    name = greeting_name.strip() if greeting_name else ""
+    if language == "ru":
+        return f"{name}, добрый день!" if name else "Добрый день!"
+    if language == "ro":
+        if name and gender is not None:
+            title = "doamnă" if gender == "f" else "domnule"
+            return f"Bună ziua, {title} {surname or name},"
+        return "Bună ziua,"
+    if language == "es":
+        if name and gender is not None:
+            return f"{'Estimada' if gender == 'f' else 'Estimado'} {name}:"
+        return f"Buenos días, {name}:" if name else "Buenos días:"
+    return f"Dear {name}," if name else "Hello,"
+
+
+# --- dates --------------------------------------------------------------------------------------
+
+_AT = {"en": "{date} at {time}", "ru": "{date} в {time}", "ro": "{date}, ora {time}"}
+# British English: day before month ("13 March"), the 24-hour clock; it goes with the spelling
+# of the templates ("enquiry", "apologise") and reads naturally across Europe.
+BABEL_LOCALES = {"en": "en_GB", "ru": "ru", "ro": "ro", "es": "es"}
+
+
+def _zone(timezone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DraftInputError(f"unknown timezone {timezone!r}") from None
+
+
+def _local(value: When, zone: ZoneInfo) -> datetime | date:
+    if isinstance(value, datetime):
+        return value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
+    return value
+
+
+def format_when(
+    value: When | None,
+    language: str,
+    timezone: str = "UTC",
+    now: datetime | None = None,
+    *,
+    with_time: bool = True,
+) -> str:
+    """A date (and time, when it has one) written the local way, in ``timezone``.
+
+    "13 марта", "13 March at 15:00", "13 martie, ora 15:00", "13 de marzo a las 15:00"; the
+    year is added unless ``now`` is in the same year. A datetime at midnight or 23:59 (it means
+    "by the end of that day"), or any value when ``with_time`` is False, is shown as a date only.
+    None gives "".
+    """
+    if value is None:
+        return ""
+    locale = BABEL_LOCALES.get(language, BABEL_LOCALES[DEFAULT_LANGUAGE])
+    zone = _zone(timezone)
+    local = _local(value, zone)
+    day = local.date() if isinstance(local, datetime) else local
+    this_year = _local(now, zone).year if now is not None else None
+    if this_year == day.year:
+        text = format_skeleton("MMMMd", day, locale=locale)
+    else:
+        text = format_date(day, "long", locale=locale)
+    text = text.replace("\u202f", "\u00a0")  # babel's narrow no-break space: not every font has it
+    if not with_time or not isinstance(local, datetime):
+        return text
+    if (local.hour, local.minute) in ((0, 0), (23, 59)):
+        return text
+    clock = format_time(local, "short", tzinfo=zone, locale=locale).replace("\u202f", "\u00a0")
+    if language == "es":
+        return f"{text} a la {clock}" if clock.startswith("1:") else f"{text} a las {clock}"
+    return _AT.get(language, _AT[DEFAULT_LANGUAGE]).format(date=text, time=clock)
+
+
+def _as_instant(value: When, zone: ZoneInfo) -> datetime:
+    local = _local(value, zone)
+    if isinstance(local, datetime):
+        return local
+    return datetime(local.year, local.month, local.day, tzinfo=zone)
+
+
+# --- subjects -----------------------------------------------------------------------------------
+
+# Used only when the conversation has no subject at all.
+_FALLBACK_SUBJECTS: dict[str, dict[str, str]] = {
+    "en": {
+        "acknowledgment": "Your enquiry",
+        "decline": "Your enquiry",
+        "renegotiation": "New deadline",
+        "follow_up": "Following up on our correspondence",
+    },
+    "ru": {
+        "acknowledgment": "Ваш запрос",
+        "decline": "Ваш запрос",
+        "renegotiation": "Перенос срока",
+        "follow_up": "Уточнение по нашей переписке",
+    },
+    "ro": {
+        "acknowledgment": "Solicitarea dumneavoastră",
+        "decline": "Solicitarea dumneavoastră",
+        "renegotiation": "Termen nou",
+        "follow_up": "Revenire la corespondența noastră",
+    },
+    "es": {
+        "acknowledgment": "Su consulta",
+        "decline": "Su consulta",
+        "renegotiation": "Nuevo plazo",
+        "follow_up": "Seguimiento de nuestra correspondencia",
+    },
+}
+
+
+def draft_subject(inputs: DraftInputs, language: str) -> tuple[str, bool]:
+    """(subject, is_reply): "Re: " + the conversation's subject, or a plain one if it has none."""
+    subject = reply_subject(inputs.original_subject)
+    if subject:
+        return subject, True
+    table = _FALLBACK_SUBJECTS.get(language, _FALLBACK_SUBJECTS[DEFAULT_LANGUAGE])
+    return table.get(inputs.kind, table["acknowledgment"]), False
+
+
+# --- the builder --------------------------------------------------------------------------------
+
+
+def _signature_lines(signature: str, sender_name: str) -> tuple[str, ...]:
+    lines = [header_safe(line, max_length=300) for line in signature.replace("\r", "").split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    if sender_name and _fold(sender_name) not in _fold("\n".join(lines)):
+        lines.insert(0, sender_name)
+    return tuple(lines)
+
+
+def build_draft_inputs(
+    kind: str,
+    *,
+    language: str | None,
+    thread_subject: str | None,
+    counterpart_email: str,
+    counterpart_name: str | None = None,
+    counterpart_signature_text: str | None = None,
+    sender_name: str = "",
+    signature: str = "",
+    timezone: str = "UTC",
+    original_date: When | None = None,
+    reply_by: When | None = None,
+    old_date: When | None = None,
+    new_date: When | None = None,
+    about: str | None = None,
+    reason: str | None = None,
+    gender: str | None = None,
+    now: datetime | None = None,
+) -> DraftInputs:
+    """Check and gather the values for one draft. Raises :class:`DraftInputError`.
+
+    ``counterpart_name`` is the display name of the client's From, ``counterpart_signature_text``
+    the text of their last message (its signature may name them better), ``signature`` the
+    configured SIGNATURE (lines separated by newlines), ``timezone`` the mailbox's IANA name.
+    An acknowledgment needs ``reply_by``; a renegotiation needs ``old_date`` and a later
+    ``new_date``; ``about`` (follow_up) is "proposal", "question" or None; ``gender`` is "f",
+    "m" or None (then it is taken only from a title or a patronymic, never guessed).
+    """
+    if kind not in DRAFT_KINDS:
+        raise DraftInputError(f"unknown draft kind {kind!r} (kinds: {', '.join(DRAFT_KINDS)})")
+    zone = _zone(timezone)
+    if kind == "acknowledgment" and reply_by is None:
+        raise DraftInputError("an acknowledgment needs reply_by: when the full answer will come")
+    if kind == "renegotiation":
+        if old_date is None or new_date is None:
+            raise DraftInputError("a renegotiation needs old_date (agreed) and new_date (proposed)")
+        if _as_instant(new_date, zone) <= _as_instant(old_date, zone):
+            raise DraftInputError("new_date must be later than old_date")
+    if about not in (None, "proposal", "question"):
+        raise DraftInputError(f"about must be 'proposal', 'question' or None, not {about!r}")
+    if gender not in (None, "f", "m"):
+        raise DraftInputError(f"gender must be 'f', 'm' or None, not {gender!r}")
+
+    lang = normalize_language(language)
+    name_language = lang if lang in DRAFT_LANGUAGES else DEFAULT_LANGUAGE
+    email = header_safe(counterpart_email, max_length=254).lower()
+    display = header_safe(counterpart_name or "", max_length=100)
+    who = addressee(display or None, email, counterpart_signature_text, name_language)
+    full_name = header_safe(who.full_name, max_length=100) if who.full_name else None
+    greeting_name = header_safe(who.greeting_name, max_length=60) if who.greeting_name else None
+    sure_gender = cast("Gender | None", gender) or infer_gender(display, full_name)
+    return DraftInputs(
+        kind=kind,
+        language=lang,
+        to_email=email,
+        to_display_name=display,
+        full_name=full_name,
+        greeting_name=greeting_name,
+        name_confident=who.confident,
+        surname=_surname(full_name, greeting_name),
+        gender=sure_gender,
+        original_subject=header_safe(thread_subject or ""),
+        original_date=original_date,
+        reply_by=reply_by,
+        old_date=old_date,
+        new_date=new_date,
+        about=cast("About | None", about),
+        reason=header_safe(reason or "", max_length=300).rstrip(" .;,"),
+        sender_name=header_safe(sender_name, max_length=100),
+        signature_lines=_signature_lines(signature, header_safe(sender_name, max_length=100)),
+        timezone=timezone,
+        now=now,
+    )
+
+
+def template_context(inputs: DraftInputs, language: str) -> dict[str, object]:
+    """The variables a template gets (documented in docs/templates.md), for ``language``."""
+    subject, is_reply = draft_subject(inputs, language)
+
+    def when(value: When | None, with_time: bool = True) -> str:
+        return format_when(value, language, inputs.timezone, inputs.now, with_time=with_time)
+
+    return {
+        "kind": inputs.kind,
+        "language": language,
+        "greeting": greeting_line(
+            language, inputs.greeting_name, surname=inputs.surname, gender=inputs.gender
+        ),
+        "name": inputs.greeting_name or "",
+        "full_name": inputs.full_name or "",
+        "surname": inputs.surname or "",
+        "gender": inputs.gender or "",
+        "to_email": inputs.to_email,
+        "subject": subject,
+        "is_reply": is_reply,
+        "original_subject": inputs.original_subject,
+        "original_date": when(inputs.original_date, with_time=False),
+        "reply_by": when(inputs.reply_by),
+        "old_date": when(inputs.old_date),
+        "new_date": when(inputs.new_date),
+        "original_at": inputs.original_date,
+        "reply_by_at": inputs.reply_by,
+        "old_at": inputs.old_date,
+        "new_at": inputs.new_date,
+        "about": inputs.about or "",
+        "reason": inputs.reason,
+        "sender_name": inputs.sender_name,
+        "signature_lines": list(inputs.signature_lines),
+        "signature": "\n".join(inputs.signature_lines),
+        "timezone": inputs.timezone,
+    }
