@@ -470,6 +470,239 @@ def _short_time(value: str | None) -> str:
     return datetime.fromisoformat(value).isoformat(timespec="minutes") if value else ""
 
 
+def _drafts(cfg: Settings) -> Any:
+    from mailwatch.drafts.service import DraftService
+
+    return DraftService(_factory(cfg), cfg)
+
+
+def _print_draft(draft: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json([draft])
+        return
+    console.print(
+        f"[bold]draft {draft['id']}[/] ({draft['kind']}, {draft['language']}, {draft['status']}) "
+        f"for thread {draft['thread_id']}",
+        highlight=False,
+    )
+    console.print(
+        f"From: {draft['from']}\nTo: {draft['to']}\nSubject: {draft['subject']}",
+        highlight=False,
+        markup=False,
+    )
+    if draft["in_reply_to"]:
+        console.print(f"In-Reply-To: {draft['in_reply_to']}", highlight=False, markup=False)
+    console.print("")
+    console.print(draft["body_text"], highlight=False, markup=False)
+    marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
+    for finding in draft["etiquette"]:
+        console.print(
+            f"  {marks.get(finding['level'], finding['level'])} {finding['message']}",
+            highlight=False,
+        )
+    if draft.get("last_error"):
+        console.print(f"[red]last error:[/] {draft['last_error']}", highlight=False)
+
+
+def _draft_call(call: Any) -> Any:
+    from mailwatch.drafts.service import DraftError
+
+    try:
+        return call()
+    except DraftError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def draft(
+    kind: Annotated[str, typer.Argument(help="acknowledgment|decline|renegotiation|follow_up")],
+    thread_id: Annotated[int, typer.Argument(help="thread id")],
+    new_date: Annotated[
+        str | None, typer.Option("--new-date", help="renegotiation: the new date (ISO)")
+    ] = None,
+    reply_by: Annotated[
+        str | None,
+        typer.Option("--reply-by", help="acknowledgment: when the full answer comes (ISO)"),
+    ] = None,
+    promise_id: Annotated[
+        int | None, typer.Option("--promise", help="renegotiation: which promise")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """Write a draft now; it waits in the approval queue (`mailwatch drafts`)."""
+    cfg = settings()
+    new_at = parse_when(new_date, "--new-date", cfg, end_of_day=True) if new_date else None
+    reply_at = parse_when(reply_by, "--reply-by", cfg, end_of_day=True) if reply_by else None
+    service = _drafts(cfg)
+    result = _draft_call(
+        lambda: service.create(
+            kind,
+            thread_id,
+            datetime.now(UTC),
+            new_date=new_at,
+            reply_by=reply_at,
+            promise_id=promise_id,
+        )
+    )
+    if not result.created and not as_json:
+        err.print(
+            f"a pending {kind} draft for thread {thread_id} already exists: "
+            f"draft {result.draft['id']}",
+            highlight=False,
+        )
+    _print_draft(result.draft, as_json)
+
+
+drafts_app = typer.Typer(no_args_is_help=True, help="The approval queue.")
+app.add_typer(drafts_app, name="drafts")
+
+
+@drafts_app.command("list")
+def drafts_list(
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="pending|approved|sending|sent|rejected|failed"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """Drafts, oldest first (default: those that still need you: pending and failed)."""
+    from mailwatch.store.models import DRAFT_STATUSES
+
+    if status is not None and status not in DRAFT_STATUSES:
+        raise fail(f"--status: {status!r} is not one of {', '.join(DRAFT_STATUSES)}")
+    cfg = settings()
+    service = _drafts(cfg)
+    rows = service.list(status)
+    if status is None and not as_json:
+        rows = [r for r in rows if r["status"] in ("pending", "approved", "failed")]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="drafts")
+    for column in ("id", "thread", "kind", "lang", "status", "to", "subject", "etiquette"):
+        table.add_column(column, no_wrap=column in ("id", "status"))
+    for row in rows:
+        problems = [f["code"] for f in row["etiquette"] if f["level"] != "ok"]
+        table.add_row(
+            str(row["id"]),
+            str(row["thread_id"] or ""),
+            row["kind"],
+            row["language"],
+            row["status"],
+            row["to"],
+            row["subject"][:50],
+            ", ".join(problems) or "ok",
+        )
+    console.print(table)
+
+
+@drafts_app.command("show")
+def drafts_show(
+    draft_id: Annotated[int, typer.Argument(help="draft id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """One draft with its etiquette check."""
+    cfg = settings()
+    service = _drafts(cfg)
+    _print_draft(_draft_call(lambda: service.get(draft_id)), as_json)
+
+
+@drafts_app.command("edit")
+def drafts_edit(
+    draft_id: Annotated[int, typer.Argument(help="draft id")],
+    body_file: Annotated[
+        Path | None, typer.Option("--body-file", help="take the new text from this file")
+    ] = None,
+    subject: Annotated[str | None, typer.Option("--subject", help="a new subject")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """Change a pending draft's text (in $EDITOR unless --body-file) or subject."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    from mailwatch.drafts.service import editor_command
+
+    cfg = settings()
+    service = _drafts(cfg)
+    current = _draft_call(lambda: service.get(draft_id))
+    if current["status"] != "pending":
+        raise fail(f"draft {draft_id} is {current['status']}; only pending drafts change")
+    body: str | None = None
+    if body_file is not None:
+        try:
+            body = body_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail(f"--body-file: {exc}") from None
+    elif subject is None:
+        with tempfile.NamedTemporaryFile(
+            "w",
+            suffix=".txt",
+            prefix=f"mailwatch-draft-{draft_id}-",
+            delete=False,
+            encoding="utf-8",
+        ) as handle:
+            handle.write(current["body_text"])
+            path = Path(handle.name)
+        try:
+            done = subprocess.run([*shlex.split(editor_command()), str(path)], check=False)
+            if done.returncode != 0:
+                raise fail(f"the editor exited with {done.returncode}; draft unchanged")
+            body = path.read_text(encoding="utf-8")
+        finally:
+            path.unlink(missing_ok=True)
+        if body == current["body_text"]:
+            console.print("no change")
+            return
+    edited = _draft_call(lambda: service.edit(draft_id, datetime.now(UTC), body, subject))
+    _print_draft(edited, as_json)
+
+
+@drafts_app.command("approve")
+def drafts_approve(
+    draft_id: Annotated[int, typer.Argument(help="draft id")],
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send/--no-send", help="send right away (default) or leave it to the service"
+        ),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """Approve a pending draft; it is sent exactly once."""
+    cfg = settings()
+    service = _drafts(cfg)
+    approved = _draft_call(lambda: service.approve(draft_id, datetime.now(UTC)))
+    if send:
+        from mailwatch.send.outbox import Outbox
+
+        Outbox(service.factory, cfg).send_due_sync(only_ids=[draft_id])
+        approved = service.get(draft_id)
+    if as_json:
+        _print_json([approved])
+    else:
+        colour = {"sent": "green", "failed": "red"}.get(approved["status"], "yellow")
+        extra = f": {approved['last_error']}" if approved.get("last_error") else ""
+        console.print(f"draft {draft_id} [{colour}]{approved['status']}[/]{extra}", highlight=False)
+    if approved["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@drafts_app.command("reject")
+def drafts_reject(
+    draft_id: Annotated[int, typer.Argument(help="draft id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """Reject a draft: it is never sent."""
+    cfg = settings()
+    service = _drafts(cfg)
+    rejected = _draft_call(lambda: service.reject(draft_id, datetime.now(UTC)))
+    if as_json:
+        _print_json([rejected])
+    else:
+        console.print(f"draft {draft_id} rejected", highlight=False)
+
+
 @app.command()
 def demo() -> None:
     """Sync a sample mailbox on an embedded IMAP server and list its conversations."""

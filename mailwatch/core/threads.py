@@ -187,3 +187,43 @@ class ThreadIndex:
             other_root = self.find(other)
             if other_root != keep:
                 self._parent[other_root] = keep
+
+
+# 100-ns intervals between 1601-01-01 (Windows FILETIME epoch) and 1970-01-01.
+_FILETIME_EPOCH_OFFSET = 116444736000000000
+
+
+def _filetime(moment: datetime) -> int:
+    return int(moment.timestamp() * 10_000_000) + _FILETIME_EPOCH_OFFSET
+
+
+def new_thread_index(moment: datetime, guid: bytes) -> str:
+    """A conversation header for a message that starts a conversation (MS-OXOMSG 2.2.1.3)."""
+    if len(guid) != 16:
+        raise ValueError("guid must be 16 bytes")
+    stamp = (_filetime(moment) >> 16) & 0xFFFFFFFFFFFF  # the top 6 of FILETIME's 8 bytes
+    return base64.b64encode(stamp.to_bytes(6, "big") + guid).decode("ascii")
+
+
+def child_thread_index(parent: str | None, moment: datetime, salt: int = 0) -> str | None:
+    """Outlook's Thread-Index for a reply: the parent's value plus one 5-byte child block.
+
+    Without it Outlook may show our reply outside the client's conversation. The block holds
+    the time since the conversation started, coarsened as MS-OXOMSG describes; ``salt``
+    fills the 4 random bits. None when the parent has no usable Thread-Index.
+    """
+    if not parent:
+        return None
+    try:
+        raw = base64.b64decode(parent.strip() + "=" * (-len(parent.strip()) % 4), validate=False)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) < 22 or (len(raw) - 22) % 5:
+        return None
+    header_time = int.from_bytes(raw[:6], "big") << 16
+    delta = max(0, _filetime(moment) - header_time)
+    # Code bit 0: the delta in units of 2**18 (about 26 ms); 1: in units of 2**23 for old threads.
+    near = delta < (1 << 49)
+    block = (delta >> 18) & 0x7FFFFFFF if near else (1 << 31) | ((delta >> 23) & 0x7FFFFFFF)
+    child = (block << 8) | ((salt & 0xF) << 4) | ((len(raw) - 22) // 5 & 0xF)
+    return base64.b64encode(raw + child.to_bytes(5, "big")).decode("ascii")

@@ -139,10 +139,13 @@ def track_thread(
             requested = m.requested_by
             break
 
-    inbound_languages = [m.language for m in client] or [
-        m.language for m in ordered if m.direction is Direction.INBOUND
-    ]
-    language = thread_language(inbound_languages, default=default_language)
+    # The client's language; when they never wrote (or only "OK"), the one we wrote to them in.
+    language = (
+        thread_language(
+            [m.language for m in client], default=thread_language([m.language for m in ours], "")
+        )
+        or default_language
+    )
 
     signs = list(thread_signs([m.signs for m in client]))
     urgency = sum(1 for m in client for s in m.signs if s.kind is SignKind.URGENCY)

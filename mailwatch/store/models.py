@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -233,3 +234,65 @@ class Promise(Base):
     done_at: Mapped[datetime | None]
     renegotiated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+DRAFT_STATUSES = ("pending", "approved", "sending", "sent", "rejected", "failed")
+
+
+class Draft(Base):
+    """A reply mailwatch wrote, and its way through approval and the outbox.
+
+    ``message_id`` is fixed at creation: the same Message-ID goes out on every attempt, which is
+    how a retry after a crash finds out (in Sent) whether the message already left.
+    At most one ``pending`` draft per thread and kind (a partial unique index).
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = (
+        Index(
+            "uq_drafts_pending_thread_kind",
+            "thread_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_drafts_status", "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    from_addr: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    to_addrs: Mapped[list[Any]] = mapped_column(default=list)
+    cc_addrs: Mapped[list[Any]] = mapped_column(default=list)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str | None] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    references: Mapped[list[Any]] = mapped_column(default=list)
+    thread_index: Mapped[str | None] = mapped_column(Text)
+    thread_topic: Mapped[str | None] = mapped_column(Text)
+    replied_message_row_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="SET NULL"))
+    new_date: Mapped[datetime | None]
+    etiquette: Mapped[list[Any]] = mapped_column(default=list)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    smtp_started_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    mailbox_draft_uid: Mapped[int | None] = mapped_column(BigInteger)
+    mailbox_draft_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,413 @@
+"""Creating, editing, approving and rejecting drafts: the approval queue behind CLI and web.
+
+A draft answers one message of a thread: the newest client message for an acknowledgment,
+a decline or a renegotiation, our own newest message for a follow-up. It carries that
+message's threading headers (In-Reply-To, References, Outlook's Thread-Index/Thread-Topic),
+and a Message-ID fixed at creation, so every send attempt is recognisably the same message.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailwatch.config import MailboxSettings, Settings
+from mailwatch.core.classify import is_automatic_recipient
+from mailwatch.core.drafting import (
+    DRAFT_KINDS,
+    DraftInputError,
+    RenderedDraft,
+    build_draft_inputs,
+)
+from mailwatch.core.etiquette import Finding, check_draft, check_etiquette
+from mailwatch.core.headers import header_safe
+from mailwatch.core.message import Address
+from mailwatch.core.names import addressee
+from mailwatch.core.threads import child_thread_index
+from mailwatch.drafts.render import DraftRenderer, DraftTemplateError
+from mailwatch.store.db import transaction
+from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
+
+MAX_REFERENCES = 20
+EDITABLE = ("pending",)
+
+
+class DraftError(ValueError):
+    """A draft request that cannot be done; the text says why, for the CLI and the web page."""
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    draft: dict[str, Any]
+    created: bool  # False: a pending draft of that kind already existed and is returned
+
+
+def _findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    return [{"code": f.code, "ok": f.ok, "level": f.level, "message": f.message} for f in findings]
+
+
+def _address_text(item: dict[str, Any]) -> str:
+    name, email = item.get("name") or "", item.get("email") or ""
+    return f"{name} <{email}>" if name else email
+
+
+def draft_json(draft: Draft, iso: Any = None) -> dict[str, Any]:
+    """The contract's draft shape (SPEC.md), plus a few extra keys."""
+
+    def when(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        return iso(value) if iso is not None else value.isoformat()
+
+    return {
+        "id": draft.id,
+        "thread_id": draft.thread_id,
+        "kind": draft.kind,
+        "language": draft.language,
+        "to": ", ".join(_address_text(a) for a in draft.to_addrs),
+        "subject": draft.subject,
+        "body_text": draft.body_text,
+        "in_reply_to": draft.in_reply_to,
+        "references": list(draft.references),
+        "status": draft.status,
+        "created_at": when(draft.created_at),
+        "message_id": draft.message_id,
+        "from": _address_text(draft.from_addr),
+        "to_addresses": list(draft.to_addrs),
+        "etiquette": list(draft.etiquette),
+        "automatic": draft.automatic,
+        "edited": draft.edited,
+        "new_date": when(draft.new_date),
+        "approved_at": when(draft.approved_at),
+        "sent_at": when(draft.sent_at),
+        "attempts": draft.attempts,
+        "last_error": draft.last_error,
+    }
+
+
+class DraftService:
+    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.renderer = DraftRenderer(settings.templates_dir)
+
+    # -- creating ------------------------------------------------------------------------------
+
+    def create(
+        self,
+        kind: str,
+        thread_id: int,
+        now: datetime,
+        *,
+        new_date: datetime | None = None,
+        reply_by: datetime | None = None,
+        promise_id: int | None = None,
+        automatic: bool = False,
+    ) -> CreateResult:
+        if kind not in DRAFT_KINDS:
+            raise DraftError(f"unknown kind {kind!r} (one of {', '.join(DRAFT_KINDS)})")
+        with transaction(self.factory) as session:
+            thread = session.get(Thread, thread_id)
+            if thread is None:
+                raise DraftError(f"no thread with id {thread_id}")
+            existing = session.scalars(
+                select(Draft).where(
+                    Draft.thread_id == thread_id, Draft.kind == kind, Draft.status == "pending"
+                )
+            ).first()
+            if existing is not None:
+                return CreateResult(draft_json(existing), created=False)
+            mailbox = self._mailbox(session, thread.mailbox_id)
+            parent = self._parent(session, thread, kind)
+            if parent is None:
+                raise DraftError(f"thread {thread_id} has no message to answer")
+            recipient = self._recipient(thread, parent, mailbox, automatic)
+            promise = self._promise(session, thread_id, kind, promise_id)
+            rendered = self._render(
+                kind, thread, parent, recipient, mailbox, now, new_date, reply_by, promise
+            )
+            draft = Draft(
+                mailbox_id=thread.mailbox_id,
+                thread_id=thread_id,
+                kind=kind,
+                language=rendered.language,
+                status="pending",
+                message_id=make_msgid(domain=self._domain(mailbox)),
+                from_addr=self._from(mailbox),
+                to_addrs=[{"name": header_safe(recipient.name), "email": recipient.email}],
+                cc_addrs=[],
+                subject=rendered.subject,
+                body_text=rendered.body_text,
+                body_html=rendered.body_html,
+                in_reply_to=parent.message_id if not parent.message_id_synthetic else None,
+                references=self._references(parent),
+                thread_index=child_thread_index(parent.thread_index, now, secrets.randbelow(16)),
+                thread_topic=parent.thread_topic or thread.subject or None,
+                replied_message_row_id=parent.id,
+                promise_id=promise.id if promise is not None else None,
+                new_date=new_date,
+                etiquette=_findings_json(check_draft(rendered)),
+                automatic=automatic,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(draft)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise DraftError(
+                    f"a pending {kind} draft for thread {thread_id} was just created elsewhere"
+                ) from None
+            return CreateResult(draft_json(draft), created=True)
+
+    def _mailbox(self, session: Session, mailbox_id: int) -> MailboxSettings:
+        row = session.get_one(Mailbox, mailbox_id)
+        try:
+            return self.settings.mailbox(row.name)
+        except ValueError:
+            return self.settings.mailboxes[0]
+
+    @staticmethod
+    def _own_address(mailbox: MailboxSettings) -> str:
+        username = mailbox.imap.username
+        if "@" in username:
+            return username.lower()
+        if mailbox.own_addresses:
+            return sorted(mailbox.own_addresses)[0]
+        raise DraftError(
+            f"mailbox {mailbox.name}: no sender address (set {mailbox.env_prefix}OWN_ADDRESSES)"
+        )
+
+    def _from(self, mailbox: MailboxSettings) -> dict[str, str]:
+        return {"name": header_safe(mailbox.sender_name), "email": self._own_address(mailbox)}
+
+    def _domain(self, mailbox: MailboxSettings) -> str:
+        return self._own_address(mailbox).rpartition("@")[2] or "mailwatch.invalid"
+
+    @staticmethod
+    def _parent(session: Session, thread: Thread, kind: str) -> Message | None:
+        messages = list(
+            session.scalars(
+                select(Message)
+                .where(Message.thread_id == thread.id)
+                .order_by(Message.date, Message.id)
+            )
+        )
+        if kind == "follow_up":
+            ours = [m for m in messages if m.direction == "outbound"]
+            return ours[-1] if ours else None
+        client = [m for m in messages if m.direction == "inbound" and m.needs_reply]
+        inbound = [m for m in messages if m.direction == "inbound"]
+        return (client or inbound or messages or [None])[-1]
+
+    def _recipient(
+        self, thread: Thread, parent: Message, mailbox: MailboxSettings, automatic: bool
+    ) -> Address:
+        own = self.settings.own_addresses
+        candidates: list[dict[str, Any]] = []
+        if parent.direction == "inbound":
+            candidates = [*parent.reply_to, {"name": parent.from_name, "email": parent.from_email}]
+        else:
+            candidates = [*parent.to_addrs]
+        if thread.counterpart_email:
+            candidates.append({"name": thread.counterpart_name, "email": thread.counterpart_email})
+        for item in candidates:
+            email = str(item.get("email") or "").strip().lower()
+            if not email or email in own:
+                continue
+            address = Address(str(item.get("name") or ""), email)
+            markers = dict(parent.markers or {}) if parent.direction == "inbound" else {}
+            problem = is_automatic_recipient(address, markers)
+            if problem is not None:
+                if automatic:
+                    raise DraftError(f"not answering automatically: {problem}")
+                continue
+            return address
+        raise DraftError(f"thread {thread.id}: no client address to write to")
+
+    @staticmethod
+    def _promise(
+        session: Session, thread_id: int, kind: str, promise_id: int | None
+    ) -> Promise | None:
+        if promise_id is not None:
+            promise = session.get(Promise, promise_id)
+            if promise is None or promise.thread_id != thread_id:
+                raise DraftError(f"no promise {promise_id} in thread {thread_id}")
+            return promise
+        if kind != "renegotiation":
+            return None
+        return session.scalars(
+            select(Promise)
+            .where(
+                Promise.thread_id == thread_id,
+                Promise.done_at.is_(None),
+                Promise.renegotiated_at.is_(None),
+            )
+            .order_by(Promise.due_at)
+        ).first()
+
+    @staticmethod
+    def _references(parent: Message) -> list[str]:
+        chain = [r for r in (parent.references or []) if isinstance(r, str)]
+        if parent.in_reply_to and parent.in_reply_to not in chain:
+            chain.append(parent.in_reply_to)
+        if not parent.message_id_synthetic and parent.message_id not in chain:
+            chain.append(parent.message_id)
+        if len(chain) > MAX_REFERENCES:  # RFC 5322: keep the first and the newest
+            chain = [chain[0], *chain[-(MAX_REFERENCES - 1) :]]
+        return chain
+
+    def _render(
+        self,
+        kind: str,
+        thread: Thread,
+        parent: Message,
+        recipient: Address,
+        mailbox: MailboxSettings,
+        now: datetime,
+        new_date: datetime | None,
+        reply_by: datetime | None,
+        promise: Promise | None,
+    ) -> RenderedDraft:
+        cal = self.settings.calendar
+        old_date = promise.due_at if promise is not None else None
+        if kind == "acknowledgment" and reply_by is None:
+            reply_by = default_reply_by(self.settings, now, thread.requested_by)
+        if kind == "renegotiation":
+            if old_date is None:
+                raise DraftError(
+                    f"thread {thread.id} has no open promise to renegotiate "
+                    "(add one with `mailwatch promise add`)"
+                )
+            if new_date is None:
+                raise DraftError("a renegotiation needs --new-date")
+        signature_text = parent.new_text if parent.direction == "inbound" else None
+        language = thread.language or (self.settings.languages or ("en",))[0]
+        try:
+            inputs = build_draft_inputs(
+                kind,
+                language=language,
+                thread_subject=thread.subject or parent.subject or "",
+                counterpart_email=recipient.email,
+                counterpart_name=recipient.name or None,
+                counterpart_signature_text=signature_text,
+                sender_name=mailbox.sender_name,
+                signature=mailbox.signature,
+                timezone=cal.tz_name,
+                original_date=parent.date or parent.internal_date,
+                reply_by=reply_by,
+                old_date=old_date,
+                new_date=new_date,
+                now=now,
+            )
+            return self.renderer.render(inputs)
+        except DraftInputError as exc:
+            raise DraftError(str(exc)) from None
+        except DraftTemplateError as exc:
+            raise DraftError(f"template: {exc}") from None
+
+    # -- the queue -----------------------------------------------------------------------------
+
+    def get(self, draft_id: int) -> dict[str, Any]:
+        with self.factory() as session:
+            return draft_json(self._draft(session, draft_id))
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        with self.factory() as session:
+            query = select(Draft).order_by(Draft.created_at, Draft.id)
+            if status is not None:
+                query = query.where(Draft.status == status)
+            return [draft_json(d) for d in session.scalars(query)]
+
+    @staticmethod
+    def _draft(session: Session, draft_id: int) -> Draft:
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            raise DraftError(f"no draft with id {draft_id}")
+        return draft
+
+    def edit(
+        self, draft_id: int, now: datetime, body_text: str | None, subject: str | None = None
+    ) -> dict[str, Any]:
+        with transaction(self.factory) as session:
+            draft = self._draft(session, draft_id)
+            if draft.status not in EDITABLE:
+                raise DraftError(f"draft {draft_id} is {draft.status}; only pending drafts change")
+            if body_text is not None:
+                body_text = body_text.replace("\r\n", "\n").strip("\n") + "\n"
+                if not body_text.strip():
+                    raise DraftError("the edited text is empty")
+                draft.body_text = body_text
+                draft.body_html = None  # rebuilt from the text when sent, so it always matches
+            if subject is not None:
+                draft.subject = header_safe(subject)
+            draft.edited = True
+            draft.updated_at = now
+            draft.etiquette = self._recheck(draft)
+            return draft_json(draft)
+
+    def _recheck(self, draft: Draft) -> list[dict[str, Any]]:
+        mailbox = self.settings.mailboxes[0]
+        for candidate in self.settings.mailboxes:
+            if draft.from_addr.get("email") in candidate.own_addresses:
+                mailbox = candidate
+        to = draft.to_addrs[0] if draft.to_addrs else {}
+        who = addressee(to.get("name") or None, to.get("email") or "", None, draft.language)
+        findings = check_etiquette(
+            draft.subject,
+            draft.body_text,
+            name=who.greeting_name,
+            signature=mailbox.signature or mailbox.sender_name,
+            is_reply=draft.in_reply_to is not None,
+        )
+        return _findings_json(findings)
+
+    def approve(self, draft_id: int, now: datetime) -> dict[str, Any]:
+        with transaction(self.factory) as session:
+            draft = self._draft(session, draft_id)
+            if draft.status == "approved":
+                return draft_json(draft)
+            if draft.status != "pending":
+                raise DraftError(
+                    f"draft {draft_id} is {draft.status}; only a pending one is approved"
+                )
+            draft.status = "approved"
+            draft.approved_at = now
+            draft.updated_at = now
+            draft.next_attempt_at = None
+            return draft_json(draft)
+
+    def reject(self, draft_id: int, now: datetime) -> dict[str, Any]:
+        with transaction(self.factory) as session:
+            draft = self._draft(session, draft_id)
+            if draft.status == "rejected":
+                return draft_json(draft)
+            if draft.status not in ("pending", "approved", "failed"):
+                raise DraftError(
+                    f"draft {draft_id} is {draft.status}; it can no longer be rejected"
+                )
+            draft.status = "rejected"
+            draft.updated_at = now
+            return draft_json(draft)
+
+
+def default_reply_by(settings: Settings, now: datetime, requested_by: datetime | None) -> datetime:
+    """When the full answer promised by an acknowledgment comes: the client's own deadline when
+    it is still ahead, else the end of the next business day."""
+    cal = settings.calendar
+    if requested_by is not None and requested_by > now + timedelta(hours=1):
+        return requested_by
+    today = cal.local(now).date()
+    return cal.end_of_business_day(cal.next_business_day(today))
+
+
+def editor_command() -> str:
+    return os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
