@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,35 +202,14 @@ def sync(
 
 
 def _run_service(cfg: Settings, engine: Any) -> None:
-    from mailwatch.store.db import session_factory
-    from mailwatch.store.mail import MailStore
-    from mailwatch.sync.watch import watch_all
-    from mailwatch.track.tracker import Tracker
+    from mailwatch.service.main import run_service
 
-    store = MailStore(session_factory(engine), cfg.own_addresses, cfg.thread_subject_window)
-    tracker = Tracker(store.factory, cfg)
-
-    def after_sync(report: Any) -> None:
-        try:
-            tracker.refresh()
-        except Exception:  # tracking must never stop the sync; the next pass retries
-            log.exception("tracking failed; will retry after the next sync pass")
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        log.info("mailwatch watching %d mailbox(es)", len(cfg.mailboxes))
-        await watch_all(cfg, store, stop, on_report=after_sync)
-        log.info("mailwatch stopped cleanly")
-
-    asyncio.run(main())
+    run_service(cfg, engine)
 
 
 @app.command()
 def run() -> None:
-    """The service: keep every mailbox in sync (IDLE or polling) until SIGTERM/SIGINT."""
+    """The service: sync (IDLE or polling), scheduler, web endpoints, until SIGTERM/SIGINT."""
     cfg = settings()
     try:
         cfg.require_mailboxes()

@@ -296,3 +296,24 @@ class Draft(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     mailbox_draft_uid: Mapped[int | None] = mapped_column(BigInteger)
     mailbox_draft_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Lease(Base):
+    """Who holds a service-wide role (the scheduler), until when; renewed while alive."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]
+
+
+class ServiceState(Base):
+    """Small durable facts of the service, e.g. the last local date a digest went out."""
+
+    __tablename__ = "service_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

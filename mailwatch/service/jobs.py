@@ -1,0 +1,277 @@
+"""What the scheduler does: early acknowledgments, early renegotiation, follow-ups, the outbox,
+the digest. Each check is idempotent (it looks for the draft it would create), so a job run
+twice, or re-run after a restart, never doubles anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailwatch.config import Settings
+from mailwatch.core.scheduling import (
+    acknowledgment_due,
+    asks_or_proposes,
+    follow_up_due,
+    proposed_new_date,
+    renegotiation_due,
+)
+from mailwatch.drafts.service import DraftError, DraftService
+from mailwatch.store.db import transaction
+from mailwatch.store.models import Draft, Message, ServiceState
+from mailwatch.store.queries import View, promise_rows, thread_rows
+from mailwatch.track.tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+# Limits on automatic sending (SPEC "lessons"): logged when reached, never a silent drop.
+AUTO_PER_THREAD_PER_DAY = 1
+AUTO_PER_RECIPIENT_PER_DAY = 3
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass
+class JobReport:
+    created: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+class Jobs:
+    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.view = View.of(settings)
+        self.drafts = DraftService(factory, settings)
+        self.tracker = Tracker(factory, settings)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _exists(self, session: Session, *conditions: Any) -> bool:
+        return session.scalar(select(func.count(Draft.id)).where(*conditions)) != 0
+
+    def _auto_allowed(self, session: Session, thread_id: int, email: str, now: datetime) -> bool:
+        since = now - timedelta(days=1)
+        sent = Draft.status.in_(("approved", "sending", "sent"))
+        per_thread = session.scalar(
+            select(func.count(Draft.id)).where(
+                Draft.automatic.is_(True),
+                sent,
+                Draft.thread_id == thread_id,
+                Draft.created_at > since,
+            )
+        )
+        if (per_thread or 0) >= AUTO_PER_THREAD_PER_DAY:
+            log.warning(
+                "auto-send limit per thread reached for thread %s: left for approval", thread_id
+            )
+            return False
+        recent = session.scalars(
+            select(Draft.to_addrs).where(Draft.automatic.is_(True), sent, Draft.created_at > since)
+        )
+        per_recipient = sum(
+            1 for addrs in recent if any((a or {}).get("email") == email for a in addrs)
+        )
+        if per_recipient >= AUTO_PER_RECIPIENT_PER_DAY:
+            log.warning("auto-send limit per recipient reached for %s: left for approval", email)
+            return False
+        return True
+
+    def _create(
+        self, kind: str, thread_id: int, now: datetime, report: JobReport, **kw: Any
+    ) -> None:
+        automatic = kind in self.settings.auto_send
+        try:
+            result = self.drafts.create(kind, thread_id, now, automatic=automatic, **kw)
+        except DraftError as exc:
+            if not automatic:
+                report.skipped.append(f"thread {thread_id}: {exc}")
+                log.info("no %s draft for thread %s: %s", kind, thread_id, exc)
+                return
+            log.warning("not sending a %s automatically for thread %s: %s", kind, thread_id, exc)
+            try:
+                result = self.drafts.create(kind, thread_id, now, automatic=False, **kw)
+            except DraftError as again:
+                report.skipped.append(f"thread {thread_id}: {again}")
+                return
+            automatic = False
+        if not result.created:
+            return
+        draft = result.draft
+        report.created.append(draft["id"])
+        log.info(
+            "draft created",
+            extra={"draft": draft["id"], "kind": kind, "thread": thread_id, "automatic": automatic},
+        )
+        if automatic:
+            with self.factory() as session:
+                to = draft["to_addresses"][0]["email"] if draft["to_addresses"] else ""
+                allowed = self._auto_allowed(session, thread_id, to, now)
+            if allowed:
+                self.drafts.approve(draft["id"], now)
+            else:
+                self._mark_manual(draft["id"])
+
+    def _mark_manual(self, draft_id: int) -> None:
+        with transaction(self.factory) as session:
+            row = session.get_one(Draft, draft_id)
+            row.automatic = False
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def sla_check(self, now: datetime) -> JobReport:
+        """An acknowledgment draft ``ACK_AFTER`` into a client's wait, before it is overdue."""
+        report = JobReport()
+        with self.factory() as session:
+            rows = thread_rows(session, now, "awaiting_us", self.view)
+        for row in rows:
+            since = _parse(row["waiting_since"])
+            if since is None:
+                continue
+            if now < acknowledgment_due(since, self.settings.calendar, self.settings.ack_after):
+                continue
+            with self.factory() as session:
+                done = self._exists(
+                    session,
+                    Draft.thread_id == row["id"],
+                    Draft.kind == "acknowledgment",
+                    Draft.created_at >= since,
+                )
+            if not done:
+                self._create("acknowledgment", row["id"], now, report)
+        return report
+
+    def promise_check(self, now: datetime) -> JobReport:
+        """A renegotiation draft ``RENEGOTIATE_LEAD`` before an open promise is due."""
+        report = JobReport()
+        cal, lead = self.settings.calendar, self.settings.renegotiate_lead
+        with self.factory() as session:
+            rows = promise_rows(session, now, self.view, "open")
+        for promise in rows:
+            due, made = _parse(promise["due_at"]), _parse(promise["made_at"])
+            if due is None or made is None or promise["thread_id"] is None:
+                continue
+            if now < renegotiation_due(made, due, cal, lead):
+                continue
+            with self.factory() as session:
+                done = self._exists(
+                    session, Draft.promise_id == promise["id"], Draft.kind == "renegotiation"
+                )
+            if not done:
+                self._create(
+                    "renegotiation",
+                    promise["thread_id"],
+                    now,
+                    report,
+                    promise_id=promise["id"],
+                    new_date=proposed_new_date(due, cal, lead),
+                )
+        return report
+
+    def follow_up_check(self, now: datetime) -> JobReport:
+        """A follow-up when the client has not answered our proposal or question."""
+        report = JobReport()
+        with self.factory() as session:
+            rows = thread_rows(session, now, "awaiting_them", self.view)
+        for row in rows:
+            last_out = _parse(row["last_outbound_at"])
+            last_in = _parse(row["last_inbound_at"])
+            if last_out is None or (last_in is not None and last_in > last_out):
+                continue  # answered from a phone: we do not know what we wrote
+            due = follow_up_due(last_out, self.settings.calendar, self.settings.follow_up_after)
+            if now < due:
+                continue
+            with self.factory() as session:
+                text = session.scalar(
+                    select(Message.new_text)
+                    .where(Message.thread_id == row["id"], Message.direction == "outbound")
+                    .order_by(Message.date.desc(), Message.id.desc())
+                    .limit(1)
+                )
+                if not asks_or_proposes(text or ""):
+                    continue
+                done = self._exists(
+                    session,
+                    Draft.thread_id == row["id"],
+                    Draft.kind == "follow_up",
+                    Draft.created_at >= last_out,
+                )
+            if not done:
+                self._create("follow_up", row["id"], now, report)
+        return report
+
+    def outbox(self, now: datetime) -> Any:
+        from mailwatch.send.outbox import Outbox
+
+        return Outbox(self.factory, self.settings).send_due_sync(now=now)
+
+    def digest(self, now: datetime, send: Callable[[datetime], Any] | None = None) -> bool:
+        """Send the daily digest once per local day (a restart never repeats it)."""
+        if not self.settings.digest_to:
+            return False
+        today = self.settings.calendar.local(now).date().isoformat()
+        with transaction(self.factory) as session:
+            state = session.get(ServiceState, "digest_sent_for", with_for_update=True)
+            if state is not None and state.value == today:
+                return False
+        if send is None:
+            from mailwatch.digest.send import send_digest
+
+            send_digest(self.settings, self.factory, now)
+        else:
+            send(now)
+        with transaction(self.factory) as session:
+            state = session.get(ServiceState, "digest_sent_for", with_for_update=True)
+            if state is None:
+                session.add(ServiceState(key="digest_sent_for", value=today, updated_at=now))
+            else:
+                state.value, state.updated_at = today, now
+        return True
+
+
+# -- entry points for APScheduler (module-level, so the persisted job store can name them) -----
+
+_jobs: Jobs | None = None
+
+
+def install(jobs: Jobs) -> None:
+    global _jobs
+    _jobs = jobs
+
+
+def _run(name: str, call: Callable[[Jobs, datetime], Any]) -> None:
+    if _jobs is None:
+        log.warning("job %s ran before the service installed its context; skipped", name)
+        return
+    try:
+        call(_jobs, datetime.now(UTC))
+    except Exception:  # one failing job must not stop the scheduler
+        log.exception("job %s failed; it runs again at its next time", name)
+
+
+def sla_job() -> None:
+    _run("sla", lambda jobs, now: jobs.sla_check(now))
+
+
+def promise_job() -> None:
+    _run("promises", lambda jobs, now: jobs.promise_check(now))
+
+
+def follow_up_job() -> None:
+    _run("follow_up", lambda jobs, now: jobs.follow_up_check(now))
+
+
+def outbox_job() -> None:
+    _run("outbox", lambda jobs, now: jobs.outbox(now))
+
+
+def digest_job() -> None:
+    _run("digest", lambda jobs, now: jobs.digest(now))

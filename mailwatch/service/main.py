@@ -1,0 +1,185 @@
+"""``mailwatch run``: sync watchers, the scheduler and the web endpoints in one asyncio process.
+
+SIGTERM / SIGINT: the watchers finish the batch they are storing (each batch is one
+transaction), the scheduler waits for running jobs, the web server closes; nothing is left
+half-written. The scheduler runs only in the process holding the ``scheduler`` lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from mailwatch.config import Settings
+from mailwatch.service import jobs as job_module
+from mailwatch.service.lease import SCHEDULER, acquire, new_owner_id, release
+from mailwatch.store.db import session_factory
+
+log = logging.getLogger("mailwatch.service")
+
+LEASE_TTL = timedelta(seconds=90)
+LEASE_RENEW = 30.0
+SHUTDOWN_BUDGET = 8.0
+
+# (job id, function, trigger kind, trigger arguments)
+INTERVAL_JOBS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
+    ("sla-check", job_module.sla_job, {"minutes": 1}),
+    ("promise-check", job_module.promise_job, {"minutes": 5}),
+    ("follow-up-check", job_module.follow_up_job, {"minutes": 30}),
+    ("outbox", job_module.outbox_job, {"seconds": 30}),
+)
+
+
+def build_scheduler(settings: Settings) -> Any:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    scheduler = AsyncIOScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url)},
+        job_defaults={
+            "coalesce": True,  # a backlog of missed runs is run once
+            "misfire_grace_time": 3600,  # APScheduler's default is 1 s: a restart would skip
+            "max_instances": 1,
+        },
+        timezone=settings.calendar.tz,
+    )
+    for job_id, func, every in INTERVAL_JOBS:
+        scheduler.add_job(func, "interval", id=job_id, replace_existing=True, **every)
+    days = ",".join(
+        ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d]
+        for d in sorted(settings.calendar.work_days)
+    )
+    scheduler.add_job(
+        job_module.digest_job,
+        "cron",
+        id="daily-digest",
+        replace_existing=True,
+        day_of_week=days,
+        hour=settings.digest_at.hour,
+        minute=settings.digest_at.minute,
+        timezone=settings.calendar.tz,
+    )
+    return scheduler
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1", "[::1]") or host.startswith("127.")
+
+
+def web_server(settings: Settings, factory: Any) -> Any:
+    import uvicorn
+
+    from mailwatch.service.web import create_app
+
+    host, _, port = settings.web_bind.rpartition(":")
+    host = host.strip("[]")
+    if not _is_loopback(host):
+        log.warning(
+            "the web page listens on %s, not only on this machine: anyone who can reach it sees "
+            "the login page",
+            settings.web_bind,
+        )
+    config = uvicorn.Config(
+        create_app(factory, settings),
+        host=host,
+        port=int(port),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours do it
+    return server
+
+
+def run_service(settings: Settings, engine: Engine) -> None:
+    from mailwatch.store.mail import MailStore
+    from mailwatch.sync.watch import watch_all
+    from mailwatch.track.tracker import Tracker
+
+    factory = session_factory(engine)
+    store = MailStore(factory, settings.own_addresses, settings.thread_subject_window)
+    tracker = Tracker(factory, settings)
+    job_module.install(job_module.Jobs(factory, settings))
+
+    def after_sync(report: Any) -> None:
+        try:
+            tracker.refresh()
+        except Exception:  # tracking must never stop the sync; the next pass retries
+            log.exception("tracking failed; will retry after the next sync pass")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        owner = new_owner_id()
+        scheduler = None
+        lease = await asyncio.to_thread(acquire, factory, SCHEDULER, owner, LEASE_TTL, _now())
+        if lease.acquired:
+            scheduler = build_scheduler(settings)
+            scheduler.start()
+            log.info("scheduler started (lease held by %s)", owner)
+        else:
+            until = lease.expires_at.isoformat() if lease.expires_at else "unknown"
+            log.error(
+                "another mailwatch run (%s) already runs the scheduler on this database "
+                "(lease until %s): this process syncs and serves the web page, but starts no "
+                "scheduler; stop the other process first",
+                lease.owner,
+                until,
+            )
+        server = web_server(settings, factory)
+        web_task = asyncio.create_task(server.serve(), name="web")
+        watch_task = asyncio.create_task(
+            watch_all(settings, store, stop, on_report=after_sync), name="sync"
+        )
+        renew_task = (
+            asyncio.create_task(_renew(factory, owner, stop, scheduler), name="lease")
+            if scheduler is not None
+            else None
+        )
+        log.info(
+            "mailwatch running: %d mailbox(es), web on http://%s",
+            len(settings.mailboxes),
+            settings.web_bind,
+        )
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopped, web_task}, return_when=asyncio.FIRST_COMPLETED)
+        if web_task.done() and not stop.is_set():
+            log.error("the web server stopped (is %s in use?); shutting down", settings.web_bind)
+            stop.set()
+        log.info("stopping")
+        server.should_exit = True
+        if renew_task is not None:
+            renew_task.cancel()
+        if scheduler is not None:
+            await asyncio.to_thread(scheduler.shutdown, True)
+            await asyncio.to_thread(release, factory, SCHEDULER, owner)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(watch_task, web_task, return_exceptions=True), SHUTDOWN_BUDGET
+            )
+        log.info("mailwatch stopped cleanly")
+
+    asyncio.run(main())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _renew(factory: Any, owner: str, stop: asyncio.Event, scheduler: Any) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(LEASE_RENEW)
+        state = await asyncio.to_thread(acquire, factory, SCHEDULER, owner, LEASE_TTL, _now())
+        if not state.acquired:
+            log.error("lost the scheduler lease to %s: pausing the scheduler", state.owner)
+            scheduler.pause()
+            return

@@ -1,0 +1,131 @@
+"""The service's HTTP side: ``/healthz`` and ``/metrics`` (the approval pages build on it).
+
+Health is not "the process is up": a mailbox whose last successful sync is older than a few
+poll intervals, or that reports an error, makes ``/healthz`` answer 503 with the reason, so
+fetching that silently stopped is visible.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mailwatch.config import Settings
+from mailwatch.store.models import Draft, Mailbox
+from mailwatch.store.queries import View, thread_rows
+
+
+def stale_after(settings: Settings) -> timedelta:
+    """How old a last sync may be before the mailbox counts as stuck."""
+    return max(settings.idle_renew, settings.poll_interval) * 3
+
+
+def mailbox_health(
+    factory: sessionmaker[Session], settings: Settings, now: datetime
+) -> list[dict[str, Any]]:
+    result = []
+    with factory() as session:
+        rows = {m.name: m for m in session.scalars(select(Mailbox))}
+    for mailbox in settings.mailboxes:
+        row = rows.get(mailbox.name)
+        last = row.last_sync_at if row is not None else None
+        lag = (now - last).total_seconds() if last is not None else None
+        problem = None
+        if (
+            row is not None
+            and row.last_error
+            and (last is None or (row.last_error_at is not None and row.last_error_at > last))
+        ):
+            problem = row.last_error
+        elif last is None:
+            problem = "no successful sync yet"
+        elif lag is not None and lag > stale_after(settings).total_seconds():
+            problem = f"no successful sync for {int(lag)} s"
+        result.append(
+            {
+                "mailbox": mailbox.name,
+                "last_sync_at": last.isoformat() if last else None,
+                "sync_lag_seconds": round(lag, 1) if lag is not None else None,
+                "ok": problem is None,
+                "problem": problem,
+            }
+        )
+    return result
+
+
+class StoreCollector:
+    """Metrics read from the database at scrape time, so every process reports the truth."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
+        self.factory = factory
+        self.settings = settings
+
+    def collect(self) -> Any:
+        now = datetime.now(UTC)
+        health = mailbox_health(self.factory, self.settings, now)
+        last = GaugeMetricFamily(
+            "mailwatch_last_sync_timestamp_seconds",
+            "Unix time of the last successful sync pass",
+            labels=["mailbox"],
+        )
+        lag = GaugeMetricFamily(
+            "mailwatch_sync_lag_seconds",
+            "Seconds since the last successful sync",
+            labels=["mailbox"],
+        )
+        for item in health:
+            if item["last_sync_at"]:
+                when = datetime.fromisoformat(item["last_sync_at"])
+                last.add_metric([item["mailbox"]], when.timestamp())
+                lag.add_metric([item["mailbox"]], item["sync_lag_seconds"])
+        yield last
+        yield lag
+        with self.factory() as session:
+            overdue = len(thread_rows(session, now, "overdue", View.of(self.settings)))
+            counts = dict(
+                (status, count)
+                for status, count in session.execute(
+                    select(Draft.status, func.count(Draft.id)).group_by(Draft.status)
+                )
+            )
+        yield GaugeMetricFamily(
+            "mailwatch_overdue_threads", "Client threads waiting past REPLY_SLA", value=overdue
+        )
+        yield GaugeMetricFamily(
+            "mailwatch_pending_drafts", "Drafts awaiting approval", value=counts.get("pending", 0)
+        )
+        yield GaugeMetricFamily(
+            "mailwatch_send_failures", "Drafts whose sending failed", value=counts.get("failed", 0)
+        )
+
+
+def create_app(factory: sessionmaker[Session], settings: Settings) -> Starlette:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(factory, settings))  # type: ignore[arg-type]
+
+    async def healthz(request: Request) -> Response:
+        import asyncio
+
+        health = await asyncio.to_thread(mailbox_health, factory, settings, datetime.now(UTC))
+        ok = all(item["ok"] for item in health)
+        return JSONResponse(
+            {"status": "ok" if ok else "degraded", "mailboxes": health},
+            status_code=200 if ok else 503,
+        )
+
+    async def metrics(request: Request) -> Response:
+        import asyncio
+
+        body = await asyncio.to_thread(generate_latest, registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
