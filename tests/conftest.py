@@ -20,6 +20,7 @@ from tests.servers.common import LOUD_SKIPS, require_binary, require_root
 from tests.servers.dovecot import DovecotServer, ImapAccount, Profile
 from tests.servers.postgres import PG_BIN_DIR, PostgresServer
 from tests.servers.proxy import CuttingProxy, ProxyFactory
+from tests.servers.smtp import SmtpServer
 
 _DOVECOT_FIXTURES = {"dovecot", "dovecot_o365", "imap_user", "imap_user_o365"}
 _POSTGRES_FIXTURES = {"postgres", "pg_url"}
@@ -121,3 +122,16 @@ def proxy_factory() -> Iterator[ProxyFactory]:
     finally:
         for proxy in proxies:
             proxy.close()
+
+
+# -- SMTP (aiosmtpd is a Python package: nothing to skip) --------------------------------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A recording aiosmtpd server on a free loopback port (see tests/servers/smtp.py)."""
+    server = SmtpServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import logging
+import re
 import select
 import socket
 import ssl
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +23,12 @@ from typing import Any
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout, _parse_untagged_response, seq_to_parenstr_upper
-from imapclient.response_parser import parse_fetch_response
+from imapclient.response_parser import (
+    _convert_ENVELOPE,
+    _convert_INTERNALDATE,
+    parse_fetch_response,
+)
+from imapclient.response_types import BodyData
 
 from mailwatch.config import ServerSettings
 from mailwatch.core.folders import FolderInfo
@@ -237,6 +244,16 @@ class ImapConnection:
         )
         return result
 
+    def search(self, criteria: list[Any]) -> list[int]:
+        """UID SEARCH in the selected folder, e.g. ``["HEADER", "Message-ID", "<id@host>"]``."""
+        assert self.client is not None
+        return sorted(self._call(self.client.search, criteria))
+
+    def append(self, folder: str, raw: bytes, flags: Sequence[str] = ()) -> None:
+        """APPEND one message (the outbox's copy in Sent); needs no selected folder."""
+        assert self.client is not None
+        self._call(self.client.append, folder, raw, flags=list(flags))
+
     def noop(self) -> None:
         assert self.client is not None
         self._call(self.client.noop)
@@ -301,5 +318,115 @@ def _uid_fetch(
     typ, data = imap._command_complete("FETCH", tag)
     client._checkok("fetch", typ, data)
     typ, data = imap._untagged_response(typ, data, "FETCH")
-    parsed: dict[int, dict[bytes, Any]] = parse_fetch_response(data, client.normalise_times, True)
-    return parsed
+    return parse_fetch(data, client.normalise_times)
+
+
+def parse_fetch(data: list[Any], normalise_times: bool = True) -> dict[int, dict[bytes, Any]]:
+    """imapclient's ``parse_fetch_response(data, normalise_times, uid_is_key=True)``, faster.
+
+    imapclient's lexer walks the response one byte at a time in Python, which was a sixth
+    of a backfill. ``_fast_fetch`` cuts it into tokens with one regex and builds the same
+    values (the same conversions, done by imapclient's own helpers). Anything it is not
+    sure about (a quote glued to an atom, a literal marker not at the end of its record,
+    a stray parenthesis...) raises, and imapclient's parser takes over: it returns the same
+    result, or raises the same ``ProtocolError`` as it always did.
+    """
+    try:
+        return _fast_fetch(data, normalise_times)
+    except Exception:
+        parsed: dict[int, dict[bytes, Any]] = parse_fetch_response(data, normalise_times, True)
+        return parsed
+
+
+# imapclient's lexer: white space is space, tab, CR, LF; an atom is a run of anything but
+# ' ()%"[' and control characters, where "[...]" (up to the first "]") also counts; a
+# quoted string has backslash escapes; "(", ")", "%" and other control characters stand
+# alone. A quote right after an atom is a protocol error there (group "glued" here).
+_FETCH_TOKEN = re.compile(
+    rb'[ \t\r\n]+|("(?:[^"\\]|\\.)*")|((?:[^ ()%"\[\x00-\x1f]|\[[^\]]*\])+)(")?'
+    rb"|([()%\x00-\x08\x0b\x0c\x0e-\x1f])|(.)",
+    re.DOTALL,
+)
+_QUOTED_ESCAPE = re.compile(rb'\\([\\"])')
+
+
+def _fetch_atoms(data: list[Any]) -> list[Any]:
+    """The top-level atoms of a FETCH response, with tuples nested as imapclient nests them."""
+    stack: list[list[Any]] = [[]]
+    out = stack[-1]
+    for record in data:
+        if isinstance(record, tuple):
+            text, literal = record
+            if not text.endswith(b"}"):
+                raise ValueError("literal record without a {n} marker")
+        else:
+            text, literal = record, None
+        tokens = _FETCH_TOKEN.findall(text)
+        last = len(tokens) - 1
+        for index, (quoted, atom, glued, punct, junk) in enumerate(tokens):
+            if atom:
+                if glued or junk:
+                    raise ValueError("not a plain token")
+                if atom == b"NIL":
+                    out.append(None)
+                elif atom[:1] == b"{":
+                    if literal is None or index != last or len(literal) != int(atom[1:-1]):
+                        raise ValueError("literal does not match its marker")
+                    out.append(literal)
+                elif atom.isdigit() and (atom[:1] != b"0" or len(atom) == 1):
+                    out.append(int(atom))
+                else:
+                    out.append(atom)
+            elif quoted:
+                inner = quoted[1:-1]
+                out.append(_QUOTED_ESCAPE.sub(rb"\1", inner) if b"\\" in inner else inner)
+            elif punct == b"(":
+                stack.append([])
+                out = stack[-1]
+            elif punct == b")":
+                if len(stack) == 1:
+                    raise ValueError("unbalanced )")
+                done = tuple(stack.pop())
+                out = stack[-1]
+                out.append(done)
+            elif punct:
+                out.append(punct)
+            elif junk:
+                raise ValueError("unreadable byte")
+    if len(stack) != 1:
+        raise ValueError("unbalanced (")
+    return out
+
+
+def _fast_fetch(data: list[Any], normalise_times: bool) -> dict[int, dict[bytes, Any]]:
+    if data == [None]:
+        return defaultdict()
+    atoms = _fetch_atoms(data)
+    if len(atoms) % 2:
+        raise ValueError("a message number without its data")
+    result: defaultdict[int, dict[bytes, Any]] = defaultdict(dict)
+    for i in range(0, len(atoms), 2):
+        seq, items = atoms[i], atoms[i + 1]
+        if type(seq) is not int or type(items) is not tuple or len(items) % 2:
+            raise ValueError("not a FETCH response")
+        msg_id = seq
+        msg: dict[bytes, Any] = {b"SEQ": seq}
+        for j in range(0, len(items), 2):
+            name, value = items[j], items[j + 1]
+            if type(name) is not bytes:
+                raise ValueError("not an item name")
+            word = name.upper()
+            if word == b"UID":
+                if type(value) is not int:
+                    raise ValueError("not a UID")
+                msg_id = value
+            elif word == b"INTERNALDATE":
+                msg[word] = _convert_INTERNALDATE(value, normalise_times)
+            elif word == b"ENVELOPE":
+                msg[word] = _convert_ENVELOPE(value, normalise_times)
+            elif word in (b"BODY", b"BODYSTRUCTURE"):
+                msg[word] = BodyData.create(value)
+            else:
+                msg[word] = value
+        result[msg_id].update(msg)
+    return result

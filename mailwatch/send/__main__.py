@@ -1,0 +1,65 @@
+"""``python -m mailwatch.send [--env-file PATH] [--now ISO] [--id N ...]``: one outbox pass.
+
+Recovers interrupted sends, sends the approved drafts that are due, prints one JSON object per
+draft handled, and exits (0; 2 for a settings or database problem). The service runs the same
+pass on a schedule; this entry point is for cron, scripts and the crash tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mailwatch.send", description=__doc__)
+    parser.add_argument("--env-file", type=Path, default=Path(".env"))
+    parser.add_argument("--now", help="ISO 8601 with offset: the pass's clock (default: now)")
+    parser.add_argument("--id", type=int, action="append", dest="ids", help="only this draft")
+    args = parser.parse_args(argv)
+
+    from mailwatch.config import ConfigError, load_settings
+    from mailwatch.logs import setup_logging
+
+    try:
+        settings = load_settings(args.env_file)
+    except ConfigError as exc:
+        print(f"error: config: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_format, settings.log_level)
+    now = None
+    if args.now is not None:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            now = None
+        if now is None or now.tzinfo is None:
+            print(f"error: --now: {args.now!r} is not ISO 8601 with an offset", file=sys.stderr)
+            return 2
+
+    from mailwatch.send.outbox import Outbox
+    from mailwatch.store.db import is_current, make_engine, session_factory
+
+    engine = make_engine(settings.database_url)
+    try:
+        if not is_current(engine):
+            print(
+                "error: the database is missing or out of date: run `mailwatch init`",
+                file=sys.stderr,
+            )
+            return 2
+        results = Outbox(session_factory(engine), settings).send_due_sync(
+            now=now, only_ids=args.ids
+        )
+    finally:
+        engine.dispose()
+    for result in results:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

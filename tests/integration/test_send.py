@@ -1,0 +1,375 @@
+"""Sending approved drafts against a real SMTP server (aiosmtpd) and a real Dovecot.
+
+Exactly once: one message received per draft, also when the process is killed between the
+SMTP acceptance and the database update (a subprocess with MAILWATCH_TEST_CRASH_AFTER) and
+restarted; 451 then success; 550 -> failed with the reason; loop safety; hostile headers.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailwatch.config import Settings
+from mailwatch.send.outbox import CRASH_ENV, Outbox
+from mailwatch.store.db import make_engine, session_factory, upgrade
+from mailwatch.store.models import Draft, Mailbox, Message
+from tests.helpers import make_settings, sqlite_url
+from tests.servers.dovecot import ImapAccount
+from tests.servers.smtp import SmtpServer
+
+CLIENT = {"name": "Viktor Petrov", "email": "client@acme.test"}
+
+
+@pytest.fixture(params=["full", "o365"])
+def account(request: pytest.FixtureRequest) -> ImapAccount:
+    """A fresh mailbox on either Dovecot profile (o365: Sent found by its name only)."""
+    return request.getfixturevalue("imap_user" if request.param == "full" else "imap_user_o365")
+
+
+@dataclass
+class Env:
+    account: ImapAccount
+    smtp: SmtpServer
+    tmp_path: Path
+    factory: sessionmaker[Session]
+    mailbox_id: int
+    extra: dict[str, str]
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {
+            "smtp_host": self.smtp.host,
+            "smtp_port": str(self.smtp.port),
+            "smtp_security": "none",
+            **self.extra,
+        }
+
+    def settings(self) -> Settings:
+        return make_settings(self.account, sqlite_url(self.tmp_path), **self.values)
+
+    def outbox(self, **kwargs: Any) -> Outbox:
+        return Outbox(self.factory, self.settings(), **kwargs)
+
+    def env_file(self) -> Path:
+        settings = {
+            "DATABASE_URL": sqlite_url(self.tmp_path),
+            "IMAP_HOST": self.account.host,
+            "IMAP_PORT": str(self.account.port),
+            "IMAP_SECURITY": "none",
+            "IMAP_USERNAME": self.account.username,
+            "IMAP_PASSWORD": self.account.password,
+            "IMAP_TIMEOUT": "10",
+            **{k.upper(): v for k, v in self.values.items()},
+        }
+        path = self.tmp_path / "send.env"
+        path.write_text("".join(f"MAILWATCH_{k}={v}\n" for k, v in settings.items()))
+        return path
+
+    def add_draft(self, **overrides: Any) -> int:
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {
+            "mailbox_id": self.mailbox_id,
+            "kind": "acknowledgment",
+            "language": "en",
+            "status": "approved",
+            "message_id": make_msgid(domain="example.com"),
+            "from_addr": {"name": "Anna Sales", "email": self.account.username},
+            "to_addrs": [CLIENT],
+            "cc_addrs": [],
+            "subject": "Re: Offer for 200 chairs",
+            "body_text": "Viktor, good afternoon.\n\nThe offer follows by Friday.\n\nAnna\n",
+            "in_reply_to": "<q2@acme.test>",
+            "references": ["<q1@acme.test>", "<q2@acme.test>"],
+            "approved_at": now,
+        }
+        values.update(overrides)
+        with self.factory.begin() as session:
+            draft = Draft(**values)
+            session.add(draft)
+            session.flush()
+            return draft.id
+
+    def draft(self, draft_id: int) -> Draft:
+        with self.factory() as session:
+            draft = session.get(Draft, draft_id)
+            assert draft is not None
+            return draft
+
+    def sent_items(self, message_id: str | None = None) -> list[tuple[int, tuple[bytes, ...]]]:
+        """(UID, flags) of the messages in Sent Items (with that Message-ID)."""
+        with self.account.client() as client:
+            client.select_folder("Sent Items", readonly=True)
+            criteria: list[Any] = (
+                ["ALL"] if message_id is None else ["HEADER", "Message-ID", message_id]
+            )
+            uids = client.search(criteria)
+            flags = client.get_flags(uids) if uids else {}
+            return [(uid, tuple(flags[uid])) for uid in sorted(uids)]
+
+    def run_send(
+        self, *args: str, crash_after: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``python -m mailwatch.send`` as a separate process (so it can be killed)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")}
+        if crash_after is not None:
+            env[CRASH_ENV] = crash_after
+        return subprocess.run(
+            [sys.executable, "-m", "mailwatch.send", "--env-file", str(self.env_file()), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=self.tmp_path,
+            env=env,
+        )
+
+
+def _env(account: ImapAccount, smtp: SmtpServer, tmp_path: Path) -> Iterator[Env]:
+    engine = make_engine(sqlite_url(tmp_path))
+    upgrade(engine)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        mailbox = Mailbox(name="main", username=account.username)
+        session.add(mailbox)
+        session.flush()
+        mailbox_id = mailbox.id
+    try:
+        yield Env(account, smtp, tmp_path, factory, mailbox_id, {})
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def env(imap_user: ImapAccount, smtp_server: SmtpServer, tmp_path: Path) -> Iterator[Env]:
+    yield from _env(imap_user, smtp_server, tmp_path)
+
+
+@pytest.fixture
+def any_env(account: ImapAccount, smtp_server: SmtpServer, tmp_path: Path) -> Iterator[Env]:
+    yield from _env(account, smtp_server, tmp_path)
+
+
+def test_approved_draft_sent_once_with_copy_in_sent(any_env, smtp_server):
+    env, account = any_env, any_env.account
+    draft_id = env.add_draft()
+    draft = env.draft(draft_id)
+
+    results = env.outbox().send_due_sync()
+    assert [(r.draft_id, r.status, r.outcome) for r in results] == [(draft_id, "sent", "sent")]
+
+    received = smtp_server.wait_for(1)
+    assert len(received) == 1
+    got = received[0]
+    assert got.mail_from == account.username
+    assert got.rcpt_tos == ("client@acme.test",)
+    assert got.login == account.username  # SMTP AUTH with the (IMAP) account
+    msg = got.message
+    assert msg["Message-ID"] == draft.message_id
+    assert msg["From"].addresses[0].addr_spec == account.username
+    assert msg["To"].addresses[0].addr_spec == "client@acme.test"
+    assert msg["To"].addresses[0].display_name == "Viktor Petrov"
+    assert msg["Subject"] == "Re: Offer for 200 chairs"
+    assert msg["In-Reply-To"] == "<q2@acme.test>"
+    assert msg["References"].split() == ["<q1@acme.test>", "<q2@acme.test>"]
+    assert msg["MIME-Version"] == "1.0"
+    assert msg["Date"] is not None
+    assert msg["Auto-Submitted"] is None  # approved by a person: not automatic
+    assert "Friday" in msg.get_body(("plain",)).get_content()
+
+    copies = env.sent_items(draft.message_id)
+    assert len(copies) == 1 and b"\\Seen" in copies[0][1]
+
+    after = env.draft(draft_id)
+    assert after.status == "sent" and after.attempts == 1
+    assert after.sent_at is not None and after.last_error is None
+
+    # Nothing is due any more: a second pass sends nothing.
+    assert env.outbox().send_due_sync() == []
+    assert len(smtp_server.received) == 1 and len(env.sent_items()) == 1
+
+
+def test_killed_after_sent_copy_then_restarted_sends_once(env, smtp_server):
+    draft_id = env.add_draft()
+    message_id = env.draft(draft_id).message_id
+
+    crashed = env.run_send(crash_after="append")
+    assert crashed.returncode == 137, crashed.stderr
+    assert len(smtp_server.wait_for(1)) == 1
+    assert env.draft(draft_id).status == "sending"  # the database never heard of the success
+    assert len(env.sent_items(message_id)) == 1
+
+    restarted = env.run_send()
+    assert restarted.returncode == 0, restarted.stderr
+    assert '"outcome": "found_in_sent"' in restarted.stdout
+    after = env.draft(draft_id)
+    assert after.status == "sent" and after.attempts == 1
+    assert len(smtp_server.received) == 1
+    assert len(env.sent_items(message_id)) == 1
+
+
+def test_server_files_sent_copy_killed_after_smtp_then_restarted(env, smtp_server):
+    """SENT_COPY=never with a server that files sent mail itself (Exchange): the crash right
+    after the SMTP acceptance is recovered from the server's own copy."""
+    env.extra["sent_copy"] = "never"
+    smtp_server.file_into(env.account)
+    draft_id = env.add_draft()
+    message_id = env.draft(draft_id).message_id
+
+    crashed = env.run_send(crash_after="smtp")
+    assert crashed.returncode == 137, crashed.stderr
+    assert len(smtp_server.wait_for(1)) == 1
+    assert env.draft(draft_id).status == "sending"
+
+    restarted = env.run_send()
+    assert restarted.returncode == 0, restarted.stderr
+    assert '"outcome": "found_in_sent"' in restarted.stdout
+    after = env.draft(draft_id)
+    assert after.status == "sent" and after.attempts == 1
+    assert len(smtp_server.received) == 1
+    assert len(env.sent_items(message_id)) == 1  # the server's copy only
+
+
+def test_killed_before_our_sent_copy_waits_then_resends(env, smtp_server):
+    """The one window left (docs/sending.md): killed after the SMTP acceptance but before our
+    own copy reached Sent. A restart leaves the draft alone while the attempt is recent (it may
+    still be in flight elsewhere); only after RECOVER_AFTER is it sent again."""
+    draft_id = env.add_draft()
+    crashed = env.run_send(crash_after="smtp")
+    assert crashed.returncode == 137, crashed.stderr
+    assert len(smtp_server.wait_for(1)) == 1
+
+    restarted = env.run_send()
+    assert restarted.returncode == 0, restarted.stderr
+    assert '"outcome": "deferred"' in restarted.stdout
+    assert env.draft(draft_id).status == "sending"
+    assert len(smtp_server.received) == 1
+
+    later = (datetime.now(UTC) + timedelta(minutes=11)).isoformat()
+    resumed = env.run_send("--now", later)
+    assert resumed.returncode == 0, resumed.stderr
+    after = env.draft(draft_id)
+    assert after.status == "sent" and after.attempts == 2
+    assert len(smtp_server.received) == 2  # the documented duplicate of this window
+
+
+def test_sent_copy_never_appends_nothing(env, smtp_server):
+    env.extra["sent_copy"] = "never"
+    draft_id = env.add_draft()
+    assert env.outbox().send_due_sync()[0].status == "sent"
+    assert len(smtp_server.received) == 1
+    assert env.sent_items() == []
+    assert env.draft(draft_id).status == "sent"
+
+
+def test_451_then_success(env, smtp_server):
+    smtp_server.fail_next(451, "4.3.0 Temporary local problem, try later")
+    draft_id = env.add_draft()
+    start = datetime.now(UTC)
+
+    first = env.outbox().send_due_sync(now=start)
+    assert [(r.status, r.outcome) for r in first] == [("approved", "retry")]
+    draft = env.draft(draft_id)
+    assert draft.status == "approved" and draft.attempts == 1
+    assert "451" in (draft.last_error or "")
+    assert draft.next_attempt_at is not None and draft.next_attempt_at > start
+    assert smtp_server.received == []
+
+    # Not due yet: nothing happens.
+    assert env.outbox().send_due_sync(now=start + timedelta(seconds=1)) == []
+    assert smtp_server.attempts == 1
+
+    second = env.outbox().send_due_sync(now=draft.next_attempt_at)
+    assert [(r.status, r.outcome) for r in second] == [("sent", "sent")]
+    after = env.draft(draft_id)
+    assert after.status == "sent" and after.attempts == 2
+    assert smtp_server.attempts == 2
+    assert len(smtp_server.received) == 1
+    assert len(env.sent_items(after.message_id)) == 1
+
+
+def test_550_fails_with_the_reason(env, smtp_server):
+    smtp_server.fail_next(550, "5.7.1 Message rejected as spam by Content Filtering")
+    draft_id = env.add_draft()
+
+    results = env.outbox().send_due_sync()
+    assert [(r.status, r.outcome) for r in results] == [("failed", "failed")]
+    draft = env.draft(draft_id)
+    assert draft.status == "failed" and draft.attempts == 1
+    assert "550" in (draft.last_error or "")
+    assert "rejected as spam" in (draft.last_error or "")
+    assert smtp_server.received == [] and env.sent_items() == []
+    # Failed is final: a later pass does not try again.
+    assert env.outbox().send_due_sync(now=datetime.now(UTC) + timedelta(days=1)) == []
+    assert smtp_server.attempts == 1
+
+
+def test_automatic_draft_never_goes_to_a_no_reply_address(env, smtp_server):
+    draft_id = env.add_draft(
+        automatic=True, to_addrs=[{"name": "Shop", "email": "no-reply@shop.test"}]
+    )
+    results = env.outbox().send_due_sync()
+    assert [(r.status, r.outcome) for r in results] == [("failed", "failed")]
+    draft = env.draft(draft_id)
+    assert draft.status == "failed" and draft.attempts == 0
+    assert "no-reply" in (draft.last_error or "") and "loop" in (draft.last_error or "")
+    assert smtp_server.attempts == 0 and smtp_server.received == []
+
+
+def test_automatic_draft_never_answers_a_list_message(env, smtp_server):
+    with env.factory.begin() as session:
+        question = Message(
+            mailbox_id=env.mailbox_id,
+            message_key="<list1@lists.acme.test>",
+            message_id="<list1@lists.acme.test>",
+            direction="inbound",
+            markers={"list-id": "<buyers.lists.acme.test>"},
+        )
+        session.add(question)
+        session.flush()
+        question_id = question.id
+    draft_id = env.add_draft(automatic=True, replied_message_row_id=question_id)
+    assert env.outbox().send_due_sync()[0].status == "failed"
+    assert "List-Id" in (env.draft(draft_id).last_error or "")
+    assert smtp_server.attempts == 0
+
+
+def test_automatic_draft_to_a_client_is_marked_auto_submitted(env, smtp_server):
+    draft_id = env.add_draft(automatic=True)
+    assert env.outbox().send_due_sync()[0].status == "sent"
+    msg = smtp_server.received[0].message
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert env.draft(draft_id).status == "sent"
+
+
+def test_hostile_header_values_inject_nothing(env, smtp_server):
+    draft_id = env.add_draft(
+        to_addrs=[
+            {"name": "Evil\r\nBcc: victim@evil.test\r\nX-Injected: 1", "email": "client@acme.test"}
+        ],
+        subject="Re: Offer\r\nBcc: victim2@evil.test\nX-Injected: 2\rX-Other: 3",
+        thread_topic="Offer\r\nX-Injected: 4",
+    )
+    assert env.outbox().send_due_sync()[0].status == "sent"
+    got = smtp_server.received[0]
+    assert got.rcpt_tos == ("client@acme.test",)
+    head = got.raw.split(b"\r\n\r\n", 1)[0]
+    names = [
+        line.split(b":", 1)[0].lower() for line in head.split(b"\r\n") if not line[:1].isspace()
+    ]
+    assert b"bcc" not in names and b"x-injected" not in names and b"x-other" not in names
+    assert b"\r\n" not in head.replace(b"\r\n", b"") and b"\n" not in head.replace(b"\r\n", b"")
+    msg = got.message
+    assert msg["To"].addresses[0].addr_spec == "client@acme.test"
+    assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"]
+    assert msg["Subject"].startswith("Re: Offer")
+    assert env.draft(draft_id).status == "sent"
