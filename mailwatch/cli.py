@@ -646,7 +646,7 @@ def drafts_approve(
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
 ) -> None:
-    """Approve a pending draft; it is sent exactly once."""
+    """Approve a pending (or failed) draft; it is sent exactly once."""
     cfg = settings()
     service = _drafts(cfg)
     approved = _draft_call(lambda: service.approve(draft_id, datetime.now(UTC)))
@@ -654,6 +654,7 @@ def drafts_approve(
         from mailwatch.send.outbox import Outbox
 
         Outbox(service.factory, cfg).send_due_sync(only_ids=[draft_id])
+        service.after_sent(datetime.now(UTC))
         approved = service.get(draft_id)
     if as_json:
         _print_json([approved])

@@ -375,15 +375,54 @@ class DraftService:
             draft = self._draft(session, draft_id)
             if draft.status == "approved":
                 return draft_json(draft)
-            if draft.status != "pending":
+            if draft.status not in ("pending", "failed"):
                 raise DraftError(
-                    f"draft {draft_id} is {draft.status}; only a pending one is approved"
+                    f"draft {draft_id} is {draft.status}; only a pending or failed one is approved"
                 )
             draft.status = "approved"
             draft.approved_at = now
             draft.updated_at = now
             draft.next_attempt_at = None
+            draft.attempts = 0
             return draft_json(draft)
+
+    def after_sent(self, now: datetime) -> int:
+        """Bookkeeping once mail left: a sent renegotiation moves its promise to the new date.
+
+        The old promise becomes ``renegotiated``; a new one (due at the new date) takes its
+        place in the same conversation.
+        """
+        changed = 0
+        with transaction(self.factory) as session:
+            rows = session.execute(
+                select(Draft, Promise)
+                .join(Promise, Promise.id == Draft.promise_id)
+                .where(
+                    Draft.kind == "renegotiation",
+                    Draft.status == "sent",
+                    Draft.new_date.is_not(None),
+                    Promise.renegotiated_at.is_(None),
+                    Promise.done_at.is_(None),
+                )
+            ).all()
+            for draft, promise in rows:
+                when = draft.sent_at or now
+                promise.renegotiated_at = when
+                assert draft.new_date is not None
+                session.add(
+                    Promise(
+                        mailbox_id=promise.mailbox_id,
+                        thread_id=promise.thread_id,
+                        message_row_id=promise.message_row_id,
+                        text=f"new date agreed in advance: {promise.text}"[:1000],
+                        made_at=when,
+                        due_at=draft.new_date,
+                        time_given=promise.time_given,
+                        source="manual",
+                    )
+                )
+                changed += 1
+        return changed
 
     def reject(self, draft_id: int, now: datetime) -> dict[str, Any]:
         with transaction(self.factory) as session:

@@ -211,7 +211,9 @@ class Jobs:
     def outbox(self, now: datetime) -> Any:
         from mailwatch.send.outbox import Outbox
 
-        return Outbox(self.factory, self.settings).send_due_sync(now=now)
+        results = Outbox(self.factory, self.settings).send_due_sync(now=now)
+        self.drafts.after_sent(now)
+        return results
 
     def digest(self, now: datetime, send: Callable[[datetime], Any] | None = None) -> bool:
         """Send the daily digest once per local day (a restart never repeats it)."""

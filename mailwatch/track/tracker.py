@@ -32,7 +32,7 @@ from mailwatch.core.message import Address, Direction, ParsedMessage
 from mailwatch.core.tracking import AWAITING_US, MessageFacts, ThreadStatus, track_thread
 from mailwatch.core.warning_signs import SignKind, WarningSign
 from mailwatch.store.db import transaction
-from mailwatch.store.models import Mailbox, Message, Promise, Thread
+from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,13 @@ class Tracker:
             return MessageAnalysis(False, "error", f"not analysed: {exc}", None, None, (), ())
 
     def _save_promises(self, session: Session, row: Any, result: MessageAnalysis) -> int:
+        renegotiation = session.scalar(
+            select(Draft.id).where(
+                Draft.message_id == row.message_id, Draft.kind == "renegotiation"
+            )
+        )
+        if renegotiation is not None:
+            return 0  # its new date is recorded when the draft is sent (DraftService.after_sent)
         existing = {
             (p.text, p.due_at)
             for p in session.scalars(

@@ -173,3 +173,52 @@ def test_follow_up_answers_our_own_last_message(imap_user, tmp_path):
     assert draft["in_reply_to"] == "<prop@example.com>"
     assert draft["subject"] == "Re: Our proposal"
     assert draft["language"] == "es"  # the client never wrote: the language we wrote in
+
+
+def test_approve_sends_exactly_one_message_with_the_edited_text(imap_user, smtp_server, tmp_path):
+    raw = make_msg(
+        subject="Samples",
+        sender="John Carter <john@client.test>",
+        msgid="<samples@client.test>",
+    )
+    env, thread = _setup(
+        imap_user,
+        tmp_path,
+        raw,
+        smtp_host=smtp_server.host,
+        smtp_port=str(smtp_server.port),
+        smtp_security="none",
+        sent_copy="always",
+    )
+    tid = str(thread["id"])
+    assert (
+        mailwatch(env, "promise", "add", tid, "--due", "2026-12-01", "--text", "x").returncode == 0
+    )
+    (draft,) = json_out(env, "draft", "renegotiation", tid, "--new-date", "2026-12-10", "--json")
+    body = tmp_path / "body.txt"
+    body.write_text("Dear John,\n\nthe samples leave on 10 December, not 1 December.\n\nIon Rusu\n")
+    assert (
+        mailwatch(env, "drafts", "edit", str(draft["id"]), "--body-file", str(body)).returncode == 0
+    )
+    (sent,) = json_out(env, "drafts", "approve", str(draft["id"]), "--json")
+    assert sent["status"] == "sent", sent
+    (received,) = smtp_server.wait_for(1)
+    message = received.message
+    assert message["Message-ID"] == draft["message_id"]
+    assert message["In-Reply-To"] == "<samples@client.test>"
+    assert message["Subject"] == "Re: Samples"
+    assert "the samples leave on 10 December" in message.get_body(("plain",)).get_content()
+    # Approving again sends nothing more.
+    assert mailwatch(env, "drafts", "approve", str(draft["id"])).returncode == 2
+    assert len(smtp_server.received) == 1
+    # A copy sits in Sent Items, and the promise moved to the new date.
+    with imap_user.server.client(imap_user.username) as client:
+        client.select_folder("Sent Items", readonly=True)
+        assert client.search(["HEADER", "Message-ID", draft["message_id"]])
+    statuses = {p["status"]: p["due_at"] for p in json_out(env, "promises", "--json")}
+    assert statuses["renegotiated"].startswith("2026-12-01")
+    assert statuses["open"].startswith("2026-12-10")
+    # The next sync sees our message in Sent: the thread now waits for the client.
+    assert mailwatch(env, "sync", "--once").returncode == 0
+    assert json_out(env, "threads", "--json")[0]["state"] == "awaiting_them"
+    assert len(json_out(env, "promises", "--json")) == 2  # the sent text adds no third one
