@@ -36,6 +36,9 @@ unit: $(BIN)/.installed
 integration: $(BIN)/.installed system-deps
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
+eval: $(BIN)/.installed
+	$(BIN)/python -m mailwatch.evaluation tests/data/eval
+
 bench: $(BIN)/.installed system-deps
 	$(BIN)/python bench/backfill.py --messages 20000 --rounds 3
 

@@ -689,6 +689,15 @@ def demo() -> None:
     run_demo(console)
 
 
+def _register_extras() -> None:
+    from mailwatch.digest.cli import register as register_digest
+
+    register_digest(app)
+
+
+_register_extras()
+
+
 def main() -> None:
     app()
 

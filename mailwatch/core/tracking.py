@@ -46,6 +46,7 @@ class MessageFacts:
     requested_by: datetime | None = None
     signs: tuple[WarningSign, ...] = ()
     sender: str | None = None
+    parents: tuple[str, ...] = ()  # In-Reply-To and References: orders same-second messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +66,22 @@ class ThreadStatus:
 def _ordered(messages: Sequence[MessageFacts]) -> list[MessageFacts]:
     """By time, whatever order they arrived in; undated messages after the dated ones.
 
-    Ties are broken the cautious way: at the same instant our message comes before the
-    client's and an answered message before an unanswered one, so a tie never hides a
-    waiting client.
+    Messages dated the same second: a reply after what it replies to; otherwise the cautious
+    way (our message before the client's, an answered one before an unanswered one), so a
+    tie never hides a waiting client.
     """
+    by_instant: dict[datetime | None, set[str]] = {}
+    for m in messages:
+        by_instant.setdefault(m.at, set()).add(m.message_id)
 
-    def key(m: MessageFacts) -> tuple[int, float, int, int, str]:
+    def key(m: MessageFacts) -> tuple[int, float, bool, bool, bool, str]:
         when = m.at.timestamp() if m.at is not None else 0.0
+        same_instant = by_instant.get(m.at, set()) - {m.message_id}
+        replies_to_tie = any(p in same_instant for p in m.parents)
         return (
             m.at is None,
             when,
+            replies_to_tie,
             m.direction is Direction.INBOUND,
             not m.answered,
             m.message_id,

@@ -340,6 +340,8 @@ def load_facts(session: Session, thread_ids: Sequence[int]) -> dict[int, list[Me
             Message.requested_by,
             Message.signs,
             Message.from_email,
+            Message.in_reply_to,
+            Message.references,
         )
         .where(Message.thread_id.in_(thread_ids))
         .order_by(Message.thread_id, Message.id)
@@ -357,6 +359,10 @@ def load_facts(session: Session, thread_ids: Sequence[int]) -> dict[int, list[Me
                 requested_by=row.requested_by,
                 signs=signs_from_json(row.signs),
                 sender=row.from_email,
+                parents=tuple(
+                    [r for r in (row.references or []) if isinstance(r, str)]
+                    + ([row.in_reply_to] if row.in_reply_to else [])
+                ),
             )
         )
     return result

@@ -225,3 +225,14 @@ def test_waiting_since_is_a_client_message_that_is_not_answered(spec):
         assert status.needs_reply
     else:
         assert status.waiting_since is None
+
+
+def test_a_reply_dated_the_same_second_comes_after_what_it_answers():
+    question = client(at(23, 10), mid="q")
+    reply = MessageFacts(
+        "<r>", Direction.OUTBOUND, at(23, 10), False, "sent by us", parents=(question.message_id,)
+    )
+    assert track_thread([reply, question], CAL, SLA).state == AWAITING_THEM
+    # Without that link a tie is read the cautious way: the client may still be waiting.
+    unlinked = MessageFacts("<r>", Direction.OUTBOUND, at(23, 10), False, "sent by us")
+    assert track_thread([unlinked, question], CAL, SLA).state == AWAITING_US
