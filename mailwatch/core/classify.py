@@ -6,10 +6,14 @@ to say *why* a message was judged automatic: the costly mistake is silently igno
 Order of checks (the first that matches wins), and why:
 
 1. ``OWN``: from one of our own addresses. Our own mail never waits for us.
-2. ``INTERNAL``: from a colleague (sender domain in ``internal_domains`` or a subdomain of one).
-   Colleagues are not clients; even a colleague's out-of-office is simply internal.
-3. ``BOUNCE``: a delivery report. Checked before auto-replies because bounces often carry
-   auto-reply markers too (``Auto-Submitted``, ``Return-Path: <>``) and "bounce" is more useful.
+2. ``BOUNCE``: a delivery report. Checked before auto-replies because bounces often carry
+   auto-reply markers too (``Auto-Submitted``, ``Return-Path: <>``) and "bounce" is more useful;
+   and before internal mail because our own server's reports come from our own domain
+   (``MicrosoftExchange329e71ec...@ourco.com``, ``postmaster@ourco.com``).
+3. ``INTERNAL``: from a colleague (sender domain in ``internal_domains`` or a subdomain of one).
+   Colleagues are not clients; even a colleague's out-of-office is simply internal. Except our
+   own web site's contact form (``wordpress@ourco.com``) relaying a visitor in ``Reply-To``:
+   that visitor is a client waiting for an answer.
 4. ``AUTO_REPLY``: RFC 3834 ``Auto-Submitted`` other than ``no``, ``X-Autoreply`` /
    ``X-Autorespond``, ``Precedence: auto_reply``, ``Return-Path: <>``, Exchange's
    ``X-MS-Exchange-Inbox-Rules-Loop``, read receipts, and out-of-office subjects (en/ru/ro/es).
@@ -245,7 +249,7 @@ def _report_type(content_type: str) -> str | None:
     return m.group(1).lower() if m else ""
 
 
-def _bounce_reason(msg: ParsedMessage) -> str | None:
+def _bounce_reason(msg: ParsedMessage, use_subject: bool = True) -> str | None:
     report = _report_type(msg.content_type)
     if report == "delivery-status":
         return "content type multipart/report (delivery-status)"
@@ -256,7 +260,7 @@ def _bounce_reason(msg: ParsedMessage) -> str | None:
         return f"X-Failed-Recipients: {failed[:80]}"
     if msg.from_addr is not None and bounce_local_part(msg.from_addr.email):
         return f"sender {msg.from_addr.email}"
-    m = _BOUNCE_SUBJECT_RE.match(msg.subject)
+    m = _BOUNCE_SUBJECT_RE.match(msg.subject) if use_subject else None
     if m:
         return f"subject starts with {_subject_prefix(msg.subject, m)!r}"
     return None
@@ -327,12 +331,23 @@ def classify_inbound(
 
     if email and email in own:
         return Verdict(False, Category.OWN, f"sent from our own address {email}")
-    if email and is_internal_domain(email.rpartition("@")[2], internal_domains):
-        return Verdict(False, Category.INTERNAL, f"internal sender {email}")
 
-    bounce = _bounce_reason(msg)
+    internal = bool(email) and is_internal_domain(email.rpartition("@")[2], internal_domains)
+    # A colleague's subject may well say "Delivery failed ..."; from our own domain only the
+    # report format or a system sender make a bounce.
+    bounce = _bounce_reason(msg, use_subject=not internal)
     if bounce is not None:
         return Verdict(False, Category.BOUNCE, bounce)
+
+    if internal:
+        web_form = _personal_reply_to(msg, own, internal_domains)
+        if web_form is not None:
+            return Verdict(
+                True,
+                Category.CLIENT,
+                f"sender {email} (our domain) but Reply-To {web_form.email} (a web form)",
+            )
+        return Verdict(False, Category.INTERNAL, f"internal sender {email}")
 
     forwarder = _forwarded_by_our_rule(msg.markers, own, internal_domains)
     auto = _auto_reply_reason(msg, forwarder is not None)

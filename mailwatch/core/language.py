@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
-__all__ = ["DEFAULT_LANGUAGES", "detect_language", "thread_language"]
+__all__ = ["DEFAULT_LANGUAGES", "detect_language", "thread_language", "without_signature"]
 
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "ru", "ro", "es")
 
@@ -29,6 +29,24 @@ MAX_CHARS = 2000
 _CYRILLIC_SCRIPT = frozenset({"ru", "uk", "be", "bg", "mk", "sr", "kk", "mn"})
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE)
+
+# A closing formula on a line of its own ("Best regards,", "С уважением,", "Cu stimă,", "Un
+# saludo,"), or the "-- " signature delimiter. What follows is the signature: name, title,
+# company, street address and phones, whose place names are often in another language than the
+# message ("str. Uzinelor 19, Chișinău" under an English mail tips a short one to Romanian).
+_VALEDICTION_RE = re.compile(
+    r"^\s*(?:--\s*|(?:"
+    r"(?:best|kind|warm|warmest|with\s+best|many)\s+(?:regards|wishes|thanks)|regards|cheers"
+    r"|thanks|thank\s+you|sincerely|yours(?:\s+(?:sincerely|faithfully|truly))?|br"
+    r"|с\s+уважением|всего\s+доброго|всего\s+наилучшего|спасибо|благодарю"
+    r"|cu\s+stim[ăa]|cu\s+respect|cu\s+drag|toate\s+cele\s+bune|o\s+zi\s+bun[ăa]|numai\s+bine"
+    r"|mul[țţt]umesc|mul[țţt]umim"
+    r"|(?:un\s+)?saludos?(?:\s+cordiales)?|atentamente|un\s+abrazo|cordialmente|gracias"
+    r")\s*[,.!]?\s*)$",
+    re.IGNORECASE,
+)
+MAX_SIGNATURE_LINES = 8  # more than this after a closing formula is not a signature
+MIN_BODY_LETTERS = 20  # keep the signature when the text above it is too short to judge alone
 
 
 @lru_cache(maxsize=8)
@@ -64,12 +82,31 @@ def _letters(text: str) -> tuple[int, int]:
     return total, cyrillic
 
 
+def without_signature(text: str) -> str:
+    """``text`` up to and including its last closing formula, when a short signature follows."""
+    lines = text.split("\n")
+    for index in range(len(lines) - 1, -1, -1):
+        if _VALEDICTION_RE.match(lines[index]):
+            rest = [line for line in lines[index + 1 :] if line.strip()]
+            if not rest or len(rest) > MAX_SIGNATURE_LINES:
+                return text
+            keep = lines[:index] if lines[index].strip().startswith("--") else lines[: index + 1]
+            body = "\n".join(keep).rstrip()
+            if _letters(body)[0] < MIN_BODY_LETTERS:
+                return text
+            return body
+    return text
+
+
 def detect_language(text: str, allowed: Sequence[str] = DEFAULT_LANGUAGES) -> str | None:
-    """The ISO 639-1 code of ``text`` among ``allowed``; None when too short or undecidable."""
+    """The ISO 639-1 code of ``text`` among ``allowed``; None when too short or undecidable.
+
+    A signature after a closing formula is left out (see :func:`without_signature`).
+    """
     codes = _normalise_allowed(allowed)
     if not codes:
         return None
-    sample = _URL_RE.sub(" ", text[:MAX_CHARS])
+    sample = _URL_RE.sub(" ", without_signature(text[:MAX_CHARS]))
     total, cyrillic = _letters(sample)
     if total < MIN_LETTERS and not (cyrillic and total >= 2):
         return None

@@ -332,7 +332,27 @@ def _h_weekday(names: dict[str, int], next_week_words: re.Pattern[str]) -> _Hand
     return handler
 
 
+# "in 2 days from receipt", "в течение 3 дней после оплаты", "în 2 zile de la primirea lor",
+# "en 5 días desde la aprobación": counted from an event that has not happened yet, so the
+# phrase gives no due date.
+_EVENT_ANCHOR_RE = _rx(
+    r"\s*,?\s*(?:"
+    r"(?:of|from|after|upon|following)\s+(?:the\s+|your\s+|our\s+|their\s+)?"
+    r"(?:receiv\w*|receipt|approv\w*|confirm\w*|payment|order\w*|sign\w*|delivery)"
+    r"|(?:с\s+момента|после|со\s+дня|с\s+даты|от\s+даты)\s+(?:\w+\s+)?"
+    r"(?:получени\w*|оплат\w*|предоплат\w*|подписани\w*|согласовани\w*|утверждени\w*"
+    r"|заказ\w*|подтверждени\w*)"
+    r"|(?:de\s+la|dupa|din\s+momentul)\s+(?:\w+\s+)?"
+    r"(?:primir\w*|confirmar\w*|aprobar\w*|plat\w*|comand\w*|semnar\w*)"
+    r"|(?:desde|tras|despues\s+de|a\s+partir\s+de)\s+(?:la\s+|el\s+|su\s+|que\s+)?"
+    r"(?:recepcion|recib\w*|aprobacion|aprueb\w*|confirmacion|confirm\w*|pago|pedido|firma)"
+    r")"
+)
+
+
 def _h_in(m: re.Match[str], ctx: _Ctx) -> _Hit | None:
+    if _EVENT_ANCHOR_RE.match(m.string, m.end()):
+        return None
     n = _count(m)
     unit = m.group("u")
     business = bool(m.groupdict().get("biz"))
@@ -688,7 +708,10 @@ _RO_DATES: list[tuple[str, _Handler]] = [
     _COLON_TIME,
     (r"\b(?:la\s+)?ora\s+(?P<h>[01]?\d|2[0-3])(?:[.:](?P<mi>[0-5]\d))?\b", _h_time),
     (r"\b(?:la|pana\s+la)\s+(?P<h>[01]?\d|2[0-3])[.](?P<mi>[0-5]\d)\b", _h_time),
-    (r"\b(?:pranz|pranzului|amiaza|dimineata|in\s+cursul\s+diminetii)\b", _h_clock(12)),
+    (
+        r"\b(?:pranz|pranzului|(?<!dupa-)(?<!dupa\s)amiaza|dimineata|in\s+cursul\s+diminetii)\b",
+        _h_clock(12),
+    ),
 ]  # fmt: skip
 
 # Spanish (folded spelling) ------------------------------------------------------------------
@@ -723,7 +746,7 @@ _ES_DATES: list[tuple[str, _Handler]] = [
     ),
     (
         r"\b(?:(?:proximo|este|siguiente)\s+)?" + _ES_WD_RE
-        + r"\b(?:\s+(?:proximo|que\s+viene|de\s+" + _ES_NEXT_WEEK + r"))?",
+        + r"\b(?!\s+pasad[oa]\b)(?:\s+(?:proximo|que\s+viene|de\s+" + _ES_NEXT_WEEK + r"))?",
         _h_weekday(_ES_WD, _ES_NEXT),
     ),
     (
@@ -767,7 +790,7 @@ _ES_DATES: list[tuple[str, _Handler]] = [
     ),
     _COLON_TIME,
     (
-        r"\b(?:a|antes\s+de|hasta|para|sobre)\s+las\s+(?P<h>[01]?\d|2[0-3])"
+        r"\b(?:a|antes\s+de|hasta|para|sobre)\s+las\s+(?P<h>[01]?\d|2[0-3])(?![\d.,]\d|\d)"
         r"(?:[.:](?P<mi>[0-5]\d))?(?:\s*(?:h|hs|horas)\b)?",
         _h_time,
     ),
@@ -863,6 +886,7 @@ _COMMIT: dict[str, list[str]] = {
         r"(?:{ro1})\b",
         r"\b(?:va|iti|ti|te|vi|vi-l|vi-o|vi-le|i-l|i-o|le|ii|il|o)\s+(?:mai\s+)?(?:{ro1})\b",
         r"\b(?:trimit|pregatesc|livrez|expediez|finalizez)\b(?!\s+(?:azi|astazi)\b)",
+        r"\bconfirm\b(?!\s+(?:primirea|receptia|receptionarea|ca\s+am\s+primit)\b)",
         r"\b(?:revin|revenim|trimitem|pregatim|livram|expediem|confirmam|transmitem|finalizam"
         r"|ne\s+intoarcem|ma\s+intorc|ma\s+ocup|ne\s+ocupam|ma\s+angajez|ne\s+angajam|promit"
         r"|promitem|garantez|garantam)\b",
@@ -874,6 +898,11 @@ _COMMIT: dict[str, list[str]] = {
         r"\b(?:le|les|te|os|se)\s+(?:lo\s+|la\s+|los\s+|las\s+)?(?:envio|mando|paso|confirmo"
         r"|escribo|llamo|aviso|respondo|contesto|hago\s+llegar|remito|preparo|entrego|comento"
         r"|digo\s+algo|facilito|traslado|doy\s+respuesta)\b",
+        # the same with "we" ("se la enviamos el martes"); as a past tense ("se la enviamos el
+        # lunes pasado") it carries no future date and so makes no promise
+        r"\b(?:le|les|te|os|se)\s+(?:lo\s+|la\s+|los\s+|las\s+)?(?:enviamos|mandamos|pasamos"
+        r"|confirmamos|preparamos|entregamos|remitimos|hacemos\s+llegar|llamamos|escribimos"
+        r"|avisamos)\b",
         r"(?<!el\s)(?<!un\s)(?<!su\s)(?<!mi\s)\b(?:confirmo|respondo|contesto|preparo|entrego"
         r"|remito|escribo)\b",
         r"\b(?:me|nos)\s+(?:pongo|ponemos|pondre|pondremos)\s+en\s+contacto\b",
@@ -980,8 +1009,8 @@ def _commit_rules(lang: str) -> tuple[re.Pattern[str], ...]:
     return tuple(_rx(p.replace("{ro1}", _RO_1ST)) for p in _COMMIT[lang])
 
 
-def _find_commitment(sentence: str, folded: str, lang: str) -> re.Match[str] | None:
-    """First non-negated first-person commitment in the sentence, if any."""
+def _find_commitments(sentence: str, folded: str, lang: str) -> list[re.Match[str]]:
+    """The non-negated first-person commitments of the sentence, in order, not overlapping."""
     candidates: list[re.Match[str]] = []
     for rx in _commit_rules(lang):
         candidates.extend(rx.finditer(folded))
@@ -991,11 +1020,47 @@ def _find_commitment(sentence: str, folded: str, lang: str) -> re.Match[str] | N
             word = m.group(0).split()[-1]
             if word not in _ES_NOT_FUTURE:
                 candidates.append(m)
-    candidates.sort(key=lambda m: m.start())
+    candidates.sort(key=lambda m: (m.start(), -m.end()))
+    found: list[re.Match[str]] = []
     for m in candidates:
+        if found and m.start() < found[-1].end():
+            continue
         if not _NEG_BEFORE[lang].search(folded[: m.start()]):
-            return m
-    return None
+            found.append(m)
+    return found
+
+
+def _find_commitment(sentence: str, folded: str, lang: str) -> re.Match[str] | None:
+    """First non-negated first-person commitment in the sentence, if any."""
+    found = _find_commitments(sentence, folded, lang)
+    return found[0] if found else None
+
+
+# Where one clause of a sentence ends and the next begins (on the folded text).
+_CLAUSE_SPLIT_RE = re.compile(r"[,;:](?=\s)|\s(?:and|but|и|а|но|iar|si|dar|y|pero)\s")
+
+
+def _clauses(folded: str, commitments: list[re.Match[str]]) -> list[tuple[int, int, int]]:
+    """``(start, end, anchor)`` per clause holding its own commitment.
+
+    "We will courier the samples tomorrow, and I'll send the price by the end of next week" and
+    "Отгрузим в пятницу, счёт вышлю в течение часа" are two promises each: a later commitment
+    starts a clause of its own when a clause break separates it from the previous one, and each
+    clause keeps the dates written in it. Commitments with no break between them ("I'll check
+    and get back to you tomorrow") stay one clause, anchored at the first.
+    """
+    clauses: list[tuple[int, int, int]] = []
+    start, anchor = 0, commitments[0].start()
+    previous_end = commitments[0].end()
+    for m in commitments[1:]:
+        breaks = list(_CLAUSE_SPLIT_RE.finditer(folded, previous_end, m.start()))
+        if breaks:
+            cut = breaks[-1].start()
+            clauses.append((start, cut, anchor))
+            start, anchor = cut, m.start()
+        previous_end = m.end()
+    clauses.append((start, len(folded), anchor))
+    return clauses
 
 
 # --------------------------------------------------------------------------- resolution
@@ -1020,6 +1085,7 @@ def _guess_order(text: str, langs: tuple[str, ...]) -> tuple[str, ...]:
 
 _OPENING_RE = re.compile(r"^[\W_]*(?:\w+[\W_]+)?$")
 _CLAUSE_BREAK_RE = re.compile(r"[,;:—–()]")
+_STRONG_BREAK_RE = re.compile(r"[;:](?=\s)")
 _TAG_QUESTION_RE = _rx(
     r"[,;]?\s*¿?\s*(?:ok|okay|alright|all\s+right|right|is\s+that\s+ok(?:ay)?|does\s+that\s+"
     r"work(?:\s+for\s+you)?|sounds?\s+good|ок|окей|хорошо|годится|устроит|договорились|bine|"
@@ -1039,7 +1105,13 @@ def _resolve(
     """Due time from the phrases of one sentence: the date nearest after the verb wins."""
     cal = ctx.calendar
     dated = [h for h in hits if h.kind in ("date", "instant") or (h.kind == "eod" and h.day)]
-    after = [h for h in dated if h.start >= anchor]
+    # "vă scriu dumneavoastră: mostrele au plecat astăzi" - a date past a colon or semicolon
+    # belongs to another statement, not to the verb.
+    after = [
+        h
+        for h in dated
+        if h.start >= anchor and not _STRONG_BREAK_RE.search(folded, anchor, h.start)
+    ]
     # A date before the verb belongs to the promise only when it opens the sentence ("Tomorrow
     # I'll send", "Завтра вышлю") or sits in the same clause; "As discussed on Monday, I will
     # send the offer" has no due date.
@@ -1115,18 +1187,25 @@ def detect_promises(
         if _is_question(folded):
             continue
         for lang in _guess_order(sentence, langs):
-            commitment = _find_commitment(sentence, folded, lang)
-            if commitment is None:
+            commitments = _find_commitments(sentence, folded, lang)
+            if not commitments:
                 continue
             if _NEGATION[lang].search(folded) or _CONDITIONAL[lang].search(folded.lstrip("-–•* ")):
                 break
             ctx, local = _context(sent_at, calendar, lang)
             hits = _find_hits(folded, ctx)
-            resolved = _resolve(hits, commitment.start(), folded, ctx, local)
-            if resolved is None:
+            here: list[DetectedPromise] = []
+            for start, end, anchor in _clauses(folded, commitments):
+                own_hits = [h for h in hits if start <= h.start and h.end <= end]
+                resolved = _resolve(own_hits, anchor, folded, ctx, local)
+                if resolved is not None:
+                    due, time_given = resolved
+                    here.append(
+                        DetectedPromise(text=sentence.strip(), due_at=due, time_given=time_given)
+                    )
+            if not here:
                 continue
-            due, time_given = resolved
-            found.append(DetectedPromise(text=sentence.strip(), due_at=due, time_given=time_given))
+            found.extend(here)
             break
     return found
 

@@ -437,3 +437,44 @@ def test_classify_never_fails_and_always_explains(
     assert v.reason.strip()
     assert v.needs_reply == (v.category is Category.CLIENT)
     is_automatic_recipient(Address("", f"{local.lower()}@client.example"), markers)
+
+
+# --- cases found by the evaluation set (tests/data/eval) ------------------------------------
+
+
+def test_delivery_report_from_our_own_exchange_is_a_bounce_not_internal() -> None:
+    v = verdict(
+        msg(
+            subject="Undeliverable: Catalogue",
+            sender=Address(
+                "Microsoft Outlook", "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@ourco.com"
+            ),
+            content_type="multipart/report; report-type=delivery-status",
+        )
+    )
+    assert v.category is Category.BOUNCE and not v.needs_reply
+    assert "delivery-status" in v.reason
+
+
+def test_colleague_subject_that_reads_like_a_bounce_stays_internal() -> None:
+    v = verdict(
+        msg(subject="Delivery failed for order 118", sender=Address("Ion", "ion@ourco.com"))
+    )
+    assert v == Verdict(False, Category.INTERNAL, "internal sender ion@ourco.com")
+
+
+def test_our_web_form_relaying_a_visitor_needs_a_reply() -> None:
+    v = verdict(
+        msg(
+            subject="Mesaj nou de pe site",
+            sender=Address("ourco.com", "wordpress@ourco.com"),
+            reply_to=(Address("Doina Cazacu", "doina.cazacu@gmail.com"),),
+        )
+    )
+    assert v.needs_reply and v.category is Category.CLIENT
+    assert "Reply-To doina.cazacu@gmail.com" in v.reason
+    # A colleague replying with a colleague's Reply-To is still internal.
+    v = verdict(
+        msg(sender=Address("Ion", "ion@ourco.com"), reply_to=(Address("Ana", "ana@ourco.com"),))
+    )
+    assert v.category is Category.INTERNAL

@@ -141,3 +141,33 @@ def test_urls_and_addresses_do_not_sway_detection() -> None:
 )
 def test_thread_language(langs: list[str | None], default: str, expected: str) -> None:
     assert thread_language(langs, default=default) == expected
+
+
+# --- cases found by the evaluation set (tests/data/eval) ------------------------------------
+
+SIGNATURE = (
+    "Best regards,\nElena Rusu\nSales Manager | Nordpack SRL\nstr. Uzinelor 19, Chișinău, "
+    "Moldova\n+373 22 84 15 20 | www.nordpack.md"
+)
+
+
+def test_signature_with_a_foreign_address_does_not_sway_a_short_mail() -> None:
+    body = "Hi Peter,\n\ngreat, thank you for letting me know. Have a nice weekend!\n\n"
+    assert detect_language(body + SIGNATURE) == "en"
+
+
+def test_without_signature() -> None:
+    body = "Hi Peter,\n\nthe samples go out today by DHL.\n\n"
+    assert language_mod.without_signature(body + SIGNATURE) == body + "Best regards,"
+    # the "-- " delimiter goes with the signature
+    text = "Thanks, we will review the offer next week.\n-- \nSarah Whitmore\nBrightwell Foods"
+    assert language_mod.without_signature(text) == "Thanks, we will review the offer next week."
+    # too little text above the closing formula: keep everything
+    assert language_mod.without_signature("OK.\nСпасибо!\nПришлю завтра.") == (
+        "OK.\nСпасибо!\nПришлю завтра."
+    )
+    # a long tail after the formula is not a signature
+    long_tail = "Regards,\n" + "\n".join(f"line {i}" for i in range(12))
+    assert language_mod.without_signature("Some text long enough to count.\n" + long_tail) == (
+        "Some text long enough to count.\n" + long_tail
+    )

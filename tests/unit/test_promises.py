@@ -463,3 +463,89 @@ def test_promise_status(
 def test_promise_status_needs_aware_times() -> None:
     with pytest.raises(ValueError):
         promise_status(DUE.replace(tzinfo=None), DUE, [])
+
+
+# --- cases found by the evaluation set (tests/data/eval) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        (
+            "We will courier the paper samples tomorrow, and I'll send you the price by the end "
+            "of next week, once our production team has checked the embossing tool.",
+            "en",
+            [datetime(2026, 3, 12, 18, 0, tzinfo=TZ), datetime(2026, 3, 20, 18, 0, tzinfo=TZ)],
+        ),
+        (
+            "Отгрузим в пятницу, счёт вышлю в течение часа.",
+            "ru",
+            [datetime(2026, 3, 13, 18, 0, tzinfo=TZ), datetime(2026, 3, 11, 11, 0, tzinfo=TZ)],
+        ),
+        (
+            "Le paso la cotización esta tarde y la muestra se la enviamos el próximo martes.",
+            "es",
+            [datetime(2026, 3, 11, 18, 0, tzinfo=TZ), datetime(2026, 3, 17, 18, 0, tzinfo=TZ)],
+        ),
+        # two commitments with no clause break between them are one promise
+        (
+            "I'll check and get back to you tomorrow.",
+            "en",
+            [datetime(2026, 3, 12, 18, 0, tzinfo=TZ)],
+        ),
+        (
+            "Уточню стоимость доставки и завтра пришлю вам предложение.",
+            "ru",
+            [datetime(2026, 3, 12, 18, 0, tzinfo=TZ)],
+        ),
+    ],
+)
+def test_each_clause_keeps_its_own_promise(text: str, lang: str, expected: list[datetime]) -> None:
+    assert [p.due_at for p in detect_promises(text, SENT, CAL, lang)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # "I am writing to you: the samples left today" - the date is in another statement
+        (
+            "Doamna Stan este în concediu, așa că vă scriu dumneavoastră: mostrele de cutii au "
+            "plecat astăzi prin Fan Courier.",
+            "ro",
+        ),
+        # counted from an event that has not happened yet: no due date
+        (
+            "Vă rog să-mi trimiteți logoul, iar eu vă pregătesc oferta în 2 zile lucrătoare de la "
+            "primirea lor.",
+            "ro",
+        ),
+        ("I'll send the quote within 2 days of receiving the drawings.", "en"),
+        ("Подготовим расчёт в течение 3 дней после оплаты счёта.", "ru"),
+        ("Le enviaremos el pedido en 5 días desde la aprobación del diseño.", "es"),
+        # a receipt is confirmed, nothing is promised
+        ("Confirm primirea comenzii din 3 martie.", "ro"),
+        # "last Monday" is in the past
+        ("Se lo enviamos el lunes pasado.", "es"),
+    ],
+)
+def test_found_by_the_evaluation_no_promise(text: str, lang: str) -> None:
+    assert detect_promises(text, SENT, CAL, lang) == []
+
+
+def test_romanian_i_confirm_delivery_is_a_promise() -> None:
+    found = detect_promises("Confirm livrarea celor 2 tone până la 20 martie.", SENT, CAL, "ro")
+    assert [p.due_at for p in found] == [datetime(2026, 3, 20, 18, 0, tzinfo=TZ)]
+
+
+def test_a_quantity_after_para_las_is_not_a_clock_time() -> None:
+    found = detect_promises("Le enviaré la oferta para las 500 bobinas el lunes.", SENT, CAL, "es")
+    assert [(p.due_at, p.time_given) for p in found] == [
+        (datetime(2026, 3, 16, 18, 0, tzinfo=TZ), False)
+    ]
+
+
+def test_romanian_afternoon_is_not_noon() -> None:
+    found = detect_promises("O să vă sun mâine după-amiază.", SENT, CAL, "ro")
+    assert [p.due_at for p in found] == [datetime(2026, 3, 12, 18, 0, tzinfo=TZ)]
+    found = detect_promises("Vă sun mâine la amiază.", SENT, CAL, "ro")
+    assert [p.due_at for p in found] == [datetime(2026, 3, 12, 12, 0, tzinfo=TZ)]
