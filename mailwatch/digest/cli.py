@@ -1,0 +1,170 @@
+"""`mailwatch digest --print|--send [--json] [--now ISO]`: the daily digest now.
+
+``register(app)`` adds the command to the main Typer app (mailwatch/cli.py calls it). The
+helpers of mailwatch.cli are imported inside the command, so that module can import this one
+at load time without a cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:  # the command's imports are lazy: `mailwatch --help` stays fast
+    from mailwatch.digest.data import Digest
+
+__all__ = ["print_digest", "register"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("digest")(digest_command)
+
+
+def digest_command(
+    show: Annotated[bool, typer.Option("--print", help="show the digest in the terminal")] = False,
+    send: Annotated[bool, typer.Option("--send", help="email it to DIGEST_TO now")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    now: Annotated[
+        str | None, typer.Option("--now", help="evaluate as of this ISO 8601 instant")
+    ] = None,
+) -> None:
+    """The daily digest now: overdue threads, drafts to approve, promises, warning signs."""
+    from mailwatch.cli import _factory, console, fail, parse_now, settings
+    from mailwatch.config import PREFIX
+    from mailwatch.digest.data import build_digest
+    from mailwatch.digest.render import build_email
+    from mailwatch.digest.send import DigestSendError, digest_from_address, send_email
+
+    cfg = settings()
+    when = parse_now(now)
+    if send and not cfg.digest_to:
+        raise fail(f"--send: {PREFIX}DIGEST_TO is not set: nobody to send the digest to")
+    if send and not cfg.mailboxes[0].smtp.host:
+        raise fail(f"--send: {cfg.mailboxes[0].env_prefix}SMTP_HOST is not set")
+    factory = _factory(cfg)
+    with factory() as session:
+        digest = build_digest(session, cfg, when)
+    sent: dict[str, Any] | None = None
+    if send:
+        try:
+            message = build_email(digest, cfg, digest_from_address(cfg), cfg.digest_to)
+            refused = asyncio.run(send_email(cfg, message))
+        except DigestSendError as exc:
+            raise fail(f"digest not sent: {exc}", code=1) from None
+        sent = {
+            "to": list(cfg.digest_to),
+            "message_id": str(message["Message-ID"]),
+            "refused": refused,
+        }
+    if as_json:
+        data = digest.to_json()
+        if sent is not None:
+            data["sent"] = sent
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    elif show or not send:
+        print_digest(digest, console)
+    if sent is not None and not as_json:
+        accepted = [a for a in sent["to"] if a not in sent["refused"]]
+        console.print(
+            f"digest sent to {', '.join(accepted)}: {digest.subject_line()}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    if sent is not None and sent["refused"]:
+        raise fail("refused: " + "; ".join(f"{k}: {v}" for k, v in sent["refused"].items()), code=1)
+
+
+def _t(value: Any, style: str = "") -> Text:
+    """Untrusted text as a rich Text: never parsed as console markup."""
+    return Text("" if value is None else str(value), style=style)
+
+
+def _who(name: str | None, email: str | None) -> Text:
+    text = Text(name or "", style="bold")
+    if email:
+        text.append((" " if name else "") + email, style="dim")
+    return text
+
+
+def print_digest(digest: Digest, console: Console) -> None:
+    from mailwatch.digest.render import week_line
+
+    console.print(_t(digest.subject_line(), "bold"))
+    console.print(_t(f"as of {digest.generated_at} ({digest.timezone})", "dim"))
+    for line in digest.alerts:
+        console.print(_t(f"SYNC PROBLEM: {line}", "bold red"), soft_wrap=True)
+
+    table = Table(title=f"overdue ({len(digest.overdue)}), business time", title_justify="left")
+    for column in ("thread", "waiting", "client", "subject / last message"):
+        table.add_column(column, no_wrap=column in ("thread", "waiting"))
+    for t in digest.overdue:
+        body = _t(t.subject)
+        if t.snippet:
+            body.append("\n" + t.snippet, style="dim")
+        table.add_row(_t(t.thread_id), _t(t.wait, "red"), _who(t.client_name, t.client_email), body)
+    console.print(table if digest.overdue else _t("overdue: none"))
+
+    table = Table(title=f"drafts to approve ({len(digest.drafts)})", title_justify="left")
+    for column in ("draft", "kind", "age", "to", "subject", "link"):
+        table.add_column(column, no_wrap=column in ("draft", "kind", "age"))
+    for d in digest.drafts:
+        table.add_row(
+            _t(d.id),
+            _t(d.kind),
+            _t(d.age),
+            _who(d.client_name, d.client_email),
+            _t(d.subject),
+            _t(d.link, "blue"),
+        )
+    console.print(table if digest.drafts else _t("drafts to approve: none"))
+
+    promises = [(p, "yellow") for p in digest.promises_due] + [
+        (p, "red") for p in digest.promises_missed
+    ]
+    table = Table(title=f"promises due soon or missed ({len(promises)})", title_justify="left")
+    for column in ("promise", "thread", "when", "client", "text"):
+        table.add_column(column, no_wrap=column in ("promise", "thread"))
+    for p, colour in promises:
+        table.add_row(
+            _t(p.id),
+            _t(p.thread_id),
+            _t(p.when, colour),
+            _who(p.client_name, p.client_email),
+            _t(p.text),
+        )
+    console.print(table if promises else _t("promises due soon or missed: none"))
+
+    table = Table(
+        title=f"clients showing warning signs ({len(digest.warning_clients)})",
+        title_justify="left",
+    )
+    for column in ("client", "threads", "signs and evidence"):
+        table.add_column(column)
+    for c in digest.warning_clients:
+        signs = Text()
+        for index, s in enumerate(c.signs):
+            if index:
+                signs.append("\n")
+            signs.append(s.label, style="bold")
+            signs.append(f': "{s.evidence}"')
+        table.add_row(
+            _who(c.client_name, c.client_email),
+            _t(", ".join(f"#{tid}" for tid in c.thread_ids)),
+            signs,
+        )
+    console.print(table if digest.warning_clients else _t("warning signs: none"))
+
+    console.print(_t("response times (business time)", "bold"))
+    console.print(_t("  " + week_line(digest.this_week)))
+    console.print(_t("  " + week_line(digest.last_week)))
+    console.print(_t("sync", "bold"))
+    for health in digest.sync:
+        console.print(_t("  " + health.line, "red" if health.problem else ""), soft_wrap=True)

@@ -1,0 +1,620 @@
+"""The daily digest as plain data, evaluated "as of" an instant.
+
+Built from the same read models as ``threads`` and ``promises`` (mailwatch.store.queries), so
+the digest never disagrees with the CLI. Only conversations with a message a client wrote
+appear: newsletters, lists, colleagues, no-reply senders and automatic mail never do.
+
+Sections, in the order they are shown:
+
+- ``sync``/``alerts``: one line per mailbox; a sync gap, a failing login or a mailbox never
+  synced goes to the very top (fetching that silently stops is the worst failure).
+- ``overdue``: client threads past the reply SLA, longest business wait first.
+- ``drafts``: drafts waiting for approval, with a (signed) link to the web page.
+- ``promises_due``: open promises due by the end of the second business day after today;
+  ``promises_missed``: missed ones due in the last ``missed_days`` days.
+- ``warning_clients``: clients showing warning signs, with the words that show them.
+- ``this_week``/``last_week``: median first response in business minutes (local calendar
+  weeks, Monday to Sunday, in the team's timezone), bucketed by when we answered.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from mailwatch.config import Settings
+from mailwatch.core.headers import header_safe
+from mailwatch.digest.links import draft_link
+from mailwatch.store.models import Draft, Mailbox, Message, Thread
+from mailwatch.store.queries import View, promise_rows, thread_rows
+
+__all__ = [
+    "Digest",
+    "DraftItem",
+    "OverdueThread",
+    "PromiseItem",
+    "SignItem",
+    "SyncHealth",
+    "WarningClient",
+    "WeekFigures",
+    "build_digest",
+    "business_duration",
+    "wall_duration",
+]
+
+SNIPPET_CHARS = 160
+EVIDENCE_CHARS = 200
+SIGN_LABELS = {
+    "price_pressure": "pushes on price",
+    "urgency": "demands urgency",
+    "meeting_push": "insists on meetings",
+    "contract_nitpicking": "nitpicks the contract",
+    "no_clear_goal": "no clear goal",
+    "slow_but_demanding": "slow to answer but demanding",
+}
+_AUTH_ERROR = re.compile(
+    r"login refused|authenticat|\bauth\b|oauth|token|password|credential|invalid_grant"
+    r"|invalid_client|expired|not authori[sz]ed|AUTHENTICATIONFAILED",
+    re.IGNORECASE,
+)
+
+
+# -- the data ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncHealth:
+    mailbox: str
+    status: str  # ok | never | gap | error | auth_error
+    last_sync_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    minutes_since_sync: int | None
+    line: str  # one line for a human
+
+    @property
+    def problem(self) -> bool:
+        return self.status != "ok"
+
+
+@dataclass(frozen=True)
+class OverdueThread:
+    thread_id: int
+    mailbox: str | None
+    client_name: str | None
+    client_email: str | None
+    subject: str
+    waiting_since: str | None
+    reply_due_at: str | None
+    waiting_business_minutes: int
+    overdue_business_minutes: int
+    wait: str  # the business wait, e.g. "6h 30m"
+    snippet: str  # one line of the client's last new text
+    warning_signs: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DraftItem:
+    id: int
+    kind: str
+    thread_id: int | None
+    language: str
+    client_name: str | None
+    client_email: str | None
+    subject: str
+    created_at: str | None
+    age_minutes: int
+    age: str  # wall-clock age, e.g. "1d 3h"
+    link: str
+
+
+@dataclass(frozen=True)
+class PromiseItem:
+    id: int
+    thread_id: int | None
+    text: str
+    due_at: str | None
+    status: str
+    source: str
+    client_name: str | None
+    client_email: str | None
+    subject: str
+    business_minutes_left: int  # until due; 0 once missed
+    when: str  # "due in 3h 00m (business time)" or "missed, due 2026-11-20 18:00"
+
+
+@dataclass(frozen=True)
+class SignItem:
+    kind: str
+    label: str
+    evidence: str
+    thread_id: int
+
+
+@dataclass(frozen=True)
+class WarningClient:
+    client_name: str | None
+    client_email: str | None
+    thread_ids: list[int]
+    subjects: list[str]
+    signs: list[SignItem]
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    label: str  # "this week" | "last week"
+    start: str
+    end: str
+    median_first_response_business_minutes: int | None
+    threads: int  # threads that got their first answer in the week
+    unanswered: int  # threads whose first client message came in the week, unanswered by its end
+
+
+@dataclass(frozen=True)
+class Digest:
+    generated_at: str
+    timezone: str
+    reply_sla_minutes: int
+    sync: list[SyncHealth]
+    alerts: list[str]
+    overdue: list[OverdueThread]
+    drafts: list[DraftItem]
+    promises_due: list[PromiseItem]
+    promises_missed: list[PromiseItem]
+    warning_clients: list[WarningClient]
+    this_week: WeekFigures
+    last_week: WeekFigures
+
+    def subject_line(self) -> str:
+        """A safe one-line Subject: counts only, nothing taken from the mail."""
+        parts = []
+        if self.alerts:
+            parts.append("SYNC PROBLEM")
+        parts.append(f"{len(self.overdue)} overdue")
+        parts.append(_plural(len(self.drafts), "draft") + " to approve")
+        if self.promises_missed:
+            parts.append(_plural(len(self.promises_missed), "promise") + " missed")
+        if self.promises_due:
+            parts.append(_plural(len(self.promises_due), "promise") + " due soon")
+        return "mailwatch digest: " + ", ".join(parts)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "alerts": len(self.alerts),
+            "overdue": len(self.overdue),
+            "drafts": len(self.drafts),
+            "promises_due": len(self.promises_due),
+            "promises_missed": len(self.promises_missed),
+            "warning_clients": len(self.warning_clients),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["counts"] = self.counts()
+        data["subject"] = self.subject_line()
+        return data
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# -- formatting helpers -------------------------------------------------------------------------
+
+
+def business_duration(minutes: int) -> str:
+    """Business minutes as "2h 05m" (a work day is not 24 hours, so no days)."""
+    hours, rest = divmod(max(0, int(minutes)), 60)
+    return f"{hours}h {rest:02d}m" if hours else f"{rest}m"
+
+
+def wall_duration(minutes: int) -> str:
+    """Clock minutes as "2d 3h", "5h 10m" or "12m"."""
+    minutes = max(0, int(minutes))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins:02d}m" if hours else f"{mins}m"
+
+
+def one_line(text: str | None, limit: int = SNIPPET_CHARS) -> str:
+    """One clean line (controls, bidi overrides and runs of spaces gone), cut with "…"."""
+    return header_safe(text or "", limit)
+
+
+def _local_label(view: View, value: datetime) -> str:
+    return value.astimezone(view.calendar.tz).strftime("%Y-%m-%d %H:%M")
+
+
+# -- building -----------------------------------------------------------------------------------
+
+
+def build_digest(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    *,
+    missed_days: int = 14,
+) -> Digest:
+    """Everything the daily digest shows, as of ``now``."""
+    view = View.of(settings)
+    cal = view.calendar
+    rows = thread_rows(session, now, "all", view)
+    by_id = {row["id"]: row for row in rows}
+    client_threads = _client_threads(session, now)
+    inbound_threads = _inbound_threads(session, now)
+
+    overdue_rows = [r for r in rows if r["overdue"] and r["id"] in client_threads]
+    overdue_rows.sort(key=lambda r: (-int(r["waiting_business_minutes"]), r["id"]))
+    snippets = _snippets(session, [r["id"] for r in overdue_rows], now)
+    overdue = [
+        OverdueThread(
+            thread_id=r["id"],
+            mailbox=r["mailbox"],
+            client_name=r["counterpart"]["name"],
+            client_email=r["counterpart"]["email"],
+            subject=one_line(r["subject"], 200),
+            waiting_since=r["waiting_since"],
+            reply_due_at=r["reply_due_at"],
+            waiting_business_minutes=int(r["waiting_business_minutes"]),
+            overdue_business_minutes=int(r["overdue_business_minutes"]),
+            wait=business_duration(r["waiting_business_minutes"]),
+            snippet=snippets.get(r["id"], ""),
+            warning_signs=sorted({str(s.get("kind")) for s in r["warning_signs"]}),
+        )
+        for r in overdue_rows
+    ]
+
+    drafts = _drafts(session, settings, now, by_id)
+
+    def is_client_thread(thread_id: int | None) -> bool:
+        if thread_id is None or thread_id not in by_id:
+            return False
+        row = by_id[thread_id]
+        if row["state"] == "ignored":
+            return False
+        if thread_id in client_threads:
+            return True
+        # We wrote first and nobody answered yet: a client unless the address is ours.
+        return thread_id not in inbound_threads and not _internal(
+            row["counterpart"]["email"], settings
+        )
+
+    today = now.astimezone(cal.tz).date()
+    horizon = cal.end_of_business_day(cal.add_business_days(today, 2))
+    missed_since = now - timedelta(days=missed_days)
+    promises_due: list[PromiseItem] = []
+    promises_missed: list[PromiseItem] = []
+    for p in promise_rows(session, now, view):
+        if not is_client_thread(p["thread_id"]):
+            continue
+        due = datetime.fromisoformat(p["due_at"])
+        if p["status"] == "open" and due <= horizon:
+            left = cal.business_minutes_between(now, due)
+            promises_due.append(_promise(p, by_id, left, f"due in {business_duration(left)}"))
+        elif p["status"] == "missed" and due >= missed_since:
+            promises_missed.append(_promise(p, by_id, 0, f"missed, due {_local_label(view, due)}"))
+    promises_missed.sort(key=lambda p: p.due_at or "", reverse=True)
+
+    warning_clients = _warning_clients(
+        [
+            r
+            for r in rows
+            if r["warning_signs"]
+            and r["id"] in client_threads
+            and r["state"] not in ("closed", "ignored")
+        ]
+    )
+
+    this_week, last_week = _response_figures(
+        session, now, view, {tid for tid, r in by_id.items() if r["state"] != "ignored"}
+    )
+    sync = _sync_health(session, settings, now, view)
+    alerts = [s.line for s in sync if s.problem]
+    return Digest(
+        generated_at=view.iso(now) or "",
+        timezone=cal.tz_name,
+        reply_sla_minutes=int(settings.reply_sla.total_seconds() // 60),
+        sync=sync,
+        alerts=alerts,
+        overdue=overdue,
+        drafts=drafts,
+        promises_due=promises_due,
+        promises_missed=promises_missed,
+        warning_clients=warning_clients,
+        this_week=this_week,
+        last_week=last_week,
+    )
+
+
+def _at_or_before(now: datetime) -> Any:
+    return or_(
+        Message.date <= now,
+        Message.date.is_(None) & (Message.internal_date <= now),
+    )
+
+
+def _client_threads(session: Session, now: datetime) -> set[int]:
+    """Threads holding a message a client wrote (by ``now``): the only ones the digest shows."""
+    query = (
+        select(Message.thread_id)
+        .where(
+            Message.thread_id.is_not(None),
+            Message.direction == "inbound",
+            Message.category == "client",
+            _at_or_before(now),
+        )
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def _inbound_threads(session: Session, now: datetime) -> set[int]:
+    query = (
+        select(Message.thread_id)
+        .where(Message.thread_id.is_not(None), Message.direction == "inbound", _at_or_before(now))
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def _internal(email: str | None, settings: Settings) -> bool:
+    if not email:
+        return True
+    email = email.lower()
+    if email in settings.own_addresses:
+        return True
+    domain = email.rpartition("@")[2]
+    return any(domain == d or domain.endswith("." + d) for d in settings.internal_domains)
+
+
+def _snippets(session: Session, thread_ids: list[int], now: datetime) -> dict[int, str]:
+    """One line of the newest client message's new (unquoted) text, per thread."""
+    if not thread_ids:
+        return {}
+    query = (
+        select(
+            Message.thread_id,
+            Message.date,
+            Message.internal_date,
+            Message.id,
+            Message.new_text,
+            Message.text_prefix,
+        )
+        .where(
+            Message.thread_id.in_(thread_ids),
+            Message.direction == "inbound",
+            Message.category == "client",
+            _at_or_before(now),
+        )
+        .order_by(Message.thread_id, Message.id)
+    )
+    newest: dict[int, tuple[datetime, int, str]] = {}
+    for tid, when, internal, row_id, new_text, prefix in session.execute(query):
+        at = when or internal
+        if tid is None or at is None:
+            continue
+        text = new_text if (new_text or "").strip() else prefix
+        if tid not in newest or (at, row_id) > newest[tid][:2]:
+            newest[tid] = (at, row_id, text or "")
+    return {tid: one_line(text) for tid, (_at, _id, text) in newest.items()}
+
+
+def _drafts(
+    session: Session, settings: Settings, now: datetime, threads: dict[int, dict[str, Any]]
+) -> list[DraftItem]:
+    view = View.of(settings)
+    secret = settings.web_secret.reveal() if settings.web_secret else ""
+    query = (
+        select(Draft)
+        .where(Draft.status == "pending", Draft.created_at <= now)
+        .order_by(Draft.created_at, Draft.id)
+    )
+    result = []
+    for draft in session.scalars(query):
+        to = draft.to_addrs[0] if draft.to_addrs and isinstance(draft.to_addrs[0], dict) else {}
+        thread = threads.get(draft.thread_id or -1)
+        if thread is not None and thread["state"] == "ignored":
+            continue
+        age = max(0, int((now - draft.created_at).total_seconds() // 60))
+        result.append(
+            DraftItem(
+                id=draft.id,
+                kind=draft.kind,
+                thread_id=draft.thread_id,
+                language=draft.language,
+                client_name=one_line(to.get("name"), 120) or None,
+                client_email=to.get("email"),
+                subject=one_line(draft.subject, 200),
+                created_at=view.iso(draft.created_at),
+                age_minutes=age,
+                age=wall_duration(age),
+                link=draft_link(settings.web_bind, draft.id, secret),
+            )
+        )
+    return result
+
+
+def _promise(
+    p: dict[str, Any], threads: dict[int, dict[str, Any]], left: int, when: str
+) -> PromiseItem:
+    thread = threads.get(p["thread_id"] or -1) or {"counterpart": {}, "subject": ""}
+    return PromiseItem(
+        id=p["id"],
+        thread_id=p["thread_id"],
+        text=one_line(p["text"], 300),
+        due_at=p["due_at"],
+        status=p["status"],
+        source=p["source"],
+        client_name=thread["counterpart"].get("name"),
+        client_email=thread["counterpart"].get("email"),
+        subject=one_line(thread["subject"], 200),
+        business_minutes_left=left,
+        when=when,
+    )
+
+
+def _warning_clients(rows: list[dict[str, Any]]) -> list[WarningClient]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        key = (row["counterpart"]["email"] or f"thread-{row['id']}").lower()
+        grouped[key].append(row)
+    result = []
+    for group in grouped.values():
+        group.sort(key=lambda r: r["id"])
+        signs: list[SignItem] = []
+        seen: set[tuple[str, str]] = set()
+        for row in group:
+            for sign in row["warning_signs"]:
+                kind = str(sign.get("kind") or "")
+                evidence = one_line(str(sign.get("evidence") or ""), EVIDENCE_CHARS)
+                if (kind, evidence) in seen:
+                    continue
+                seen.add((kind, evidence))
+                signs.append(
+                    SignItem(
+                        kind, SIGN_LABELS.get(kind, kind.replace("_", " ")), evidence, row["id"]
+                    )
+                )
+        first = group[0]["counterpart"]
+        result.append(
+            WarningClient(
+                client_name=first["name"],
+                client_email=first["email"],
+                thread_ids=[r["id"] for r in group],
+                subjects=[one_line(r["subject"], 200) for r in group],
+                signs=signs,
+            )
+        )
+    result.sort(key=lambda c: (-len(c.signs), (c.client_email or "")))
+    return result
+
+
+def _week_start(day: date, view: View) -> datetime:
+    monday = day - timedelta(days=day.weekday())
+    return datetime.combine(monday, time(0), tzinfo=view.calendar.tz)
+
+
+def _response_figures(
+    session: Session, now: datetime, view: View, visible: set[int]
+) -> tuple[WeekFigures, WeekFigures]:
+    """Median first response per week, bucketed by when our first answer went out."""
+    cal = view.calendar
+    this_start = _week_start(now.astimezone(cal.tz).date(), view)
+    last_start = _week_start(this_start.date() - timedelta(days=7), view)
+    candidates = (
+        set(session.scalars(select(Thread.id).where(Thread.last_message_at >= last_start)))
+        & visible
+    )
+    messages: dict[int, list[tuple[datetime, str, bool]]] = defaultdict(list)
+    if candidates:
+        query = select(
+            Message.thread_id,
+            Message.direction,
+            Message.date,
+            Message.internal_date,
+            Message.category,
+        ).where(Message.thread_id.in_(candidates))
+        for tid, direction, when, internal, category in session.execute(query):
+            at = when or internal
+            if tid is None or at is None or at > now:
+                continue
+            client = direction == "inbound" and category == "client"
+            messages[tid].append((at, direction, client))
+    answered: dict[str, list[int]] = {"this": [], "last": []}
+    unanswered = {"this": 0, "last": 0}
+
+    def week_of(at: datetime) -> str | None:
+        if this_start <= at <= now:
+            return "this"
+        if last_start <= at < this_start:
+            return "last"
+        return None
+
+    for items in messages.values():
+        items.sort(key=lambda m: (m[0], m[1] == "inbound"))
+        first = next((m for m in items if m[2]), None)
+        if first is None:
+            continue
+        reply = next((m for m in items if m[1] == "outbound" and m[0] > first[0]), None)
+        if reply is not None:
+            week = week_of(reply[0])
+            if week is not None:
+                answered[week].append(cal.business_minutes_between(first[0], reply[0]))
+        arrived = week_of(first[0])
+        if arrived is not None:
+            week_end = now if arrived == "this" else this_start
+            if reply is None or reply[0] > week_end:
+                unanswered[arrived] += 1
+
+    def figures(key: str, label: str, start: datetime, end: datetime) -> WeekFigures:
+        values = answered[key]
+        median = round(statistics.median(values)) if values else None
+        return WeekFigures(
+            label=label,
+            start=view.iso(start) or "",
+            end=view.iso(end) or "",
+            median_first_response_business_minutes=median,
+            threads=len(values),
+            unanswered=unanswered[key],
+        )
+
+    return (
+        figures("this", "this week", this_start, now),
+        figures("last", "last week", last_start, this_start),
+    )
+
+
+def _sync_health(
+    session: Session, settings: Settings, now: datetime, view: View
+) -> list[SyncHealth]:
+    """One line per mailbox; a sync gap, a failing login or no sync at all is a problem."""
+    rows = {m.name: m for m in session.scalars(select(Mailbox).order_by(Mailbox.id))}
+    names = [m.name for m in settings.mailboxes]
+    names += [name for name in rows if name not in names]
+    window = max(settings.idle_renew, settings.poll_interval)
+    gap_after = max(timedelta(hours=1), 3 * window)
+    result = []
+    for name in names:
+        row = rows.get(name)
+        last_sync = row.last_sync_at if row is not None else None
+        error = row.last_error if row is not None else None
+        error_at = row.last_error_at if row is not None else None
+        since = (
+            max(0, int((now - last_sync).total_seconds() // 60)) if last_sync is not None else None
+        )
+        synced = f"last sync {_local_label(view, last_sync)}" if last_sync else "never synced"
+        if error and (last_sync is None or error_at is None or error_at >= last_sync):
+            status = "auth_error" if _AUTH_ERROR.search(error) else "error"
+            what = "login problem" if status == "auth_error" else "sync failing"
+            line = f"{name}: {what}: {one_line(error, 300)} ({synced})"
+        elif last_sync is None:
+            status, line = "never", f"{name}: never synced: run `mailwatch sync --once` or `run`"
+        elif since is not None and now - last_sync > gap_after:
+            status = "gap"
+            line = f"{name}: no sync for {wall_duration(since)} ({synced}): is `mailwatch run` running?"
+        else:
+            status, line = "ok", f"{name}: OK, {synced}"
+        result.append(
+            SyncHealth(
+                mailbox=name,
+                status=status,
+                last_sync_at=view.iso(last_sync),
+                last_error=one_line(error, 500) if error else None,
+                last_error_at=view.iso(error_at),
+                minutes_since_sync=since,
+                line=line,
+            )
+        )
+    # Problems first: a login problem above a gap above a plain error.
+    order = {"auth_error": 0, "gap": 1, "error": 2, "never": 3, "ok": 4}
+    result.sort(key=lambda s: order.get(s.status, 9))
+    return result

@@ -1,0 +1,388 @@
+"""The digest as plain text, as HTML with an inline chart, and as one email message.
+
+Incoming mail is untrusted: every value that reaches the HTML is escaped, the HTML uses inline
+CSS only and loads nothing from outside (the chart is a ``cid:`` part of the same message),
+and the Subject is made of counts only.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from html import escape
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from mailwatch.digest.data import Digest, WeekFigures, business_duration
+
+__all__ = [
+    "CHART_CID_DOMAIN",
+    "build_email",
+    "render_chart",
+    "render_html",
+    "render_text",
+    "week_line",
+]
+
+CHART_CID_DOMAIN = "digest.mailwatch"
+
+
+def _who(name: str | None, email: str | None) -> str:
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or "(unknown)"
+
+
+def _median(week: WeekFigures) -> str:
+    value = week.median_first_response_business_minutes
+    return business_duration(value) if value is not None else "no replies"
+
+
+def week_line(week: WeekFigures) -> str:
+    extra = f", {week.unanswered} still unanswered" if week.unanswered else ""
+    if not week.threads:
+        return f"{week.label}: no first responses{extra}"
+    return (
+        f"{week.label}: median first response {_median(week)} "
+        f"over {week.threads} thread{'s' if week.threads != 1 else ''}{extra}"
+    )
+
+
+# -- plain text ---------------------------------------------------------------------------------
+
+
+def render_text(digest: Digest, queue_url: str | None = None) -> str:
+    out: list[str] = [digest.subject_line(), f"as of {digest.generated_at}", ""]
+    if digest.alerts:
+        out.append("!! SYNC PROBLEMS")
+        out += [f"  {line}" for line in digest.alerts]
+        out.append("")
+
+    out.append(f"OVERDUE ({len(digest.overdue)}), longest wait first, business time")
+    for t in digest.overdue:
+        out.append(f"  #{t.thread_id}  {t.wait} waiting  {_who(t.client_name, t.client_email)}")
+        out.append(f"      {t.subject}")
+        if t.snippet:
+            out.append(f"      > {t.snippet}")
+    if not digest.overdue:
+        out.append("  none")
+    out.append("")
+
+    out.append(f"DRAFTS TO APPROVE ({len(digest.drafts)})")
+    for d in digest.drafts:
+        out.append(
+            f"  draft {d.id} ({d.kind}, {d.age} old) to {_who(d.client_name, d.client_email)}"
+        )
+        out.append(f"      {d.subject}")
+        out.append(f"      {d.link}")
+    if not digest.drafts:
+        out.append("  none")
+    out.append("")
+
+    out.append(f"PROMISES DUE SOON ({len(digest.promises_due)})")
+    for p in digest.promises_due:
+        out.append(f"  promise {p.id} {p.when} ({p.due_at}), thread #{p.thread_id}")
+        out.append(f"      {_who(p.client_name, p.client_email)}: {p.text}")
+    if not digest.promises_due:
+        out.append("  none")
+    if digest.promises_missed:
+        out.append(f"PROMISES MISSED ({len(digest.promises_missed)})")
+        for p in digest.promises_missed:
+            out.append(f"  promise {p.id} {p.when}, thread #{p.thread_id}")
+            out.append(f"      {_who(p.client_name, p.client_email)}: {p.text}")
+    out.append("")
+
+    out.append(f"WARNING SIGNS ({len(digest.warning_clients)})")
+    for c in digest.warning_clients:
+        threads = ", ".join(f"#{tid}" for tid in c.thread_ids)
+        out.append(f"  {_who(c.client_name, c.client_email)} (threads {threads})")
+        for s in c.signs:
+            out.append(f'      {s.label}: "{s.evidence}"')
+    if not digest.warning_clients:
+        out.append("  none")
+    out.append("")
+
+    out.append("RESPONSE TIMES (business time)")
+    out.append(f"  {week_line(digest.this_week)}")
+    out.append(f"  {week_line(digest.last_week)}")
+    out.append("")
+    out.append("SYNC")
+    out += [f"  {s.line}" for s in digest.sync] or ["  no mailbox configured"]
+    if queue_url:
+        out += ["", f"Approval queue: {queue_url}"]
+    return "\n".join(out) + "\n"
+
+
+# -- HTML ---------------------------------------------------------------------------------------
+
+_FONT = "font-family:Arial,Helvetica,sans-serif;"
+_TD = "padding:6px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top;font-size:14px;"
+_TH = (
+    "padding:6px 8px;border-bottom:2px solid #cbd2d9;text-align:left;font-size:12px;"
+    "color:#52606d;text-transform:uppercase;"
+)
+_MUTED = "color:#7b8794;font-size:13px;"
+
+
+def e(value: Any) -> str:
+    """HTML-escape anything (quotes too), ``None`` as empty."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """``rows`` hold already-escaped HTML."""
+    head = "".join(f'<th style="{_TH}">{e(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f'<td style="{_TD}">{cell}</td>' for cell in row) + "</tr>" for row in rows
+    )
+    return (
+        '<table role="presentation" cellspacing="0" cellpadding="0" '
+        f'style="border-collapse:collapse;width:100%;margin:4px 0 12px 0;">'
+        f"<tr>{head}</tr>{body}</table>"
+    )
+
+
+def _section(title: str, count: int | None, inner: str) -> str:
+    suffix = f" ({count})" if count is not None else ""
+    return (
+        f'<h2 style="{_FONT}font-size:17px;margin:22px 0 6px 0;color:#1f2933;">'
+        f"{e(title)}{e(suffix)}</h2>{inner}"
+    )
+
+
+def _none() -> str:
+    return f'<p style="{_MUTED}margin:4px 0;">none</p>'
+
+
+def _who_html(name: str | None, email: str | None) -> str:
+    parts = []
+    if name:
+        parts.append(f"<strong>{e(name)}</strong>")
+    if email:
+        parts.append(f'<span style="{_MUTED}">{e(email)}</span>')
+    return "<br>".join(parts) or "(unknown)"
+
+
+def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | None = None) -> str:
+    """The digest as one HTML document; ``chart_cid`` embeds the chart as ``cid:...``."""
+    parts: list[str] = []
+    parts.append(
+        f'<h1 style="{_FONT}font-size:22px;margin:0 0 4px 0;">mailwatch digest</h1>'
+        f'<p style="{_MUTED}margin:0 0 12px 0;">as of {e(digest.generated_at)} '
+        f"({e(digest.timezone)}), reply SLA {e(business_duration(digest.reply_sla_minutes))}</p>"
+    )
+    if digest.alerts:
+        items = "".join(f'<li style="margin:2px 0;">{e(line)}</li>' for line in digest.alerts)
+        parts.append(
+            '<div style="background:#ffe3e3;border:1px solid #e12d39;border-radius:4px;'
+            f'padding:10px 14px;margin:0 0 12px 0;{_FONT}color:#8a041a;">'
+            f'<strong>Sync problem</strong><ul style="margin:6px 0 0 18px;padding:0;">{items}</ul></div>'
+        )
+
+    rows = []
+    for t in digest.overdue:
+        snippet = f'<div style="{_MUTED}margin-top:3px;">{e(t.snippet)}</div>' if t.snippet else ""
+        rows.append(
+            [
+                f'<strong style="color:#c81e1e;">{e(t.wait)}</strong>',
+                _who_html(t.client_name, t.client_email),
+                f"{e(t.subject)}{snippet}",
+                f'<span style="{_MUTED}">#{e(t.thread_id)}</span>',
+            ]
+        )
+    parts.append(
+        _section(
+            "Overdue",
+            len(digest.overdue),
+            _table(["waiting", "client", "subject", "thread"], rows) if rows else _none(),
+        )
+    )
+
+    rows = [
+        [
+            f'<a href="{e(d.link)}" style="color:#2563eb;">draft {e(d.id)}</a>',
+            e(d.kind),
+            _who_html(d.client_name, d.client_email),
+            e(d.subject),
+            e(d.age),
+        ]
+        for d in digest.drafts
+    ]
+    parts.append(
+        _section(
+            "Drafts to approve",
+            len(digest.drafts),
+            _table(["draft", "kind", "to", "subject", "age"], rows) if rows else _none(),
+        )
+    )
+
+    rows = [
+        [
+            f'<span style="color:#b45309;">{e(p.when)}</span><br>'
+            f'<span style="{_MUTED}">{e(p.due_at)}</span>',
+            _who_html(p.client_name, p.client_email),
+            f'{e(p.text)}<br><span style="{_MUTED}">{e(p.subject)} #{e(p.thread_id)}</span>',
+        ]
+        for p in digest.promises_due
+    ]
+    rows += [
+        [
+            f'<strong style="color:#c81e1e;">{e(p.when)}</strong>',
+            _who_html(p.client_name, p.client_email),
+            f'{e(p.text)}<br><span style="{_MUTED}">{e(p.subject)} #{e(p.thread_id)}</span>',
+        ]
+        for p in digest.promises_missed
+    ]
+    parts.append(
+        _section(
+            "Promises due soon or missed",
+            len(digest.promises_due) + len(digest.promises_missed),
+            _table(["when", "client", "promise"], rows) if rows else _none(),
+        )
+    )
+
+    rows = []
+    for c in digest.warning_clients:
+        signs = "".join(
+            f'<div style="margin:2px 0;"><strong>{e(s.label)}</strong>: '
+            f'<span style="font-style:italic;">&ldquo;{e(s.evidence)}&rdquo;</span> '
+            f'<span style="{_MUTED}">#{e(s.thread_id)}</span></div>'
+            for s in c.signs
+        )
+        rows.append([_who_html(c.client_name, c.client_email), signs])
+    parts.append(
+        _section(
+            "Clients showing warning signs",
+            len(digest.warning_clients),
+            _table(["client", "signs and evidence"], rows) if rows else _none(),
+        )
+    )
+
+    weeks = "".join(
+        f'<p style="margin:3px 0;font-size:14px;">{e(week_line(w))}</p>'
+        for w in (digest.this_week, digest.last_week)
+    )
+    chart = (
+        f'<img src="cid:{e(chart_cid)}" width="560" height="220" '
+        'alt="median first response: this week and last week" '
+        'style="display:block;margin:8px 0;border:0;">'
+        if chart_cid
+        else ""
+    )
+    parts.append(_section("Response times (business time)", None, weeks + chart))
+
+    sync = "".join(
+        f'<p style="margin:3px 0;font-size:13px;color:{"#c81e1e" if s.problem else "#52606d"};">'
+        f"{e(s.line)}</p>"
+        for s in digest.sync
+    )
+    parts.append(_section("Sync", None, sync or _none()))
+    if queue_url:
+        parts.append(
+            f'<p style="{_MUTED}margin:18px 0 0 0;">Approval queue: '
+            f'<a href="{e(queue_url)}" style="color:#2563eb;">{e(queue_url)}</a></p>'
+        )
+
+    title = e(digest.subject_line())
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f"<title>{title}</title></head>"
+        f'<body style="margin:0;padding:16px;background:#f5f7fa;{_FONT}color:#1f2933;">'
+        '<div style="max-width:760px;margin:0 auto;background:#ffffff;padding:20px 24px;'
+        'border-radius:6px;border:1px solid #e4e7eb;">' + "".join(parts) + "</div></body></html>"
+    )
+
+
+# -- the chart ----------------------------------------------------------------------------------
+
+
+def _font(size: int) -> Any:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
+        return ImageFont.load_default()
+
+
+def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
+    """A PNG bar chart: median first response last week against this week, with the SLA."""
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    small, label = _font(12), _font(14)
+    draw.text((12, 8), "Median first response (business time)", fill="#1f2933", font=label)
+    weeks = [digest.last_week, digest.this_week]
+    values = [w.median_first_response_business_minutes for w in weeks]
+    sla = digest.reply_sla_minutes
+    top = max([v or 0 for v in values] + [sla, 1])
+    base_y, chart_top = height - 44, 54
+    span = base_y - chart_top
+    bar_w = 120
+    colours = ["#9aa5b1", "#2563eb"]
+    for index, (week, value) in enumerate(zip(weeks, values, strict=True)):
+        x0 = 90 + index * 220
+        if value is not None:
+            bar_h = max(2, round(span * value / top))
+            draw.rectangle((x0, base_y - bar_h, x0 + bar_w, base_y), fill=colours[index])
+            text_y = base_y - bar_h - 18
+        else:
+            text_y = base_y - 18
+        draw.text((x0 + 4, text_y), _median(week), fill="#1f2933", font=label)
+        caption = f"{week.label} ({week.threads} thread{'s' if week.threads != 1 else ''})"
+        draw.text((x0, base_y + 8), caption, fill="#52606d", font=small)
+    draw.line((86, base_y, width - 20, base_y), fill="#cbd2d9", width=1)
+    sla_y = base_y - round(span * sla / top)
+    for x in range(86, width - 20, 12):
+        draw.line((x, sla_y, min(x + 6, width - 20), sla_y), fill="#e12d39", width=1)
+    draw.text((8, sla_y - 7), f"SLA {business_duration(sla)}", fill="#e12d39", font=small)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+# -- the message --------------------------------------------------------------------------------
+
+
+def build_email(
+    digest: Digest,
+    settings: Any,
+    from_addr: str,
+    to: str | Sequence[str],
+    *,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """multipart/alternative: text/plain, then multipart/related (text/html + image/png).
+
+    ``settings`` gives the web page's address (``WEB_BIND``) for the approval-queue link.
+    """
+    queue_url = f"http://{settings.web_bind}/drafts" if getattr(settings, "web_bind", "") else None
+    recipients = [to] if isinstance(to, str) else list(to)
+    domain = parseaddr(from_addr)[1].rpartition("@")[2] or CHART_CID_DOMAIN
+    chart_cid = make_msgid(idstring="chart", domain=CHART_CID_DOMAIN)[1:-1]
+    message = EmailMessage()
+    message["Subject"] = digest.subject_line()
+    message["From"] = from_addr
+    message["To"] = ", ".join(recipients)
+    message["Date"] = format_datetime(date or datetime.now(UTC))
+    message["Message-ID"] = make_msgid(idstring="digest", domain=domain)
+    # Automatic mail: no out-of-office answers to it, and mailwatch never tracks it as a client's.
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["X-Mailwatch"] = "digest"
+    message.set_content(render_text(digest, queue_url), subtype="plain", charset="utf-8")
+    message.add_alternative(
+        render_html(digest, chart_cid, queue_url), subtype="html", charset="utf-8"
+    )
+    html_part = list(message.iter_parts())[1]
+    assert isinstance(html_part, EmailMessage)
+    html_part.add_related(
+        render_chart(digest),
+        maintype="image",
+        subtype="png",
+        cid=f"<{chart_cid}>",
+        filename="response-times.png",
+        disposition="inline",
+    )
+    return message
