@@ -225,9 +225,11 @@ class Jobs:
             if state is not None and state.value == today:
                 return False
         if send is None:
+            import asyncio
+
             from mailwatch.digest.send import send_digest
 
-            send_digest(self.settings, self.factory, now)
+            asyncio.run(send_digest(self.factory, self.settings, now))
         else:
             send(now)
         with transaction(self.factory) as session:

@@ -308,3 +308,22 @@ def test_health_reports_a_mailbox_that_cannot_sync(imap_user, tmp_path):
         _stop(proc)
         log.close()
     assert "wrong-password" not in (tmp_path / "run.log").read_text()
+
+
+def test_the_digest_job_mails_the_digest_once(imap_user, smtp_server, harness):
+    imap_user.server.append(
+        imap_user.username, "INBOX", make_msg(sender=CLIENT, date=utc(20, 9, 0))
+    )
+    h = harness(
+        digest_to="boss@example.com",
+        smtp_host=smtp_server.host,
+        smtp_port=str(smtp_server.port),
+        smtp_security="none",
+    )
+    h.sync()
+    jobs = Jobs(h.factory, h.settings)
+    assert jobs.digest(utc(23, 8, 30)) is True
+    assert jobs.digest(utc(23, 8, 31)) is False
+    (received,) = smtp_server.wait_for(1)
+    assert received.message["To"] == "boss@example.com"
+    assert "1 overdue" in received.message["Subject"]
