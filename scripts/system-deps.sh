@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the real servers the integration tests start (Dovecot, mbsync, PostgreSQL).
+# Install the real servers the integration tests start (Dovecot, mbsync, PostgreSQL, Chromium).
 # Idempotent: does nothing when they are present. Needs root (or sudo) for apt-get.
 set -euo pipefail
 need=()
@@ -7,6 +7,7 @@ command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
