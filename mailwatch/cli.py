@@ -197,6 +197,10 @@ def sync(
             soft_wrap=True,  # one line even when piped, for scripts that parse it
         )
     _refresh_tracking(cfg, store.factory)
+    if cfg.drafts_to_mailbox:
+        from mailwatch.drafts.mailbox import reconcile_all
+
+        reconcile_all(store.factory, cfg, datetime.now(UTC))
     if failed:
         raise typer.Exit(1)
 
@@ -521,6 +525,11 @@ def draft(
             promise_id=promise_id,
         )
     )
+    if result.created and cfg.drafts_to_mailbox:
+        from mailwatch.drafts.mailbox import reconcile_all
+
+        reconcile_all(service.factory, cfg, datetime.now(UTC))
+        result = type(result)(service.get(result.draft["id"]), result.created)
     if not result.created and not as_json:
         err.print(
             f"a pending {kind} draft for thread {thread_id} already exists: "

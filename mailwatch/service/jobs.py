@@ -240,6 +240,11 @@ class Jobs:
                 state.value, state.updated_at = today, now
         return True
 
+    def drafts_folder(self, now: datetime) -> Any:
+        from mailwatch.drafts.mailbox import reconcile_all
+
+        return reconcile_all(self.factory, self.settings, now)
+
 
 # -- entry points for APScheduler (module-level, so the persisted job store can name them) -----
 
@@ -279,3 +284,7 @@ def outbox_job() -> None:
 
 def digest_job() -> None:
     _run("digest", lambda jobs, now: jobs.digest(now))
+
+
+def drafts_folder_job() -> None:
+    _run("drafts_folder", lambda jobs, now: jobs.drafts_folder(now))

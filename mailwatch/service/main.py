@@ -33,6 +33,7 @@ INTERVAL_JOBS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
     ("promise-check", job_module.promise_job, {"minutes": 5}),
     ("follow-up-check", job_module.follow_up_job, {"minutes": 30}),
     ("outbox", job_module.outbox_job, {"seconds": 30}),
+    ("drafts-folder", job_module.drafts_folder_job, {"minutes": 2}),
 )
 
 

@@ -183,7 +183,14 @@ def test_scheduler_jobs_persist_without_duplicates(imap_user, tmp_path):
 
     for _ in range(2):  # a restart re-adds the same ids
         ids = asyncio.run(start_and_list())
-    assert ids == ["daily-digest", "follow-up-check", "outbox", "promise-check", "sla-check"]
+    assert ids == [
+        "daily-digest",
+        "drafts-folder",
+        "follow-up-check",
+        "outbox",
+        "promise-check",
+        "sla-check",
+    ]
 
 
 # --------------------------------------------------------------------------- the real process
