@@ -24,6 +24,7 @@ import email.utils
 import logging
 import os
 import re
+import secrets
 import signal
 import tempfile
 import threading
@@ -328,9 +329,25 @@ def sample_notes() -> dict[str, str]:
 # -- the demo ---------------------------------------------------------------------------------
 
 
-def demo_values(port: int, workdir: Path) -> dict[str, str]:
+def demo_values(
+    port: int, workdir: Path, smtp_port: int = 0, web_port: int = 0, web_password: str = ""
+) -> dict[str, str]:
     """The MAILWATCH_* settings of the demo; also written to ``demo.env`` for other commands."""
-    return {
+    extra = {}
+    if smtp_port:
+        extra.update(
+            {
+                "MAILWATCH_SMTP_HOST": DEMO_HOST,
+                "MAILWATCH_SMTP_PORT": str(smtp_port),
+                "MAILWATCH_SMTP_SECURITY": "none",
+                "MAILWATCH_DIGEST_TO": DEMO_USER,
+            }
+        )
+    if web_port:
+        extra["MAILWATCH_WEB_BIND"] = f"{DEMO_HOST}:{web_port}"
+    if web_password:
+        extra["MAILWATCH_WEB_PASSWORD"] = web_password
+    return extra | {
         "MAILWATCH_DATABASE_URL": f"sqlite:///{(workdir / 'mailwatch-demo.db').as_posix()}",
         "MAILWATCH_MAILBOXES": "sales",
         "MAILWATCH_IMAP_HOST": DEMO_HOST,
@@ -345,6 +362,7 @@ def demo_values(port: int, workdir: Path) -> dict[str, str]:
         "MAILWATCH_TIMEZONE": DEMO_TIMEZONE,
         "MAILWATCH_WORK_HOURS": "09:00-18:00",
         "MAILWATCH_REPLY_SLA": "4h",
+        "MAILWATCH_ACK_AFTER": "2h",
         "MAILWATCH_SENDER_NAME": "Elena Rusu",
         "MAILWATCH_SIGNATURE": "Elena Rusu\\nSales Manager, Rackwise SRL\\n+373 22 555 010",
         # The watcher of the keep-running mode: IDLE wakes it at once; poll every 6 s anyway.
@@ -420,7 +438,7 @@ def run_demo(console: Console) -> None:
     from mailwatch.sync.progress import progress_reporter
     from mailwatch.track.tracker import Tracker
 
-    keep_running = os.environ.get(KEEP_RUNNING_ENV, "").strip().lower() in ("1", "true", "yes")
+    keep_running = _keep_running_wanted()
     tz = ZoneInfo(DEMO_TIMEZONE)
     server = EmbeddedImapServer()
     try:
@@ -428,19 +446,30 @@ def run_demo(console: Console) -> None:
     except (RuntimeError, OSError, concurrent.futures.TimeoutError) as exc:
         console.print(f"[bold red]error:[/] cannot start the demo IMAP server: {exc}")
         raise SystemExit(1) from None
-    with tempfile.TemporaryDirectory(prefix="mailwatch-demo-") as tmp, server:
+    smtp = EmbeddedSmtpServer(console)
+    try:
+        smtp.start()
+    except OSError as exc:
+        server.stop()
+        console.print(f"[bold red]error:[/] cannot start the demo SMTP server: {exc}")
+        raise SystemExit(1) from None
+    with tempfile.TemporaryDirectory(prefix="mailwatch-demo-") as tmp, server, smtp:
         workdir = Path(tmp)
         console.print(
             f"embedded IMAP server (pymap {server.version}, in memory, no TLS) listening on "
             f"[bold]{server.host}:{server.port}[/]; login [bold]{server.username}[/], "
-            f"password [bold]{server.password}[/]",
+            f"password [bold]{server.password}[/]; embedded SMTP server (aiosmtpd) on "
+            f"[bold]{smtp.host}:{smtp.port}[/] (it only prints what it receives)",
             highlight=False,
         )
         now = datetime.now(UTC)
         count = load_samples(server.host, server.port, server.username, server.password, now, tz)
         console.print(f"loaded {count} sample messages into INBOX and Sent over IMAP APPEND")
 
-        values = demo_values(server.port, workdir)
+        web_password = secrets.token_urlsafe(9)
+        values = demo_values(
+            server.port, workdir, smtp.port, _free_port() if keep_running else 0, web_password
+        )
         env_file = workdir / "demo.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
         cfg = settings_from_values(values)
@@ -465,45 +494,150 @@ def run_demo(console: Console) -> None:
                     f"capabilities: {' '.join(sorted(syncer.conn.capabilities))}",
                     highlight=False,
                 )
-                notes = sample_notes()
-
-                def show(title: str) -> None:
-                    tracker.refresh()
-                    with session_factory(engine)() as session:
-                        rows = thread_rows(session, datetime.now(UTC), "all", View.of(cfg))
-                    console.print(conversations_table(rows, notes, tz, title))
-
-                show(f"conversations in the demo mailbox ({DEMO_TIMEZONE} time)")
-                if keep_running:
-                    _keep_running(console, cfg, syncer, show, server, env_file)
-                else:
-                    console.print(
-                        "next: [bold]MAILWATCH_DEMO_KEEP_RUNNING=1 mailwatch demo[/] keeps this "
-                        "server up and syncing, so you can add mail with any IMAP client; "
-                        "for your own mailbox copy config.example.env to .env, then run "
-                        "[bold]mailwatch init[/], [bold]mailwatch sync --once[/] and "
-                        "[bold]mailwatch threads[/].",
-                        highlight=False,
-                    )
             finally:
                 syncer.close()
+            notes = sample_notes()
+
+            def show(title: str) -> None:
+                tracker.refresh()
+                with session_factory(engine)() as session:
+                    rows = thread_rows(session, datetime.now(UTC), "all", View.of(cfg))
+                console.print(conversations_table(rows, notes, tz, title))
+
+            show(f"conversations in the demo mailbox ({DEMO_TIMEZONE} time)")
+            _show_scheduler_work(console, cfg, store.factory)
+            if keep_running:
+                _keep_running(console, cfg, engine, show, server, env_file, web_password)
+            else:
+                console.print(
+                    "next: [bold]make demo[/] (or MAILWATCH_DEMO_KEEP_RUNNING=1 mailwatch demo) "
+                    "keeps everything running: the service syncs, drafts and sends, and the "
+                    "web page opens for approvals. For your own mailbox copy "
+                    "config.example.env to .env, then run [bold]mailwatch init[/], "
+                    "[bold]mailwatch sync --once[/] and [bold]mailwatch threads[/].",
+                    highlight=False,
+                )
         finally:
             engine.dispose()
+
+
+def _keep_running_wanted() -> bool:
+    """Keep the service up when a person runs the demo in a terminal; one pass when piped.
+
+    ``MAILWATCH_DEMO_KEEP_RUNNING=1`` or ``=0`` decides explicitly.
+    """
+    import sys
+
+    value = os.environ.get(KEEP_RUNNING_ENV, "").strip().lower()
+    if value:
+        return value in ("1", "true", "yes")
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _show_scheduler_work(console: Console, cfg: Any, factory: Any) -> None:
+    """What the scheduler does on its first pass: drafts written early, promises at risk."""
+    from mailwatch.drafts.service import DraftService
+    from mailwatch.service.jobs import Jobs
+    from mailwatch.store.queries import View, promise_rows
+
+    jobs = Jobs(factory, cfg)
+    now = datetime.now(UTC)
+    for check in (jobs.sla_check, jobs.promise_check, jobs.follow_up_check):
+        check(now)
+    with factory() as session:
+        promises = promise_rows(session, now, View.of(cfg))
+    table = Table(title="promises we made", title_justify="left")
+    for column in ("id", "due", "status", "text"):
+        table.add_column(column, overflow="fold")
+    tz = ZoneInfo(DEMO_TIMEZONE)
+    for row in promises:
+        table.add_row(str(row["id"]), _local(row["due_at"], tz), row["status"], row["text"])
+    console.print(table)
+    drafts = DraftService(factory, cfg).list("pending")
+    table = Table(title="drafts waiting for approval", title_justify="left")
+    for column in ("id", "thread", "kind", "lang", "to", "first line"):
+        table.add_column(column, overflow="fold")
+    for draft in drafts:
+        first = next((line for line in draft["body_text"].splitlines() if line.strip()), "")
+        table.add_row(
+            str(draft["id"]),
+            str(draft["thread_id"]),
+            draft["kind"],
+            draft["language"],
+            draft["to"],
+            first,
+        )
+    console.print(table)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((DEMO_HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedSmtpServer:
+    """aiosmtpd on 127.0.0.1: accepts everything and prints a line per message, sends nothing."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.host = DEMO_HOST
+        self.port = 0
+        self._controller: Any = None
+        self.received: list[bytes] = []
+
+    def start(self) -> EmbeddedSmtpServer:
+        from aiosmtpd.controller import Controller
+
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                from email import message_from_bytes
+
+                raw = bytes(envelope.original_content or envelope.content)
+                outer.received.append(raw)
+                message = message_from_bytes(raw)
+                outer.console.print(
+                    f"[green]demo SMTP server received[/] to {', '.join(envelope.rcpt_tos)}: "
+                    f"{message.get('Subject', '')}",
+                    highlight=False,
+                    markup=True,
+                )
+                return "250 OK"
+
+        self.port = _free_port()
+        self._controller = Controller(Handler(), hostname=self.host, port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> EmbeddedSmtpServer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
 
 def _keep_running(
     console: Console,
     cfg: Any,
-    syncer: Any,
+    engine: Any,
     show: Any,
     server: EmbeddedImapServer,
     env_file: Path,
+    web_password: str,
 ) -> None:
-    """Watch the demo mailbox (IDLE + polling) until Ctrl-C or SIGTERM."""
-    from mailwatch.sync.engine import SyncReport
-    from mailwatch.sync.watch import MailboxWatcher
+    """The whole service (sync with IDLE, scheduler, web page) until Ctrl-C or SIGTERM."""
+    from mailwatch.service.main import run_service
 
-    def on_report(report: SyncReport) -> None:
+    def on_report(report: Any) -> None:
         if report.new or report.flags_changed:
             console.print(
                 f"sync: {report.new} new messages, {report.flags_changed} flag changes",
@@ -511,27 +645,15 @@ def _keep_running(
             )
             show("conversations now")
 
-    halt = threading.Event()
-    watcher = MailboxWatcher(syncer, cfg, halt, on_report)
-    thread = threading.Thread(target=watcher.run, name="mailwatch-demo-watch", daemon=True)
     console.print(
-        f"keeping the server on {server.host}:{server.port} running and syncing; other "
-        f"commands work too: [bold]mailwatch --env-file {env_file} threads[/]. "
+        f"the service runs: web page [bold]http://{cfg.web_bind}/[/] (password "
+        f"[bold]{web_password}[/]); IMAP {server.host}:{server.port} keeps syncing; other "
+        f"commands work too: [bold]mailwatch --env-file {env_file} drafts list[/]. "
         "Press Ctrl-C to stop.",
         highlight=False,
     )
-    with _stop_on_sigterm(halt):
-        thread.start()
-        try:
-            # Wait on the event, not on join(): a join() cut short by Ctrl-C can leave the
-            # thread looking finished while it still runs (and still holds the connection).
-            while not halt.wait(0.5) and thread.is_alive():
-                pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            halt.set()
-            thread.join(15)
+    with contextlib.suppress(KeyboardInterrupt):
+        run_service(cfg, engine, on_sync=on_report)
     console.print("demo stopped")
 
 

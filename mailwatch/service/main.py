@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,7 +100,9 @@ def web_server(settings: Settings, factory: Any) -> Any:
     return server
 
 
-def run_service(settings: Settings, engine: Engine) -> None:
+def run_service(
+    settings: Settings, engine: Engine, on_sync: Callable[[Any], None] | None = None
+) -> None:
     from mailwatch.store.mail import MailStore
     from mailwatch.sync.watch import watch_all
     from mailwatch.track.tracker import Tracker
@@ -114,6 +117,8 @@ def run_service(settings: Settings, engine: Engine) -> None:
             tracker.refresh()
         except Exception:  # tracking must never stop the sync; the next pass retries
             log.exception("tracking failed; will retry after the next sync pass")
+        if on_sync is not None:
+            on_sync(report)
 
     async def main() -> None:
         stop = asyncio.Event()
