@@ -42,7 +42,14 @@ def renegotiation_due(
     # Walk back ``lead`` business minutes from the due time.
     start = calendar.add_business_minutes(made_at, 0)
     span = calendar.business_minutes_between(start, due_at)
-    return calendar.add_business_minutes(start, max(0, span - lead))
+    when = calendar.add_business_minutes(start, max(0, span - lead))
+    # At an opening time, prefer the previous closing time (the same business instant): the
+    # draft is then waiting when the team arrives, not written while the day is already short.
+    local_when = calendar.local(when)
+    if when > start and local_when == calendar.start_of_business_day(local_when.date()):
+        previous = calendar.previous_business_day(local_when.date())
+        when = max(start, calendar.end_of_business_day(previous))
+    return when
 
 
 def proposed_new_date(due_at: datetime, calendar: BusinessCalendar, lead_days: int) -> datetime:

@@ -251,7 +251,7 @@ class Jobs:
 _jobs: Jobs | None = None
 
 
-def install(jobs: Jobs) -> None:
+def install(jobs: Jobs | None) -> None:
     global _jobs
     _jobs = jobs
 

@@ -108,6 +108,11 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
                 break
             head += line
         port = _port(head)
+        web = re.search(r"web page (http://127\.0\.0\.1:\d+)/", head)
+        assert web, head
+        health = _wait_for_page(web.group(1) + "/healthz")
+        assert health["status"] == "ok" and health["mailboxes"][0]["mailbox"] == "sales"
+        assert re.search(r"\(password \S{8,}\)", head), head
         with IMAPClient("127.0.0.1", port=port, ssl=False, timeout=10) as client:
             client.login("sales@demo.mailwatch.test", "demo")
             client.append(
@@ -129,6 +134,22 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
     assert "demo stopped" in rest
     assert "Traceback" not in head + rest
     _assert_nothing_left(port)
+
+
+def _wait_for_page(url: str) -> dict:
+    import json
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + 40
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_every_sample_parses_cleanly() -> None:
