@@ -1,4 +1,4 @@
-"""The service's HTTP side: ``/healthz`` and ``/metrics`` (the approval pages build on it).
+"""The service's HTTP side: ``/healthz``, ``/metrics`` and the approval pages (mailwatch.web).
 
 Health is not "the process is up": a mailbox whose last successful sync is older than a few
 poll intervals, or that reports an error, makes ``/healthz`` answer 503 with the reason, so
@@ -15,9 +15,10 @@ from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from mailwatch.config import Settings
 from mailwatch.store.models import Draft, Mailbox
@@ -108,7 +109,11 @@ class StoreCollector:
         )
 
 
-def create_app(factory: sessionmaker[Session], settings: Settings) -> Starlette:
+def create_app(
+    factory: sessionmaker[Session], settings: Settings, *, pages: bool = True, **page_options: Any
+) -> Starlette:
+    """``/healthz`` and ``/metrics`` always; the approval pages when ``WEB_PASSWORD`` is set
+    (``page_options`` go to :func:`mailwatch.web.app.pages_app`, for tests)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(factory, settings))  # type: ignore[arg-type]
 
@@ -128,4 +133,23 @@ def create_app(factory: sessionmaker[Session], settings: Settings) -> Starlette:
         body = await asyncio.to_thread(generate_latest, registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
+    web = None
+    if pages:
+        from mailwatch.web.app import pages_app
+
+        web = pages_app(factory, settings, **page_options)
+    if web is not None:
+        routes.append(Mount("/", app=web))
+    else:
+
+        async def disabled(request: Request) -> Response:
+            return PlainTextResponse(
+                "The approval web page is off: set MAILWATCH_WEB_PASSWORD and restart mailwatch.\n",
+                status_code=503,
+            )
+
+        routes.append(Route("/{path:path}", disabled, methods=["GET", "HEAD", "POST"]))
+    from mailwatch.web.security import SecurityHeaders
+
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])

@@ -1,0 +1,863 @@
+"""The approval pages: queue, draft, threads and promises, settings, behind a login.
+
+Server-rendered HTML; every action is a plain ``<form method="post">`` answered with a redirect
+to a page that shows a flash message (POST/redirect/GET), so everything works without
+JavaScript. htmx (vendored, ``hx-boost``) only makes the same links and forms swap the page
+without a full reload.
+
+Digest links (``/drafts/{id}?t=<token>``): a valid, unexpired token lets the browser that opens
+it *see* that one draft and its conversation without logging in; approving, editing or
+rejecting always needs the login, and no GET ever changes anything. A tampered or expired
+token is refused with 403, logged in or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from mailwatch.config import Settings, describe
+from mailwatch.digest.links import verify_draft_token
+from mailwatch.drafts.service import DraftError, DraftService
+from mailwatch.store.models import Message, Thread
+from mailwatch.store.queries import View, promise_rows, thread_rows
+from mailwatch.track.actions import ActionError, mark_promise_done, set_thread_state
+from mailwatch.web.render import age, local_time, looks_like_html, template_env
+from mailwatch.web.security import (
+    LoginLimiter,
+    PasswordCheck,
+    SessionMiddleware,
+    csrf_ok,
+    csrf_token,
+    password_binding,
+    same_origin,
+)
+
+log = logging.getLogger("mailwatch.web")
+
+MAX_FORM_BYTES = 256 * 1024  # a draft is a few KB; nothing legitimate comes near this
+MAX_BODY_CHARS = 100_000
+REGENERATE_KINDS = ("decline", "acknowledgment")
+THREAD_DRAFT_KINDS = ("acknowledgment", "decline", "follow_up")
+KIND_LABELS = {
+    "acknowledgment": "acknowledgment",
+    "decline": "decline",
+    "renegotiation": "renegotiation",
+    "follow_up": "follow-up",
+}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Refused(Exception):
+    """Ends a request with an error page (status, title, text)."""
+
+    def __init__(self, status: int, title: str, text: str) -> None:
+        super().__init__(text)
+        self.status, self.title, self.text = status, title, text
+
+
+def safe_next(value: str | None, default: str = "/drafts") -> str:
+    """A local path to go to after login; anything else (other sites, ``//host``) -> default."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return default
+    return value
+
+
+class WebPages:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        settings: Settings,
+        password: PasswordCheck,
+        limiter: LoginLimiter | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.password = password
+        self.limiter = limiter or LoginLimiter()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.drafts = DraftService(factory, settings)
+        self.view = View.of(settings)
+        self.tz = settings.calendar.tz
+        self.env = template_env()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.home),
+            Route("/login", self.login_page, methods=["GET"]),
+            Route("/login", self.post(self.login, auth=False), methods=["POST"]),
+            Route("/logout", self.post(self.logout, auth=False), methods=["POST"]),
+            Route("/drafts", self.get(self.queue)),
+            Route("/drafts/{draft_id:int}", self.draft_page, methods=["GET"]),
+            Route("/drafts/{draft_id:int}", self.post(self.draft_action), methods=["POST"]),
+            Route(
+                "/drafts/{draft_id:int}/regenerate", self.post(self.regenerate), methods=["POST"]
+            ),
+            Route("/threads", self.get(self.threads)),
+            Route("/threads/{thread_id:int}", self.get(self.thread_page)),
+            Route("/threads/{thread_id:int}/draft", self.post(self.thread_draft), methods=["POST"]),
+            Route("/threads/{thread_id:int}/state", self.post(self.thread_state), methods=["POST"]),
+            Route(
+                "/promises/{promise_id:int}/kept", self.post(self.promise_kept), methods=["POST"]
+            ),
+            Route(
+                "/promises/{promise_id:int}/move", self.post(self.promise_move), methods=["POST"]
+            ),
+            Route("/settings", self.get(self.settings_page)),
+            Mount(
+                "/static", app=StaticFiles(packages=[("mailwatch.web", "static")]), name="static"
+            ),
+        ]
+
+    @staticmethod
+    def logged_in(request: Request) -> bool:
+        return request.session.get("auth") is True
+
+    @staticmethod
+    def flash(request: Request, level: str, text: str) -> None:
+        items = list(request.session.get("flash") or [])[-4:]
+        items.append([level, text[:1000]])
+        request.session["flash"] = items
+
+    def render(
+        self, request: Request, template: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        flashes = request.session.pop("flash", None) or []
+        context.setdefault("nav", "")
+        html = self.env.get_template(template).render(
+            request=request,
+            csrf=csrf_token(request.session),
+            logged_in=self.logged_in(request),
+            flashes=flashes,
+            kinds=KIND_LABELS,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def error(self, request: Request, refused: Refused) -> HTMLResponse:
+        response = self.render(
+            request, "error.html", status=refused.status, title=refused.title, text=refused.text
+        )
+        return response
+
+    def to_login(self, request: Request, back: str | None = None) -> RedirectResponse:
+        target = back if back is not None else str(request.url.path)
+        return RedirectResponse(f"/login?next={quote(safe_next(target), safe='/')}", 303)
+
+    def get(self, handler: Handler) -> Handler:
+        """A page for logged-in users; others are sent to the login page."""
+
+        async def endpoint(request: Request) -> Response:
+            if not self.logged_in(request):
+                return self.to_login(request)
+            try:
+                return await handler(request)
+            except Refused as refused:
+                return self.error(request, refused)
+
+        return endpoint
+
+    def post(
+        self, handler: Callable[[Request, FormData], Awaitable[Response]], *, auth: bool = True
+    ) -> Handler:
+        """A form target: same origin, a sane size, the session's CSRF token, then the login."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                if not same_origin(
+                    request.headers.get("origin"),
+                    request.headers.get("host"),
+                    request.headers.get("sec-fetch-site"),
+                ):
+                    raise Refused(403, "Refused", "This form was sent from another site.")
+                length = request.headers.get("content-length")
+                if length is None or not length.isdigit():
+                    raise Refused(411, "Refused", "The form came without a Content-Length.")
+                if int(length) > MAX_FORM_BYTES:
+                    raise Refused(413, "Too large", "The form is too large.")
+                form = await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM_BYTES)
+                if auth and not self.logged_in(request):  # nothing happens: to the login
+                    self.flash(request, "error", "Your login has ended; log in again.")
+                    return self.to_login(request, back=self._back(form, "/drafts"))
+                if not csrf_ok(request.session, form.get("csrf_token")):
+                    log.warning(
+                        "web: refused a POST to %s without a valid CSRF token", request.url.path
+                    )
+                    raise Refused(
+                        403,
+                        "Refused: the form's security token is missing or stale",
+                        "Nothing was changed. Reload the page and try again.",
+                    )
+                return await handler(request, form)
+            except Refused as refused:
+                return self.error(request, refused)
+
+        return endpoint
+
+    async def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(func, *args, **kwargs)
+
+    # -- login -----------------------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        return RedirectResponse("/drafts" if self.logged_in(request) else "/login", 303)
+
+    async def login_page(self, request: Request) -> Response:
+        target = safe_next(request.query_params.get("next"))
+        if self.logged_in(request):
+            return RedirectResponse(target, 303)
+        return self.render(request, "login.html", next=target, title="Log in")
+
+    async def login(self, request: Request, form: FormData) -> Response:
+        client = request.client.host if request.client else "unknown"
+        target = safe_next(str(form.get("next") or ""))
+        wait = self.limiter.retry_after(client)
+        if wait:
+            log.warning("web: login attempts from %s are paused for %d s", client, wait)
+            response = self.render(
+                request,
+                "login.html",
+                status=429,
+                next=target,
+                title="Log in",
+                problem=f"Too many wrong passwords. Wait {wait} seconds, then try again.",
+            )
+            response.headers["retry-after"] = str(wait)
+            return response
+        attempt = str(form.get("password") or "")
+        if not await self.call(self.password.verify, attempt):
+            self.limiter.failed(client)
+            log.warning("web: wrong password from %s", client)
+            return self.render(
+                request,
+                "login.html",
+                status=401,
+                next=target,
+                title="Log in",
+                problem="Wrong password.",
+            )
+        self.limiter.succeeded(client)
+        request.session.clear()  # a new session: nothing from before the login carries over
+        request.session["auth"] = True
+        request.session["csrf"] = secrets.token_urlsafe(32)
+        log.info("web: logged in from %s", client)
+        self.flash(request, "ok", "Logged in.")
+        return RedirectResponse(target, 303)
+
+    async def logout(self, request: Request, form: FormData) -> Response:
+        request.session.clear()
+        request.session["flash"] = [["ok", "Logged out."]]
+        return RedirectResponse("/login", 303)
+
+    # -- the queue ---------------------------------------------------------------------------
+
+    async def queue(self, request: Request) -> Response:
+        def load() -> dict[str, list[dict[str, Any]]]:
+            return {
+                status: self.drafts.list(status)
+                for status in ("pending", "failed", "approved", "sending")
+            }
+
+        groups = await self.call(load)
+        now = self.clock()
+        for items in groups.values():
+            for draft in items:
+                self._decorate(draft, now)
+        return self.render(
+            request, "queue.html", nav="queue", title="Approval queue", groups=groups
+        )
+
+    def _decorate(self, draft: dict[str, Any], now: datetime) -> dict[str, Any]:
+        to = (draft.get("to_addresses") or [{}])[0]
+        draft["client_name"] = to.get("name") or ""
+        draft["client_email"] = to.get("email") or ""
+        draft["age"] = age(draft.get("created_at"), now)
+        draft["created_local"] = local_time(draft.get("created_at"), self.tz)
+        findings = draft.get("etiquette") or []
+        draft["problems"] = [f for f in findings if f.get("level") != "ok"]
+        draft["passed"] = [f for f in findings if f.get("level") == "ok"]
+        return draft
+
+    # -- one draft --------------------------------------------------------------------------
+
+    async def draft_page(self, request: Request) -> Response:
+        draft_id = int(request.path_params["draft_id"])
+        token = request.query_params.get("t")
+        try:
+            if token is not None:
+                secret = self.settings.web_secret.reveal()
+                if not verify_draft_token(secret, token, draft_id):
+                    log.warning("web: refused a bad or expired link to draft %d", draft_id)
+                    raise Refused(
+                        403,
+                        "This link is invalid or has expired",
+                        "Links in the digest work for a week. Open the approval queue instead.",
+                    )
+            elif not self.logged_in(request):
+                return self.to_login(request)
+            return await self._draft_view(request, draft_id, via_link=not self.logged_in(request))
+        except Refused as refused:
+            return self.error(request, refused)
+
+    def _load_draft(self, draft_id: int) -> dict[str, Any]:
+        try:
+            draft = self.drafts.get(draft_id)
+        except DraftError as exc:
+            raise Refused(404, "Not found", str(exc)) from None
+        return draft
+
+    async def _draft_view(self, request: Request, draft_id: int, via_link: bool) -> Response:
+        def load() -> tuple[dict[str, Any], dict[str, Any] | None, list[dict[str, Any]]]:
+            draft = self._load_draft(draft_id)
+            thread, messages = self._conversation(draft.get("thread_id"))
+            return draft, thread, messages
+
+        draft, thread, messages = await self.call(load)
+        self._decorate(draft, self.clock())
+        return self.render(
+            request,
+            "draft.html",
+            nav="queue",
+            title=f"Draft {draft_id}",
+            draft=draft,
+            thread=thread,
+            messages=messages,
+            via_link=via_link,
+            regenerate=[k for k in REGENERATE_KINDS],
+            text_limit=self.settings.text_prefix_bytes,
+        )
+
+    def _conversation(
+        self, thread_id: int | None
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        if thread_id is None:
+            return None, []
+        now = self.clock()
+        with self.factory() as session:
+            rows = thread_rows(session, now, "all", self.view, thread_id=thread_id)
+            messages = list(
+                session.scalars(
+                    select(Message)
+                    .where(Message.thread_id == thread_id)
+                    .order_by(Message.date, Message.id)
+                )
+            )
+            result = []
+            for m in messages:
+                when = m.date or m.internal_date
+                full = m.text_prefix or ""
+                new = m.new_text or ""
+                result.append(
+                    {
+                        "id": m.id,
+                        "direction": m.direction,
+                        "from_name": m.from_name or "",
+                        "from_email": m.from_email or "",
+                        "to": ", ".join(
+                            (a.get("name") or a.get("email") or "")
+                            for a in (m.to_addrs or [])
+                            if isinstance(a, dict)
+                        ),
+                        "subject": m.subject,
+                        "date": local_time(when, self.tz),
+                        "content_type": m.content_type or "text/plain",
+                        "html": looks_like_html(full, m.content_type or ""),
+                        "new_text": new if new.strip() else full,
+                        "full_text": full,
+                        "has_quote": bool(new.strip()) and full.strip() != new.strip(),
+                        "truncated": len(full.encode("utf-8"))
+                        >= self.settings.text_prefix_bytes * 0.9,
+                        "needs_reply": m.needs_reply,
+                        "reason": m.reason or "",
+                        "category": m.category or "",
+                    }
+                )
+        return (rows[0] if rows else None), result
+
+    async def draft_action(self, request: Request, form: FormData) -> Response:
+        draft_id = int(request.path_params["draft_id"])
+        action = str(form.get("action") or "")
+        subject = form.get("subject")
+        body = form.get("body")
+        if isinstance(body, str) and len(body) > MAX_BODY_CHARS:
+            raise Refused(413, "Too large", "The text is too long for an email reply.")
+        if action == "save":
+            return await self._save(request, draft_id, subject, body)
+        if action == "approve":
+            return await self._approve(request, draft_id, subject, body)
+        if action == "reject":
+            return await self._reject(request, draft_id)
+        raise Refused(400, "Unknown action", f"Nothing to do for {action[:40]!r}.")
+
+    def _changes(
+        self, current: dict[str, Any], subject: Any, body: Any
+    ) -> tuple[str | None, str | None]:
+        new_body = new_subject = None
+        if isinstance(body, str):
+            normal = body.replace("\r\n", "\n").strip("\n") + "\n"
+            if normal != current["body_text"]:
+                new_body = body
+        if isinstance(subject, str) and subject.strip() != current["subject"]:
+            new_subject = subject.strip()
+        return new_subject, new_body
+
+    async def _save(self, request: Request, draft_id: int, subject: Any, body: Any) -> Response:
+        def work() -> str:
+            current = self._load_draft(draft_id)
+            new_subject, new_body = self._changes(current, subject, body)
+            if new_subject is None and new_body is None:
+                return "nothing changed"
+            saved = self.drafts.edit(draft_id, self.clock(), new_body, new_subject)
+            problems = [f["message"] for f in saved["etiquette"] if f.get("level") != "ok"]
+            return "saved" + (f"; check: {'; '.join(problems)}" if problems else "")
+
+        try:
+            outcome = await self.call(work)
+        except DraftError as exc:
+            self.flash(request, "error", f"Not saved: {exc}")
+        else:
+            level = "ok" if outcome == "saved" else "info"
+            self.flash(request, level, f"Draft {draft_id}: {outcome}.")
+            log.info("web: draft %d %s", draft_id, outcome.split(";")[0])
+        return RedirectResponse(f"/drafts/{draft_id}", 303)
+
+    async def _approve(self, request: Request, draft_id: int, subject: Any, body: Any) -> Response:
+        def work() -> dict[str, Any]:
+            from mailwatch.send.outbox import Outbox
+
+            current = self._load_draft(draft_id)
+            if current["status"] == "pending":
+                new_subject, new_body = self._changes(current, subject, body)
+                if new_subject is not None or new_body is not None:
+                    self.drafts.edit(draft_id, self.clock(), new_body, new_subject)
+            self.drafts.approve(draft_id, self.clock())
+            Outbox(self.factory, self.settings).send_due_sync(only_ids=[draft_id])
+            self.drafts.after_sent(self.clock())
+            return self.drafts.get(draft_id)
+
+        try:
+            result = await self.call(work)
+        except DraftError as exc:
+            self.flash(request, "error", f"Not approved: {exc}")
+            return RedirectResponse(f"/drafts/{draft_id}", 303)
+        to = result.get("to") or "the client"
+        status = result["status"]
+        log.info("web: draft %d approved; status %s", draft_id, status)
+        if status == "sent":
+            self.flash(request, "ok", f"Draft {draft_id} sent to {to}.")
+            return RedirectResponse("/drafts", 303)
+        if status == "failed":
+            self.flash(
+                request,
+                "error",
+                f"Draft {draft_id} was approved but sending failed: {result.get('last_error') or 'unknown error'}",
+            )
+            return RedirectResponse(f"/drafts/{draft_id}", 303)
+        reason = f" ({result['last_error']})" if result.get("last_error") else ""
+        self.flash(
+            request,
+            "info",
+            f"Draft {draft_id} approved; it goes out with the next outbox pass{reason}.",
+        )
+        return RedirectResponse("/drafts", 303)
+
+    async def _reject(self, request: Request, draft_id: int) -> Response:
+        try:
+            await self.call(self.drafts.reject, draft_id, self.clock())
+        except DraftError as exc:
+            self.flash(request, "error", f"Not rejected: {exc}")
+            return RedirectResponse(f"/drafts/{draft_id}", 303)
+        log.info("web: draft %d rejected", draft_id)
+        self.flash(request, "ok", f"Draft {draft_id} rejected; it will never be sent.")
+        return RedirectResponse("/drafts", 303)
+
+    async def regenerate(self, request: Request, form: FormData) -> Response:
+        draft_id = int(request.path_params["draft_id"])
+        kind = str(form.get("kind") or "")
+        if kind not in REGENERATE_KINDS:
+            raise Refused(400, "Unknown kind", f"Cannot write a draft of kind {kind[:40]!r} here.")
+
+        def work() -> tuple[int, bool]:
+            now = self.clock()
+            current = self._load_draft(draft_id)
+            if current["status"] != "pending":
+                raise DraftError(
+                    f"draft {draft_id} is {current['status']}; only pending drafts change"
+                )
+            thread_id = current["thread_id"]
+            if thread_id is None:
+                raise DraftError(f"draft {draft_id} has no conversation any more")
+            if current["kind"] == kind:  # the same kind again: written afresh from the template
+                self.drafts.reject(draft_id, now)
+                return int(self.drafts.create(kind, thread_id, now).draft["id"]), True
+            created = self.drafts.create(kind, thread_id, now)
+            self.drafts.reject(draft_id, now)
+            return int(created.draft["id"]), created.created
+
+        try:
+            new_id, created = await self.call(work)
+        except DraftError as exc:
+            self.flash(request, "error", f"Not rewritten: {exc}")
+            return RedirectResponse(f"/drafts/{draft_id}", 303)
+        label = KIND_LABELS.get(kind, kind)
+        what = "written" if created else "already waiting; opened it"
+        self.flash(
+            request,
+            "ok",
+            f"A new {label} draft ({new_id}) was {what}; draft {draft_id} is rejected.",
+        )
+        log.info("web: draft %d replaced by %s draft %d", draft_id, kind, new_id)
+        return RedirectResponse(f"/drafts/{new_id}", 303)
+
+    # -- threads and promises ----------------------------------------------------------------
+
+    async def threads(self, request: Request) -> Response:
+        def load() -> dict[str, Any]:
+            now = self.clock()
+            with self.factory() as session:
+                overdue = thread_rows(session, now, "overdue", self.view)
+                waiting = [
+                    t
+                    for t in thread_rows(session, now, "awaiting_us", self.view)
+                    if not t["overdue"]
+                ]
+                promises = [
+                    p
+                    for p in promise_rows(session, now, self.view)
+                    if p["status"] in ("open", "missed")
+                ]
+                ids = {p["thread_id"] for p in promises if p["thread_id"] is not None}
+                subjects = {
+                    tid: (subject, name or email or "")
+                    for tid, subject, name, email in session.execute(
+                        select(
+                            Thread.id,
+                            Thread.subject,
+                            Thread.counterpart_name,
+                            Thread.counterpart_email,
+                        ).where(Thread.id.in_(ids))
+                    )
+                }
+            pending = self._pending_by_thread()
+            return {
+                "overdue": overdue,
+                "waiting": waiting,
+                "promises": promises,
+                "subjects": subjects,
+                "pending": pending,
+            }
+
+        data = await self.call(load)
+        for rows in (data["overdue"], data["waiting"]):
+            for row in rows:
+                row["due_local"] = local_time(row.get("reply_due_at"), self.tz)
+                row["since_local"] = local_time(row.get("waiting_since"), self.tz)
+        for promise in data["promises"]:
+            promise["due_local"] = local_time(promise.get("due_at"), self.tz)
+        return self.render(
+            request,
+            "threads.html",
+            nav="threads",
+            title="Threads and promises",
+            today=self.clock().astimezone(self.tz).date().isoformat(),
+            thread_kinds=THREAD_DRAFT_KINDS,
+            **data,
+        )
+
+    def _pending_by_thread(self) -> dict[int, list[dict[str, Any]]]:
+        pending: dict[int, list[dict[str, Any]]] = {}
+        for draft in self.drafts.list("pending"):
+            if draft["thread_id"] is not None:
+                pending.setdefault(int(draft["thread_id"]), []).append(draft)
+        return pending
+
+    async def thread_page(self, request: Request) -> Response:
+        thread_id = int(request.path_params["thread_id"])
+
+        def load() -> dict[str, Any]:
+            thread, messages = self._conversation(thread_id)
+            if thread is None:
+                raise Refused(404, "Not found", f"No conversation with id {thread_id}.")
+            with self.factory() as session:
+                promises = promise_rows(session, self.clock(), self.view, thread_id=thread_id)
+            return {
+                "thread": thread,
+                "messages": messages,
+                "promises": promises,
+                "pending": {thread_id: self._pending_by_thread().get(thread_id, [])},
+            }
+
+        data = await self.call(load)
+        for promise in data["promises"]:
+            promise["due_local"] = local_time(promise.get("due_at"), self.tz)
+        return self.render(
+            request,
+            "thread.html",
+            nav="threads",
+            title=data["thread"]["subject"] or f"Conversation {thread_id}",
+            thread_kinds=THREAD_DRAFT_KINDS,
+            today=self.clock().astimezone(self.tz).date().isoformat(),
+            text_limit=self.settings.text_prefix_bytes,
+            **data,
+        )
+
+    async def thread_draft(self, request: Request, form: FormData) -> Response:
+        thread_id = int(request.path_params["thread_id"])
+        kind = str(form.get("kind") or "")
+        if kind not in THREAD_DRAFT_KINDS:
+            raise Refused(400, "Unknown kind", f"Cannot write a draft of kind {kind[:40]!r} here.")
+        try:
+            result = await self.call(self.drafts.create, kind, thread_id, self.clock())
+        except DraftError as exc:
+            self.flash(request, "error", f"No draft written: {exc}")
+            return RedirectResponse(self._back(form, "/threads"), 303)
+        new_id = int(result.draft["id"])
+        label = KIND_LABELS.get(kind, kind)
+        if result.created:
+            self.flash(
+                request, "ok", f"A {label} draft ({new_id}) was written; check it and approve."
+            )
+        else:
+            self.flash(request, "info", f"A {label} draft ({new_id}) was already waiting.")
+        return RedirectResponse(f"/drafts/{new_id}", 303)
+
+    async def thread_state(self, request: Request, form: FormData) -> Response:
+        thread_id = int(request.path_params["thread_id"])
+        state = str(form.get("state") or "")
+        if state not in ("closed", "reopen"):
+            raise Refused(400, "Unknown state", f"Cannot set {state[:40]!r} here.")
+        try:
+            await self.call(
+                set_thread_state,
+                self.factory,
+                thread_id,
+                None if state == "reopen" else state,
+                self.clock(),
+            )
+        except ActionError as exc:
+            self.flash(request, "error", f"Not changed: {exc}")
+        else:
+            text = "closed: it needs no reply" if state == "closed" else "reopened"
+            self.flash(request, "ok", f"Conversation {thread_id} {text}.")
+        return RedirectResponse(self._back(form, "/threads"), 303)
+
+    @staticmethod
+    def _back(form: FormData, default: str) -> str:
+        """The page a form came from (its ``back`` field; the Referer is never sent)."""
+        back = form.get("back")
+        return safe_next(back if isinstance(back, str) else None, default)
+
+    async def promise_kept(self, request: Request, form: FormData) -> Response:
+        promise_id = int(request.path_params["promise_id"])
+        try:
+            await self.call(mark_promise_done, self.factory, promise_id, self.clock())
+        except ActionError as exc:
+            self.flash(request, "error", f"Not changed: {exc}")
+        else:
+            self.flash(request, "ok", f"Promise {promise_id} marked as kept.")
+        return RedirectResponse(self._back(form, "/threads"), 303)
+
+    async def promise_move(self, request: Request, form: FormData) -> Response:
+        promise_id = int(request.path_params["promise_id"])
+        raw = str(form.get("new_date") or "").strip()
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            self.flash(request, "error", f"Not moved: {raw[:40]!r} is not a date (YYYY-MM-DD).")
+            return RedirectResponse(self._back(form, "/threads"), 303)
+        new_date = self.settings.calendar.end_of_business_day(day)
+
+        def work() -> tuple[int, bool]:
+            now = self.clock()
+            if new_date <= now:
+                raise DraftError(f"{day.isoformat()} is not in the future")
+            with self.factory() as session:
+                rows = promise_rows(session, now, self.view)
+            promise = next((p for p in rows if p["id"] == promise_id), None)
+            if promise is None or promise["thread_id"] is None:
+                raise DraftError(f"no promise {promise_id} in a conversation")
+            if promise["status"] not in ("open", "missed"):
+                raise DraftError(f"promise {promise_id} is {promise['status']}")
+            result = self.drafts.create(
+                "renegotiation",
+                int(promise["thread_id"]),
+                now,
+                promise_id=promise_id,
+                new_date=new_date,
+            )
+            return int(result.draft["id"]), result.created
+
+        try:
+            new_id, created = await self.call(work)
+        except DraftError as exc:
+            self.flash(request, "error", f"Not moved: {exc}")
+            return RedirectResponse(self._back(form, "/threads"), 303)
+        if created:
+            self.flash(
+                request,
+                "ok",
+                f"A renegotiation draft ({new_id}) proposes {day.isoformat()}; the promise moves "
+                "once it is approved and sent.",
+            )
+        else:
+            self.flash(
+                request,
+                "info",
+                f"A renegotiation draft ({new_id}) was already waiting for this conversation; "
+                "edit its date there or reject it first.",
+            )
+        return RedirectResponse(f"/drafts/{new_id}", 303)
+
+    # -- settings -----------------------------------------------------------------------------
+
+    async def settings_page(self, request: Request) -> Response:
+        return self.render(
+            request,
+            "settings.html",
+            nav="settings",
+            title="Settings",
+            general=settings_rows(self.settings),
+            mailboxes=mailbox_rows(self.settings),
+        )
+
+
+# -- the settings page's rows ------------------------------------------------------------------
+
+
+def _secret(value: Any) -> str:
+    return "set (hidden)" if value else "not set"
+
+
+def _minutes(value: Any) -> str:
+    seconds = int(value.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
+def settings_rows(settings: Settings) -> list[tuple[str, str]]:
+    """The global settings in force, secrets masked (the database URL's password too)."""
+    cal = settings.calendar
+    days = ", ".join(
+        ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[d] for d in sorted(cal.work_days)
+    )
+    return [
+        ("DATABASE_URL", describe(settings)["database_url"]),
+        ("TIMEZONE", cal.tz_name),
+        ("WORK_HOURS", f"{cal.work_start:%H:%M}-{cal.work_end:%H:%M}"),
+        ("WORK_DAYS", days),
+        ("REPLY_SLA", _minutes(settings.reply_sla) + " (business time)"),
+        ("ACK_AFTER", _minutes(settings.ack_after) + " (business time)"),
+        ("RENEGOTIATE_LEAD", f"{settings.renegotiate_lead} business day(s)"),
+        ("FOLLOW_UP_AFTER", f"{settings.follow_up_after} business day(s)"),
+        ("DIGEST_AT", f"{settings.digest_at:%H:%M}"),
+        ("DIGEST_TO", ", ".join(settings.digest_to) or "—"),
+        ("INTERNAL_DOMAINS", ", ".join(sorted(settings.internal_domains)) or "—"),
+        (
+            "AUTO_SEND",
+            ", ".join(sorted(settings.auto_send)) or "none (every draft is approved here)",
+        ),
+        ("SEND_RATE", f"{settings.send_rate} per hour"),
+        ("SENT_COPY", settings.sent_copy),
+        ("DRAFTS_TO_MAILBOX", "yes" if settings.drafts_to_mailbox else "no"),
+        ("TEMPLATES_DIR", str(settings.templates_dir) if settings.templates_dir else "built-in"),
+        ("LANGUAGES", ", ".join(settings.languages) or "—"),
+        ("WEB_BIND", settings.web_bind),
+        ("WEB_PASSWORD", _secret(settings.web_password)),
+        ("WEB_SECRET", _secret(settings.web_secret)),
+        ("POLL_INTERVAL", _minutes(settings.poll_interval)),
+        ("IDLE_RENEW", _minutes(settings.idle_renew)),
+        ("TEXT_PREFIX_BYTES", str(settings.text_prefix_bytes)),
+        ("LOG_LEVEL", settings.log_level),
+    ]
+
+
+def mailbox_rows(settings: Settings) -> list[dict[str, Any]]:
+    described = {m["name"]: m for m in describe(settings)["mailboxes"]}
+    result = []
+    for mailbox in settings.mailboxes:
+        info = described.get(mailbox.name, {})
+        rows = [
+            ("IMAP", str(info.get("imap", ""))),
+            ("IMAP login", mailbox.imap.auth),
+            ("IMAP password", _secret(mailbox.imap.password)),
+            ("SMTP", str(info.get("smtp", ""))),
+            ("SMTP password", _secret(mailbox.smtp.password)),
+            ("Own addresses", ", ".join(sorted(mailbox.own_addresses)) or "—"),
+            ("Sender name", mailbox.sender_name or "—"),
+            ("Signature", mailbox.signature or "—"),
+            ("Backfill", f"{mailbox.backfill_days} days"),
+        ]
+        if mailbox.imap.auth == "oauth2" or mailbox.smtp.auth == "oauth2":
+            rows.append(("OAuth client secret", _secret(mailbox.oauth.client_secret)))
+        result.append({"name": mailbox.name, "rows": rows})
+    return result
+
+
+# -- building the app --------------------------------------------------------------------------
+
+
+def pages_app(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    limiter: LoginLimiter | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Starlette | None:
+    """The pages as an ASGI app, or None (logged) when ``WEB_PASSWORD`` is empty."""
+    password = settings.web_password.reveal()
+    if not password:
+        log.warning(
+            "WEB_PASSWORD is empty: the approval web page is OFF (only /healthz and /metrics "
+            "answer); set MAILWATCH_WEB_PASSWORD to use it"
+        )
+        return None
+    secret = settings.web_secret.reveal()
+    if not secret:
+        secret = secrets.token_urlsafe(32)
+        log.warning(
+            "WEB_SECRET is empty: web logins are signed with a random key of this process and end "
+            "when mailwatch restarts, and the digest's links cannot be checked (set "
+            "MAILWATCH_WEB_SECRET to a long random value)"
+        )
+    check = PasswordCheck(password)
+    binding = password_binding(secret, password)
+    del password
+    pages = WebPages(factory, settings, check, limiter=limiter, clock=clock)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return HTMLResponse(
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Error · mailwatch</title>"
+            '<link rel="stylesheet" href="/static/style.css"><main><h1>Something went wrong</h1>'
+            "<p>Nothing more was done; the service's log has the details. "
+            '<a href="/drafts">Back to the approval queue</a></p></main>',
+            status_code=500,
+        )
+
+    return Starlette(
+        routes=pages.routes(),
+        middleware=[Middleware(SessionMiddleware, secret=secret, binding=binding)],
+        exception_handlers={500: server_error},
+    )
