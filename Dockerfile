@@ -15,7 +15,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MAILWATCH_DATABASE_URL=sqlite:////data/mailwatch.db \
     MAILWATCH_LOG_FORMAT=json \
-    MAILWATCH_WEB_BIND=0.0.0.0:8025
+    MAILWATCH_WEB_BIND=0.0.0.0:8025 \
+    MAILWATCH_WEB_ALLOW_REMOTE=true
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin mailwatch \

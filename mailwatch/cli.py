@@ -118,6 +118,7 @@ def check() -> None:
         cfg.require_mailboxes()
     except ConfigError as exc:
         raise fail(f"config: {exc}") from None
+    from mailwatch.auth.tokens import imap_provider
     from mailwatch.core.folders import map_folder_roles
     from mailwatch.sync.imap import ImapConnection, MailAccessError
     from mailwatch.sync.smtp_check import check_smtp
@@ -128,7 +129,11 @@ def check() -> None:
             f"[bold]{mailbox.name}[/] IMAP {mailbox.imap.host}:{mailbox.imap.port} ({mailbox.imap.security})"
         )
         try:
-            with ImapConnection(mailbox.imap, timeout=min(cfg.imap_timeout, 20.0)) as conn:
+            with ImapConnection(
+                mailbox.imap,
+                timeout=min(cfg.imap_timeout, 20.0),
+                token_provider=imap_provider(mailbox),
+            ) as conn:
                 console.print("  capabilities: " + " ".join(sorted(conn.capabilities)))
                 roles = map_folder_roles(conn.list_folders())
                 for role in ("inbox", "sent", "drafts", "junk", "trash"):
@@ -699,9 +704,11 @@ def demo() -> None:
 
 
 def _register_extras() -> None:
+    from mailwatch.auth.cli import register as register_auth
     from mailwatch.digest.cli import register as register_digest
 
     register_digest(app)
+    register_auth(app)
 
 
 _register_extras()

@@ -31,6 +31,10 @@ PREFIX = "MAILWATCH_"
 DEFAULT_MAILBOX = "main"
 SECURITY_CHOICES = ("ssl", "starttls", "none")
 AUTH_CHOICES = ("password", "oauth2")
+OAUTH_FLOWS = ("device", "client_credentials", "command")
+OFFICE365_IMAP_HOST = "outlook.office365.com"
+OFFICE365_SMTP_HOST = "smtp.office365.com"
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DRAFT_KINDS = ("acknowledgment", "decline", "renegotiation", "follow_up")
 LANGUAGES = ("en", "ru", "ro", "es")
 
@@ -54,6 +58,8 @@ MAILBOX_KEYS = (
     "OAUTH_FLOW",
     "OAUTH_TOKEN_CACHE",
     "OAUTH_TOKEN_COMMAND",
+    "OAUTH_AUTHORITY",
+    "OAUTH_CLIENT_CERTIFICATE",
     "OWN_ADDRESSES",
     "SENDER_NAME",
     "SIGNATURE",
@@ -85,6 +91,7 @@ GLOBAL_KEYS = (
     "WEB_BIND",
     "WEB_PASSWORD",
     "WEB_SECRET",
+    "WEB_ALLOW_REMOTE",
     "LANGUAGES",
     "ALLOW_INSECURE",
     "IMAP_TIMEOUT",
@@ -156,6 +163,8 @@ class OAuthSettings:
     flow: str
     token_cache: Path
     token_command: str
+    authority: str = DEFAULT_AUTHORITY  # Entra ID host (another cloud, or a test server)
+    client_certificate: Path | None = None  # PEM: private key + certificate (app flow)
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,7 @@ class Settings:
     log_format: str
     log_level: str
     web_bind: str
+    web_allow_remote: bool
     web_password: Secret
     web_secret: Secret
     languages: tuple[str, ...]
@@ -357,6 +367,118 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _is_office365(host: str | None) -> bool:
+    return (host or "").strip().rstrip(".").lower() == OFFICE365_IMAP_HOST
+
+
+_GUID_RE = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_DOMAIN_RE = re.compile(
+    r"(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_SHARED_TENANTS = ("organizations", "common", "consumers")
+
+
+def _tenant(value: str) -> str:
+    if value.lower() in _SHARED_TENANTS:
+        return value.lower()
+    if not (_GUID_RE.fullmatch(value) or _DOMAIN_RE.fullmatch(value)):
+        raise ValueError(
+            "expected the directory (tenant) id, a GUID, or its domain such as "
+            "contoso.onmicrosoft.com (or organizations for the device flow)"
+        )
+    return value
+
+
+def _client_id(value: str) -> str:
+    if not _GUID_RE.fullmatch(value):
+        raise ValueError("expected the app registration's Application (client) ID, a GUID")
+    return value
+
+
+def _authority(value: str) -> str:
+    match = re.fullmatch(r"https://([A-Za-z0-9.-]+)(:\d{1,5})?/?", value)
+    if not match:
+        raise ValueError(
+            "expected https://HOST without a path, such as https://login.microsoftonline.com "
+            "(the tenant comes from OAUTH_TENANT)"
+        )
+    return value.rstrip("/")
+
+
+def _token_command(value: str) -> str:
+    import shlex
+
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise ValueError(f"cannot split it into words ({exc})") from None
+    if not words:
+        raise ValueError("empty command")
+    return value
+
+
+def _oauth(
+    get: Callable[[str, Any, Callable[[str], Any]], Any],
+    name: str,
+    prefix: str,
+    uses_oauth: bool,
+    problems: list[ConfigError],
+) -> OAuthSettings:
+    """The OAUTH_* keys; checked against the flow only when IMAP or SMTP uses oauth2."""
+    oauth = OAuthSettings(
+        tenant=get("OAUTH_TENANT", "organizations", _tenant),
+        client_id=get("OAUTH_CLIENT_ID", "", _client_id),
+        client_secret=Secret(get("OAUTH_CLIENT_SECRET", "", str)),
+        flow=get("OAUTH_FLOW", "device", _choice(OAUTH_FLOWS)),
+        token_cache=Path(get("OAUTH_TOKEN_CACHE", f"./mailwatch-{name}-token.json", str)),
+        token_command=get("OAUTH_TOKEN_COMMAND", "", _token_command),
+        authority=get("OAUTH_AUTHORITY", DEFAULT_AUTHORITY, _authority),
+        client_certificate=get("OAUTH_CLIENT_CERTIFICATE", None, Path),
+    )
+    if not uses_oauth:
+        return oauth
+    if oauth.flow == "command":
+        if not oauth.token_command:
+            problems.append(
+                ConfigError(
+                    prefix + "OAUTH_TOKEN_COMMAND",
+                    "missing: OAUTH_FLOW=command needs a command that prints an access token",
+                )
+            )
+        return oauth
+    if not oauth.client_id:
+        problems.append(
+            ConfigError(
+                prefix + "OAUTH_CLIENT_ID",
+                f"missing: the Application (client) ID of the app registration (OAUTH_FLOW={oauth.flow})",
+            )
+        )
+    if oauth.flow == "client_credentials":
+        if oauth.tenant in _SHARED_TENANTS:
+            raise ConfigError(
+                prefix + "OAUTH_TENANT",
+                f"{oauth.tenant!r} cannot be used with OAUTH_FLOW=client_credentials: set the "
+                "directory (tenant) id or domain the app is registered in",
+            )
+        if not oauth.client_secret and oauth.client_certificate is None:
+            problems.append(
+                ConfigError(
+                    prefix + "OAUTH_CLIENT_SECRET",
+                    "missing: OAUTH_FLOW=client_credentials needs a client secret "
+                    "(or OAUTH_CLIENT_CERTIFICATE)",
+                )
+            )
+        elif oauth.client_certificate is not None and not oauth.client_certificate.is_file():
+            problems.append(
+                ConfigError(
+                    prefix + "OAUTH_CLIENT_CERTIFICATE",
+                    f"{str(oauth.client_certificate)!r} is not a file (PEM with the private key "
+                    "and the certificate)",
+                )
+            )
+    return oauth
+
+
 def _server(
     read: _Reader,
     fallback: _Reader | None,
@@ -380,6 +502,9 @@ def _server(
         except (ValueError, TypeError) as exc:
             raise ConfigError(prefix + key, f"{raw!r} is not valid: {exc}") from None
 
+    host = value(f"{proto}_HOST") or ""
+    if proto == "SMTP" and not host and _is_office365(value("IMAP_HOST")):
+        host = OFFICE365_SMTP_HOST  # Office 365: submission on 587 with STARTTLS
     security = get(
         f"{proto}_SECURITY", "ssl" if proto == "IMAP" else "starttls", _choice(SECURITY_CHOICES)
     )
@@ -393,7 +518,9 @@ def _server(
     }[(proto, security)]
     port = get(f"{proto}_PORT", default_port, _int_range(1, 65535))
     auth = get(f"{proto}_AUTH", "password", _choice(AUTH_CHOICES))
-    host = value(f"{proto}_HOST") or ""
+    if proto == "SMTP" and value("SMTP_AUTH") is None and value("IMAP_AUTH") is not None:
+        # The same account and the same way in, unless told otherwise.
+        auth = _choice(AUTH_CHOICES)(value("IMAP_AUTH") or "password")
     username = value(f"{proto}_USERNAME") or ""
     password = value(f"{proto}_PASSWORD") or ""
     if proto == "SMTP":
@@ -447,14 +574,8 @@ def _mailbox(
         raise ConfigError(prefix + "OWN_ADDRESSES", f"{own_raw!r} is not valid: {exc}") from None
     if "@" in imap.username:
         own.add(imap.username.lower())
-    oauth = OAuthSettings(
-        tenant=get("OAUTH_TENANT", "organizations", str),
-        client_id=get("OAUTH_CLIENT_ID", "", str),
-        client_secret=Secret(get("OAUTH_CLIENT_SECRET", "", str)),
-        flow=get("OAUTH_FLOW", "device", _choice(("device", "client_credentials", "command"))),
-        token_cache=Path(get("OAUTH_TOKEN_CACHE", f"./mailwatch-{name}-token.json", str)),
-        token_command=get("OAUTH_TOKEN_COMMAND", "", str),
-    )
+    uses_oauth = imap.auth == "oauth2" or (bool(smtp.host) and smtp.auth == "oauth2")
+    oauth = _oauth(get, name, prefix, uses_oauth, problems)
     return MailboxSettings(
         name=name,
         imap=imap,
@@ -544,6 +665,15 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     templates_dir = read.get("TEMPLATES_DIR", None, Path)
     if templates_dir is not None and not templates_dir.is_dir():
         raise ConfigError(PREFIX + "TEMPLATES_DIR", f"{str(templates_dir)!r} is not a directory")
+    web_bind = read.get("WEB_BIND", "127.0.0.1:8025", _web_bind)
+    web_allow_remote = read.get("WEB_ALLOW_REMOTE", False, _bool)
+    web_host = web_bind.rpartition(":")[0].strip("[]")
+    if not web_allow_remote and not (_is_loopback(web_host) or web_host == "localhost"):
+        raise ConfigError(
+            PREFIX + "WEB_BIND",
+            f"{web_bind!r} is reachable from other machines; the page shows client mail, so "
+            f"this needs {PREFIX}WEB_ALLOW_REMOTE=true (and a strong {PREFIX}WEB_PASSWORD)",
+        )
     return Settings(
         database_url=read.get("DATABASE_URL", "sqlite:///./mailwatch.db", _database_url),
         mailboxes=tuple(mailboxes),
@@ -564,7 +694,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         templates_dir=templates_dir,
         log_format=read.get("LOG_FORMAT", "text", _choice(("text", "json"))),
         log_level=read.get("LOG_LEVEL", "info", _choice(("debug", "info", "warning", "error"))),
-        web_bind=read.get("WEB_BIND", "127.0.0.1:8025", _web_bind),
+        web_bind=web_bind,
+        web_allow_remote=web_allow_remote,
         web_password=Secret(read.get("WEB_PASSWORD", "", str)),
         web_secret=Secret(read.get("WEB_SECRET", "", str)),
         languages=languages,

@@ -112,12 +112,12 @@ async def send_email(
         raise DigestSendError(f"{where}: {_one_line(exc)}") from None
     try:
         if s.auth == "oauth2":
-            if token_provider is None:
-                raise DigestSendError(
-                    f"{mailbox.env_prefix}SMTP_AUTH=oauth2 but no token source is available"
-                )
-            token = await asyncio.to_thread(token_provider)
-            await client.auth_xoauth2(s.username, token)
+            from mailwatch.auth.tokens import provider_for
+            from mailwatch.send.smtp import xoauth2_login
+
+            if client.last_ehlo_response is None:
+                await client.ehlo()
+            await xoauth2_login(client, mailbox, token_provider or provider_for(mailbox))
         elif s.username and s.password and client.supports_extension("auth"):
             await client.login(s.username, s.password.reveal())
         refused, _reply = await client.send_message(message, sender=sender, recipients=recipients)

@@ -472,7 +472,11 @@ class Outbox:
     def _token_provider(self, mailbox: MailboxSettings) -> Callable[[], str] | None:
         source = self.token_source
         if source is None:
-            return None
+            if "oauth2" not in (mailbox.imap.auth, mailbox.smtp.auth):
+                return None
+            from mailwatch.auth.tokens import provider_for
+
+            return provider_for(mailbox)
         return lambda: source(mailbox)
 
     def _sent_folder(self, mailbox: MailboxSettings) -> SentStore:

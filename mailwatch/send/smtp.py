@@ -7,6 +7,8 @@ a failing QUIT must never make an accepted message look refused, or it would be 
 from __future__ import annotations
 
 import asyncio
+import base64
+import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +17,17 @@ import aiosmtplib
 
 from mailwatch.config import MailboxSettings
 
-__all__ = ["SmtpConfigError", "SmtpFailure", "classify_smtp_error", "submit"]
+__all__ = [
+    "SmtpConfigError",
+    "SmtpFailure",
+    "auth_xoauth2",
+    "classify_smtp_error",
+    "explain_smtp_reply",
+    "submit",
+    "xoauth2_login",
+]
+
+log = logging.getLogger(__name__)
 
 
 class SmtpConfigError(Exception):
@@ -32,6 +44,34 @@ def _text(message: object) -> str:
     return " ".join(str(message).split())
 
 
+def explain_smtp_reply(code: int, message: str) -> str | None:
+    """What Office 365's authentication refusals mean, in one line (None: nothing to add)."""
+    text = message.upper()
+    if code == 535 and "5.7.139" in text:
+        return (
+            "SMTP AUTH is disabled for the whole tenant (security defaults, or "
+            "Set-TransportConfig -SmtpClientAuthenticationDisabled $true): an admin must allow it"
+        )
+    if code == 535 and "5.7.3" in text:
+        return (
+            "SMTP AUTH is disabled for this mailbox (an admin runs Set-CASMailbox -Identity "
+            "<mailbox> -SmtpClientAuthenticationDisabled $false), or the password / OAuth2 token "
+            "is wrong (token: SMTP.Send permission, the right user)"
+        )
+    if code == 530 and "5.7.57" in text:
+        return (
+            "the server wants a login before MAIL FROM, and takes AUTH only after STARTTLS: "
+            "use SMTP_SECURITY=starttls on port 587 and set SMTP_AUTH, so mailwatch logs in first"
+        )
+    return None
+
+
+def _refusal(code: int, message: object, what: str) -> str:
+    line = f"{code} {_text(message)}"
+    why = explain_smtp_reply(code, _text(message))
+    return f"{what}: {line}: {why}" if why else f"{what}: {line}"
+
+
 def classify_smtp_error(exc: BaseException) -> SmtpFailure:
     """5xx refusals are permanent; 4xx, lost links, timeouts and settings problems are not.
 
@@ -43,7 +83,7 @@ def classify_smtp_error(exc: BaseException) -> SmtpFailure:
         permanent = any(500 <= r.code < 600 for r in exc.recipients)
         return SmtpFailure(permanent, "recipients refused: " + "; ".join(parts))
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return SmtpFailure(False, f"SMTP login refused: {exc.code} {_text(exc.message)}")
+        return SmtpFailure(False, _refusal(exc.code, exc.message, "SMTP login refused"))
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         what = {
             aiosmtplib.SMTPSenderRefused: "sender refused",
@@ -53,7 +93,9 @@ def classify_smtp_error(exc: BaseException) -> SmtpFailure:
         }.get(type(exc), "refused")
         code = exc.code
         permanent = 500 <= code < 600 and code != 530
-        return SmtpFailure(permanent, f"{code} {_text(exc.message)} ({what})")
+        why = explain_smtp_reply(code, _text(exc.message))
+        detail = f"{code} {_text(exc.message)} ({what})"
+        return SmtpFailure(permanent, f"{detail}: {why}" if why else detail)
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError):
         return SmtpFailure(False, f"connection problem: {_text(exc)}")
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | asyncio.TimeoutError | TimeoutError):
@@ -62,6 +104,8 @@ def classify_smtp_error(exc: BaseException) -> SmtpFailure:
         return SmtpFailure(False, f"TLS error: {_text(exc.reason or exc)} (check SMTP_SECURITY)")
     if isinstance(exc, SmtpConfigError | aiosmtplib.SMTPNotSupported):
         return SmtpFailure(False, f"SMTP settings: {_text(exc)}")
+    if _is_token_error(exc):
+        return SmtpFailure(False, f"OAuth2 token: {_text(exc)}")
     if isinstance(exc, OSError):
         return SmtpFailure(False, f"connection problem: {exc.__class__.__name__}: {_text(exc)}")
     return SmtpFailure(False, f"{exc.__class__.__name__}: {_text(exc)}")
@@ -93,13 +137,14 @@ async def submit(
     )
     await client.connect()
     try:
+        # STARTTLS forgets what the server said before: EHLO again, before AUTH. Office 365
+        # offers AUTH (XOAUTH2) only in the EHLO answer over TLS.
         if client.last_ehlo_response is None:
-            await client.ehlo()  # the extensions (AUTH) are known only after EHLO
+            await client.ehlo()
         if s.auth == "oauth2":
             if token_provider is None:
-                raise SmtpConfigError("SMTP_AUTH=oauth2 but no token source is set")
-            token = await asyncio.to_thread(token_provider)
-            await client.auth_xoauth2(s.username, token)
+                token_provider = _default_provider(mailbox)
+            await xoauth2_login(client, mailbox, token_provider)
         elif s.username and client.supports_extension("auth"):
             await client.login(s.username, s.password.reveal())
         refused, _reply = await client.sendmail(sender, list(recipients), raw)
@@ -111,3 +156,69 @@ async def submit(
     except Exception:  # accepted is accepted: a failed goodbye changes nothing
         client.close()
     return {rcpt: f"{r.code} {_text(r.message)}" for rcpt, r in refused.items()}
+
+
+def _is_token_error(exc: BaseException) -> bool:
+    from mailwatch.auth.tokens import TokenError
+
+    return isinstance(exc, TokenError)
+
+
+def _default_provider(mailbox: MailboxSettings) -> Callable[[], str]:
+    from mailwatch.auth.tokens import provider_for
+
+    return provider_for(mailbox)
+
+
+async def auth_xoauth2(client: aiosmtplib.SMTP, user: str, token: str) -> None:
+    """``AUTH XOAUTH2 base64(user=...^Aauth=Bearer ...^A^A)``; raises SMTPAuthenticationError.
+
+    A refused token gets a 334 challenge (base64 JSON) first: an empty line ends the
+    exchange and brings the final 535 (the same steps on every aiosmtplib version).
+    """
+    encoded = base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode())
+    response = await client.execute_command(b"AUTH", b"XOAUTH2", encoded)
+    if response.code == 334:
+        response = await client.execute_command(b"")
+    if response.code != 235:
+        raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
+
+
+async def xoauth2_login(
+    client: aiosmtplib.SMTP, mailbox: MailboxSettings, token_provider: Callable[[], str]
+) -> None:
+    """Log in with XOAUTH2 after EHLO; a refused token is renewed and tried once more."""
+    s = mailbox.smtp
+    if not client.supports_extension("auth"):
+        hint = (
+            ": AUTH is offered only after STARTTLS, set SMTP_SECURITY=starttls (port 587)"
+            if s.security == "none"
+            else ""
+        )
+        raise SmtpConfigError(f"{s.host}:{s.port} offers no AUTH{hint}")
+    if "xoauth2" not in client.server_auth_methods:
+        offered = " ".join(client.server_auth_methods).upper() or "none"
+        raise SmtpConfigError(
+            f"{s.host}:{s.port} does not offer AUTH XOAUTH2 (offers: {offered}); "
+            "use SMTP_AUTH=password with this server"
+        )
+    token = await asyncio.to_thread(token_provider)
+    try:
+        await auth_xoauth2(client, s.username, token)
+        return
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        if "5.7.139" in str(exc.message):  # disabled for the tenant: no token will do
+            raise
+        refused = exc
+    invalidate = getattr(token_provider, "invalidate", None)
+    if invalidate is not None:
+        invalidate(token)
+    else:  # a plain callable (the outbox's token_source): tell the shared provider
+        from mailwatch.auth.tokens import invalidate_cached
+
+        invalidate_cached(mailbox, token)
+    log.info("SMTP login for %s: token refused, fetching a new one", s.username)
+    fresh = await asyncio.to_thread(token_provider)
+    if fresh == token:
+        raise refused
+    await auth_xoauth2(client, s.username, fresh)

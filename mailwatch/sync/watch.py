@@ -64,6 +64,8 @@ class MailboxWatcher:
                 delay = self.backoff.next_delay()
                 if not exc.retryable:
                     delay = max(delay, 60.0)
+                if exc.retry_after is not None:  # e.g. Office 365's "Suggested Backoff Time"
+                    delay = max(delay, exc.retry_after)
                 log.warning("mailbox %s: %s; retrying in %.0f s", name, exc, delay)
                 self._record(str(exc))
                 self.syncer.close()

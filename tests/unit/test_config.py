@@ -179,3 +179,17 @@ def test_environment_overrides_the_file(tmp_path):
     s = load_settings(env, environ={"MAILWATCH_IMAP_HOST": "from-env.example.com", "HOME": "/x"})
     assert s.mailboxes[0].imap.host == "from-env.example.com"
     assert s.reply_sla == timedelta(hours=8)
+
+
+def test_web_page_on_a_reachable_address_needs_an_explicit_yes():
+    from mailwatch.config import ConfigError, settings_from_values
+
+    with pytest.raises(ConfigError) as caught:
+        settings_from_values({"MAILWATCH_WEB_BIND": "0.0.0.0:8025"})
+    assert caught.value.key == "MAILWATCH_WEB_BIND"
+    assert "WEB_ALLOW_REMOTE" in str(caught.value)
+    allowed = settings_from_values(
+        {"MAILWATCH_WEB_BIND": "0.0.0.0:8025", "MAILWATCH_WEB_ALLOW_REMOTE": "true"}
+    )
+    assert allowed.web_allow_remote
+    assert settings_from_values({"MAILWATCH_WEB_BIND": "127.0.0.1:9000"}).web_bind.endswith("9000")

@@ -41,6 +41,7 @@ def test_database_and_templates_live_in_a_volume():
     assert "/data" in volumes
     env = _parsed().envs
     assert env["MAILWATCH_DATABASE_URL"].startswith("sqlite:////data/")
+    assert env["MAILWATCH_WEB_ALLOW_REMOTE"] == "true"  # 0.0.0.0 inside the container
     runs = " ".join(_instructions("RUN"))
     assert "/data/templates" in runs  # the place for template overrides, owned by the user
 
