@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mailwatch.auth.tokens import imap_provider
 from mailwatch.config import MailboxSettings, Settings
 from mailwatch.core.bodystructure import TextPart, choose_text_part
 from mailwatch.core.folders import map_folder_roles
 from mailwatch.core.message import FETCHED_HEADERS
 from mailwatch.core.parse import (
     normalize_message_id,
-    parse_fetched,
+    parse_fetched_headers,
     split_header_block,
     unparseable,
 )
@@ -96,7 +97,9 @@ class MailboxSync:
         self.settings = settings
         self.mailbox = mailbox
         self.store = store
-        self.conn = connection or ImapConnection(mailbox.imap, timeout=settings.imap_timeout)
+        self.conn = connection or ImapConnection(
+            mailbox.imap, timeout=settings.imap_timeout, token_provider=imap_provider(mailbox)
+        )
         self.progress = progress
         self.now = now
         self.mailbox_id = store.ensure_mailbox(mailbox.name, mailbox.imap.username)
@@ -203,11 +206,18 @@ class MailboxSync:
                 parts[uid] = choose_text_part(data.get(b"BODYSTRUCTURE"))
             except Exception:
                 parts[uid] = None
-        headers = {uid: _find(data, b"BODY[HEADER") or b"" for uid, data in meta.items()}
+        headers: dict[int, dict[str, bytes] | Exception] = {}
+        for uid, data in meta.items():
+            try:
+                headers[uid] = split_header_block(_find(data, b"BODY[HEADER") or b"")
+            except Exception as exc:  # never expected; the message is kept aside below
+                headers[uid] = exc
         # Only messages not stored yet need their text (a Sent copy of a known message doesn't).
         keys = {}
-        for uid, block in headers.items():
-            mid = normalize_message_id(split_header_block(block).get("message-id"))
+        for uid, fields in headers.items():
+            mid = (
+                normalize_message_id(fields.get("message-id")) if isinstance(fields, dict) else None
+            )
             if mid:
                 keys[uid] = mid
         known = self.store.known_keys(self.mailbox_id, keys.values())
@@ -221,8 +231,11 @@ class MailboxSync:
                 continue  # expunged between SEARCH and FETCH
             part = parts.get(uid)
             try:
-                parsed = parse_fetched(
-                    headers[uid],
+                fields = headers[uid]
+                if isinstance(fields, Exception):
+                    raise fields
+                parsed = parse_fetched_headers(
+                    fields,
                     bodies.get(uid, b""),
                     transfer_encoding=part.encoding if part else None,
                     charset=part.charset if part else None,

@@ -44,11 +44,18 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class MailAccessError(Exception):
-    """A problem reaching or logging in to the mail server, said in one clear line."""
+    """A problem reaching or logging in to the mail server, said in one clear line.
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    ``retry_after`` (seconds) is the least wait the server asked for (Office 365's
+    "Suggested Backoff Time"); a reconnect loop must not try again sooner.
+    """
+
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class ConnectionLost(MailAccessError):
@@ -66,10 +73,57 @@ class FolderStatus:
 
 TokenProvider = Callable[[], str]
 
+# Office 365's answers (they come as tagged BAD/NO, so imaplib raises IMAP4.error).
+_THROTTLED_RE = re.compile(
+    r"Request is throttled\.?\s*Suggested Backoff Time:\s*(\d+)\s*milli", re.IGNORECASE
+)
+_NOT_CONNECTED_RE = re.compile(r"User is authenticated but not connected", re.IGNORECASE)
+
+
+def throttle_delay(text: str) -> float | None:
+    """Seconds Office 365 asks us to wait ("Suggested Backoff Time: N milliseconds"), or None."""
+    match = _THROTTLED_RE.search(text)
+    return int(match.group(1)) / 1000.0 if match else None
+
+
+def _error_text(exc: BaseException) -> str:
+    detail = exc.args[0] if exc.args else ""
+    if isinstance(detail, bytes):
+        detail = detail.decode(errors="replace")
+    return " ".join(str(detail).split())
+
+
+def describe_server_answer(settings: ServerSettings, exc: BaseException) -> MailAccessError | None:
+    """The Office 365 answers that need their own line (throttling, no mailbox access), or None."""
+    where = f"{settings.host}:{settings.port}"
+    text = _error_text(exc)
+    delay = throttle_delay(text)
+    if delay is not None:
+        return MailAccessError(
+            f'{where} is throttling this client ("Request is throttled"): waiting at least '
+            f"{delay:.1f} s as it asks; too many connections or commands for this mailbox",
+            retry_after=delay,
+        )
+    if _NOT_CONNECTED_RE.search(text):
+        return MailAccessError(
+            f"{settings.username!r} at {where}: the token was accepted but gives no access to "
+            'this mailbox ("User is authenticated but not connected"): wrong permissions or '
+            "scopes, admin consent missing, or no Add-MailboxPermission for the app's service "
+            "principal; check that IMAP_USERNAME is the mailbox the token may open "
+            "(docs/outlook.md)",
+            retryable=False,
+        )
+    return None
+
 
 def describe_connect_error(settings: ServerSettings, exc: BaseException) -> MailAccessError:
     """Turn low-level failures into the line a user can act on."""
     where = f"{settings.host}:{settings.port}"
+    if isinstance(exc, MailAccessError):
+        return exc
+    special = describe_server_answer(settings, exc)
+    if special is not None:
+        return special
     if isinstance(exc, socket.gaierror):
         return MailAccessError(f"cannot resolve host {settings.host!r} ({exc.strerror})")
     if isinstance(exc, ConnectionRefusedError):
@@ -86,6 +140,14 @@ def describe_connect_error(settings: ServerSettings, exc: BaseException) -> Mail
             f"no answer from {where} in time: wrong port, a firewall, or a TLS mismatch "
             "(a TLS port spoken to in plain text stays silent)"
         )
+    if isinstance(exc, LoginError) and settings.auth == "oauth2":
+        detail = _error_text(exc) or "AUTHENTICATE failed"
+        return MailAccessError(
+            f"OAuth2 token refused for {settings.username!r} at {where} ({detail}): the token "
+            "is bad or expired, or issued for another tenant, app or resource; run `mailwatch "
+            "auth login` again, or check OAUTH_CLIENT_ID / OAUTH_TENANT / the client secret",
+            retryable=False,
+        )
     if isinstance(exc, LoginError):
         detail = exc.args[0] if exc.args else ""
         if isinstance(detail, bytes):
@@ -99,6 +161,31 @@ def describe_connect_error(settings: ServerSettings, exc: BaseException) -> Mail
     if isinstance(exc, IMAPClientError | imaplib.IMAP4.error):
         return MailAccessError(f"IMAP error from {where}: {exc}")
     return ConnectionLost(f"cannot talk to {where}: {exc.__class__.__name__}: {exc}")
+
+
+def xoauth2_login(client: IMAPClient, user: str, token: str) -> None:
+    """AUTHENTICATE XOAUTH2 (``user=...^Aauth=Bearer ...^A^A``) through imapclient's imaplib.
+
+    Unlike ``IMAPClient.oauth2_login``, an error challenge (the server's base64 JSON after a
+    refused token) is answered with an empty line, as the mechanism requires, so the server
+    ends the exchange with its NO instead of a protocol error. Raises ``LoginError``.
+    """
+    payload = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+    sent = False
+
+    def respond(_challenge: bytes) -> bytes:
+        nonlocal sent
+        if sent:
+            return b""
+        sent = True
+        return payload
+
+    try:
+        client._imap.authenticate("XOAUTH2", respond)  # raises unless OK; then state AUTH
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        raise LoginError(str(exc)) from None
 
 
 class ImapConnection:
@@ -122,6 +209,7 @@ class ImapConnection:
     def connect(self) -> None:
         s = self.settings
         context = ssl.create_default_context()
+        client: IMAPClient | None = None
         try:
             client = IMAPClient(
                 s.host,
@@ -131,14 +219,11 @@ class ImapConnection:
                 timeout=SocketTimeout(connect=min(self.timeout, 30.0), read=self.timeout),
             )
             client.normalise_times = False
+            _quiet_imaplib(client)
             if s.security == "starttls":
                 client.starttls(context)
             if s.auth == "oauth2":
-                if self.token_provider is None:
-                    raise MailAccessError(
-                        "IMAP_AUTH=oauth2 but no token source is set", retryable=False
-                    )
-                client.oauth2_login(s.username, self.token_provider())
+                self._oauth2_login(client)
             else:
                 client.login(s.username, s.password.reveal())
             self.capabilities = frozenset(
@@ -148,13 +233,51 @@ class ImapConnection:
             if "ENABLE" in self.capabilities and "CONDSTORE" in self.capabilities:
                 client.enable("CONDSTORE")
                 self.commands += 1
-        except MailAccessError:
-            raise
         except Exception as exc:
+            if client is not None:  # a half-open session is of no use: drop it
+                with contextlib.suppress(Exception):
+                    client.shutdown()
+            if s.auth == "oauth2" and _NOT_CONNECTED_RE.search(_error_text(exc)):
+                # Granting the permission changes the token's claims: take a new one next time.
+                invalidate = getattr(self.token_provider, "invalidate", None)
+                if invalidate is not None:
+                    invalidate()
+            if isinstance(exc, MailAccessError):
+                raise
             raise describe_connect_error(s, exc) from exc
         self.client = client
         self.selected = None
         self.idling = False
+
+    def _oauth2_login(self, client: IMAPClient) -> None:
+        """XOAUTH2 with the provider's token; a refused token is renewed and tried once more.
+
+        A token that expired (or was revoked) while cached is only noticed here: the
+        provider is told (``invalidate``) and asked for a fresh one, on the same link.
+        The shared-mailbox case needs nothing special: ``user=`` is IMAP_USERNAME.
+        """
+        s = self.settings
+        provider = self.token_provider
+        if provider is None:
+            raise MailAccessError(
+                "IMAP_AUTH=oauth2 but no token source is set (OAUTH_FLOW and the OAUTH_* keys)",
+                retryable=False,
+            )
+        token = provider()
+        try:
+            xoauth2_login(client, s.username, token)
+            return
+        except LoginError as exc:
+            refused = exc
+        invalidate = getattr(provider, "invalidate", None)
+        if invalidate is None or describe_server_answer(s, refused) is not None:
+            raise refused
+        invalidate(token)
+        log.info("IMAP login for %s: token refused, fetching a new one", s.username)
+        fresh = provider()
+        if fresh == token:
+            raise refused
+        xoauth2_login(client, s.username, fresh)
 
     def close(self) -> None:
         client, self.client = self.client, None
@@ -193,6 +316,12 @@ class ImapConnection:
         except CONNECTION_ERRORS as exc:
             self.client = None
             raise describe_connect_error(self.settings, exc) from exc
+        except (IMAPClientError, imaplib.IMAP4.error) as exc:
+            # Throttling and "authenticated but not connected" can answer any command.
+            special = describe_server_answer(self.settings, exc)
+            if special is None:
+                raise
+            raise special from exc
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -303,6 +432,18 @@ class ImapConnection:
         return result[1]
 
 
+def _quiet_imaplib(client: IMAPClient) -> None:
+    """Stop imaplib formatting a debug trace that nobody reads.
+
+    imapclient sets imaplib's debug level to 5 and sends it to the "imapclient.imaplib"
+    logger; imaplib then builds the repr of every response line, every regex match and
+    every literal (a whole header block or text prefix) before the logger drops it: about
+    a tenth of a backfill. The trace stays on when that logger does log DEBUG.
+    """
+    if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+        client._imap.debug = 0
+
+
 def _uid_fetch(
     client: IMAPClient, uids: str, items: list[str], modifiers: list[str] | None
 ) -> dict[int, dict[bytes, Any]]:
@@ -343,10 +484,10 @@ def parse_fetch(data: list[Any], normalise_times: bool = True) -> dict[int, dict
 # quoted string has backslash escapes; "(", ")", "%" and other control characters stand
 # alone. A quote right after an atom is a protocol error there (group "glued" here).
 _FETCH_TOKEN = re.compile(
-    rb'[ \t\r\n]+|("(?:[^"\\]|\\.)*")|((?:[^ ()%"\[\x00-\x1f]|\[[^\]]*\])+)(")?'
-    rb"|([()%\x00-\x08\x0b\x0c\x0e-\x1f])|(.)",
+    rb'[ \t\r\n]*(?:("(?:[^"\\]|\\.)*")|((?:[^ ()%"\[\x00-\x1f]|\[[^\]]*\])+)(")?'
+    rb"|([()%\x00-\x08\x0b\x0c\x0e-\x1f])|(.))",
     re.DOTALL,
-)
+)  # each match: white space, then one token (only trailing white space is left over)
 _QUOTED_ESCAPE = re.compile(rb'\\([\\"])')
 
 
@@ -365,8 +506,8 @@ def _fetch_atoms(data: list[Any]) -> list[Any]:
         last = len(tokens) - 1
         for index, (quoted, atom, glued, punct, junk) in enumerate(tokens):
             if atom:
-                if glued or junk:
-                    raise ValueError("not a plain token")
+                if glued:
+                    raise ValueError("a quote glued to an atom")
                 if atom == b"NIL":
                     out.append(None)
                 elif atom[:1] == b"{":
