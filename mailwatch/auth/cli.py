@@ -13,21 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mailwatch.config import MAILBOX_KEYS
+
 if TYPE_CHECKING:
     from mailwatch.config import MailboxSettings, Settings
 
 __all__ = ["register"]
 
-_OAUTH_KEYS = (
-    "OAUTH_TENANT",
-    "OAUTH_CLIENT_ID",
-    "OAUTH_CLIENT_SECRET",
-    "OAUTH_FLOW",
-    "OAUTH_TOKEN_CACHE",
-    "OAUTH_TOKEN_COMMAND",
-    "OAUTH_AUTHORITY",
-    "OAUTH_CLIENT_CERTIFICATE",
-)
+_OAUTH_KEYS = tuple(key for key in MAILBOX_KEYS if key.startswith("OAUTH_"))
 
 
 def register(app: typer.Typer) -> None:

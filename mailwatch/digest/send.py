@@ -8,14 +8,12 @@ A failure is one clear line (:class:`DigestSendError`).
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, getaddresses, parseaddr
 
-import aiosmtplib
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import PREFIX, Settings
@@ -53,24 +51,6 @@ def digest_from_address(settings: Settings) -> str:
     return formataddr((header_safe(mailbox.sender_name or "mailwatch", 80), address))
 
 
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        return "recipients refused: " + "; ".join(
-            f"{r.recipient}: {r.code} {' '.join(r.message.split())}" for r in exc.recipients
-        )
-    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return f"SMTP login refused: {exc.code} {' '.join(exc.message.split())}"
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return f"SMTP server said {exc.code} {' '.join(exc.message.split())}"
-    if isinstance(exc, aiosmtplib.SMTPTimeoutError | asyncio.TimeoutError | TimeoutError):
-        return "no answer from the SMTP server in time (wrong port or a TLS mismatch?)"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {exc.reason or exc} (check SMTP_SECURITY and the port)"
-    if isinstance(exc, aiosmtplib.SMTPException | OSError):
-        return f"cannot reach the SMTP server: {' '.join(str(exc).split())}"
-    return f"{exc.__class__.__name__}: {exc}"
-
-
 async def send_email(
     settings: Settings,
     message: EmailMessage,
@@ -98,40 +78,22 @@ async def send_email(
     ]
     if not sender or not recipients:
         raise DigestSendError("the digest message needs a From and at least one To address")
-    client = aiosmtplib.SMTP(
-        hostname=s.host,
-        port=s.port,
-        use_tls=s.security == "ssl",
-        start_tls=s.security == "starttls",
-        tls_context=ssl.create_default_context() if s.security != "none" else None,
-        timeout=timeout,
-    )
-    try:
-        await client.connect()
-    except Exception as exc:
-        raise DigestSendError(f"{where}: {_one_line(exc)}") from None
-    try:
-        if s.auth == "oauth2":
-            from mailwatch.auth.tokens import provider_for
-            from mailwatch.send.smtp import xoauth2_login
+    from email import policy
 
-            if client.last_ehlo_response is None:
-                await client.ehlo()
-            await xoauth2_login(client, mailbox, token_provider or provider_for(mailbox))
-        elif s.username and s.password and client.supports_extension("auth"):
-            await client.login(s.username, s.password.reveal())
-        refused, _reply = await client.send_message(message, sender=sender, recipients=recipients)
-    except DigestSendError:
-        client.close()
-        raise
-    except Exception as exc:
-        client.close()
-        raise DigestSendError(f"{where}: {_one_line(exc)}") from None
+    from mailwatch.send.smtp import classify_smtp_error, submit
+
+    raw = message.as_bytes(policy=policy.SMTP)
     try:
-        await client.quit()
-    except Exception:  # accepted is accepted: a failed goodbye changes nothing
-        client.close()
-    return {rcpt: f"{r.code} {' '.join(r.message.split())}" for rcpt, r in refused.items()}
+        return await submit(
+            mailbox,
+            sender,
+            tuple(recipients),
+            raw,
+            timeout=timeout,
+            token_provider=token_provider,
+        )
+    except Exception as exc:  # one line, with the outbox's explanations of Office 365 answers
+        raise DigestSendError(f"{where}: {classify_smtp_error(exc).detail}") from None
 
 
 async def send_digest(
