@@ -118,7 +118,7 @@ def check() -> None:
         cfg.require_mailboxes()
     except ConfigError as exc:
         raise fail(f"config: {exc}") from None
-    from mailwatch.auth.tokens import imap_provider
+    from mailwatch.auth.tokens import imap_provider, smtp_provider
     from mailwatch.core.folders import map_folder_roles
     from mailwatch.sync.imap import ImapConnection, MailAccessError
     from mailwatch.sync.smtp_check import check_smtp
@@ -145,7 +145,11 @@ def check() -> None:
             console.print(
                 f"  SMTP {mailbox.smtp.host}:{mailbox.smtp.port} ({mailbox.smtp.security})"
             )
-            problem = check_smtp(mailbox.smtp, timeout=min(cfg.imap_timeout, 20.0))
+            problem = check_smtp(
+                mailbox.smtp,
+                timeout=min(cfg.imap_timeout, 20.0),
+                token_provider=smtp_provider(mailbox),
+            )
             if problem.error:
                 ok = False
                 err.print(f"  [red]SMTP:[/] {problem.error}", highlight=False)

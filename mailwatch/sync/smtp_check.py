@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailwatch.config import ServerSettings
@@ -16,7 +17,11 @@ class SmtpCheck:
     error: str | None = None
 
 
-def check_smtp(settings: ServerSettings, timeout: float = 20.0) -> SmtpCheck:
+def check_smtp(
+    settings: ServerSettings,
+    timeout: float = 20.0,
+    token_provider: Callable[[], str] | None = None,
+) -> SmtpCheck:
     where = f"{settings.host}:{settings.port}"
     context = ssl.create_default_context()
     try:
@@ -38,10 +43,24 @@ def check_smtp(settings: ServerSettings, timeout: float = 20.0) -> SmtpCheck:
                 and "auth" in client.esmtp_features
             ):
                 client.login(settings.username, settings.password.reveal())
+            elif settings.auth == "oauth2" and token_provider is not None:
+                token = token_provider()
+                client.auth(
+                    "XOAUTH2",
+                    lambda challenge=None: (
+                        f"user={settings.username}\x01auth=Bearer {token}\x01\x01"
+                    ),
+                    initial_response_ok=True,
+                )
             return SmtpCheck(extensions=extensions)
     except smtplib.SMTPAuthenticationError as exc:
+        from mailwatch.send.smtp import explain_smtp_reply
+
+        text = exc.smtp_error.decode(errors="replace")
+        why = explain_smtp_reply(exc.smtp_code, text)
         return SmtpCheck(
-            error=f"login refused for {settings.username!r} at {where}: {exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+            error=f"login refused for {settings.username!r} at {where}: {exc.smtp_code} {text}"
+            + (f" ({why})" if why else "")
         )
     except smtplib.SMTPNotSupportedError as exc:
         return SmtpCheck(error=f"{where}: {exc} (check SMTP_SECURITY)")

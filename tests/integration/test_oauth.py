@@ -510,3 +510,15 @@ def test_smtp_mail_before_auth_is_530_5_7_57_explained(oauth):
     failure = classify_smtp_error(info.value)
     assert "530 5.7.57" in failure.detail and "STARTTLS" in failure.detail
     assert "\n" not in failure.detail
+
+
+def test_check_logs_in_to_smtp_with_xoauth2(oauth, tmp_path, smtp_o365):
+    from mailwatch.sync.smtp_check import check_smtp
+
+    box = smtp_mailbox(oauth, tmp_path, smtp_o365)
+    provider = provider_for(box, http_client=oauth.http_client())
+    good = check_smtp(box.smtp, timeout=10, token_provider=provider)
+    assert good.error is None and "auth" in good.extensions
+    bad = check_smtp(box.smtp, timeout=10, token_provider=lambda: "not-a-valid-token")
+    assert bad.error is not None
+    assert "535 5.7.3" in bad.error and "not-a-valid-token" not in bad.error
