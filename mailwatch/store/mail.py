@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.core.message import Address, Direction, ParsedMessage
@@ -29,6 +30,8 @@ from mailwatch.store.db import transaction
 from mailwatch.store.models import Folder, Mailbox, Message, MessageLocation, Thread
 
 log = logging.getLogger(__name__)
+
+_IN_CHUNK = 500  # values per IN (...) list
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,85 @@ class BatchResult:
 class _MailboxCache:
     index: ThreadIndex
     rows: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (row id, fingerprint)
+
+
+class _PendingMessage:
+    """A message of the current batch: its row, and what folding it into its thread needs."""
+
+    __slots__ = (
+        "counterpart",
+        "direction",
+        "fingerprint",
+        "key",
+        "parsed",
+        "row",
+        "row_id",
+        "when",
+    )
+
+    def __init__(
+        self,
+        key: str,
+        fingerprint: str,
+        row: dict[str, Any],
+        parsed: ParsedMessage,
+        direction: Direction,
+        counterpart: Address | None,
+        when: datetime | None,
+    ) -> None:
+        self.key = key
+        self.fingerprint = fingerprint
+        self.row = row
+        self.parsed = parsed
+        self.direction = direction
+        self.counterpart = counterpart
+        self.when = when
+        self.row_id = 0  # set once inserted
+
+
+class _Batch:
+    """What one ``save_batch`` call has decided but possibly not written yet."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, _PendingMessage] = {}  # by key
+        self.unflushed: list[_PendingMessage] = []
+        self.locations: list[tuple[int | _PendingMessage, int, list[str]]] = []
+
+    def lookup(self, cache: _MailboxCache, key: str) -> tuple[int | _PendingMessage, str] | None:
+        """The stored row, or the message of this batch, that already holds ``key``."""
+        found = cache.rows.get(key)
+        if found is not None:
+            return found
+        pending = self.pending.get(key)
+        return None if pending is None else (pending, pending.fingerprint)
+
+
+# The columns of a thread that storing a message changes; the id first.
+_THREAD_COLUMNS = (
+    "id",
+    "message_count",
+    "first_message_at",
+    "last_message_at",
+    "last_inbound_at",
+    "last_outbound_at",
+    "subject",
+    "normalized_subject",
+    "counterpart_email",
+    "counterpart_name",
+)
+
+_THREAD_WRITTEN = (*_THREAD_COLUMNS[1:], "updated_at")
+
+
+class _ThreadAggregate:
+    """A thread's ``_THREAD_COLUMNS`` (and ``updated_at``), folded in memory, written once."""
+
+    __slots__ = (*_THREAD_COLUMNS, "updated_at")
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(_THREAD_COLUMNS, values, strict=True):
+            setattr(self, name, value)
+        self.updated_at: datetime | None = None
 
 
 def fingerprint(parsed: ParsedMessage) -> str:
@@ -212,9 +294,17 @@ class MailStore:
     def _save(
         self, session: Session, folder: FolderState, fetched: Sequence[FetchedMessage]
     ) -> BatchResult:
+        """Thread the batch in memory, then write it with a handful of statements.
+
+        Messages are inserted with one executemany, and each thread the batch touched is
+        read once and written once, instead of an INSERT, a SELECT and an UPDATE per
+        message. Threading decisions are taken message by message, in order, exactly as
+        before; only a merge of two stored conversations (rare) writes what is pending
+        first, so that it sees every message so far.
+        """
         cache = self._cache(folder.mailbox_id, session)
         result = BatchResult()
-        locations: list[dict[str, Any]] = []
+        batch = _Batch()
         existing_uids = set(
             session.scalars(
                 select(MessageLocation.uid).where(
@@ -223,66 +313,68 @@ class MailStore:
                 )
             )
         )
-        touched: dict[int, Thread] = {}
         for item in fetched:
             if item.uid in existing_uids:
                 continue
             parsed = item.parsed
             key = parsed.message_id
             print_ = fingerprint(parsed)
-            known = cache.rows.get(key)
+            known = batch.lookup(cache, key)
             if known is not None and known[1] != print_ and not parsed.message_id_synthetic:
                 # Same Message-ID, different message: keep both, the second under its own key.
                 key = f"{parsed.message_id}#{print_}"
-                known = cache.rows.get(key)
+                known = batch.lookup(cache, key)
             if known is not None:
-                locations.append(
-                    {
-                        "message_id": known[0],
-                        "folder_id": folder.id,
-                        "uid": item.uid,
-                        "flags": list(item.flags),
-                    }
-                )
+                batch.locations.append((known[0], item.uid, list(item.flags)))
                 result.relocated += 1
                 continue
-            row_id = self._insert_message(session, folder, item, key, cache, touched, result)
-            cache.rows[key] = (row_id, print_)
-            locations.append(
-                {
-                    "message_id": row_id,
-                    "folder_id": folder.id,
-                    "uid": item.uid,
-                    "flags": list(item.flags),
-                }
+            pending = self._prepare_message(
+                session, folder, item, key, print_, cache, batch, result
             )
+            batch.pending[key] = pending
+            batch.locations.append((pending, item.uid, list(item.flags)))
             existing_uids.add(item.uid)
-        if locations:
-            session.execute(insert(MessageLocation), locations)
+        self._flush_pending(session, cache, batch)
+        if batch.locations:
+            locations = [
+                {
+                    "message_id": ref if isinstance(ref, int) else ref.row_id,
+                    "folder_id": folder.id,
+                    "uid": uid,
+                    "flags": flags,
+                }
+                for ref, uid, flags in batch.locations
+            ]
+            conn = session.connection()
+            conn.execute(insert(MessageLocation.__table__), locations)
             answered = [loc["message_id"] for loc in locations if "\\Answered" in loc["flags"]]
             seen = [loc["message_id"] for loc in locations if "\\Seen" in loc["flags"]]
+            messages = Message.__table__
             if answered:
-                session.execute(
-                    update(Message).where(Message.id.in_(answered)).values(answered=True)
+                conn.execute(
+                    update(messages).where(messages.c.id.in_(answered)).values(answered=True)
                 )
             if seen:
-                session.execute(update(Message).where(Message.id.in_(seen)).values(seen=True))
+                conn.execute(update(messages).where(messages.c.id.in_(seen)).values(seen=True))
         return result
 
-    def _insert_message(
+    def _prepare_message(
         self,
         session: Session,
         folder: FolderState,
         item: FetchedMessage,
         key: str,
+        print_: str,
         cache: _MailboxCache,
-        touched: dict[int, Thread],
+        batch: _Batch,
         result: BatchResult,
-    ) -> int:
+    ) -> _PendingMessage:
+        """Choose the message's thread (creating or merging threads) and build its row."""
         parsed = item.parsed
         direction = message_direction(parsed, folder.role, self.own_addresses)
         counterpart = counterpart_of(parsed, direction, self.own_addresses)
         when = parsed.date or item.internal_date
+        normalized = normalize_subject(parsed.subject)
         thread_id: int | None = None
         if parsed.parse_errors and parsed.from_addr is None and not parsed.subject:
             result.parse_errors += 1  # unreadable: kept aside, outside any conversation
@@ -291,83 +383,145 @@ class MailStore:
                 result.parse_errors += 1
             choice = cache.index.choose(parsed, counterpart, when)
             if choice.thread_id == NEW_THREAD:
-                thread = Thread(
-                    mailbox_id=folder.mailbox_id,
-                    subject=parsed.subject,
-                    normalized_subject=normalize_subject(parsed.subject),
-                    counterpart_name=counterpart.name if counterpart else None,
-                    counterpart_email=counterpart.email if counterpart else None,
-                    message_count=0,
-                )
-                session.add(thread)
-                session.flush()
-                thread_id = thread.id
+                thread_id = self._new_thread(session, folder, parsed, normalized, counterpart)
                 cache.index.new_thread(thread_id)
-                touched[thread_id] = thread
                 result.threads_created += 1
             else:
                 thread_id = choice.thread_id
                 if choice.merge:
-                    self._merge_threads(session, thread_id, choice.merge, touched)
+                    # The merge rewrites stored messages and recounts the kept thread:
+                    # everything before this message must be in the database first.
+                    self._flush_pending(session, cache, batch)
+                    self._merge_threads(session, thread_id, choice.merge)
                     cache.index.merge(thread_id, choice.merge)
                     result.threads_merged += len(choice.merge)
             cache.index.register(_as_keyed(parsed, key), thread_id, counterpart, when)
-            thread_row = touched.get(thread_id) or session.get_one(Thread, thread_id)
-            touched[thread_id] = thread_row
-            _fold_into_thread(thread_row, parsed, direction, counterpart, when)
-        row_id = session.execute(
-            insert(Message).returning(Message.id),
-            {
-                "mailbox_id": folder.mailbox_id,
-                "thread_id": thread_id,
-                "message_key": key[:998],
-                "message_id": parsed.message_id,
-                "message_id_synthetic": parsed.message_id_synthetic,
-                "in_reply_to": parsed.in_reply_to,
-                "references": list(parsed.references),
-                "thread_index": parsed.thread_index,
-                "thread_topic": parsed.thread_topic,
-                "subject": parsed.subject,
-                "normalized_subject": normalize_subject(parsed.subject),
-                "from_name": parsed.from_addr.name if parsed.from_addr else None,
-                "from_email": parsed.from_addr.email if parsed.from_addr else None,
-                "to_addrs": _addr_json(parsed.to),
-                "cc_addrs": _addr_json(parsed.cc),
-                "reply_to": _addr_json(parsed.reply_to),
-                "date": parsed.date,
-                "internal_date": item.internal_date,
-                "direction": direction.value,
-                "counterpart_email": counterpart.email if counterpart else None,
-                "content_type": parsed.content_type[:128],
-                "markers": dict(parsed.markers),
-                "text_prefix": parsed.text,
-                "new_text": parsed.new_text,
-                "size": item.size,
-                "answered": False,
-                "seen": False,
-                "parse_error": "; ".join(parsed.parse_errors)[:2000] or None,
-                "created_at": datetime.now(UTC),
-            },
-        ).scalar_one()
+        row = {
+            "mailbox_id": folder.mailbox_id,
+            "thread_id": thread_id,
+            "message_key": key[:998],
+            "message_id": parsed.message_id,
+            "message_id_synthetic": parsed.message_id_synthetic,
+            "in_reply_to": parsed.in_reply_to,
+            "references": list(parsed.references),
+            "thread_index": parsed.thread_index,
+            "thread_topic": parsed.thread_topic,
+            "subject": parsed.subject,
+            "normalized_subject": normalized,
+            "from_name": parsed.from_addr.name if parsed.from_addr else None,
+            "from_email": parsed.from_addr.email if parsed.from_addr else None,
+            "to_addrs": _addr_json(parsed.to),
+            "cc_addrs": _addr_json(parsed.cc),
+            "reply_to": _addr_json(parsed.reply_to),
+            "date": parsed.date,
+            "internal_date": item.internal_date,
+            "direction": direction.value,
+            "counterpart_email": counterpart.email if counterpart else None,
+            "content_type": parsed.content_type[:128],
+            "markers": dict(parsed.markers),
+            "text_prefix": parsed.text,
+            "new_text": parsed.new_text,
+            "size": item.size,
+            "answered": False,
+            "seen": False,
+            "parse_error": "; ".join(parsed.parse_errors)[:2000] or None,
+            "created_at": datetime.now(UTC),
+        }
+        pending = _PendingMessage(key, print_, row, parsed, direction, counterpart, when)
+        batch.unflushed.append(pending)
         result.stored += 1
+        return pending
+
+    def _new_thread(
+        self,
+        session: Session,
+        folder: FolderState,
+        parsed: ParsedMessage,
+        normalized: str,
+        counterpart: Address | None,
+    ) -> int:
+        threads = Thread.__table__
+        row_id = (
+            session.connection()
+            .execute(
+                insert(threads).returning(threads.c.id),
+                {
+                    "mailbox_id": folder.mailbox_id,
+                    "subject": parsed.subject,
+                    "normalized_subject": normalized,
+                    "counterpart_name": counterpart.name if counterpart else None,
+                    "counterpart_email": counterpart.email if counterpart else None,
+                    "message_count": 0,
+                },
+            )
+            .scalar_one()
+        )
         return int(row_id)
 
-    def _merge_threads(
-        self, session: Session, keep: int, others: Iterable[int], touched: dict[int, Thread]
-    ) -> None:
+    def _flush_pending(self, session: Session, cache: _MailboxCache, batch: _Batch) -> None:
+        """Insert the batch's messages not written yet and fold them into their threads."""
+        todo, batch.unflushed = batch.unflushed, []
+        if not todo:
+            return
+        conn = session.connection()
+        messages = Message.__table__
+        # A plain executemany (one prepared statement, whatever the batch size), then the
+        # new ids by key: INSERT ... RETURNING of a whole batch compiles one huge statement
+        # per batch size, and SQLite keeps each in its statement cache (~25 MB more RSS).
+        conn.execute(insert(messages), [p.row for p in todo])
+        keys = [p.row["message_key"] for p in todo]
+        ids: dict[str, int] = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            for row_id, stored_key in conn.execute(
+                select(messages.c.id, messages.c.message_key).where(
+                    messages.c.mailbox_id == todo[0].row["mailbox_id"],
+                    messages.c.message_key.in_(keys[start : start + _IN_CHUNK]),
+                )
+            ):
+                ids[stored_key] = int(row_id)
+        for p in todo:
+            p.row_id = ids[p.row["message_key"]]
+            cache.rows[p.key] = (p.row_id, p.fingerprint)
+        # Each touched thread: read once, fold the messages in order, write once.
+        touched = sorted({p.row["thread_id"] for p in todo if p.row["thread_id"] is not None})
+        if not touched:
+            return
+        threads = Thread.__table__
+        aggregates: dict[int, _ThreadAggregate] = {}
+        for start in range(0, len(touched), _IN_CHUNK):
+            chunk = touched[start : start + _IN_CHUNK]
+            for row in conn.execute(
+                select(*(threads.c[name] for name in _THREAD_COLUMNS)).where(
+                    threads.c.id.in_(chunk)
+                )
+            ):
+                aggregates[row[0]] = _ThreadAggregate(*row)
+        for p in todo:
+            thread_id = p.row["thread_id"]
+            if thread_id is not None:
+                _fold_into_thread(
+                    aggregates[thread_id], p.parsed, p.direction, p.counterpart, p.when
+                )
+        conn.execute(
+            update(threads)
+            .where(threads.c.id == bindparam("_id"))
+            .values({name: bindparam(f"_{name}") for name in _THREAD_WRITTEN}),
+            [
+                {f"_{name}": getattr(agg, name) for name in ("id", *_THREAD_WRITTEN)}
+                for agg in aggregates.values()
+            ],
+        )
+
+    def _merge_threads(self, session: Session, keep: int, others: Iterable[int]) -> None:
         """Fold conversations that one message proved to be the same into ``keep``."""
         others = list(others)
-        session.flush()
-        session.execute(update(Message).where(Message.thread_id.in_(others)).values(thread_id=keep))
-        for other in others:
-            touched.pop(other, None)
-            row = session.get(Thread, other)
-            if row is not None:
-                session.delete(row)
-        session.flush()
-        keep_row = touched.get(keep) or session.get_one(Thread, keep)
-        touched[keep] = keep_row
-        _recompute_thread(session, keep_row)
+        conn = session.connection()
+        messages, threads = Message.__table__, Thread.__table__
+        conn.execute(
+            update(messages).where(messages.c.thread_id.in_(others)).values(thread_id=keep)
+        )
+        conn.execute(delete(threads).where(threads.c.id.in_(others)))
+        _recompute_thread(conn, keep)
 
     def update_flags(
         self,
@@ -496,7 +650,7 @@ def _as_keyed(parsed: ParsedMessage, key: str) -> ParsedMessage:
 
 
 def _fold_into_thread(
-    thread: Thread,
+    thread: _ThreadAggregate,
     parsed: ParsedMessage,
     direction: Direction,
     counterpart: Address | None,
@@ -526,24 +680,27 @@ def _fold_into_thread(
             thread.counterpart_name = counterpart.name or thread.counterpart_name
 
 
-def _recompute_thread(session: Session, thread: Thread) -> None:
-    stats = session.execute(
-        select(
-            func.count(Message.id),
-            func.min(func.coalesce(Message.date, Message.internal_date)),
-            func.max(func.coalesce(Message.date, Message.internal_date)),
-        ).where(Message.thread_id == thread.id)
-    ).one()
-    thread.message_count = int(stats[0])
-    for direction, attr in (("inbound", "last_inbound_at"), ("outbound", "last_outbound_at")):
-        latest = session.scalar(
-            select(func.max(func.coalesce(Message.date, Message.internal_date))).where(
-                Message.thread_id == thread.id, Message.direction == direction
-            )
+def _recompute_thread(conn: Connection, thread_id: int) -> None:
+    """Recount a thread's figures from its messages (after a merge)."""
+    when = func.coalesce(Message.date, Message.internal_date)
+    stats = conn.execute(
+        select(func.count(Message.id), func.min(when), func.max(when)).where(
+            Message.thread_id == thread_id
         )
-        setattr(thread, attr, latest)
-    thread.first_message_at = stats[1]
-    thread.last_message_at = stats[2]
+    ).one()
+    values: dict[str, Any] = {
+        "message_count": int(stats[0]),
+        "first_message_at": stats[1],
+        "last_message_at": stats[2],
+    }
+    for direction, attr in (("inbound", "last_inbound_at"), ("outbound", "last_outbound_at")):
+        values[attr] = conn.execute(
+            select(func.max(when)).where(
+                Message.thread_id == thread_id, Message.direction == direction
+            )
+        ).scalar()
+    threads = Thread.__table__
+    conn.execute(update(threads).where(threads.c.id == thread_id).values(**values))
 
 
 def _state(row: Folder) -> FolderState:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailwatch.core.parse import (
@@ -75,6 +76,27 @@ def test_one_line_never_keeps_line_breaks(text):
     assert "\n" not in one_line(text) and "\r" not in one_line(text)
 
 
+def _one_line_reference(value: str) -> str:
+    """one_line before its fast path for clean values."""
+    return re.sub(
+        r"\s+",
+        " ",
+        re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", value.replace("\r", " ").replace("\n", " ")),
+    ).strip()
+
+
+@settings(max_examples=1000)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab  \t\r\n\x0b\x1c\x7f\x85\xa0\u2028\u3000é"))
+        | st.characters(),
+        max_size=40,
+    )
+)
+def test_one_line_fast_path_changes_nothing(text):
+    assert one_line(text) == _one_line_reference(text)
+
+
 def test_truncated_base64_prefix_decodes_what_is_there():
     raw = base64.encodebytes("Добрый день! Пришлю макет до 13 марта.".encode())
     text = decode_body_prefix(raw[:37], "base64", "utf-8")
@@ -134,3 +156,23 @@ def test_markers_are_kept_for_classification():
 def test_header_decoding_survives_garbage():
     assert decode_header_value(b"=?utf-8?B?not base64!!?=") != ""
     assert decode_header_value("=?unknown-charset?Q?caf=E9?=") != ""
+
+
+def _guess_8bit_reference(raw: bytes) -> str:
+    """_guess_8bit before it counted with map/findall."""
+    cyrillic = raw.decode("cp1251", errors="replace")
+    letters = [c for c in cyrillic if c.isalpha()]
+    high = [c for c in letters if "\u0400" <= c <= "\u04ff"]
+    if letters and len(high) >= len(letters) / 2:
+        return cyrillic
+    return raw.decode("cp1252", errors="replace")
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=60))
+@example("Привет, world! ѓ҂҃".encode("cp1251", errors="replace"))
+@example(bytes(range(128, 256)))
+def test_guess_8bit_unchanged(raw):
+    from mailwatch.core.parse import _guess_8bit
+
+    assert _guess_8bit(raw) == _guess_8bit_reference(raw)
