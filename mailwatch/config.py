@@ -99,6 +99,7 @@ GLOBAL_KEYS = (
     "POLL_INTERVAL",
     "FLAG_SCAN_INTERVAL",
     "FLAG_SCAN_DAYS",
+    "ANALYSIS_DAYS",
     "FETCH_BATCH",
     "TEXT_PREFIX_BYTES",
     "THREAD_SUBJECT_WINDOW",
@@ -212,6 +213,7 @@ class Settings:
     poll_interval: timedelta
     flag_scan_interval: timedelta
     flag_scan_days: int
+    analysis_days: int
     fetch_batch: int
     text_prefix_bytes: int
     thread_subject_window: timedelta
@@ -706,6 +708,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
             "FLAG_SCAN_INTERVAL", timedelta(minutes=15), _positive_duration
         ),
         flag_scan_days=read.get("FLAG_SCAN_DAYS", 14, _int_range(1, 3650)),
+        analysis_days=read.get("ANALYSIS_DAYS", 90, _int_range(0, 36500)),
         fetch_batch=read.get("FETCH_BATCH", 500, _int_range(10, 5000)),
         text_prefix_bytes=read.get("TEXT_PREFIX_BYTES", 8192, _int_range(512, 65536)),
         thread_subject_window=read.get(

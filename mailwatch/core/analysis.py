@@ -42,8 +42,20 @@ class MessageAnalysis:
 
 
 def analyze_message(
-    msg: ParsedMessage, direction: Direction, at: datetime | None, settings: AnalysisSettings
+    msg: ParsedMessage,
+    direction: Direction,
+    at: datetime | None,
+    settings: AnalysisSettings,
+    read_text: bool = True,
 ) -> MessageAnalysis:
+    """``read_text`` False: headers only (old mail in a backfill); the verdict is the same."""
+    if not read_text:
+        if direction is Direction.OUTBOUND:
+            return MessageAnalysis(False, Category.OWN.value, "sent by us", None, None, (), ())
+        verdict = classify_inbound(msg, settings.own_addresses, settings.internal_domains)
+        return MessageAnalysis(
+            verdict.needs_reply, verdict.category.value, verdict.reason, None, None, (), ()
+        )
     if direction is Direction.OUTBOUND:
         language = detect_language(msg.new_text, settings.languages)
         promises: tuple[DetectedPromise, ...] = ()

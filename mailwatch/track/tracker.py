@@ -15,10 +15,10 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import Settings
@@ -55,6 +55,7 @@ def analysis_key(settings: Settings) -> str:
         ",".join(sorted(settings.own_addresses)),
         ",".join(sorted(settings.internal_domains)),
         ",".join(settings.languages),
+        str(settings.analysis_days),
         cal.tz_name,
         f"{cal.work_start}-{cal.work_end}",
         ",".join(str(d) for d in sorted(cal.work_days)),
@@ -140,6 +141,21 @@ _ROW_COLUMNS = (
 )
 
 
+_TABLE = Message.__table__
+_RESULT_UPDATE = (
+    _TABLE.update()
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(
+        needs_reply=bindparam("v_needs_reply"),
+        category=bindparam("v_category"),
+        reason=bindparam("v_reason"),
+        language=bindparam("v_language"),
+        requested_by=bindparam("v_requested_by"),
+        signs=bindparam("v_signs"),
+    )
+)
+
+
 class Tracker:
     def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
         self.factory = factory
@@ -193,42 +209,55 @@ class Tracker:
     def _analyse_batch(self, mailbox_id: int | None, report: TrackReport) -> tuple[int, set[int]]:
         touched: set[int] = set()
         with transaction(self.factory) as session:
-            query = select(*_ROW_COLUMNS).where(Message.analysis_version < ANALYSIS_VERSION)
+            query = select(Message.id).where(Message.analysis_version < ANALYSIS_VERSION)
             if mailbox_id is not None:
                 query = query.where(Message.mailbox_id == mailbox_id)
-            rows = session.execute(query.order_by(Message.id).limit(BATCH)).all()
-            if not rows:
+            ids = list(session.scalars(query.order_by(Message.id).limit(BATCH)))
+            if not ids:
                 return 0, touched
-            for row in rows:
-                result = self._analyse_row(row)
-                claimed = session.execute(
+            # Claim the batch: a second process analysing at the same time gets other rows.
+            claimed = list(
+                session.scalars(
                     update(Message)
-                    .where(Message.id == row.id, Message.analysis_version < ANALYSIS_VERSION)
-                    .values(
-                        analysis_version=ANALYSIS_VERSION,
-                        needs_reply=result.needs_reply,
-                        category=result.category,
-                        reason=result.reason[:2000],
-                        language=result.language,
-                        requested_by=result.requested_by,
-                        signs=signs_json(result.signs) or None,
-                    )
-                ).rowcount
-                if not claimed:
-                    continue  # another process analysed it meanwhile
+                    .where(Message.id.in_(ids), Message.analysis_version < ANALYSIS_VERSION)
+                    .values(analysis_version=ANALYSIS_VERSION)
+                    .returning(Message.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            if not claimed:
+                return len(ids), touched
+            rows = session.execute(select(*_ROW_COLUMNS).where(Message.id.in_(claimed))).all()
+            results = []
+            days = self.settings.analysis_days
+            text_since = datetime.now(UTC) - timedelta(days=days) if days else None
+            for row in rows:
+                result = self._analyse_row(row, text_since)
+                results.append(
+                    {
+                        "row_id": row.id,
+                        "v_needs_reply": result.needs_reply,
+                        "v_category": result.category,
+                        "v_reason": result.reason[:2000],
+                        "v_language": result.language,
+                        "v_requested_by": result.requested_by,
+                        "v_signs": signs_json(result.signs) or None,
+                    }
+                )
                 report.analysed += 1
                 if row.thread_id is not None:
                     touched.add(row.thread_id)
                 if result.promises:
                     report.promises_found += self._save_promises(session, row, result)
-        return len(rows), touched
+            session.connection().execute(_RESULT_UPDATE, results)
+        return len(ids), touched
 
-    def _analyse_row(self, row: Any) -> MessageAnalysis:
+    def _analyse_row(self, row: Any, text_since: datetime | None) -> MessageAnalysis:
         try:
             direction = Direction(row.direction)
-            return analyze_message(
-                parsed_from_row(row), direction, row.date or row.internal_date, self.analysis
-            )
+            at = row.date or row.internal_date
+            read_text = text_since is None or (at is not None and at >= text_since)
+            return analyze_message(parsed_from_row(row), direction, at, self.analysis, read_text)
         except Exception as exc:  # one odd message must not stop tracking for the rest
             log.warning("could not analyse message %s: %s", row.message_id, exc)
             return MessageAnalysis(False, "error", f"not analysed: {exc}", None, None, (), ())
