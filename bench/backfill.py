@@ -228,7 +228,8 @@ def mailwatch_cmd(no_tracking: bool = False) -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "mailwatch"]
 
 
-def write_env(path: Path, account: object, db: Path) -> None:
+def write_env(path: Path, account: object, db: Path, analysis_days: int | None = None) -> None:
+    extra = [] if analysis_days is None else [f"MAILWATCH_ANALYSIS_DAYS={analysis_days}"]
     path.write_text(
         "\n".join(
             [
@@ -239,6 +240,7 @@ def write_env(path: Path, account: object, db: Path) -> None:
                 f"MAILWATCH_IMAP_PASSWORD={account.password}",  # type: ignore[attr-defined]
                 "MAILWATCH_BACKFILL_DAYS=0",
                 f"MAILWATCH_DATABASE_URL=sqlite:///{db}",
+                *extra,
                 "",
             ]
         )
@@ -372,6 +374,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="time the sync alone: skip the thread-tracking refresh that sync --once ends with",
     )
+    parser.add_argument(
+        "--analysis-days",
+        type=int,
+        default=None,
+        help="MAILWATCH_ANALYSIS_DAYS for mailwatch (0: read the text of all history, as if "
+        "every message were recent); default: mailwatch's own default",
+    )
     args = parser.parse_args(argv)
 
     if os.geteuid() != 0:
@@ -398,6 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "messages": args.messages,
         "rounds": args.rounds,
         "tracking": not args.no_tracking,
+        "analysis_days": args.analysis_days,
         "machine": machine_info(),
     }
     server = DovecotServer("full")  # not a with-block: a failing stop() must not lose results
@@ -421,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rdir.mkdir()
             db = rdir / "mailwatch.db"
             envf = rdir / "bench.env"
-            write_env(envf, account, db)
+            write_env(envf, account, db, args.analysis_days)
             init = subprocess.run(
                 [*mw, "--env-file", str(envf), "init"],
                 cwd=rdir,
@@ -485,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pdir.mkdir()
             db = pdir / "mailwatch.db"
             envf = pdir / "bench.env"
-            write_env(envf, account, db)
+            write_env(envf, account, db, args.analysis_days)
             subprocess.run(
                 [*mw, "--env-file", str(envf), "init"],
                 cwd=pdir,
