@@ -272,7 +272,12 @@ def html_to_text(markup: str) -> str:
 _QUOTE_SEPARATORS = re.compile(
     r"^(?:-{2,}\s*(?:Original Message|Исходное сообщение|Mesaj original|Mensaje original|"
     r"Forwarded message|Пересылаемое сообщение)\s*-{2,}|_{20,}|"
-    r"(?:From|От|De|Von):\s.+\n(?:(?:Sent|Отправлено|Trimis|Enviado|Gesendet|Date|Дата):\s))",
+    # Outlook's header block in four languages ("De la:"/"Trimis:", "De:"/"Enviado el:"); HTML
+    # mail turned into text may leave a blank line between its first two lines.
+    r"(?:From|От|De|De la|Von):\s.+\n(?:[ \t]*\n)?"
+    r"(?:(?:Sent|Отправлено|Trimis|Enviado|Enviado el|Gesendet|Date|Дата|Fecha|Data):\s)|"
+    # Zoho Mail: "---- On Mon, 02 Mar 2026 Bob <b@x> wrote ----"
+    r"-{3,}\s.{0,200}(?:wrote|написал|написала|a scris|escribió)\s*-{3,})",
     re.IGNORECASE | re.MULTILINE,
 )
 _INTRO_LINE = re.compile(

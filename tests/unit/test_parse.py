@@ -6,6 +6,7 @@ import base64
 import re
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -176,3 +177,17 @@ def test_guess_8bit_unchanged(raw):
     from mailwatch.core.parse import _guess_8bit
 
     assert _guess_8bit(raw) == _guess_8bit_reference(raw)
+
+
+@pytest.mark.parametrize(
+    "quote_head",
+    [
+        "De la: Ion Rusu <ion@acme.md>\nTrimis: luni, 2 martie 2026 10:00\nCătre: Ana\n",
+        "De: Jorge <jorge@cliente.es>\nEnviado el: lunes, 2 de marzo de 2026 10:00\nPara: Ana\n",
+        "From: Bob <bob@x.test>\n\nSent: Monday, March 2, 2026 10:00 AM\nTo: Ana\n",
+        "---- On Mon, 02 Mar 2026 10:00:00 +0200 Bob <bob@x.test> wrote ----\n",
+    ],
+)
+def test_outlook_and_zoho_quote_headers_cut_the_history(quote_head):
+    text = f"Thanks, I will send it by Friday.\n\n{quote_head}\nI will send you the samples by Thursday.\n"
+    assert new_text_of(text) == "Thanks, I will send it by Friday."
