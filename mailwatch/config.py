@@ -360,7 +360,8 @@ def _country(value: str) -> str:
     return code
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: reachable from this machine only."""
     if host == "localhost":
         return True
     try:
@@ -529,7 +530,7 @@ def _server(
         # SMTP usually shares the IMAP account; only the host must be given.
         username = username or (value("IMAP_USERNAME") or "")
         password = password or (value("IMAP_PASSWORD") or "")
-    if host and security == "none" and not _is_loopback(host) and not allow_insecure:
+    if host and security == "none" and not is_loopback(host) and not allow_insecure:
         raise ConfigError(
             prefix + f"{proto}_SECURITY",
             f"'none' would send the password in clear text to {host}; it is for loopback test "
@@ -670,7 +671,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     web_bind = read.get("WEB_BIND", "127.0.0.1:8025", _web_bind)
     web_allow_remote = read.get("WEB_ALLOW_REMOTE", False, _bool)
     web_host = web_bind.rpartition(":")[0].strip("[]")
-    if not web_allow_remote and not (_is_loopback(web_host) or web_host == "localhost"):
+    if not web_allow_remote and not is_loopback(web_host):
         raise ConfigError(
             PREFIX + "WEB_BIND",
             f"{web_bind!r} is reachable from other machines; the page shows client mail, so "

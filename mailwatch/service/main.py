@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from mailwatch.config import Settings
+from mailwatch.config import Settings, is_loopback
 from mailwatch.service import jobs as job_module
 from mailwatch.service.lease import SCHEDULER, acquire, new_owner_id, release
 from mailwatch.store.db import session_factory
@@ -70,10 +70,6 @@ def build_scheduler(settings: Settings) -> Any:
     return scheduler
 
 
-def _is_loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1", "[::1]") or host.startswith("127.")
-
-
 def web_server(settings: Settings, factory: Any) -> Any:
     import uvicorn
 
@@ -81,7 +77,7 @@ def web_server(settings: Settings, factory: Any) -> Any:
 
     host, _, port = settings.web_bind.rpartition(":")
     host = host.strip("[]")
-    if not _is_loopback(host):
+    if not is_loopback(host):
         log.warning(
             "the web page listens on %s, not only on this machine: anyone who can reach it sees "
             "the login page",

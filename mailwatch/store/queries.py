@@ -49,10 +49,6 @@ class View:
         return value.astimezone(self.calendar.tz).isoformat() if value is not None else None
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _signs(values: Any) -> list[dict[str, Any]]:
     return [dict(v) for v in values or () if isinstance(v, dict)]
 
