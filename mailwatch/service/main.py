@@ -110,7 +110,8 @@ def run_service(
 
     def after_sync(report: Any) -> None:
         try:
-            tracker.refresh()
+            # Waiting threads are rechecked only when an \Answered flag may have come in.
+            tracker.refresh(recheck_waiting=bool(getattr(report, "flags_changed", 1)))
         except Exception:  # tracking must never stop the sync; the next pass retries
             log.exception("tracking failed; will retry after the next sync pass")
         if on_sync is not None:

@@ -68,6 +68,18 @@ def thread_rows(
     query = select(Thread).order_by(Thread.last_message_at.desc(), Thread.id.desc())
     if thread_id is not None:
         query = query.where(Thread.id == thread_id)
+    wanted = "awaiting_us" if state == "overdue" else state
+    if wanted in STATES:
+        # Only threads that can be in that state as of ``now``: tracked so, decided so by the
+        # user, or changed after ``now`` (re-tracked below). The scheduler asks every minute.
+        could_be = (
+            (Thread.state == wanted)
+            | (Thread.manual_state == wanted)
+            | (Thread.last_message_at > now)
+        )
+        if wanted == "awaiting_them":
+            could_be = could_be | Thread.state.is_(None)  # not tracked yet counts as theirs
+        query = query.where(could_be)
     threads = list(session.scalars(query))
     ids: dict[int, list[tuple[datetime | None, str]]] = defaultdict(list)
     message_query = (
@@ -77,6 +89,10 @@ def thread_rows(
     )
     if thread_id is not None:
         message_query = message_query.where(Message.thread_id == thread_id)
+    elif wanted in STATES:
+        message_query = message_query.where(
+            Message.thread_id.in_(select(Thread.id).where(could_be))  # a subquery: no id list
+        )
     for tid, message_id, date, internal in session.execute(message_query):
         ids[tid].append((date or internal, message_id))
     # Threads that changed after ``now`` are re-tracked from what they held at ``now``.

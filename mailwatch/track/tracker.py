@@ -164,8 +164,12 @@ class Tracker:
         self.key = analysis_key(settings)
         self._lock = threading.Lock()
 
-    def refresh(self, mailbox_id: int | None = None) -> TrackReport:
-        """Analyse what is new and bring every affected thread up to date."""
+    def refresh(self, mailbox_id: int | None = None, recheck_waiting: bool = True) -> TrackReport:
+        """Analyse what is new and bring every affected thread up to date.
+
+        ``recheck_waiting`` also recomputes every thread where a client waits, for an
+        ``\\Answered`` flag set elsewhere; a sync pass that saw no flag change can skip it.
+        """
         with self._lock:
             report = TrackReport()
             self._reset_if_settings_changed()
@@ -175,7 +179,7 @@ class Tracker:
                 touched |= threads
                 if not done:
                     break
-            self._update_threads(mailbox_id, touched, report)
+            self._update_threads(mailbox_id, touched, report, recheck_waiting)
             if report.analysed:
                 log.info(
                     "tracking updated",
@@ -302,30 +306,32 @@ class Tracker:
     # -- threads -------------------------------------------------------------------------------
 
     def _update_threads(
-        self, mailbox_id: int | None, touched: set[int], report: TrackReport
+        self, mailbox_id: int | None, touched: set[int], report: TrackReport, recheck_waiting: bool
     ) -> None:
         with transaction(self.factory) as session:
-            # Promises follow their message when threads were merged.
-            session.execute(
-                update(Promise)
-                .where(Promise.message_row_id.is_not(None))
-                .where(
-                    Promise.thread_id.is_(None)
-                    | (
-                        Promise.thread_id
-                        != select(Message.thread_id)
+            # Promises follow their message when threads were merged (only new mail merges).
+            if touched:
+                session.execute(
+                    update(Promise)
+                    .where(Promise.message_row_id.is_not(None))
+                    .where(
+                        Promise.thread_id.is_(None)
+                        | (
+                            Promise.thread_id
+                            != select(Message.thread_id)
+                            .where(Message.id == Promise.message_row_id)
+                            .scalar_subquery()
+                        )
+                    )
+                    .values(
+                        thread_id=select(Message.thread_id)
                         .where(Message.id == Promise.message_row_id)
                         .scalar_subquery()
                     )
                 )
-                .values(
-                    thread_id=select(Message.thread_id)
-                    .where(Message.id == Promise.message_row_id)
-                    .scalar_subquery()
-                )
-            )
+            never_tracked = Thread.tracked_at.is_(None)
             query = select(Thread.id).where(
-                (Thread.state == AWAITING_US) | Thread.tracked_at.is_(None)
+                (Thread.state == AWAITING_US) | never_tracked if recheck_waiting else never_tracked
             )
             if mailbox_id is not None:
                 query = query.where(Thread.mailbox_id == mailbox_id)

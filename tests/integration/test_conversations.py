@@ -390,3 +390,25 @@ def test_migrations_match_the_models(backend, tmp_path, request):
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_waiting_threads_are_rechecked_when_a_flag_may_have_changed(imap_user, tmp_path):
+    uid = imap_user.server.append(
+        imap_user.username, "INBOX", make_msg(sender=CLIENT, msgid="<f@client.test>")
+    )
+    h = Harness(make_settings(imap_user, sqlite_url(tmp_path)))
+    try:
+        h.sync()
+        imap_user.server.set_flags(imap_user.username, "INBOX", uid, [b"\\Answered"])
+        assert h.syncer.sync_once().flags_changed == 1  # CONDSTORE sees it at once
+        # A pass that reports no flag change skips the waiting threads: still awaiting us.
+        h.tracker.refresh(recheck_waiting=False)
+        with h.factory() as session:
+            assert [r["state"] for r in thread_rows(session, datetime.now(UTC))] == ["awaiting_us"]
+        h.tracker.refresh(recheck_waiting=True)
+        with h.factory() as session:
+            assert [r["state"] for r in thread_rows(session, datetime.now(UTC))] == [
+                "awaiting_them"
+            ]
+    finally:
+        h.close()
