@@ -46,17 +46,21 @@ def normalize_subject(subject: str) -> str:
     return _SPACES_RE.sub(" ", text).strip().casefold()
 
 
-def thread_index_root(value: str | None) -> str | None:
-    """The conversation part of Outlook's Thread-Index (the first 22 bytes), or None."""
+def _thread_index_bytes(value: str | None) -> bytes | None:
+    """Outlook's Thread-Index decoded (padding forgiven), or None when it is not one."""
     if not value:
         return None
     try:
         raw = base64.b64decode(value.strip() + "=" * (-len(value.strip()) % 4), validate=False)
     except (binascii.Error, ValueError):
         return None
-    if len(raw) < 22:
-        return None
-    return base64.b64encode(raw[:22]).decode("ascii")
+    return raw if len(raw) >= 22 else None
+
+
+def thread_index_root(value: str | None) -> str | None:
+    """The conversation part of Outlook's Thread-Index (the first 22 bytes), or None."""
+    raw = _thread_index_bytes(value)
+    return base64.b64encode(raw[:22]).decode("ascii") if raw is not None else None
 
 
 def message_direction(
@@ -212,13 +216,8 @@ def child_thread_index(parent: str | None, moment: datetime, salt: int = 0) -> s
     the time since the conversation started, coarsened as MS-OXOMSG describes; ``salt``
     fills the 4 random bits. None when the parent has no usable Thread-Index.
     """
-    if not parent:
-        return None
-    try:
-        raw = base64.b64decode(parent.strip() + "=" * (-len(parent.strip()) % 4), validate=False)
-    except (binascii.Error, ValueError):
-        return None
-    if len(raw) < 22 or (len(raw) - 22) % 5:
+    raw = _thread_index_bytes(parent)
+    if raw is None or (len(raw) - 22) % 5:
         return None
     header_time = int.from_bytes(raw[:6], "big") << 16
     delta = max(0, _filetime(moment) - header_time)
