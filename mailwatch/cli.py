@@ -669,11 +669,7 @@ def drafts_approve(
     service = _drafts(cfg)
     approved = _draft_call(lambda: service.approve(draft_id, datetime.now(UTC)))
     if send:
-        from mailwatch.send.outbox import Outbox
-
-        Outbox(service.factory, cfg).send_due_sync(only_ids=[draft_id])
-        service.after_sent(datetime.now(UTC))
-        approved = service.get(draft_id)
+        approved = service.send_now(draft_id, datetime.now(UTC))
     if as_json:
         _print_json([approved])
     else:

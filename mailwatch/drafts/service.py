@@ -386,6 +386,15 @@ class DraftService:
             draft.attempts = 0
             return draft_json(draft)
 
+    def send_now(self, draft_id: int, now: datetime) -> dict[str, Any]:
+        """Send an approved draft right away (exactly once, through the outbox) and do the
+        bookkeeping that follows; returns the draft as it then stands."""
+        from mailwatch.send.outbox import Outbox
+
+        Outbox(self.factory, self.settings).send_due_sync(only_ids=[draft_id])
+        self.after_sent(now)
+        return self.get(draft_id)
+
     def after_sent(self, now: datetime) -> int:
         """Bookkeeping once mail left: a sent renegotiation moves its promise to the new date.
 

@@ -445,17 +445,13 @@ class WebPages:
 
     async def _approve(self, request: Request, draft_id: int, subject: Any, body: Any) -> Response:
         def work() -> dict[str, Any]:
-            from mailwatch.send.outbox import Outbox
-
             current = self._load_draft(draft_id)
             if current["status"] == "pending":
                 new_subject, new_body = self._changes(current, subject, body)
                 if new_subject is not None or new_body is not None:
                     self.drafts.edit(draft_id, self.clock(), new_body, new_subject)
             self.drafts.approve(draft_id, self.clock())
-            Outbox(self.factory, self.settings).send_due_sync(only_ids=[draft_id])
-            self.drafts.after_sent(self.clock())
-            return self.drafts.get(draft_id)
+            return self.drafts.send_now(draft_id, self.clock())
 
         try:
             result = await self.call(work)
