@@ -8,7 +8,8 @@ What it does:
 
 1. Starts a private Dovecot ("full" profile, ``tests/servers/dovecot.py``), creates one
    account and writes N messages straight into its INBOX maildir: the shared real-mail
-   corpus (``../shared/corpus/{ham,spam}``) repeated until N. Every copy gets a fresh,
+   corpus (``--corpus DIR`` with ``ham/`` and ``spam/``; by default the project's shared corpus
+   beside the repository) repeated until N. Every copy gets a fresh,
    unique Message-ID; In-Reply-To/References ids that point at corpus messages are
    rewritten to the ids of the *same* copy, so threads stay realistic. All other bytes
    are unchanged.
@@ -37,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,90 +53,8 @@ TIME_FORMAT = "%e %U %S %M"  # wall s, user s, sys s, max RSS KiB
 
 # ------------------------------------------------------------------------------ corpus copies
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_MSGID_FIELD = re.compile(rb"(?im)^(message-id)[ \t]*:(.*(?:\r?\n[ \t].*)*)")
-_REF_FIELDS = re.compile(rb"(?im)^(in-reply-to|references)([ \t]*:)(.*(?:\r?\n[ \t].*)*)")
-_ANGLE_ID = re.compile(rb"<([^<>\s]+)>")
-
-
-def corpus_files(corpus: Path) -> list[Path]:
-    files = sorted(p for sub in ("ham", "spam") for p in (corpus / sub).iterdir() if p.is_file())
-    if not files:
-        raise SystemExit(f"no messages under {corpus}/ham or {corpus}/spam")
-    return files
-
-
-def _split_header(raw: bytes) -> tuple[bytes, bytes]:
-    m = _HEADER_END.search(raw)
-    if m is None:
-        return raw, b""
-    return raw[: m.start()], raw[m.start() :]
-
-
-def _orig_id(header: bytes) -> bytes | None:
-    m = _MSGID_FIELD.search(header)
-    if m is None:
-        return None
-    # Only a clean <local@domain>; a broken one (9 spam messages have spaces or folded
-    # Received: text inside the brackets) gets a generated id, or copies would collide.
-    ids = _ANGLE_ID.findall(m.group(2))
-    return ids[0] if ids and b"@" in ids[0] else None
-
-
-def _new_id(orig: bytes | None, copy: int, idx: int) -> bytes:
-    tag = f"b{copy}x{idx}".encode()
-    if orig and b"@" in orig:
-        local, _, domain = orig.rpartition(b"@")
-        return b"<" + local + b"." + tag + b"@" + domain + b">"
-    return b"<" + tag + b"@bench.mailwatch.invalid>"
-
-
-class CorpusCopies:
-    """The corpus repeated to N messages, each with a unique Message-ID."""
-
-    def __init__(self, files: Sequence[Path]) -> None:
-        self.raw = [p.read_bytes() for p in files]
-        self.parts = [_split_header(r) for r in self.raw]
-        self.orig_ids = [_orig_id(h) for h, _ in self.parts]
-        # original id -> index of the first corpus file carrying it (references resolve to it)
-        self.first_with: dict[bytes, int] = {}
-        for idx, mid in enumerate(self.orig_ids):
-            if mid is not None and mid not in self.first_with:
-                self.first_with[mid] = idx
-
-    def message(self, n: int) -> bytes:
-        """Message number ``n`` (0-based) of the repeated corpus."""
-        copy, idx = divmod(n, len(self.raw))
-        header, rest = self.parts[idx]
-        new = _new_id(self.orig_ids[idx], copy, idx)
-        m = _MSGID_FIELD.search(header)
-        if m is not None:
-            header = header[: m.start()] + m.group(1) + b": " + new + header[m.end() :]
-        else:  # insert after a leading mbox "From " line, if any
-            eol = b"\r\n" if b"\r\n" in header else b"\n"
-            line = b"Message-ID: " + new + eol
-            if header.startswith(b"From "):
-                cut = header.find(b"\n") + 1
-                header = header[:cut] + line + header[cut:]
-            else:
-                header = line + header
-
-        def fix_refs(field: re.Match[bytes]) -> bytes:
-            def one(ref: re.Match[bytes]) -> bytes:
-                target = self.first_with.get(ref.group(1))
-                if target is None:
-                    return ref.group(0)  # points outside the corpus: leave it
-                return _new_id(self.orig_ids[target], copy, target)
-
-            return field.group(1) + field.group(2) + _ANGLE_ID.sub(one, field.group(3))
-
-        header = _REF_FIELDS.sub(fix_refs, header)
-        return header + rest
-
-    def messages(self, count: int) -> Iterator[bytes]:
-        for n in range(count):
-            yield self.message(n)
-
+# The corpus copies (unique Message-IDs per copy) live with the tests' mail sample.
+from tests.mailsample import CorpusCopies, corpus_files  # noqa: E402
 
 # ------------------------------------------------------------------------------ measuring
 
@@ -363,7 +282,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=20000, help="messages in INBOX")
     parser.add_argument("--rounds", type=int, default=3, help="mailwatch/mbsync pairs")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=DEFAULT_CORPUS,
+        help="folder with ham/ and spam/ of raw messages (default: ../shared/corpus; "
+        "tests/data/mail is a small sample)",
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     parser.add_argument(
@@ -392,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from tests.servers.dovecot import DovecotServer
 
+    files = corpus_files(args.corpus)  # a missing corpus says so before any server starts
     work = args.workdir or Path(tempfile.mkdtemp(prefix="mailwatch-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     env = child_env()
@@ -414,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server.start()
         account = server.new_account("bench")
-        copies = CorpusCopies(corpus_files(args.corpus))
+        copies = CorpusCopies(files)
         t0 = time.perf_counter()
         server.bulk_load_maildir(account.username, "INBOX", copies.messages(args.messages))
         load_s = time.perf_counter() - t0

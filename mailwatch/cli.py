@@ -1,4 +1,4 @@
-"""The command line (contract in SPEC.md): init, check, sync, threads, promises, run, demo."""
+"""The command line (contract in docs/cli.md): init, check, sync, threads, promises, run, demo."""
 
 from __future__ import annotations
 

@@ -106,6 +106,17 @@ GLOBAL_KEYS = (
 )
 
 ALL_KEYS = GLOBAL_KEYS + MAILBOX_KEYS
+# MAILWATCH_* names that are not settings: the demo's switch, a test-only fault injection, and
+# what a token command is given. They never stop start-up as unknown keys.
+NOT_SETTINGS = frozenset(
+    {
+        "MAILWATCH_DEMO_KEEP_RUNNING",
+        "MAILWATCH_TEST_CRASH_AFTER",
+        "MAILWATCH_TEST_TMPDIR",
+        "MAILWATCH_OAUTH_USER",
+        "MAILWATCH_OAUTH_MAILBOX",
+    }
+)
 SECRET_KEYS = frozenset(
     {"IMAP_PASSWORD", "SMTP_PASSWORD", "OAUTH_CLIENT_SECRET", "WEB_PASSWORD", "WEB_SECRET"}
 )

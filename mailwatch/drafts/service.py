@@ -60,7 +60,7 @@ def _address_text(item: dict[str, Any]) -> str:
 
 
 def draft_json(draft: Draft, iso: Any = None) -> dict[str, Any]:
-    """The contract's draft shape (SPEC.md), plus a few extra keys."""
+    """The contract's draft shape (docs/cli.md), plus a few extra keys."""
 
     def when(value: datetime | None) -> str | None:
         if value is None:

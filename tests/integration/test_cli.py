@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_msg
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+from tests.mailsample import repeated_sample
 
 
 def mailwatch(env_file: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -146,7 +145,7 @@ def test_check_explains_connection_problems(imap_user, tmp_path, change, expecte
 
 
 def test_kill_9_mid_backfill_resumes_without_loss_or_duplicates(imap_user, tmp_path):
-    files = sorted((CORPUS / "ham").iterdir())[:1200]
+    files = repeated_sample(1200)  # real mail, enough of it to be killed mid-way
     imap_user.server.bulk_load_maildir(imap_user.username, "INBOX", files)
     env = write_env(tmp_path, imap_user, fetch_batch="50")
     assert mailwatch(env, "init").returncode == 0

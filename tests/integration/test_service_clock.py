@@ -18,8 +18,9 @@ from mailwatch.service import jobs as job_module
 from mailwatch.service.main import build_scheduler
 from mailwatch.store.models import Draft
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url
-from tests.integration.test_cli import CORPUS, _count, mailwatch, write_env
+from tests.integration.test_cli import _count, mailwatch, write_env
 from tests.integration.test_service import _free_port
+from tests.mailsample import repeated_sample
 
 TZ = ZoneInfo("Europe/Chisinau")
 CLIENT = "Ana Popescu <ana@client.test>"
@@ -125,7 +126,7 @@ def test_digest_fires_at_the_local_hour_across_the_dst_change(imap_user, tmp_pat
 
 
 def test_sigterm_during_a_sync_stops_cleanly_and_loses_nothing(imap_user, tmp_path):
-    files = sorted((CORPUS / "ham").iterdir())[:1500]
+    files = repeated_sample(1500)
     imap_user.server.bulk_load_maildir(imap_user.username, "INBOX", files)
     env = write_env(tmp_path, imap_user, fetch_batch="50", web_bind=f"127.0.0.1:{_free_port()}")
     assert mailwatch(env, "init").returncode == 0

@@ -172,7 +172,7 @@ class DovecotServer:
         return self.root / "dovecot-oauth2.conf.ext"
 
     def _write_oauth2_conf(self) -> None:
-        """The oauth2 passdb's settings (see /work/shared/recipes/dovecot-oauth2.md)."""
+        """The oauth2 passdb's settings (Dovecot's oauth2 passdb with a local introspection URL)."""
         self.oauth2_conf_path.write_text(
             f"introspection_url = {self.oauth2_introspection}\n"
             "introspection_mode = post\n"

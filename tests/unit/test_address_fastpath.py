@@ -9,16 +9,13 @@ must be getaddresses' own.
 from __future__ import annotations
 
 from email.utils import getaddresses
-from pathlib import Path
 
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailwatch.core import parse
 from mailwatch.core.parse import _decode_bytes, split_header_block
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+from tests.mailsample import corpus_files
 
 
 def check(text: str) -> bool:
@@ -29,10 +26,9 @@ def check(text: str) -> bool:
     return fast is not None
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 def test_same_as_getaddresses_on_the_corpus():
     answered = total = 0
-    for path in sorted((CORPUS / "ham").iterdir()) + sorted((CORPUS / "spam").iterdir()):
+    for path in corpus_files():
         raw = path.read_bytes()
         head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0] + b"\n\n"
         headers = split_header_block(head)
@@ -40,7 +36,7 @@ def test_same_as_getaddresses_on_the_corpus():
             if headers.get(name):
                 total += 1
                 answered += check(_decode_bytes(headers[name]))
-    assert total > 5000
+    assert total > 200
     assert answered > total * 0.7  # the shortcut does cover the usual case
 
 

@@ -2,7 +2,7 @@
 
 ``mailwatch.core.parse.quote_head`` pre-screens each line with one alternation of
 quotequail's own patterns and confirms a hit with quotequail. Here it is compared with
-the plain ``quotequail.quote`` call on every text of the shared corpus and on generated
+the plain ``quotequail.quote`` call on every text of the real-mail sample and on generated
 texts built from the pieces that matter (intro lines, wrapped intro lines, ">" quoting,
 blank and white-space-only lines, the characters quotequail joins without a space).
 """
@@ -10,7 +10,6 @@ blank and white-space-only lines, the characters quotequail joins without a spac
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import quotequail
@@ -25,8 +24,7 @@ from mailwatch.core.parse import (
     parse_message,
     quote_head,
 )
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+from tests.mailsample import corpus_files
 
 
 def reference_head(window: str) -> str | None:
@@ -70,10 +68,9 @@ def test_fast_path_is_active():
     assert parse._QUOTE_GATE[1] == frozenset(":>-_")
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 def test_same_as_quotequail_on_the_corpus():
-    files = sorted((CORPUS / "ham").iterdir()) + sorted((CORPUS / "spam").iterdir())
-    assert len(files) > 2700
+    files = corpus_files()
+    assert len(files) > 60
     cut = 0
     for path in files:
         text = parse_message(path.read_bytes()).text
@@ -82,7 +79,7 @@ def test_same_as_quotequail_on_the_corpus():
         assert quote_head(window) == expected, path.name
         assert new_text_of(text) == reference_new_text(text), path.name
         cut += expected is not None
-    assert cut > 300  # the corpus does exercise the cutting branch
+    assert cut >= 8  # the sample does exercise the cutting branch
 
 
 PIECES = [
