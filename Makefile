@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit integration eval bench clean system-deps venv
+.PHONY: demo test lint typecheck unit integration eval bench clean system-deps venv settings-docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ eval: $(BIN)/.installed
 
 bench: $(BIN)/.installed system-deps
 	$(BIN)/python bench/backfill.py --messages 20000 --rounds 3
+
+settings-docs: $(BIN)/.installed
+	$(BIN)/python -m mailwatch.settings_docs --write
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,7 @@ log = logging.getLogger("mailwatch")
 
 class _State:
     env_file: Path = Path(".env")
+    env_file_named: bool = False  # given with --env-file: then it must exist
     settings: Settings | None = None
 
 
@@ -42,7 +43,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 def settings() -> Settings:
     if state.settings is None:
         try:
-            state.settings = load_settings(state.env_file)
+            state.settings = load_settings(state.env_file, required=state.env_file_named)
         except ConfigError as exc:
             raise fail(f"config: {exc}") from None
         from mailwatch.logs import setup_logging
@@ -66,10 +67,16 @@ def parse_now(value: str | None) -> datetime:
 @app.callback()
 def main_options(
     env_file: Annotated[
-        Path, typer.Option("--env-file", help="settings file (MAILWATCH_* keys)")
-    ] = Path(".env"),
+        Path | None,
+        typer.Option(
+            "--env-file",
+            help="settings file (MAILWATCH_* keys); default .env here, if there is one",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    state.env_file = env_file
+    state.env_file = env_file if env_file is not None else Path(".env")
+    state.env_file_named = env_file is not None
     state.settings = None
 
 
@@ -91,8 +98,12 @@ def _engine(cfg: Settings) -> Any:
 
 @app.command()
 def init() -> None:
-    """Create or upgrade the database (Alembic) and check the configuration."""
+    """Check the configuration, then create or upgrade the database (Alembic)."""
     cfg = settings()
+    if cfg.problems:  # before anything is created: a wrong setup leaves nothing behind
+        for problem in cfg.problems:
+            err.print(f"[bold red]error:[/] config: {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
     from mailwatch.store.db import make_engine, upgrade
 
     try:
@@ -102,10 +113,6 @@ def init() -> None:
             f"database {describe(cfg)['database_url']}: {exc.__class__.__name__}: {exc}"
         ) from None
     console.print(f"database ready at revision {revision} ({describe(cfg)['database_url']})")
-    if cfg.problems:
-        for problem in cfg.problems:
-            err.print(f"[yellow]config:[/] {problem}", highlight=False)
-        raise typer.Exit(2)
     names = ", ".join(m.name for m in cfg.mailboxes)
     console.print(f"configuration OK: mailbox(es) {names}")
 

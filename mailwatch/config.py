@@ -6,10 +6,11 @@ some commands need (the mailbox credentials) are checked by ``Settings.require_m
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -37,89 +38,6 @@ OFFICE365_SMTP_HOST = "smtp.office365.com"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DRAFT_KINDS = ("acknowledgment", "decline", "renegotiation", "follow_up")
 LANGUAGES = ("en", "ru", "ro", "es")
-
-# Keys an extra mailbox may set as MAILWATCH_<NAME>_<KEY>; unset ones fall back to the first's.
-MAILBOX_KEYS = (
-    "IMAP_HOST",
-    "IMAP_PORT",
-    "IMAP_SECURITY",
-    "IMAP_USERNAME",
-    "IMAP_PASSWORD",
-    "IMAP_AUTH",
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_SECURITY",
-    "SMTP_USERNAME",
-    "SMTP_PASSWORD",
-    "SMTP_AUTH",
-    "OAUTH_TENANT",
-    "OAUTH_CLIENT_ID",
-    "OAUTH_CLIENT_SECRET",
-    "OAUTH_FLOW",
-    "OAUTH_TOKEN_CACHE",
-    "OAUTH_TOKEN_COMMAND",
-    "OAUTH_AUTHORITY",
-    "OAUTH_CLIENT_CERTIFICATE",
-    "OWN_ADDRESSES",
-    "SENDER_NAME",
-    "SIGNATURE",
-    "BACKFILL_DAYS",
-)
-
-GLOBAL_KEYS = (
-    "DATABASE_URL",
-    "MAILBOXES",
-    "TIMEZONE",
-    "WORK_HOURS",
-    "WORK_DAYS",
-    "HOLIDAYS_COUNTRY",
-    "CLOSED_DATES",
-    "REPLY_SLA",
-    "ACK_AFTER",
-    "RENEGOTIATE_LEAD",
-    "DIGEST_AT",
-    "DIGEST_TO",
-    "INTERNAL_DOMAINS",
-    "AUTO_SEND",
-    "FOLLOW_UP_AFTER",
-    "SEND_RATE",
-    "SENT_COPY",
-    "DRAFTS_TO_MAILBOX",
-    "TEMPLATES_DIR",
-    "LOG_FORMAT",
-    "LOG_LEVEL",
-    "WEB_BIND",
-    "WEB_PASSWORD",
-    "WEB_SECRET",
-    "WEB_ALLOW_REMOTE",
-    "LANGUAGES",
-    "ALLOW_INSECURE",
-    "IMAP_TIMEOUT",
-    "IDLE_RENEW",
-    "POLL_INTERVAL",
-    "FLAG_SCAN_INTERVAL",
-    "FLAG_SCAN_DAYS",
-    "ANALYSIS_DAYS",
-    "FETCH_BATCH",
-    "TEXT_PREFIX_BYTES",
-    "THREAD_SUBJECT_WINDOW",
-)
-
-ALL_KEYS = GLOBAL_KEYS + MAILBOX_KEYS
-# MAILWATCH_* names that are not settings: the demo's switch, a test-only fault injection, and
-# what a token command is given. They never stop start-up as unknown keys.
-NOT_SETTINGS = frozenset(
-    {
-        "MAILWATCH_DEMO_KEEP_RUNNING",
-        "MAILWATCH_TEST_CRASH_AFTER",
-        "MAILWATCH_TEST_TMPDIR",
-        "MAILWATCH_OAUTH_USER",
-        "MAILWATCH_OAUTH_MAILBOX",
-    }
-)
-SECRET_KEYS = frozenset(
-    {"IMAP_PASSWORD", "SMTP_PASSWORD", "OAUTH_CLIENT_SECRET", "WEB_PASSWORD", "WEB_SECRET"}
-)
 
 
 class ConfigError(ValueError):
@@ -189,6 +107,15 @@ class MailboxSettings:
     sender_name: str
     signature: str
     backfill_days: int
+    # every MAILBOX_KEYS value in force (parsed), and the text of those set in the env
+    values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    raw: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def value(self, key: str) -> Any:
+        """A per-mailbox setting by its table key (the first mailbox's when this one is unset)."""
+        if key not in self.values:
+            raise KeyError(f"{key} is not a per-mailbox setting")
+        return self.values[key]
 
     @property
     def env_prefix(self) -> str:
@@ -229,6 +156,15 @@ class Settings:
     text_prefix_bytes: int
     thread_subject_window: timedelta
     problems: tuple[ConfigError, ...] = field(default=())
+    # every GLOBAL_KEYS value in force (parsed), and the text of those set in the env
+    values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    raw: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def value(self, key: str) -> Any:
+        """A global setting by its table key (parsed; its default when unset)."""
+        if key not in self.values:
+            raise KeyError(f"{key} is not a global setting")
+        return self.values[key]
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -254,9 +190,13 @@ class Settings:
 T = TypeVar("T")
 
 
+_TABLE: Any = object()  # "take it from the settings table"
+
+
 class _Reader:
-    def __init__(self, values: Mapping[str, str]) -> None:
+    def __init__(self, values: Mapping[str, str], prefix: str = PREFIX) -> None:
         self.values = values
+        self.prefix = prefix  # how the key is named in error lines
 
     def raw(self, key: str) -> str | None:
         value = self.values.get(PREFIX + key)
@@ -265,16 +205,34 @@ class _Reader:
         value = value.strip()
         return value if value != "" else None
 
-    def get(self, key: str, default: T, convert: Callable[[str], T]) -> T:
+    def get(self, key: str, default: Any = _TABLE, convert: Any = _TABLE) -> Any:
+        """The key's value parsed by the table's ``parse`` (or ``convert``), else its default."""
+        setting = SETTING.get(key)
+        if convert is _TABLE:
+            convert = setting.parse if setting is not None else str
         value = self.raw(key)
         if value is None:
+            if default is _TABLE:
+                return setting.default_value if setting is not None else None
             return default
         try:
             return convert(value)
         except ConfigError:
             raise
         except (ValueError, TypeError) as exc:
-            raise ConfigError(PREFIX + key, f"{value!r} is not valid: {exc}") from None
+            raise ConfigError(self.prefix + key, f"{value!r} is not valid: {exc}") from None
+
+
+class _Fallback(_Reader):
+    """An extra mailbox's keys; a key it does not set is the first mailbox's."""
+
+    def __init__(self, own: _Reader, first: _Reader, prefix: str) -> None:
+        super().__init__(own.values, prefix)
+        self.first = first
+
+    def raw(self, key: str) -> str | None:
+        found = super().raw(key)
+        return found if found is not None else self.first.raw(key)
 
 
 def _int_range(low: int, high: int) -> Callable[[str], int]:
@@ -431,23 +389,320 @@ def _token_command(value: str) -> str:
     return value
 
 
+def _mailbox_names(value: str) -> tuple[str, ...]:
+    names = _list(value)
+    if not names:
+        raise ValueError("expected at least one mailbox name")
+    for name in names:
+        if not re.fullmatch(r"[a-z][a-z0-9]*", name):
+            raise ValueError(
+                f"{name!r}: mailbox names are lower-case letters and digits (they become "
+                f"key prefixes such as {PREFIX}SUPPORT_IMAP_HOST)"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError("a mailbox name is listed twice")
+    return names
+
+
+def _domains(value: str) -> frozenset[str]:
+    return frozenset(d.lower().lstrip("@") for d in _list(value))
+
+
+def _unescape(value: str) -> str:
+    return value.replace("\\n", "\n")
+
+
+def _draft_kinds(value: str) -> frozenset[str]:
+    kinds = _list(value)
+    for kind in kinds:
+        if kind not in DRAFT_KINDS:
+            raise ValueError(f"unknown draft kind {kind!r} (kinds: {', '.join(DRAFT_KINDS)})")
+    return frozenset(kinds)
+
+
+def _languages(value: str) -> tuple[str, ...]:
+    languages = _list(value)
+    for language in languages:
+        if language not in LANGUAGES:
+            raise ValueError(f"unsupported language {language!r} (supported: en, ru, ro, es)")
+    return languages
+
+
+def _directory(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise ValueError(f"{value!r} is not a directory")
+    return path
+
+
+# -- the settings table --------------------------------------------------------------------------
+#
+# Every setting is ONE entry here. From this table come: the checks (each value is parsed by its
+# ``parse`` and a wrong one stops start-up naming the key), the unknown-key check ("did you mean"),
+# config.example.env and docs/configuration.md (``python -m mailwatch.settings_docs --write``;
+# a test fails when they drift), and the web page's settings list. Code reads a value with
+# ``settings.value("KEY")`` (global) or ``mailbox.value("KEY")`` (per mailbox); the few settings
+# that other settings depend on also have typed fields on ``Settings``/``MailboxSettings``.
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``MAILWATCH_<key>`` setting."""
+
+    key: str
+    default: str  # as written in an env file; "" = unset (``default_note`` says what happens)
+    type: str  # for people: "duration", "whole number 1-10000", "ssl | starttls | none"
+    help: str  # one or two sentences; the first line of its comment in config.example.env
+    section: str
+    scope: str = "global"  # "global" or "mailbox" (an extra mailbox may set MAILWATCH_<NAME>_KEY)
+    secret: bool = False  # never shown, never logged
+    parse: Callable[[str], Any] = str  # the value's check and conversion; raises ValueError
+    example: str | None = None  # the value written in config.example.env, when not the default
+    default_note: str = ""  # the default in words, when it is derived from other settings
+    unit: str = ""  # shown after the value on the settings page ("per minute")
+
+    @property
+    def default_value(self) -> Any:
+        return self.parse(self.default) if self.default != "" else None
+
+
+STORE, MAILBOXES_SECTION, OAUTH, BUSINESS = "Store", "Mailboxes", "OAuth2", "Business time"
+DRAFTING, DIGEST, WEB, LOGS, TUNING = (
+    "Drafts and sending",
+    "Digest",
+    "Web page",
+    "Logs",
+    "Sync tuning (the defaults suit most servers)",
+)
+SECTIONS = (STORE, MAILBOXES_SECTION, OAUTH, BUSINESS, DRAFTING, DIGEST, WEB, LOGS, TUNING)
+_MB = "mailbox"
+_DURATION = "duration (4h, 30m, 1h30m, 1d; a bare number is minutes)"
+_BOOL = "true | false"
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "sqlite:///./mailwatch.db", "SQLAlchemy URL",
+            "Where mailwatch keeps what it knows. SQLite (WAL mode) by default; PostgreSQL: "
+            "postgresql+psycopg://user:password@host/db.", STORE, parse=_database_url),
+    Setting("MAILBOXES", DEFAULT_MAILBOX, "names, comma-separated",
+            "Names of the watched mailboxes (lower-case letters and digits). The unprefixed "
+            "mailbox keys are the FIRST mailbox; each further one sets MAILWATCH_<NAME>_<KEY> "
+            "(e.g. MAILWATCH_SUPPORT_IMAP_USERNAME), and a key it does not set falls back to "
+            "the first's.", MAILBOXES_SECTION, parse=_mailbox_names),
+    Setting("IMAP_HOST", "", "host name",
+            "REQUIRED to watch mail: the IMAP server (Office 365: outlook.office365.com).",
+            MAILBOXES_SECTION, _MB, example="imap.example.com"),
+    Setting("IMAP_PORT", "", "port", "The IMAP port.", MAILBOXES_SECTION, _MB,
+            parse=_int_range(1, 65535), example="993",
+            default_note="993 for ssl, 143 for starttls or none"),
+    Setting("IMAP_SECURITY", "ssl", "ssl | starttls | none",
+            "ssl (implicit TLS), starttls, or none (plain text: loopback test servers only, "
+            "unless ALLOW_INSECURE).", MAILBOXES_SECTION, _MB, parse=_choice(SECURITY_CHOICES)),
+    Setting("IMAP_USERNAME", "", "login",
+            "REQUIRED: the mailbox login (usually its address; also counted as one of our own "
+            "addresses).", MAILBOXES_SECTION, _MB, example="sales@example.com"),
+    Setting("IMAP_PASSWORD", "", "secret", "REQUIRED with IMAP_AUTH=password.",
+            MAILBOXES_SECTION, _MB, secret=True),
+    Setting("IMAP_AUTH", "password", "password | oauth2",
+            "password, or oauth2 (XOAUTH2; see the OAUTH_* keys).", MAILBOXES_SECTION, _MB,
+            parse=_choice(AUTH_CHOICES)),
+    Setting("SMTP_HOST", "", "host name",
+            "Outgoing mail for drafts and the digest. Empty: nothing can be sent.",
+            MAILBOXES_SECTION, _MB, example="smtp.example.com",
+            default_note="smtp.office365.com when IMAP_HOST is outlook.office365.com, "
+            "else none"),
+    Setting("SMTP_PORT", "", "port", "The SMTP port.", MAILBOXES_SECTION, _MB,
+            parse=_int_range(1, 65535), example="587",
+            default_note="465 for ssl, 587 for starttls, 25 for none"),
+    Setting("SMTP_SECURITY", "starttls", "ssl | starttls | none",
+            "How the SMTP connection is protected.", MAILBOXES_SECTION, _MB,
+            parse=_choice(SECURITY_CHOICES)),
+    Setting("SMTP_USERNAME", "", "login", "The SMTP login.", MAILBOXES_SECTION, _MB,
+            default_note="the IMAP username"),
+    Setting("SMTP_PASSWORD", "", "secret", "The SMTP password.", MAILBOXES_SECTION, _MB,
+            secret=True, default_note="the IMAP password"),
+    Setting("SMTP_AUTH", "", "password | oauth2", "How SMTP logs in.", MAILBOXES_SECTION, _MB,
+            parse=_choice(AUTH_CHOICES), default_note="the same as IMAP_AUTH"),
+    Setting("OWN_ADDRESSES", "", "email addresses, comma-separated",
+            "Our own addresses besides the login (aliases, shared mailboxes).",
+            MAILBOXES_SECTION, _MB, parse=_emails),
+    Setting("BACKFILL_DAYS", "30", "whole number of days",
+            "How many days of history the first sync reads (0 = all history).",
+            MAILBOXES_SECTION, _MB, parse=_int_range(0, 36500), unit="days"),
+    Setting("OAUTH_TENANT", "organizations", "tenant id or domain",
+            "OAuth2 (XOAUTH2) for Office 365 or any provider: set IMAP_AUTH=oauth2 (see "
+            "docs/outlook.md). The directory (tenant) id or domain (contoso.onmicrosoft.com); "
+            "organizations only suits the device flow.", OAUTH, _MB, parse=_tenant),
+    Setting("OAUTH_CLIENT_ID", "", "GUID",
+            "REQUIRED for the device and client_credentials flows: the app registration's "
+            "Application (client) ID.", OAUTH, _MB, parse=_client_id),
+    Setting("OAUTH_CLIENT_SECRET", "", "secret", "Client secret for the client-credentials flow.",
+            OAUTH, _MB, secret=True),
+    Setting("OAUTH_CLIENT_CERTIFICATE", "", "path",
+            "Instead of the secret: one PEM file with the app's certificate and its private key "
+            "(mode 0600).", OAUTH, _MB, parse=Path),
+    Setting("OAUTH_FLOW", "", "device | client_credentials | command",
+            "device (a person signs in once with `mailwatch auth login`), client_credentials "
+            "(an app with a secret or certificate) or command (OAUTH_TOKEN_COMMAND).",
+            OAUTH, _MB, parse=_choice(OAUTH_FLOWS),
+            default_note="command when OAUTH_TOKEN_COMMAND is set, client_credentials when "
+            "OAUTH_CLIENT_SECRET or OAUTH_CLIENT_CERTIFICATE is set, else device"),
+    Setting("OAUTH_TOKEN_CACHE", "", "path",
+            "Where the device flow's token cache (with the refresh token) is kept: a 0600 file.",
+            OAUTH, _MB, example="./mailwatch-main-token.json",
+            default_note="./mailwatch-<mailbox>-token.json"),
+    Setting("OAUTH_TOKEN_COMMAND", "", "command",
+            "A command (no shell; split like one) whose first line of output is an access "
+            "token, for any provider; it sees MAILWATCH_OAUTH_USER. Timeout 30 s.",
+            OAUTH, _MB, parse=_token_command),
+    Setting("OAUTH_AUTHORITY", DEFAULT_AUTHORITY, "https URL",
+            "The Microsoft identity platform host; change it only for a national cloud.",
+            OAUTH, _MB, parse=_authority),
+    Setting("TIMEZONE", "UTC", "IANA time zone",
+            "The mailbox's time zone: work hours, due dates, the digest and every time shown "
+            "to people are in this zone.", BUSINESS, parse=_timezone, example="Europe/Chisinau"),
+    Setting("WORK_HOURS", "09:00-18:00", "HH:MM-HH:MM", "Work hours.", BUSINESS,
+            parse=parse_work_hours),
+    Setting("WORK_DAYS", "Mon-Fri", "days", "Work days: ranges or lists of Mon Tue Wed Thu Fri "
+            "Sat Sun (e.g. Mon-Fri, Sun-Thu).", BUSINESS, parse=parse_work_days),
+    Setting("HOLIDAYS_COUNTRY", "", "country code",
+            "Public holidays of this country (ISO code: MD, RU, RO, ES, US...).", BUSINESS,
+            parse=_country),
+    Setting("CLOSED_DATES", "", "dates, comma-separated", "Extra closed dates (YYYY-MM-DD).",
+            BUSINESS, parse=parse_dates),
+    Setting("REPLY_SLA", "4h", _DURATION,
+            "How soon a client must get an answer, in business time.", BUSINESS,
+            parse=_positive_duration),
+    Setting("ACK_AFTER", "", _DURATION,
+            "When to draft an acknowledgment, before REPLY_SLA runs out (business time).",
+            BUSINESS, parse=_positive_duration, example="2h", default_note="half of REPLY_SLA"),
+    Setting("RENEGOTIATE_LEAD", "1", "business days",
+            "Renegotiate a promise this many business days before it is due.", BUSINESS,
+            parse=parse_business_days, unit="business day(s)"),
+    Setting("FOLLOW_UP_AFTER", "3", "business days",
+            "Draft a follow-up after this many business days without the client's answer.",
+            BUSINESS, parse=parse_business_days, unit="business day(s)"),
+    Setting("INTERNAL_DOMAINS", "", "domains, comma-separated",
+            "Colleagues' domains: their mail never needs a reply from the sales inbox.",
+            BUSINESS, parse=_domains, example="example.com"),
+    Setting("SENDER_NAME", "", "text", "Name put on drafts.", DRAFTING, _MB),
+    Setting("SIGNATURE", "", "text (\\n for a line break)", "Signature put on drafts.",
+            DRAFTING, _MB, parse=_unescape),
+    Setting("AUTO_SEND", "", "draft kinds, comma-separated",
+            "Draft kinds sent without approval (acknowledgment, decline, renegotiation, "
+            "follow_up). Empty: nothing is sent unapproved.", DRAFTING, parse=_draft_kinds),
+    Setting("SEND_RATE", "30", "whole number 1-10000",
+            "At most this many messages per minute (Office 365 allows 30).", DRAFTING,
+            parse=_int_range(1, 10000), unit="messages per minute"),
+    Setting("SENT_COPY", "auto", "auto | always | never",
+            "Put a copy of sent mail in Sent: auto (unless the server does it), always, never.",
+            DRAFTING, parse=_choice(("auto", "always", "never"))),
+    Setting("DRAFTS_TO_MAILBOX", "false", _BOOL,
+            "Also put pending drafts into the mailbox's Drafts folder.", DRAFTING, parse=_bool),
+    Setting("TEMPLATES_DIR", "", "directory",
+            "A directory whose templates override the shipped ones, file by file.", DRAFTING,
+            parse=_directory),
+    Setting("LANGUAGES", ",".join(LANGUAGES), "languages, comma-separated",
+            "Languages to detect and write in (a subset of en, ru, ro, es).", DRAFTING,
+            parse=_languages),
+    Setting("DIGEST_AT", "08:30", "HH:MM", "Local time of the daily digest.", DIGEST,
+            parse=_clock),
+    Setting("DIGEST_TO", "", "email addresses, comma-separated", "Who gets the daily digest.",
+            DIGEST, parse=_emails),
+    Setting("WEB_BIND", "127.0.0.1:8025", "HOST:PORT",
+            "Where the approval page listens (loopback by default).", WEB, parse=_web_bind),
+    Setting("WEB_PASSWORD", "", "secret",
+            "Login password for the web page; empty: the page is off (/healthz and /metrics "
+            "still answer).", WEB, secret=True),
+    Setting("WEB_SECRET", "", "secret",
+            "Key that signs sessions and digest links (a long random value).", WEB, secret=True),
+    Setting("WEB_ALLOW_REMOTE", "false", _BOOL,
+            "Allow WEB_BIND on an address other machines can reach (e.g. 0.0.0.0 in a "
+            "container). Off by default: the page shows client mail.", WEB, parse=_bool),
+    Setting("LOG_FORMAT", "text", "text | json", "The log's format.", LOGS,
+            parse=_choice(("text", "json"))),
+    Setting("LOG_LEVEL", "info", "debug | info | warning | error",
+            "The log's level (the scheduler library's own lines show only at debug).", LOGS,
+            parse=_choice(("debug", "info", "warning", "error"))),
+    Setting("IMAP_TIMEOUT", "60", "seconds, 5-3600",
+            "Seconds before a silent server counts as gone (every socket read has it).",
+            TUNING, parse=_int_range(5, 3600), unit="s"),
+    Setting("IDLE_RENEW", "10m", _DURATION,
+            "Re-issue IDLE at least this often (servers drop IDLE after 29 minutes).", TUNING,
+            parse=_positive_duration),
+    Setting("POLL_INTERVAL", "2m", _DURATION,
+            "A full reconciliation pass at least this often (also the poll interval without "
+            "IDLE).", TUNING, parse=_positive_duration),
+    Setting("FLAG_SCAN_INTERVAL", "15m", _DURATION,
+            "Without CONDSTORE (Office 365): re-read the flags of recent mail this often.",
+            TUNING, parse=_positive_duration),
+    Setting("FLAG_SCAN_DAYS", "14", "whole number of days",
+            "...for the messages of the last this many days.", TUNING,
+            parse=_int_range(1, 3650), unit="days"),
+    Setting("ANALYSIS_DAYS", "90", "whole number of days",
+            "Read the text of messages newer than this for language, promises, requested "
+            "deadlines and warning signs (0 = all history); older mail is classified from its "
+            "headers.", TUNING, parse=_int_range(0, 36500), unit="days"),
+    Setting("FETCH_BATCH", "500", "whole number 10-5000",
+            "Messages per FETCH batch (and per checkpointed transaction).", TUNING,
+            parse=_int_range(10, 5000)),
+    Setting("TEXT_PREFIX_BYTES", "8192", "bytes, 512-65536",
+            "Bytes of each message's text part fetched (headers are always fetched whole).",
+            TUNING, parse=_int_range(512, 65536), unit="bytes"),
+    Setting("THREAD_SUBJECT_WINDOW", "30d", _DURATION,
+            "Last-resort threading by subject and counterpart only within this window.",
+            TUNING, parse=_positive_duration),
+    Setting("ALLOW_INSECURE", "false", _BOOL,
+            "Allow IMAP/SMTP security none to hosts other than loopback (passwords in clear "
+            "text).", TUNING, parse=_bool),
+)  # fmt: skip
+
+SETTING = {s.key: s for s in SETTINGS}
+GLOBAL_KEYS = tuple(s.key for s in SETTINGS if s.scope == "global")
+# Keys an extra mailbox may set as MAILWATCH_<NAME>_<KEY>; unset ones fall back to the first's.
+MAILBOX_KEYS = tuple(s.key for s in SETTINGS if s.scope == _MB)
+ALL_KEYS = GLOBAL_KEYS + MAILBOX_KEYS
+SECRET_KEYS = frozenset(s.key for s in SETTINGS if s.secret)
+# MAILWATCH_* names that are not settings: the demo's switch, a test-only fault injection, and
+# what a token command is given. They never stop start-up as unknown keys.
+NOT_SETTINGS = frozenset(
+    {
+        "MAILWATCH_DEMO_KEEP_RUNNING",
+        "MAILWATCH_TEST_CRASH_AFTER",
+        "MAILWATCH_TEST_TMPDIR",
+        "MAILWATCH_OAUTH_USER",
+        "MAILWATCH_OAUTH_MAILBOX",
+    }
+)
+
+
 def _oauth(
-    get: Callable[[str, Any, Callable[[str], Any]], Any],
-    name: str,
-    prefix: str,
-    uses_oauth: bool,
-    problems: list[ConfigError],
+    read: _Reader, name: str, uses_oauth: bool, problems: list[ConfigError]
 ) -> OAuthSettings:
-    """The OAUTH_* keys; checked against the flow only when IMAP or SMTP uses oauth2."""
+    """The OAUTH_* keys; checked against the flow only when IMAP or SMTP uses oauth2.
+
+    Without OAUTH_FLOW the flow follows from what is set: a token command alone means the
+    command flow, a client secret or certificate the client-credentials flow, else device.
+    """
+    prefix = read.prefix
+    token_command = read.get("OAUTH_TOKEN_COMMAND") or ""
+    client_secret = read.get("OAUTH_CLIENT_SECRET") or ""
+    certificate = read.get("OAUTH_CLIENT_CERTIFICATE")
+    inferred = (
+        "command"
+        if token_command
+        else "client_credentials"
+        if client_secret or certificate is not None
+        else "device"
+    )
     oauth = OAuthSettings(
-        tenant=get("OAUTH_TENANT", "organizations", _tenant),
-        client_id=get("OAUTH_CLIENT_ID", "", _client_id),
-        client_secret=Secret(get("OAUTH_CLIENT_SECRET", "", str)),
-        flow=get("OAUTH_FLOW", "device", _choice(OAUTH_FLOWS)),
-        token_cache=Path(get("OAUTH_TOKEN_CACHE", f"./mailwatch-{name}-token.json", str)),
-        token_command=get("OAUTH_TOKEN_COMMAND", "", _token_command),
-        authority=get("OAUTH_AUTHORITY", DEFAULT_AUTHORITY, _authority),
-        client_certificate=get("OAUTH_CLIENT_CERTIFICATE", None, Path),
+        tenant=read.get("OAUTH_TENANT"),
+        client_id=read.get("OAUTH_CLIENT_ID") or "",
+        client_secret=Secret(client_secret),
+        flow=read.get("OAUTH_FLOW", inferred),
+        token_cache=Path(read.get("OAUTH_TOKEN_CACHE", f"./mailwatch-{name}-token.json")),
+        token_command=token_command,
+        authority=read.get("OAUTH_AUTHORITY"),
+        client_certificate=certificate,
     )
     if not uses_oauth:
         return oauth
@@ -494,34 +749,16 @@ def _oauth(
 
 
 def _server(
-    read: _Reader,
-    fallback: _Reader | None,
-    proto: str,
-    allow_insecure: bool,
-    problems: list[ConfigError],
-    prefix: str,
+    read: _Reader, proto: str, allow_insecure: bool, problems: list[ConfigError]
 ) -> ServerSettings:
-    def value(key: str) -> str | None:
-        found = read.raw(key)
-        if found is None and fallback is not None:
-            found = fallback.raw(key)
-        return found
-
-    def get(key: str, default: T, convert: Callable[[str], T]) -> T:
-        raw = value(key)
-        if raw is None:
-            return default
-        try:
-            return convert(raw)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(prefix + key, f"{raw!r} is not valid: {exc}") from None
+    prefix = read.prefix
+    value = read.raw
+    get = read.get
 
     host = value(f"{proto}_HOST") or ""
     if proto == "SMTP" and not host and _is_office365(value("IMAP_HOST")):
         host = OFFICE365_SMTP_HOST  # Office 365: submission on 587 with STARTTLS
-    security = get(
-        f"{proto}_SECURITY", "ssl" if proto == "IMAP" else "starttls", _choice(SECURITY_CHOICES)
-    )
+    security = get(f"{proto}_SECURITY")
     default_port = {
         ("IMAP", "ssl"): 993,
         ("IMAP", "starttls"): 143,
@@ -530,8 +767,8 @@ def _server(
         ("SMTP", "starttls"): 587,
         ("SMTP", "none"): 25,
     }[(proto, security)]
-    port = get(f"{proto}_PORT", default_port, _int_range(1, 65535))
-    auth = get(f"{proto}_AUTH", "password", _choice(AUTH_CHOICES))
+    port = get(f"{proto}_PORT", default_port)
+    auth = get(f"{proto}_AUTH", "password")
     if proto == "SMTP" and value("SMTP_AUTH") is None and value("IMAP_AUTH") is not None:
         # The same account and the same way in, unless told otherwise.
         auth = _choice(AUTH_CHOICES)(value("IMAP_AUTH") or "password")
@@ -560,82 +797,115 @@ def _server(
 
 
 def _mailbox(
-    name: str,
-    read: _Reader,
-    fallback: _Reader | None,
-    allow_insecure: bool,
-    problems: list[ConfigError],
+    name: str, read: _Reader, allow_insecure: bool, problems: list[ConfigError]
 ) -> MailboxSettings:
-    prefix = PREFIX if fallback is None else f"{PREFIX}{name.upper()}_"
-
-    def get(key: str, default: T, convert: Callable[[str], T]) -> T:
-        raw = read.raw(key)
-        if raw is None and fallback is not None:
-            raw = fallback.raw(key)
-        if raw is None:
-            return default
-        try:
-            return convert(raw)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(prefix + key, f"{raw!r} is not valid: {exc}") from None
-
-    imap = _server(read, fallback, "IMAP", allow_insecure, problems, prefix)
-    smtp = _server(read, fallback, "SMTP", allow_insecure, problems, prefix)
-    own_raw = read.raw("OWN_ADDRESSES")
-    try:
-        own = set(_emails(own_raw)) if own_raw else set()
-    except ValueError as exc:
-        raise ConfigError(prefix + "OWN_ADDRESSES", f"{own_raw!r} is not valid: {exc}") from None
+    imap = _server(read, "IMAP", allow_insecure, problems)
+    smtp = _server(read, "SMTP", allow_insecure, problems)
+    own = set(read.get("OWN_ADDRESSES") or ())
     if "@" in imap.username:
         own.add(imap.username.lower())
     uses_oauth = imap.auth == "oauth2" or (bool(smtp.host) and smtp.auth == "oauth2")
-    oauth = _oauth(get, name, prefix, uses_oauth, problems)
+    oauth = _oauth(read, name, uses_oauth, problems)
+    values = {key: read.get(key) for key in MAILBOX_KEYS}
+    # what other settings decided, so that value() and the settings page show what is in force
+    values.update(
+        IMAP_PORT=imap.port,
+        SMTP_HOST=smtp.host,
+        SMTP_PORT=smtp.port,
+        SMTP_USERNAME=smtp.username,
+        SMTP_AUTH=smtp.auth,
+        OAUTH_FLOW=oauth.flow,
+        OAUTH_TOKEN_CACHE=oauth.token_cache,
+    )
     return MailboxSettings(
         name=name,
         imap=imap,
         smtp=smtp,
         oauth=oauth,
         own_addresses=frozenset(own),
-        sender_name=get("SENDER_NAME", "", str),
-        signature=get("SIGNATURE", "", lambda v: v.replace("\\n", "\n")),
-        backfill_days=get("BACKFILL_DAYS", 30, _int_range(0, 36500)),
+        sender_name=read.get("SENDER_NAME") or "",
+        signature=read.get("SIGNATURE") or "",
+        backfill_days=read.get("BACKFILL_DAYS"),
+        values=values,
+        raw={key: raw for key in MAILBOX_KEYS if (raw := read.raw(key)) is not None},
     )
 
 
-def _sub_reader(values: Mapping[str, str], name: str) -> _Reader:
+def _sub_reader(values: Mapping[str, str], name: str, first: _Reader) -> _Reader:
     head = f"{PREFIX}{name.upper()}_"
-    return _Reader({PREFIX + k[len(head) :]: v for k, v in values.items() if k.startswith(head)})
+    own = _Reader({PREFIX + k[len(head) :]: v for k, v in values.items() if k.startswith(head)})
+    return _Fallback(own, first, head)
+
+
+class MissingEnvFile(ConfigError):
+    """The env file named on the command line does not exist."""
 
 
 def load_settings(
-    env_file: Path | None = Path(".env"), environ: Mapping[str, str] | None = None
+    env_file: Path | None = Path(".env"),
+    environ: Mapping[str, str] | None = None,
+    *,
+    required: bool = False,
 ) -> Settings:
-    """Read ``env_file`` (when it exists) under the process environment, which wins."""
+    """Read ``env_file`` under the process environment, which wins.
+
+    ``required``: the file was named by the user (``--env-file``), so a missing one is an error
+    rather than "no file, the environment only".
+    """
     values: dict[str, str] = {}
-    if env_file is not None and env_file.exists():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    if env_file is not None:
+        if env_file.is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        elif required or env_file.exists():
+            raise MissingEnvFile(
+                "--env-file",
+                f"{str(env_file)!r} "
+                + ("is not a file" if env_file.exists() else "does not exist")
+                + " (copy config.example.env to start one)",
+            )
     environ = os.environ if environ is None else environ
     values.update({k: v for k, v in environ.items() if k.startswith(PREFIX)})
     return settings_from_values(values)
 
 
+def known_keys(mailbox_names: Sequence[str]) -> list[str]:
+    """Every MAILWATCH_* name that is a setting, given the mailboxes' names."""
+    known = [PREFIX + key for key in ALL_KEYS]
+    for name in mailbox_names[1:]:
+        known += [f"{PREFIX}{name.upper()}_{key}" for key in MAILBOX_KEYS]
+    return known
+
+
+def check_unknown_keys(values: Mapping[str, str], mailbox_names: Sequence[str]) -> None:
+    """A misspelled key would be ignored silently: stop, name it and suggest the nearest key."""
+    known = set(known_keys(mailbox_names))
+    for key in sorted(values):
+        if not key.startswith(PREFIX) or key in known or key in NOT_SETTINGS:
+            continue
+        head, _, tail = key[len(PREFIX) :].partition("_")
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        if tail in MAILBOX_KEYS and re.fullmatch(r"[A-Z][A-Z0-9]*", head):
+            hint = (
+                f"{head.lower()!r} is not in {PREFIX}MAILBOXES ({', '.join(mailbox_names)}); "
+                "add it there to configure that mailbox"
+            )
+        elif close:
+            hint = f"did you mean {close[0]}?"
+        else:
+            hint = "see config.example.env for the keys"
+        raise ConfigError(key, f"unknown setting; {hint}")
+
+
 def settings_from_values(values: Mapping[str, str]) -> Settings:
     read = _Reader(values)
-    allow_insecure = read.get("ALLOW_INSECURE", False, _bool)
-    names = read.get("MAILBOXES", (DEFAULT_MAILBOX,), _list)
-    for name in names:
-        if not re.fullmatch(r"[a-z][a-z0-9]*", name):
-            raise ConfigError(
-                PREFIX + "MAILBOXES",
-                f"{name!r}: mailbox names are lower-case letters and digits (they become "
-                f"key prefixes such as {PREFIX}SUPPORT_IMAP_HOST)",
-            )
-    if len(set(names)) != len(names):
-        raise ConfigError(PREFIX + "MAILBOXES", "a mailbox name is listed twice")
+    names = read.get("MAILBOXES")
+    check_unknown_keys(values, names)
+    g = {key: read.get(key) for key in GLOBAL_KEYS}
+    allow_insecure = g["ALLOW_INSECURE"]
     problems: list[ConfigError] = []
-    mailboxes = [_mailbox(names[0], read, None, allow_insecure, problems)]
+    mailboxes = [_mailbox(names[0], read, allow_insecure, problems)]
     for name in names[1:]:
-        mailboxes.append(_mailbox(name, _sub_reader(values, name), read, allow_insecure, problems))
+        mailboxes.append(_mailbox(name, _sub_reader(values, name, read), allow_insecure, problems))
     seen: dict[tuple[str, str], str] = {}
     for mailbox in mailboxes:
         ident = (mailbox.imap.host.lower(), mailbox.imap.username.lower())
@@ -645,42 +915,27 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
                 f"mailbox {mailbox.name!r} is the same account as {seen[ident]!r}",
             )
         seen[ident] = mailbox.name
-    work_start, work_end = read.get("WORK_HOURS", (time(9), time(18)), parse_work_hours)
+    work_start, work_end = g["WORK_HOURS"]
     calendar = BusinessCalendar(
-        tz_name=read.get("TIMEZONE", "UTC", _timezone),
+        tz_name=g["TIMEZONE"],
         work_start=work_start,
         work_end=work_end,
-        work_days=read.get("WORK_DAYS", frozenset(range(5)), parse_work_days),
-        holidays_country=read.get("HOLIDAYS_COUNTRY", None, _country),
-        extra_closed=read.get("CLOSED_DATES", frozenset[date](), parse_dates),
+        work_days=g["WORK_DAYS"],
+        holidays_country=g["HOLIDAYS_COUNTRY"],
+        extra_closed=g["CLOSED_DATES"] or frozenset[date](),
     )
-    reply_sla = read.get("REPLY_SLA", timedelta(hours=4), _positive_duration)
-    ack_after = read.get("ACK_AFTER", reply_sla / 2, _positive_duration)
+    reply_sla = g["REPLY_SLA"]
+    if g["ACK_AFTER"] is None:
+        g["ACK_AFTER"] = reply_sla / 2
+    ack_after = g["ACK_AFTER"]
     if ack_after >= reply_sla:
         raise ConfigError(
             PREFIX + "ACK_AFTER",
             f"must be shorter than REPLY_SLA ({reply_sla}) so the acknowledgment comes before "
             "the thread is overdue",
         )
-    auto_send = read.get("AUTO_SEND", (), _list)
-    for kind in auto_send:
-        if kind not in DRAFT_KINDS:
-            raise ConfigError(
-                PREFIX + "AUTO_SEND",
-                f"unknown draft kind {kind!r} (kinds: {', '.join(DRAFT_KINDS)})",
-            )
-    languages = read.get("LANGUAGES", LANGUAGES, _list)
-    for language in languages:
-        if language not in LANGUAGES:
-            raise ConfigError(
-                PREFIX + "LANGUAGES",
-                f"unsupported language {language!r} (supported: en, ru, ro, es)",
-            )
-    templates_dir = read.get("TEMPLATES_DIR", None, Path)
-    if templates_dir is not None and not templates_dir.is_dir():
-        raise ConfigError(PREFIX + "TEMPLATES_DIR", f"{str(templates_dir)!r} is not a directory")
-    web_bind = read.get("WEB_BIND", "127.0.0.1:8025", _web_bind)
-    web_allow_remote = read.get("WEB_ALLOW_REMOTE", False, _bool)
+    web_bind = g["WEB_BIND"]
+    web_allow_remote = g["WEB_ALLOW_REMOTE"]
     web_host = web_bind.rpartition(":")[0].strip("[]")
     if not web_allow_remote and not is_loopback(web_host):
         raise ConfigError(
@@ -689,56 +944,52 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
             f"this needs {PREFIX}WEB_ALLOW_REMOTE=true (and a strong {PREFIX}WEB_PASSWORD)",
         )
     return Settings(
-        database_url=read.get("DATABASE_URL", "sqlite:///./mailwatch.db", _database_url),
+        database_url=g["DATABASE_URL"],
         mailboxes=tuple(mailboxes),
         calendar=calendar,
         reply_sla=reply_sla,
         ack_after=ack_after,
-        renegotiate_lead=read.get("RENEGOTIATE_LEAD", 1, parse_business_days),
-        digest_at=read.get("DIGEST_AT", time(8, 30), _clock),
-        digest_to=read.get("DIGEST_TO", (), _emails),
-        internal_domains=frozenset(
-            d.lower().lstrip("@") for d in read.get("INTERNAL_DOMAINS", (), _list)
-        ),
-        auto_send=frozenset(auto_send),
-        follow_up_after=read.get("FOLLOW_UP_AFTER", 3, parse_business_days),
-        send_rate=read.get("SEND_RATE", 30, _int_range(1, 10000)),
-        sent_copy=read.get("SENT_COPY", "auto", _choice(("auto", "always", "never"))),
-        drafts_to_mailbox=read.get("DRAFTS_TO_MAILBOX", False, _bool),
-        templates_dir=templates_dir,
-        log_format=read.get("LOG_FORMAT", "text", _choice(("text", "json"))),
-        log_level=read.get("LOG_LEVEL", "info", _choice(("debug", "info", "warning", "error"))),
+        renegotiate_lead=g["RENEGOTIATE_LEAD"],
+        digest_at=g["DIGEST_AT"],
+        digest_to=g["DIGEST_TO"] or (),
+        internal_domains=g["INTERNAL_DOMAINS"] or frozenset(),
+        auto_send=g["AUTO_SEND"] or frozenset(),
+        follow_up_after=g["FOLLOW_UP_AFTER"],
+        send_rate=g["SEND_RATE"],
+        sent_copy=g["SENT_COPY"],
+        drafts_to_mailbox=g["DRAFTS_TO_MAILBOX"],
+        templates_dir=g["TEMPLATES_DIR"],
+        log_format=g["LOG_FORMAT"],
+        log_level=g["LOG_LEVEL"],
         web_bind=web_bind,
         web_allow_remote=web_allow_remote,
-        web_password=Secret(read.get("WEB_PASSWORD", "", str)),
-        web_secret=Secret(read.get("WEB_SECRET", "", str)),
-        languages=languages,
-        imap_timeout=float(read.get("IMAP_TIMEOUT", 60, _int_range(5, 3600))),
-        idle_renew=read.get("IDLE_RENEW", timedelta(minutes=10), _positive_duration),
-        poll_interval=read.get("POLL_INTERVAL", timedelta(minutes=2), _positive_duration),
-        flag_scan_interval=read.get(
-            "FLAG_SCAN_INTERVAL", timedelta(minutes=15), _positive_duration
-        ),
-        flag_scan_days=read.get("FLAG_SCAN_DAYS", 14, _int_range(1, 3650)),
-        analysis_days=read.get("ANALYSIS_DAYS", 90, _int_range(0, 36500)),
-        fetch_batch=read.get("FETCH_BATCH", 500, _int_range(10, 5000)),
-        text_prefix_bytes=read.get("TEXT_PREFIX_BYTES", 8192, _int_range(512, 65536)),
-        thread_subject_window=read.get(
-            "THREAD_SUBJECT_WINDOW", timedelta(days=30), _positive_duration
-        ),
+        web_password=Secret(g["WEB_PASSWORD"] or ""),
+        web_secret=Secret(g["WEB_SECRET"] or ""),
+        languages=g["LANGUAGES"] or (),
+        imap_timeout=float(g["IMAP_TIMEOUT"]),
+        idle_renew=g["IDLE_RENEW"],
+        poll_interval=g["POLL_INTERVAL"],
+        flag_scan_interval=g["FLAG_SCAN_INTERVAL"],
+        flag_scan_days=g["FLAG_SCAN_DAYS"],
+        analysis_days=g["ANALYSIS_DAYS"],
+        fetch_batch=g["FETCH_BATCH"],
+        text_prefix_bytes=g["TEXT_PREFIX_BYTES"],
+        thread_subject_window=g["THREAD_SUBJECT_WINDOW"],
         problems=tuple(problems),
+        values=g,
+        raw={key: raw for key in GLOBAL_KEYS if (raw := read.raw(key)) is not None},
     )
 
 
 def describe(settings: Settings) -> dict[str, Any]:
     """The settings in force with secrets masked, for `check` and the web page."""
-    out: dict[str, Any] = {"database_url": _mask_url(settings.database_url), "mailboxes": []}
+    out: dict[str, Any] = {"database_url": mask_url(settings.database_url), "mailboxes": []}
     for mailbox in settings.mailboxes:
         out["mailboxes"].append(
             {
                 "name": mailbox.name,
-                "imap": f"{mailbox.imap.security}://{mailbox.imap.username}@{mailbox.imap.host}:{mailbox.imap.port}",
-                "smtp": f"{mailbox.smtp.security}://{mailbox.smtp.username}@{mailbox.smtp.host}:{mailbox.smtp.port}",
+                "imap": server_text(mailbox.imap),
+                "smtp": server_text(mailbox.smtp) if mailbox.smtp.host else "not configured",
                 "own_addresses": sorted(mailbox.own_addresses),
                 "backfill_days": mailbox.backfill_days,
             }
@@ -746,5 +997,16 @@ def describe(settings: Settings) -> dict[str, Any]:
     return out
 
 
-def _mask_url(url: str) -> str:
+def server_text(server: ServerSettings) -> str:
+    """``sales@example.com at imap.example.com:993 (TLS)``: no password, no made-up scheme."""
+    how = {"ssl": "TLS", "starttls": "STARTTLS", "none": "no encryption"}[server.security]
+    who = f"{server.username} at " if server.username else ""
+    return f"{who}{server.host}:{server.port} ({how})"
+
+
+def mask_url(url: str) -> str:
+    """A database URL with its password replaced by ********."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:********@", url)
+
+
+_mask_url = mask_url

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -31,7 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mailwatch.config import Settings, describe
+from mailwatch.config import SETTINGS, Setting, Settings, mask_url
 from mailwatch.digest.links import verify_draft_token
 from mailwatch.drafts.service import DraftError, DraftService
 from mailwatch.store.models import Message, Thread
@@ -736,6 +736,7 @@ class WebPages:
             title="Settings",
             general=settings_rows(self.settings),
             mailboxes=mailbox_rows(self.settings),
+            help=SETTING_HELP,
         )
 
 
@@ -753,63 +754,47 @@ def _minutes(value: Any) -> str:
     return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
+def _shown(setting: Setting, raw: Mapping[str, str], values: Mapping[str, Any]) -> str:
+    """What the page says for one setting: the text in force, its unit, and whether default."""
+    if setting.secret:
+        return _secret(raw.get(setting.key) or values.get(setting.key))
+    if setting.key in raw:
+        text, note = raw[setting.key], ""
+    elif setting.default:
+        text, note = setting.default, " (default)"
+    else:
+        value = values.get(setting.key)
+        if value is None or value == "" or value == frozenset() or value == ():
+            return "—"
+        text = _minutes(value) if isinstance(value, timedelta) else str(value)
+        note = f" ({setting.default_note})" if setting.default_note else " (default)"
+    if setting.key == "DATABASE_URL":
+        text = mask_url(text)
+    unit = f" {setting.unit}" if setting.unit else ""
+    return f"{text}{unit}{note}"
+
+
 def settings_rows(settings: Settings) -> list[tuple[str, str]]:
-    """The global settings in force, secrets masked (the database URL's password too)."""
-    cal = settings.calendar
-    days = ", ".join(
-        ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[d] for d in sorted(cal.work_days)
-    )
+    """Every global setting of the table in force, secrets masked (the database URL's too)."""
     return [
-        ("DATABASE_URL", describe(settings)["database_url"]),
-        ("TIMEZONE", cal.tz_name),
-        ("WORK_HOURS", f"{cal.work_start:%H:%M}-{cal.work_end:%H:%M}"),
-        ("WORK_DAYS", days),
-        ("REPLY_SLA", _minutes(settings.reply_sla) + " (business time)"),
-        ("ACK_AFTER", _minutes(settings.ack_after) + " (business time)"),
-        ("RENEGOTIATE_LEAD", f"{settings.renegotiate_lead} business day(s)"),
-        ("FOLLOW_UP_AFTER", f"{settings.follow_up_after} business day(s)"),
-        ("DIGEST_AT", f"{settings.digest_at:%H:%M}"),
-        ("DIGEST_TO", ", ".join(settings.digest_to) or "—"),
-        ("INTERNAL_DOMAINS", ", ".join(sorted(settings.internal_domains)) or "—"),
-        (
-            "AUTO_SEND",
-            ", ".join(sorted(settings.auto_send)) or "none (every draft is approved here)",
-        ),
-        ("SEND_RATE", f"{settings.send_rate} per hour"),
-        ("SENT_COPY", settings.sent_copy),
-        ("DRAFTS_TO_MAILBOX", "yes" if settings.drafts_to_mailbox else "no"),
-        ("TEMPLATES_DIR", str(settings.templates_dir) if settings.templates_dir else "built-in"),
-        ("LANGUAGES", ", ".join(settings.languages) or "—"),
-        ("WEB_BIND", settings.web_bind),
-        ("WEB_PASSWORD", _secret(settings.web_password)),
-        ("WEB_SECRET", _secret(settings.web_secret)),
-        ("POLL_INTERVAL", _minutes(settings.poll_interval)),
-        ("IDLE_RENEW", _minutes(settings.idle_renew)),
-        ("TEXT_PREFIX_BYTES", str(settings.text_prefix_bytes)),
-        ("LOG_LEVEL", settings.log_level),
+        (s.key, _shown(s, settings.raw, settings.values)) for s in SETTINGS if s.scope == "global"
     ]
 
 
 def mailbox_rows(settings: Settings) -> list[dict[str, Any]]:
-    described = {m["name"]: m for m in describe(settings)["mailboxes"]}
+    """Every per-mailbox setting of the table, for each mailbox."""
     result = []
     for mailbox in settings.mailboxes:
-        info = described.get(mailbox.name, {})
         rows = [
-            ("IMAP", str(info.get("imap", ""))),
-            ("IMAP login", mailbox.imap.auth),
-            ("IMAP password", _secret(mailbox.imap.password)),
-            ("SMTP", str(info.get("smtp", ""))),
-            ("SMTP password", _secret(mailbox.smtp.password)),
-            ("Own addresses", ", ".join(sorted(mailbox.own_addresses)) or "—"),
-            ("Sender name", mailbox.sender_name or "—"),
-            ("Signature", mailbox.signature or "—"),
-            ("Backfill", f"{mailbox.backfill_days} days"),
+            (s.key, _shown(s, mailbox.raw, mailbox.values))
+            for s in SETTINGS
+            if s.scope == "mailbox"
         ]
-        if mailbox.imap.auth == "oauth2" or mailbox.smtp.auth == "oauth2":
-            rows.append(("OAuth client secret", _secret(mailbox.oauth.client_secret)))
-        result.append({"name": mailbox.name, "rows": rows})
+        result.append({"name": mailbox.name, "prefix": mailbox.env_prefix, "rows": rows})
     return result
+
+
+SETTING_HELP = {s.key: f"{s.help} ({s.type})" for s in SETTINGS}
 
 
 # -- building the app --------------------------------------------------------------------------

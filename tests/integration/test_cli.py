@@ -109,6 +109,48 @@ def test_config_errors_are_one_clear_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) <= 2
 
 
+def test_a_missing_env_file_is_an_error_and_creates_nothing(tmp_path):
+    missing = tmp_path / "nonexistent.env"
+    result = mailwatch(missing, "init")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[0].startswith("error: config: --env-file")
+    assert "does not exist" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no ./mailwatch.db
+
+
+def test_a_misspelled_key_stops_init_before_the_database_exists(tmp_path):
+    env = tmp_path / "typo.env"
+    db = tmp_path / "mw.db"
+    env.write_text(
+        f"MAILWATCH_DATABASE_URL=sqlite:///{db}\nMAILWATCH_IMAP_HOST=imap.example.com\n"
+        "MAILWATCH_IMAP_USERNAME=sales@example.com\nMAILWATCH_IMAP_PASSWORD=x\n"
+        "MAILWATCH_REPLY_SAL=4h\n"
+    )
+    result = mailwatch(env, "init")
+    assert result.returncode == 2
+    assert "MAILWATCH_REPLY_SAL: unknown setting; did you mean MAILWATCH_REPLY_SLA?" in (
+        result.stderr
+    )
+    assert "configuration OK" not in result.stdout
+    assert not db.exists()
+
+
+def test_init_checks_the_configuration_before_creating_the_database(tmp_path):
+    env = tmp_path / "half.env"
+    db = tmp_path / "mw.db"
+    env.write_text(f"MAILWATCH_DATABASE_URL=sqlite:///{db}\nMAILWATCH_IMAP_HOST=imap.example.com\n")
+    result = mailwatch(env, "init")
+    assert result.returncode == 2
+    assert "MAILWATCH_IMAP_USERNAME" in result.stderr
+    assert not db.exists()
+    env.write_text(
+        env.read_text() + "MAILWATCH_IMAP_USERNAME=s@example.com\nMAILWATCH_IMAP_PASSWORD=x\n"
+    )
+    done = mailwatch(env, "init")
+    assert done.returncode == 0, done.stderr
+    assert db.exists() and "configuration OK" in done.stdout
+
+
 def test_check_reports_capabilities_and_folders(imap_user, tmp_path):
     env = write_env(tmp_path, imap_user)
     result = mailwatch(env, "check")

@@ -44,7 +44,13 @@ def test_wheel_install_runs_init(tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "MAILWATCH_DATABASE_URL": f"sqlite:///{work / 'x.db'}"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "MAILWATCH_DATABASE_URL": f"sqlite:///{work / 'x.db'}",
+            "MAILWATCH_IMAP_HOST": "imap.example.com",
+            "MAILWATCH_IMAP_USERNAME": "sales@example.com",
+            "MAILWATCH_IMAP_PASSWORD": "x",
+        },
     )
     head = max(p.name[:4] for p in (ROOT / "migrations" / "versions").glob("0*.py"))
     assert f"database ready at revision {head}" in result.stdout, result.stderr

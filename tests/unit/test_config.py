@@ -10,6 +10,7 @@ import pytest
 
 from mailwatch.config import (
     ALL_KEYS,
+    GLOBAL_KEYS,
     MAILBOX_KEYS,
     NOT_SETTINGS,
     PREFIX,
@@ -199,3 +200,98 @@ def test_web_page_on_a_reachable_address_needs_an_explicit_yes():
     )
     assert allowed.web_allow_remote
     assert settings_from_values({"MAILWATCH_WEB_BIND": "127.0.0.1:9000"}).web_bind.endswith("9000")
+
+
+# -- the settings table -----------------------------------------------------------------------
+
+
+def test_example_file_and_reference_page_are_the_tables():
+    """config.example.env and docs/configuration.md are generated; a hand edit or a new key
+    without `python -m mailwatch.settings_docs --write` fails here."""
+    from mailwatch.settings_docs import generated
+
+    for rel, text in generated().items():
+        assert (ROOT / rel).read_text(encoding="utf-8") == text, (
+            f"{rel} drifted from the settings table: run python -m mailwatch.settings_docs --write"
+        )
+
+
+def test_every_table_entry_is_complete_and_its_default_parses():
+    from mailwatch.config import SECTIONS, SETTINGS
+
+    assert len({s.key for s in SETTINGS}) == len(SETTINGS)
+    for s in SETTINGS:
+        assert s.scope in ("global", "mailbox"), s.key
+        assert s.section in SECTIONS and s.help and s.type, s.key
+        if s.default:
+            s.parse(s.default)  # raises if the documented default is not a valid value
+        if s.example:
+            s.parse(s.example)
+
+
+def test_every_value_is_reachable_by_its_key():
+    s = settings_from_values({**BASE, "MAILWATCH_SEND_RATE": "12", "MAILWATCH_BACKFILL_DAYS": "7"})
+    assert s.value("SEND_RATE") == 12 == s.send_rate
+    assert s.value("REPLY_SLA") == timedelta(hours=4)
+    assert s.value("ACK_AFTER") == timedelta(hours=2)  # derived: half of REPLY_SLA
+    box = s.mailboxes[0]
+    assert box.value("BACKFILL_DAYS") == 7
+    assert box.value("IMAP_PORT") == 993 and box.value("SMTP_PORT") == 587
+    assert set(s.values) == set(GLOBAL_KEYS) and set(box.values) == set(MAILBOX_KEYS)
+    with pytest.raises(KeyError):
+        s.value("BACKFILL_DAYS")  # a mailbox setting is asked of the mailbox
+
+
+def test_a_misspelled_key_stops_start_up_with_a_suggestion():
+    with pytest.raises(ConfigError) as caught:
+        settings_from_values({**BASE, "MAILWATCH_REPLY_SAL": "4h"})
+    assert caught.value.key == "MAILWATCH_REPLY_SAL"
+    assert "did you mean MAILWATCH_REPLY_SLA?" in str(caught.value)
+
+
+def test_an_extra_mailbox_key_needs_its_mailbox_listed():
+    values = {**BASE, "MAILWATCH_SUPPORT_IMAP_USERNAME": "support@example.com"}
+    with pytest.raises(ConfigError) as caught:
+        settings_from_values(values)
+    assert "MAILBOXES" in str(caught.value)
+    ok = settings_from_values({**values, "MAILWATCH_MAILBOXES": "main,support"})
+    assert ok.mailbox("support").imap.username == "support@example.com"
+    with pytest.raises(ConfigError, match="did you mean MAILWATCH_SUPPORT_IMAP_USERNAME"):
+        settings_from_values(
+            {**BASE, "MAILWATCH_MAILBOXES": "main,support", "MAILWATCH_SUPPORT_IMAP_USRNAME": "x"}
+        )
+
+
+def test_names_that_are_not_settings_are_allowed():
+    settings_from_values({**BASE, "MAILWATCH_DEMO_KEEP_RUNNING": "1"})
+
+
+def test_an_env_file_named_on_the_command_line_must_exist(tmp_path):
+    missing = tmp_path / "nonexistent.env"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(missing, environ={}, required=True)
+    assert "does not exist" in str(caught.value) and str(missing) in str(caught.value)
+    # the default .env may be absent: the environment alone is used
+    assert load_settings(missing, environ=BASE).mailboxes[0].imap.host == "imap.example.com"
+
+
+@pytest.mark.parametrize(
+    ("extra", "flow"),
+    [
+        ({"MAILWATCH_OAUTH_TOKEN_COMMAND": "print-token --user x"}, "command"),
+        (
+            {
+                "MAILWATCH_OAUTH_CLIENT_SECRET": "s3cret",
+                "MAILWATCH_OAUTH_TENANT": "contoso.onmicrosoft.com",
+                "MAILWATCH_OAUTH_CLIENT_ID": "00000000-0000-0000-0000-000000000001",
+            },
+            "client_credentials",
+        ),
+        ({"MAILWATCH_OAUTH_CLIENT_ID": "00000000-0000-0000-0000-000000000001"}, "device"),
+    ],
+)
+def test_oauth_flow_follows_from_what_is_set(extra, flow):
+    values = {k: v for k, v in BASE.items() if k != "MAILWATCH_IMAP_PASSWORD"}
+    s = settings_from_values({**values, "MAILWATCH_IMAP_AUTH": "oauth2", **extra})
+    assert s.mailboxes[0].oauth.flow == flow
+    assert s.problems == ()  # a token command alone does not ask for a client id

@@ -269,4 +269,19 @@ def test_settings_rows_mask_every_secret():
     assert rows["WEB_PASSWORD"] == "set (hidden)"
     assert "mw:********@db" in rows["DATABASE_URL"]
     (mailbox,) = mailbox_rows(cfg)
-    assert dict(mailbox["rows"])["IMAP password"] == "set (hidden)"
+    assert dict(mailbox["rows"])["IMAP_PASSWORD"] == "set (hidden)"
+
+
+def test_settings_page_lists_every_key_of_the_table_with_its_unit():
+    from mailwatch.config import GLOBAL_KEYS, MAILBOX_KEYS
+
+    cfg = settings(web_password="web-pass-123")
+    rows = dict(settings_rows(cfg))
+    assert list(rows) == list(GLOBAL_KEYS)
+    (mailbox,) = mailbox_rows(cfg)
+    assert [key for key, _ in mailbox["rows"]] == list(MAILBOX_KEYS)
+    assert rows["SEND_RATE"].startswith("30 messages per minute")
+    assert "hour" not in rows["SEND_RATE"]
+    assert rows["ACK_AFTER"] == "2 h (half of REPLY_SLA)"
+    shown = dict(mailbox["rows"])
+    assert shown["IMAP_PORT"] == "993 (993 for ssl, 143 for starttls or none)"
