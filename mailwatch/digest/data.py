@@ -30,6 +30,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mailwatch.config import Settings
+from mailwatch.core.business_time import business_duration
 from mailwatch.core.headers import header_safe
 from mailwatch.digest.links import draft_link
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
@@ -207,12 +208,6 @@ def _plural(n: int, word: str) -> str:
 
 
 # -- formatting helpers -------------------------------------------------------------------------
-
-
-def business_duration(minutes: int) -> str:
-    """Business minutes as "2h 05m" (a work day is not 24 hours, so no days)."""
-    hours, rest = divmod(max(0, int(minutes)), 60)
-    return f"{hours}h {rest:02d}m" if hours else f"{rest}m"
 
 
 def wall_duration(minutes: int) -> str:
