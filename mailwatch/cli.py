@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mailwatch.config import ConfigError, Settings, describe, load_settings
+from mailwatch.core.business_time import business_duration as _minutes
 
 app = typer.Typer(
     add_completion=False,
@@ -330,12 +331,6 @@ def threads(
             _short_time(row["last_outbound_at"]),
         )
     console.print(table)
-
-
-def _minutes(value: int) -> str:
-    """Business minutes as "2h 05m" (a work day is not 24 hours, so no days)."""
-    hours, minutes = divmod(int(value), 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
 thread_app = typer.Typer(no_args_is_help=True, help="Close, snooze, ignore or reopen a thread.")

@@ -102,7 +102,10 @@ def print_digest(digest: Digest, console: Console) -> None:
     for line in digest.alerts:
         console.print(_t(f"SYNC PROBLEM: {line}", "bold red"), soft_wrap=True)
 
-    table = Table(title=f"overdue ({len(digest.overdue)}), business time", title_justify="left")
+    title = f"overdue ({digest.overdue_count}), business time"
+    if digest.overdue_more:
+        title += f", the {len(digest.overdue)} longest waits"
+    table = Table(title=title, title_justify="left")
     for column in ("thread", "waiting", "client", "subject / last message"):
         table.add_column(column, no_wrap=column in ("thread", "waiting"))
     for t in digest.overdue:
@@ -111,6 +114,11 @@ def print_digest(digest: Digest, console: Console) -> None:
             body.append("\n" + t.snippet, style="dim")
         table.add_row(_t(t.thread_id), _t(t.wait, "red"), _who(t.client_name, t.client_email), body)
     console.print(table if digest.overdue else _t("overdue: none"))
+    if digest.overdue_more:
+        from mailwatch.digest.render import overdue_summary_lines
+
+        for line in overdue_summary_lines(digest, None):
+            console.print(_t(line.strip()), soft_wrap=True)
 
     table = Table(title=f"drafts to approve ({len(digest.drafts)})", title_justify="left")
     for column in ("draft", "kind", "age", "to", "subject", "link"):

@@ -30,12 +30,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mailwatch.config import Settings
+from mailwatch.core.business_time import business_duration
 from mailwatch.core.headers import header_safe
 from mailwatch.digest.links import draft_link
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
 from mailwatch.store.queries import View, promise_rows, thread_rows
 
 __all__ = [
+    "AgeBand",
     "Digest",
     "DraftItem",
     "OverdueThread",
@@ -50,6 +52,19 @@ __all__ = [
 ]
 
 SNIPPET_CHARS = 160
+# The digest lists this many of the longest waits; the rest are counted by age band, with the
+# command and page that show them all. A person reads 20 rows, not 14,000.
+DIGEST_TOP = 20
+FULL_LIST_COMMAND = "mailwatch threads --state overdue"
+FULL_LIST_PATH = "/threads?show=all#overdue-h"
+# (label, upper bound in wall-clock days since the client started waiting; None = no bound)
+AGE_BANDS: tuple[tuple[str, float | None], ...] = (
+    ("under 1 day", 1),
+    ("1-7 days", 7),
+    ("1-4 weeks", 28),
+    ("1-3 months", 91),
+    ("over 3 months", None),
+)
 EVIDENCE_CHARS = 200
 SIGN_LABELS = {
     "price_pressure": "pushes on price",
@@ -98,6 +113,14 @@ class OverdueThread:
     wait: str  # the business wait, e.g. "6h 30m"
     snippet: str  # one line of the client's last new text
     warning_signs: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    """How many overdue threads have been waiting this long (wall-clock age of the wait)."""
+
+    label: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -171,13 +194,26 @@ class Digest:
     warning_clients: list[WarningClient]
     this_week: WeekFigures
     last_week: WeekFigures
+    # Every overdue thread is counted here; ``overdue`` holds only the DIGEST_TOP longest waits.
+    overdue_total: int | None = None
+    overdue_bands: list[AgeBand] = field(default_factory=list)
+    full_list_command: str = FULL_LIST_COMMAND
+
+    @property
+    def overdue_count(self) -> int:
+        return len(self.overdue) if self.overdue_total is None else self.overdue_total
+
+    @property
+    def overdue_more(self) -> int:
+        """Overdue threads not listed one by one."""
+        return max(0, self.overdue_count - len(self.overdue))
 
     def subject_line(self) -> str:
         """A safe one-line Subject: counts only, nothing taken from the mail."""
         parts = []
         if self.alerts:
             parts.append("SYNC PROBLEM")
-        parts.append(f"{len(self.overdue)} overdue")
+        parts.append(f"{self.overdue_count} overdue")
         parts.append(_plural(len(self.drafts), "draft") + " to approve")
         if self.promises_missed:
             parts.append(_plural(len(self.promises_missed), "promise") + " missed")
@@ -188,7 +224,7 @@ class Digest:
     def counts(self) -> dict[str, int]:
         return {
             "alerts": len(self.alerts),
-            "overdue": len(self.overdue),
+            "overdue": self.overdue_count,
             "drafts": len(self.drafts),
             "promises_due": len(self.promises_due),
             "promises_missed": len(self.promises_missed),
@@ -207,12 +243,6 @@ def _plural(n: int, word: str) -> str:
 
 
 # -- formatting helpers -------------------------------------------------------------------------
-
-
-def business_duration(minutes: int) -> str:
-    """Business minutes as "2h 05m" (a work day is not 24 hours, so no days)."""
-    hours, rest = divmod(max(0, int(minutes)), 60)
-    return f"{hours}h {rest:02d}m" if hours else f"{rest}m"
 
 
 def wall_duration(minutes: int) -> str:
@@ -243,8 +273,10 @@ def build_digest(
     now: datetime,
     *,
     missed_days: int = 14,
+    top: int = DIGEST_TOP,
 ) -> Digest:
-    """Everything the daily digest shows, as of ``now``."""
+    """Everything the daily digest shows, as of ``now``: the ``top`` longest waits one by one,
+    the other overdue threads as counts by age band."""
     view = View.of(settings)
     cal = view.calendar
     rows = thread_rows(session, now, "all", view)
@@ -254,6 +286,9 @@ def build_digest(
 
     overdue_rows = [r for r in rows if r["overdue"] and r["id"] in client_threads]
     overdue_rows.sort(key=lambda r: (-int(r["waiting_business_minutes"]), r["id"]))
+    overdue_total = len(overdue_rows)
+    bands = age_bands([r["waiting_since"] for r in overdue_rows], now)
+    overdue_rows = overdue_rows[: max(0, top)]
     snippets = _snippets(session, [r["id"] for r in overdue_rows], now)
     overdue = [
         OverdueThread(
@@ -332,7 +367,24 @@ def build_digest(
         warning_clients=warning_clients,
         this_week=this_week,
         last_week=last_week,
+        overdue_total=overdue_total,
+        overdue_bands=bands,
     )
+
+
+def age_bands(waiting_since: list[str | None], now: datetime) -> list[AgeBand]:
+    """Counts of waits by wall-clock age (every band listed, zeros included, so it reads the
+    same every day)."""
+    counts = [0] * len(AGE_BANDS)
+    for since in waiting_since:
+        days = 0.0
+        if since:
+            days = max(0.0, (now - datetime.fromisoformat(since)).total_seconds() / 86_400)
+        for index, (_label, bound) in enumerate(AGE_BANDS):
+            if bound is None or days < bound:
+                counts[index] += 1
+                break
+    return [AgeBand(label, n) for (label, _b), n in zip(AGE_BANDS, counts, strict=True)]
 
 
 def _at_or_before(now: datetime) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from mailwatch.digest.data import Digest, WeekFigures, business_duration
+from mailwatch.digest.data import FULL_LIST_PATH, Digest, WeekFigures, business_duration
 
 __all__ = [
     "CHART_CID_DOMAIN",
@@ -55,6 +55,26 @@ def week_line(week: WeekFigures) -> str:
 # -- plain text ---------------------------------------------------------------------------------
 
 
+def full_list_url(queue_url: str | None) -> str | None:
+    """The web page listing every overdue thread, next to the approval queue's address."""
+    if not queue_url:
+        return None
+    return queue_url.rsplit("/drafts", 1)[0] + FULL_LIST_PATH
+
+
+def overdue_summary_lines(digest: Digest, queue_url: str | None) -> list[str]:
+    """When more threads are overdue than listed: all of them by age, and where to see them."""
+    if not digest.overdue_more:
+        return []
+    bands = ", ".join(f"{b.label}: {b.count}" for b in digest.overdue_bands if b.count)
+    lines = [f"  ... and {digest.overdue_more} more. All {digest.overdue_count} by age: {bands}"]
+    lines.append(f"  full list: `{digest.full_list_command}`")
+    url = full_list_url(queue_url)
+    if url:
+        lines.append(f"  or {url}")
+    return lines
+
+
 def render_text(digest: Digest, queue_url: str | None = None) -> str:
     out: list[str] = [digest.subject_line(), f"as of {digest.generated_at}", ""]
     if digest.alerts:
@@ -62,7 +82,9 @@ def render_text(digest: Digest, queue_url: str | None = None) -> str:
         out += [f"  {line}" for line in digest.alerts]
         out.append("")
 
-    out.append(f"OVERDUE ({len(digest.overdue)}), longest wait first, business time")
+    out.append(f"OVERDUE ({digest.overdue_count}), longest wait first, business time")
+    if digest.overdue_more:
+        out.append(f"  the {len(digest.overdue)} longest waits:")
     for t in digest.overdue:
         out.append(f"  #{t.thread_id}  {t.wait} waiting  {_who(t.client_name, t.client_email)}")
         out.append(f"      {t.subject}")
@@ -70,6 +92,7 @@ def render_text(digest: Digest, queue_url: str | None = None) -> str:
             out.append(f"      > {t.snippet}")
     if not digest.overdue:
         out.append("  none")
+    out += overdue_summary_lines(digest, queue_url)
     out.append("")
 
     out.append(f"DRAFTS TO APPROVE ({len(digest.drafts)})")
@@ -194,11 +217,30 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
                 f'<span style="{_MUTED}">#{e(t.thread_id)}</span>',
             ]
         )
+    more = ""
+    if digest.overdue_more:
+        bands = "".join(
+            f'<li style="margin:2px 0;">{e(b.label)}: <strong>{e(b.count)}</strong></li>'
+            for b in digest.overdue_bands
+            if b.count
+        )
+        url = full_list_url(queue_url)
+        link = (
+            f' or <a href="{e(url)}" style="color:#2563eb;">open the full list</a>' if url else ""
+        )
+        more = (
+            f'<p style="{_FONT}font-size:14px;margin:8px 0 2px 0;">The {e(len(digest.overdue))} '
+            f"longest waits are listed; {e(digest.overdue_more)} more are overdue. "
+            f"All {e(digest.overdue_count)} by how long the client has waited:</p>"
+            f'<ul style="{_FONT}font-size:14px;margin:2px 0 6px 18px;padding:0;">{bands}</ul>'
+            f'<p style="{_MUTED}margin:2px 0;">Full list: <code>{e(digest.full_list_command)}</code>'
+            f"{link}</p>"
+        )
     parts.append(
         _section(
             "Overdue",
-            len(digest.overdue),
-            _table(["waiting", "client", "subject", "thread"], rows) if rows else _none(),
+            digest.overdue_count,
+            (_table(["waiting", "client", "subject", "thread"], rows) if rows else _none()) + more,
         )
     )
 

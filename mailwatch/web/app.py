@@ -52,6 +52,7 @@ log = logging.getLogger("mailwatch.web")
 
 MAX_FORM_BYTES = 256 * 1024  # a draft is a few KB; nothing legitimate comes near this
 MAX_BODY_CHARS = 100_000
+FIRST_PAGE = 20  # rows per section before "show all" (the digest lists as many)
 REGENERATE_KINDS = ("decline", "acknowledgment")
 THREAD_DRAFT_KINDS = ("acknowledgment", "decline", "follow_up")
 KIND_LABELS = {
@@ -281,12 +282,21 @@ class WebPages:
             }
 
         groups = await self.call(load)
+        show_all = request.query_params.get("show") == "all"
+        totals = {status: len(items) for status, items in groups.items()}
+        if not show_all:  # the first page: as many as a person reads, then "show all"
+            groups = {status: items[:FIRST_PAGE] for status, items in groups.items()}
         now = self.clock()
         for items in groups.values():
             for draft in items:
                 self._decorate(draft, now)
         return self.render(
-            request, "queue.html", nav="queue", title="Approval queue", groups=groups
+            request,
+            "queue.html",
+            nav="queue",
+            title="Approval queue",
+            groups=groups,
+            totals=totals,
         )
 
     def _decorate(self, draft: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -566,6 +576,10 @@ class WebPages:
             }
 
         data = await self.call(load)
+        data["totals"] = {key: len(data[key]) for key in ("overdue", "waiting")}
+        if request.query_params.get("show") != "all":  # longest waits first, then "show all"
+            data["overdue"] = data["overdue"][:FIRST_PAGE]
+            data["waiting"] = data["waiting"][:FIRST_PAGE]
         for rows in (data["overdue"], data["waiting"]):
             for row in rows:
                 row["due_local"] = local_time(row.get("reply_due_at"), self.tz)

@@ -420,3 +420,55 @@ def test_durations():
     assert business_duration(60 * 30) == "30h 00m"
     assert wall_duration(45) == "45m"
     assert wall_duration(int(timedelta(days=2, hours=3).total_seconds() // 60)) == "2d 3h"
+
+
+def test_a_large_backlog_lists_the_20_longest_waits_then_counts_by_age(tmp_path: Path):
+    """25 overdue clients over ten weeks: 20 rows, every one counted by age, and the way to all."""
+    from mailwatch.digest.render import render_html, render_text
+
+    s = Store(tmp_path)
+    try:
+        now = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)  # a Thursday: 6h ago is overdue
+        ages = [0.25, 0.6, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 18, 20, 22, 25, 27]
+        ages += [30, 35, 40, 50, 60, 70, 80, 95]
+        for n, days in enumerate(ages):
+            at = now - timedelta(days=days)
+            s.thread(f"Question {n}", f"Client {n}", f"c{n}@client{n}.test", inbound(at))
+        s.track()
+        digest = s.digest(now)
+    finally:
+        s.close()
+    assert digest.overdue_count == 25 and len(digest.overdue) == 20
+    waits = [t.waiting_business_minutes for t in digest.overdue]
+    assert waits == sorted(waits, reverse=True)  # the longest waits, in order
+    assert digest.overdue[0].subject == "Question 24"  # 95 days
+    cal = s.settings.calendar
+    all_waits = sorted(
+        (cal.business_minutes_between(now - timedelta(days=d), now) for d in ages), reverse=True
+    )
+    assert waits == all_waits[:20]
+    bands = {b.label: b.count for b in digest.overdue_bands}
+    assert bands == {
+        "under 1 day": 2,
+        "1-7 days": 5,
+        "1-4 weeks": 10,
+        "1-3 months": 7,
+        "over 3 months": 1,
+    }
+    assert "digest: SYNC PROBLEM, 25 overdue, 0 drafts" in digest.subject_line()  # sync is stale
+    assert digest.to_json()["counts"]["overdue"] == 25
+    text = render_text(digest, queue_url="http://127.0.0.1:8025/drafts")
+    assert text.count(" waiting  ") == 20
+    assert "... and 5 more. All 25 by age: under 1 day: 2, 1-7 days: 5" in text
+    assert "full list: `mailwatch threads --state overdue`" in text
+    assert "http://127.0.0.1:8025/threads?show=all#overdue-h" in text
+    html = render_html(digest, queue_url="http://127.0.0.1:8025/drafts")
+    assert "5 more are overdue" in html and "/threads?show=all#overdue-h" in html
+
+
+def test_a_small_backlog_has_no_summary(store: Store, world: dict[str, int]):
+    from mailwatch.digest.render import render_text
+
+    digest = store.digest()
+    assert digest.overdue_more == 0
+    assert "more. All" not in render_text(digest)
