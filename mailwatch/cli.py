@@ -492,8 +492,16 @@ def _print_draft(draft: dict[str, Any], as_json: bool) -> None:
             f"  {marks.get(finding['level'], finding['level'])} {finding['message']}",
             highlight=False,
         )
+    if draft["status"] == "uncertain":
+        console.print(
+            "[yellow]outcome uncertain:[/] decide with `mailwatch drafts mark-sent "
+            f"{draft['id']}` or `mailwatch drafts resend {draft['id']}`",
+            highlight=False,
+        )
     if draft.get("last_error"):
-        console.print(f"[red]last error:[/] {draft['last_error']}", highlight=False)
+        label = "evidence" if draft["status"] == "uncertain" else "last error"
+        console.print(f"[red]{label}:[/] ", end="", highlight=False)
+        console.print(draft["last_error"], highlight=False, markup=False)
 
 
 def _draft_call(call: Any) -> Any:
@@ -558,11 +566,11 @@ app.add_typer(drafts_app, name="drafts")
 def drafts_list(
     status: Annotated[
         str | None,
-        typer.Option("--status", help="pending|approved|sending|sent|rejected|failed"),
+        typer.Option("--status", help="pending|approved|sending|sent|rejected|failed|uncertain"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
 ) -> None:
-    """Drafts, oldest first (default: those that still need you: pending and failed)."""
+    """Drafts, oldest first (default: those that still need you: pending, failed, uncertain)."""
     from mailwatch.store.models import DRAFT_STATUSES
 
     if status is not None and status not in DRAFT_STATUSES:
@@ -571,7 +579,7 @@ def drafts_list(
     service = _drafts(cfg)
     rows = service.list(status)
     if status is None and not as_json:
-        rows = [r for r in rows if r["status"] in ("pending", "approved", "failed")]
+        rows = [r for r in rows if r["status"] in ("pending", "approved", "failed", "uncertain")]
     if as_json:
         _print_json(rows)
         return
@@ -695,6 +703,48 @@ def drafts_reject(
         _print_json([rejected])
     else:
         console.print(f"draft {draft_id} rejected", highlight=False)
+
+
+@drafts_app.command("mark-sent")
+def drafts_mark_sent(
+    draft_id: Annotated[int, typer.Argument(help="draft id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """An uncertain draft that did arrive (the client answered, the server log shows it)."""
+    cfg = settings()
+    service = _drafts(cfg)
+    done = _draft_call(lambda: service.mark_sent(draft_id, datetime.now(UTC)))
+    if as_json:
+        _print_json([done])
+    else:
+        console.print(f"draft {draft_id} marked sent", highlight=False)
+
+
+@drafts_app.command("resend")
+def drafts_resend(
+    draft_id: Annotated[int, typer.Argument(help="draft id")],
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send/--no-send", help="send right away (default) or leave it to the service"
+        ),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """An uncertain draft that did NOT arrive: send it again (Sent is checked once more)."""
+    cfg = settings()
+    service = _drafts(cfg)
+    done = _draft_call(lambda: service.resend(draft_id, datetime.now(UTC)))
+    if send:
+        done = service.send_now(draft_id, datetime.now(UTC))
+    if as_json:
+        _print_json([done])
+    else:
+        extra = f": {done['last_error']}" if done["status"] != "sent" and done["last_error"] else ""
+        console.print(f"draft {draft_id} {done['status']}", end="", highlight=False)
+        console.print(extra, highlight=False, markup=False)
+    if done["status"] in ("failed", "uncertain"):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -136,6 +136,8 @@ class DraftItem:
     age_minutes: int
     age: str  # wall-clock age, e.g. "1d 3h"
     link: str
+    # "uncertain": its sending may or may not have reached the client; a person decides
+    status: str = "pending"
 
 
 @dataclass(frozen=True)
@@ -467,7 +469,7 @@ def _drafts(
     secret = settings.web_secret.reveal() if settings.web_secret else ""
     query = (
         select(Draft)
-        .where(Draft.status == "pending", Draft.created_at <= now)
+        .where(Draft.status.in_(("pending", "uncertain")), Draft.created_at <= now)
         .order_by(Draft.created_at, Draft.id)
     )
     result = []
@@ -490,6 +492,7 @@ def _drafts(
                 age_minutes=age,
                 age=wall_duration(age),
                 link=draft_link(settings.web_bind, draft.id, secret),
+                status=draft.status,
             )
         )
     return result

@@ -97,8 +97,10 @@ def render_text(digest: Digest, queue_url: str | None = None) -> str:
 
     out.append(f"DRAFTS TO APPROVE ({len(digest.drafts)})")
     for d in digest.drafts:
+        flag = " UNCERTAIN: sent or not? decide on the page" if d.status == "uncertain" else ""
         out.append(
             f"  draft {d.id} ({d.kind}, {d.age} old) to {_who(d.client_name, d.client_email)}"
+            + flag
         )
         out.append(f"      {d.subject}")
         out.append(f"      {d.link}")
@@ -247,7 +249,12 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
     rows = [
         [
             f'<a href="{e(d.link)}" style="color:#2563eb;">draft {e(d.id)}</a>',
-            e(d.kind),
+            e(d.kind)
+            + (
+                '<br><strong style="color:#b91c1c;">uncertain: sent or not? decide</strong>'
+                if d.status == "uncertain"
+                else ""
+            ),
             _who_html(d.client_name, d.client_email),
             e(d.subject),
             e(d.age),

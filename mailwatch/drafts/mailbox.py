@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import MailboxSettings, Settings
@@ -135,6 +135,9 @@ class DraftsFolder:
             row = session.get_one(Draft, draft.id)
             row.mailbox_draft_uid = uid
             row.mailbox_draft_uidvalidity = uidvalidity
+            # From now on the user may send it from their mail client: the outbox looks in
+            # Sent before it ever sends this draft itself.
+            row.published_at = now
         report.published.append(draft.id)
         log.info("draft %s put into %s (UID %s)", draft.id, folder, uid)
 
@@ -177,23 +180,28 @@ class DraftsFolder:
             return
         if sent_at is None and self._sent_on_server(draft):
             sent_at = now
+        values: dict[str, Any] = {"updated_at": now, "mailbox_draft_uid": None}
+        if sent_at is not None:
+            values.update(status="sent", sent_at=sent_at, last_error=None)
+        else:
+            values.update(status="rejected", last_error="deleted from the Drafts folder")
         with transaction(self.factory) as session:
-            row = session.get_one(Draft, draft.id)
-            if row.status != "pending":
-                return
-            row.updated_at = now
-            if sent_at is not None:
-                row.status = "sent"
-                row.sent_at = sent_at
-                row.last_error = None
-                report.sent.append(draft.id)
-                log.info("draft %s was sent from the mail client", draft.id)
-            else:
-                row.status = "rejected"
-                row.last_error = "deleted from the Drafts folder"
-                report.rejected.append(draft.id)
-                log.info("draft %s was deleted from the Drafts folder: rejected", draft.id)
-            row.mailbox_draft_uid = None
+            changed = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Draft)
+                    .where(Draft.id == draft.id, Draft.status == "pending")
+                    .values(**values)
+                ),
+            ).rowcount
+        if changed != 1:
+            return  # decided in mailwatch meanwhile: the outbox checks Sent before sending
+        if sent_at is not None:
+            report.sent.append(draft.id)
+            log.info("draft %s was sent from the mail client", draft.id)
+        else:
+            report.rejected.append(draft.id)
+            log.info("draft %s was deleted from the Drafts folder: rejected", draft.id)
 
     def _still_in_drafts(self, draft: Draft, report: ReconcileReport) -> bool:
         folder = self._folder("drafts")

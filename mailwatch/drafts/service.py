@@ -13,9 +13,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -341,18 +341,48 @@ class DraftService:
             draft = self._draft(session, draft_id)
             if draft.status not in EDITABLE:
                 raise DraftError(f"draft {draft_id} is {draft.status}; only pending drafts change")
+            values: dict[str, Any] = {"edited": True, "updated_at": now}
             if body_text is not None:
                 body_text = body_text.replace("\r\n", "\n").strip("\n") + "\n"
                 if not body_text.strip():
                     raise DraftError("the edited text is empty")
-                draft.body_text = body_text
-                draft.body_html = None  # rebuilt from the text when sent, so it always matches
+                values["body_text"] = draft.body_text = body_text
+                # rebuilt from the text when sent, so it always matches
+                values["body_html"] = draft.body_html = None
             if subject is not None:
-                draft.subject = header_safe(subject)
-            draft.edited = True
-            draft.updated_at = now
-            draft.etiquette = self._recheck(draft)
-            return draft_json(draft)
+                values["subject"] = draft.subject = header_safe(subject)
+            values["etiquette"] = self._recheck(draft)
+            session.expunge(draft)
+            self._transition(session, draft_id, ("pending",), values, "edited")
+            return draft_json(self._draft(session, draft_id))
+
+    @staticmethod
+    def _transition(
+        session: Session,
+        draft_id: int,
+        expect: tuple[str, ...],
+        values: dict[str, Any],
+        what: str,
+    ) -> None:
+        """One conditional UPDATE: the draft changes only while it is still in ``expect``
+        (the outbox, the Drafts folder or another window may have moved it meanwhile)."""
+        done = cast(
+            CursorResult[Any],
+            session.execute(
+                update(Draft)
+                .where(Draft.id == draft_id, Draft.status.in_(expect))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ),
+        ).rowcount
+        if done != 1:
+            session.expire_all()
+            now_status = session.scalar(select(Draft.status).where(Draft.id == draft_id))
+            raise DraftError(
+                f"draft {draft_id} is {now_status} now (changed meanwhile); it can no longer "
+                f"be {what}"
+            )
+        session.expire_all()
 
     def _recheck(self, draft: Draft) -> list[dict[str, Any]]:
         mailbox = self.settings.mailboxes[0]
@@ -379,12 +409,20 @@ class DraftService:
                 raise DraftError(
                     f"draft {draft_id} is {draft.status}; only a pending or failed one is approved"
                 )
-            draft.status = "approved"
-            draft.approved_at = now
-            draft.updated_at = now
-            draft.next_attempt_at = None
-            draft.attempts = 0
-            return draft_json(draft)
+            self._transition(
+                session,
+                draft_id,
+                (draft.status,),
+                {
+                    "status": "approved",
+                    "approved_at": now,
+                    "updated_at": now,
+                    "next_attempt_at": None,
+                    "attempts": 0,
+                },
+                "approved",
+            )
+            return draft_json(self._draft(session, draft_id))
 
     def send_now(self, draft_id: int, now: datetime) -> dict[str, Any]:
         """Send an approved draft right away (exactly once, through the outbox) and do the
@@ -442,9 +480,66 @@ class DraftService:
                 raise DraftError(
                     f"draft {draft_id} is {draft.status}; it can no longer be rejected"
                 )
-            draft.status = "rejected"
-            draft.updated_at = now
-            return draft_json(draft)
+            self._transition(
+                session,
+                draft_id,
+                (draft.status,),
+                {"status": "rejected", "updated_at": now},
+                "rejected",
+            )
+            return draft_json(self._draft(session, draft_id))
+
+    # -- a person decides an uncertain send ------------------------------------------------------
+
+    def mark_sent(self, draft_id: int, now: datetime) -> dict[str, Any]:
+        """An ``uncertain`` draft the person knows arrived (the client answered, the server's
+        log shows it): ``sent``, with the evidence kept."""
+        with transaction(self.factory) as session:
+            draft = self._draft(session, draft_id)
+            if draft.status != "uncertain":
+                raise DraftError(
+                    f"draft {draft_id} is {draft.status}; only an uncertain one is marked sent"
+                )
+            note = f"marked sent by a person at {now.isoformat()}; {draft.last_error or ''}"
+            self._transition(
+                session,
+                draft_id,
+                ("uncertain",),
+                {
+                    "status": "sent",
+                    "sent_at": draft.smtp_data_at or draft.smtp_started_at or now,
+                    "last_error": note.strip("; ")[:4000],
+                    "updated_at": now,
+                },
+                "marked sent",
+            )
+            return draft_json(self._draft(session, draft_id))
+
+    def resend(self, draft_id: int, now: datetime) -> dict[str, Any]:
+        """An ``uncertain`` draft the person knows did NOT arrive: approved again, explicitly.
+        The outbox still looks in Sent once more before it talks to SMTP."""
+        with transaction(self.factory) as session:
+            draft = self._draft(session, draft_id)
+            if draft.status != "uncertain":
+                raise DraftError(
+                    f"draft {draft_id} is {draft.status}; only an uncertain one is sent again"
+                )
+            note = f"sent again on a person's decision at {now.isoformat()}; {draft.last_error}"
+            self._transition(
+                session,
+                draft_id,
+                ("uncertain",),
+                {
+                    "status": "approved",
+                    "approved_at": now,
+                    "next_attempt_at": None,
+                    "smtp_data_at": None,
+                    "last_error": note[:4000],
+                    "updated_at": now,
+                },
+                "sent again",
+            )
+            return draft_json(self._draft(session, draft_id))
 
 
 def default_reply_by(settings: Settings, now: datetime, requested_by: datetime | None) -> datetime:

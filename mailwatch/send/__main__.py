@@ -19,6 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-file", type=Path, default=Path(".env"))
     parser.add_argument("--now", help="ISO 8601 with offset: the pass's clock (default: now)")
     parser.add_argument("--id", type=int, action="append", dest="ids", help="only this draft")
+    parser.add_argument(
+        "--smtp-timeout", type=float, default=60.0, help="seconds per SMTP command (default 60)"
+    )
+    parser.add_argument(
+        "--data-timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for the answer to the message's final '.' (default 300)",
+    )
     args = parser.parse_args(argv)
 
     from mailwatch.config import ConfigError, load_settings
@@ -51,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        results = Outbox(session_factory(engine), settings).send_due_sync(
+        timeouts: dict[str, float] = {"smtp_timeout": args.smtp_timeout}
+        if args.data_timeout is not None:
+            timeouts["data_timeout"] = args.data_timeout
+        results = Outbox(session_factory(engine), settings, **timeouts).send_due_sync(
             now=now, only_ids=args.ids
         )
     finally:

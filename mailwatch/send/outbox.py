@@ -3,29 +3,40 @@
 States (``Draft.status``)::
 
     approved --claim (commit)--> sending --SMTP accepted, copy in Sent--> sent
-        ^                           |--4xx / lost link (attempts left)--> approved (+ backoff)
+        ^                           |--4xx / lost link before DATA (attempts left)--> approved
         |                           |--5xx, or no attempts left---------> failed
-        +--crash: not in Sent ------+   crash: found in Sent -----------> sent
+        |                           |--lost link / timeout after the DATA terminator, or a crash
+        |                           |  after DATA began: found in Sent --> sent
+        |                           |  not found after the grace -------> uncertain (a person
+        +--crash before DATA, not in Sent                                  decides: sent / resend)
 
-The rules that make it exactly once (docs/sending.md says why, and what window remains):
+The rules that make it exactly once (docs/sending.md says why):
 
 1. Claim before talking: ``sending``, attempts + 1 and ``smtp_started_at`` are COMMITTED before
    the SMTP connection opens, with a conditional UPDATE (two processes never claim one draft).
-2. Every attempt carries the draft's fixed Message-ID.
-3. After SMTP accepted: the copy goes to Sent (SENT_COPY), then ``sent`` is committed.
-4. A draft found in ``sending`` (a crash between 1 and 3) is first looked up in Sent by
-   ``UID SEARCH HEADER Message-ID``: found means it left, so ``sent``. Not found, it is retried,
-   but only once its attempt is older than ``recover_after`` (it may still be in flight in
-   another process; Exchange may file its copy a moment late).
-5. Before any retry (attempts > 0) Sent is checked as well: a lost link or a timeout after DATA
-   may hide an acceptance.
+2. ``smtp_data_at`` is COMMITTED once the recipients are accepted, just before DATA: from then
+   on a crash or a lost answer may hide an acceptance, and the draft is never resent blindly.
+3. Every attempt carries the draft's fixed Message-ID.
+4. After SMTP accepted: the copy goes to Sent (SENT_COPY), then ``sent`` is committed.
+5. An uncertain outcome (link lost or timed out after the body went out, or a draft found in
+   ``sending`` with ``smtp_data_at`` set) is looked up in Sent (the server's copy or ours, by
+   ``UID SEARCH HEADER Message-ID``, and in the synced store): found means it left, so
+   ``sent``. Not found within ``recover_after`` (the server may file its copy late), it becomes
+   ``uncertain`` with the evidence, for a person (``drafts mark-sent`` / ``drafts resend``).
+   A draft found in ``sending`` WITHOUT ``smtp_data_at`` never reached DATA: once stale it
+   is simply retried.
+6. Before any retry (attempts > 0), and before the first attempt of a draft that was put into
+   the Drafts folder (the user may have sent it from Outlook), Sent is checked as well.
+7. Every status change is a conditional UPDATE on the expected status.
 
 Loop safety (RFC 3834): an ``automatic`` draft to a bounce, no-reply or list address, or in
 answer to an automatic or bulk message, is ``failed`` with the reason, and logged.
 
-``MAILWATCH_TEST_CRASH_AFTER=smtp|append`` is a TEST-ONLY fault injection: the process exits
-with ``os._exit(137)`` right after the SMTP acceptance (or after the Sent copy), before the
-database learns of it. Never set it in production.
+``MAILWATCH_TEST_CRASH_AFTER=claim|data|smtp|append`` is a TEST-ONLY fault injection: the
+process exits with ``os._exit(137)`` right after the claim (before connecting), right after
+``smtp_data_at`` is committed (before DATA), right after the SMTP acceptance, or after the Sent
+copy, before the database learns of it.
+Never set it in production.
 """
 
 from __future__ import annotations
@@ -50,7 +61,7 @@ from mailwatch.core.message import Address
 from mailwatch.send.message import BuiltMessage, DraftMessageError, build_message, recipients_of
 from mailwatch.send.rate import RateLimiter, process_rate_limiter
 from mailwatch.send.sent import NoSentFolder, SentFolder, sent_copy_needed
-from mailwatch.send.smtp import classify_smtp_error, submit
+from mailwatch.send.smtp import SmtpFailure, classify_smtp_error, submit
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, Mailbox, Message
 from mailwatch.sync.imap import MailAccessError
@@ -70,6 +81,9 @@ MAX_ATTEMPTS = 8
 RETRY_INITIAL = 60.0  # seconds; the first retry comes after 30-60 s
 RETRY_MAXIMUM = 3600.0  # never wait more than an hour between attempts
 RECOVER_AFTER = timedelta(minutes=10)
+# Wait for the answer to the final "." (RFC 5321 4.5.3.2.6 suggests 10 minutes; 5 keeps a pass
+# from hanging too long). A slow content filter past this makes the outcome uncertain.
+DATA_TIMEOUT = 300.0
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
@@ -94,8 +108,8 @@ def _crash_point(stage: str) -> None:
 @dataclass(frozen=True)
 class SendResult:
     draft_id: int
-    status: str  # the draft's status afterwards: sent | approved | sending | failed | ...
-    outcome: str  # sent | found_in_sent | retry | failed | deferred | skipped
+    status: str  # the draft's status afterwards: sent | approved | sending | failed | uncertain
+    outcome: str  # sent | found_in_sent | retry | failed | deferred | skipped | uncertain
     detail: str = ""
     attempts: int = 0
     next_attempt_at: datetime | None = None
@@ -118,6 +132,8 @@ class SentStore(Protocol):
 
 
 Transport = Callable[[MailboxSettings, BuiltMessage], Awaitable[dict[str, str]]]
+# Called by the SMTP transport just before DATA (see rule 2); set per send by the outbox.
+BeforeData = Callable[[], Awaitable[None]]
 TokenSource = Callable[[MailboxSettings], str]
 
 
@@ -145,6 +161,7 @@ class Outbox:
         token_source: TokenSource | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         smtp_timeout: float = 60.0,
+        data_timeout: float = DATA_TIMEOUT,
         recover_after: timedelta = RECOVER_AFTER,
         rng: random.Random | None = None,
     ) -> None:
@@ -156,10 +173,12 @@ class Outbox:
         self.token_source = token_source
         self.max_attempts = max_attempts
         self.smtp_timeout = smtp_timeout
+        self.data_timeout = data_timeout
         self.recover_after = recover_after
         self.rng = rng or random.Random()
         self._stores: dict[str, SentStore] = {}
         self._checked: set[int] = set()
+        self._before_data: BeforeData | None = None
 
     # -- the pass ------------------------------------------------------------------------------
 
@@ -237,18 +256,15 @@ class Outbox:
             return job
         draft = job.draft
         self._checked.add(draft.id)
+        reached_data = draft.smtp_data_at is not None
         try:
             found = await self._in_sent(job)
         except NoSentFolder as exc:
             if not self._stale(draft, clock()):
                 return self._left_in_flight(draft)
-            return self._finish_failed(
-                draft,
-                clock(),
-                f"interrupted while sending (attempt {draft.attempts}) and {exc}: it may or "
-                "may not have left; check the conversation before sending it again",
-                expect="sending",
-            )
+            if reached_data:
+                return self._finish_uncertain(draft, clock(), f"{exc}, so it cannot be checked")
+            return self._retry_interrupted(draft, clock(), "the mailbox has no Sent folder")
         except MailAccessError as exc:
             detail = f"interrupted while sending; cannot check Sent yet: {exc}"
             log.warning("draft %s: %s", draft.id, detail)
@@ -256,39 +272,46 @@ class Outbox:
         if found:
             log.info("draft %s: interrupted send had gone out (found in Sent)", draft.id)
             return self._finish_sent(
-                draft, draft.smtp_started_at or clock(), "found in Sent", "found_in_sent"
+                draft, draft.smtp_data_at or draft.smtp_started_at or clock(), "", "found_in_sent"
             )
         if not self._stale(draft, clock()):
             return self._left_in_flight(draft)
-        detail = f"interrupted while sending (attempt {draft.attempts}); not in Sent"
+        if reached_data:
+            return self._finish_uncertain(
+                draft, clock(), f"not in Sent {self.recover_after} after the attempt"
+            )
+        return self._retry_interrupted(draft, clock(), "not in Sent")
+
+    def _retry_interrupted(self, draft: Draft, now: datetime, why: str) -> SendResult:
+        """A claim that never reached DATA: nothing can have left, so it is sent again."""
+        detail = f"interrupted while sending (attempt {draft.attempts}) before DATA; {why}"
         if draft.attempts >= self.max_attempts:
             return self._finish_failed(
-                draft, clock(), f"gave up after {draft.attempts} attempts: {detail}", "sending"
+                draft, now, f"gave up after {draft.attempts} attempts: {detail}", "sending"
             )
         log.warning("draft %s: %s, so it will be sent again", draft.id, detail)
-        now = clock()
-        with transaction(self.factory) as session:
-            session.execute(
-                update(Draft)
-                .where(Draft.id == draft.id, Draft.status == "sending")
-                .values(
-                    status="approved",
-                    next_attempt_at=None,
-                    last_error=detail + ", retrying",
-                    updated_at=now,
-                )
-            )
+        if not self._move(
+            draft,
+            "sending",
+            now,
+            status="approved",
+            next_attempt_at=None,
+            last_error=detail + ", retrying",
+        ):
+            return SendResult(draft.id, "?", "skipped", "changed by someone else meanwhile")
         return SendResult(draft.id, "approved", "retry", detail, draft.attempts)
 
     def _stale(self, draft: Draft, now: datetime) -> bool:
-        started = draft.smtp_started_at
+        started = draft.smtp_data_at or draft.smtp_started_at
         return started is None or started <= now - self.recover_after
 
     def _left_in_flight(self, draft: Draft) -> SendResult:
+        since = draft.smtp_data_at or draft.smtp_started_at
+        what = "outcome uncertain" if draft.smtp_data_at else "in sending"
         detail = (
-            "in sending since "
-            f"{draft.smtp_started_at.isoformat() if draft.smtp_started_at else '?'}, not in "
-            f"Sent yet; left alone for {self.recover_after} (it may still be in flight)"
+            f"{what} since {since.isoformat() if since else '?'}, not in Sent yet; "
+            f"left alone for {self.recover_after} (it may still be in flight, or its copy "
+            "may reach Sent late)"
         )
         log.info("draft %s: %s", draft.id, detail)
         return SendResult(draft.id, "sending", "deferred", detail, draft.attempts)
@@ -312,20 +335,25 @@ class Outbox:
             log.warning("draft %s: cannot be sent: %s", draft.id, exc)
             return self._finish_failed(draft, clock(), f"cannot be sent: {exc}", "approved")
 
-        if draft.attempts > 0 and draft.id not in self._checked:
-            # A lost link or a timeout after DATA may hide an acceptance: look before resending.
+        published = draft.published_at is not None
+        if (draft.attempts > 0 or published) and draft.id not in self._checked:
+            # A lost link or a timeout after DATA may hide an acceptance, and a draft put into
+            # the Drafts folder may have been sent from the user's mail client: look first.
             try:
-                found = await self._in_sent(job)
+                found = await self._in_sent(job, replies=published)
             except NoSentFolder:
                 found = False
             except MailAccessError as exc:
-                detail = f"retry postponed: cannot check Sent first: {exc}"
+                detail = f"sending postponed: cannot check Sent first: {exc}"
                 log.warning("draft %s: %s", draft.id, detail)
                 return SendResult(draft.id, "approved", "deferred", detail, draft.attempts)
             if found:
-                return self._finish_sent(
-                    draft, clock(), "found in Sent before retrying", "found_in_sent", "approved"
+                note = (
+                    "a reply to the same message is already in Sent (sent from the mail client)"
+                    if published and draft.attempts == 0
+                    else "found in Sent before retrying"
                 )
+                return self._finish_sent(draft, clock(), note, "found_in_sent", "approved")
 
         await self.limiter.acquire()
         attempts = draft.attempts + 1
@@ -344,6 +372,7 @@ class Outbox:
                         status="sending",
                         attempts=attempts,
                         smtp_started_at=started,
+                        smtp_data_at=None,
                         updated_at=started,
                     )
                 ),
@@ -361,11 +390,23 @@ class Outbox:
             attempts,
         )
 
+        async def before_data() -> None:
+            when = clock()
+            await asyncio.to_thread(self._mark_data, draft.id, when)
+            draft.smtp_data_at = when
+            _crash_point("data")
+
+        self._before_data = before_data
+        _crash_point("claim")
         try:
             refused = await self.transport(mailbox, built)
         except Exception as exc:
             failure = classify_smtp_error(exc)
+            if failure.uncertain:
+                return await self._after_uncertain(job, clock, failure)
             return self._after_failure(draft, clock(), failure.permanent, failure.detail)
+        finally:
+            self._before_data = None
 
         # SMTP accepted the message: from here on it is never sent again.
         _crash_point("smtp")
@@ -383,6 +424,49 @@ class Outbox:
                 notes.append(f"sent, but the copy to Sent failed: {exc}")
         _crash_point("append")
         return self._finish_sent(draft, clock(), "; ".join(notes), "sent")
+
+    def _mark_data(self, draft_id: int, when: datetime) -> None:
+        with transaction(self.factory) as session:
+            session.execute(
+                update(Draft)
+                .where(Draft.id == draft_id, Draft.status == "sending")
+                .values(smtp_data_at=when)
+            )
+
+    async def _after_uncertain(
+        self, job: _Job, clock: Callable[[], datetime], failure: SmtpFailure
+    ) -> SendResult:
+        """The server may have taken it: never retried blindly. Look in Sent now; not there,
+        the draft stays in ``sending`` (with the evidence) until Sent decides or the grace
+        runs out, and then it is ``uncertain`` for a person."""
+        draft = job.draft
+        now = clock()
+        draft.smtp_data_at = draft.smtp_data_at or now
+        self._checked.add(draft.id)
+        log.warning("draft %s: attempt %d: %s", draft.id, draft.attempts, failure.detail)
+        with transaction(self.factory) as session:
+            session.execute(
+                update(Draft)
+                .where(Draft.id == draft.id, Draft.status == "sending")
+                .values(
+                    smtp_data_at=draft.smtp_data_at,
+                    last_error=f"{failure.detail}; waiting for the Sent check",
+                    updated_at=now,
+                )
+            )
+        try:
+            found = await self._in_sent(job)
+        except NoSentFolder as exc:
+            return self._finish_uncertain(draft, clock(), f"{failure.detail}; {exc}")
+        except MailAccessError as exc:
+            detail = f"{failure.detail}; cannot check Sent yet: {exc}"
+            return SendResult(draft.id, "sending", "deferred", detail, draft.attempts)
+        if found:
+            return self._finish_sent(
+                draft, now, "found in Sent after an uncertain answer", "found_in_sent"
+            )
+        detail = f"{failure.detail}; not in Sent yet, checked again for {self.recover_after}"
+        return SendResult(draft.id, "sending", "deferred", detail, draft.attempts)
 
     def _after_failure(
         self, draft: Draft, now: datetime, permanent: bool, detail: str
@@ -408,33 +492,40 @@ class Outbox:
             detail,
             next_at.isoformat(),
         )
-        with transaction(self.factory) as session:
-            session.execute(
-                update(Draft)
-                .where(Draft.id == draft.id, Draft.status == "sending")
-                .values(
-                    status="approved", next_attempt_at=next_at, last_error=detail, updated_at=now
-                )
-            )
+        if not self._move(
+            draft, "sending", now, status="approved", next_attempt_at=next_at, last_error=detail
+        ):
+            return SendResult(draft.id, "?", "skipped", "changed by someone else meanwhile")
         return SendResult(draft.id, "approved", "retry", detail, draft.attempts, next_at)
 
     # -- final states --------------------------------------------------------------------------
 
+    def _move(self, draft: Draft, expect: str, now: datetime, **values: Any) -> bool:
+        """Conditional UPDATE: only a draft still in ``expect`` changes; True when it did."""
+        with transaction(self.factory) as session:
+            done = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Draft)
+                    .where(Draft.id == draft.id, Draft.status == expect)
+                    .values(updated_at=now, **values)
+                ),
+            ).rowcount
+        return done == 1
+
     def _finish_sent(
         self, draft: Draft, sent_at: datetime, note: str, outcome: str, expect: str = "sending"
     ) -> SendResult:
-        with transaction(self.factory) as session:
-            session.execute(
-                update(Draft)
-                .where(Draft.id == draft.id, Draft.status == expect)
-                .values(
-                    status="sent",
-                    sent_at=sent_at,
-                    next_attempt_at=None,
-                    last_error=note or None,
-                    updated_at=sent_at,
-                )
-            )
+        if not self._move(
+            draft,
+            expect,
+            sent_at,
+            status="sent",
+            sent_at=sent_at,
+            next_attempt_at=None,
+            last_error=note or None,
+        ):
+            return SendResult(draft.id, "?", "skipped", "changed by someone else meanwhile")
         if note:
             log.warning("draft %s: sent (%s)", draft.id, note)
         else:
@@ -442,13 +533,27 @@ class Outbox:
         return SendResult(draft.id, "sent", outcome, note, draft.attempts)
 
     def _finish_failed(self, draft: Draft, now: datetime, reason: str, expect: str) -> SendResult:
-        with transaction(self.factory) as session:
-            session.execute(
-                update(Draft)
-                .where(Draft.id == draft.id, Draft.status == expect)
-                .values(status="failed", next_attempt_at=None, last_error=reason, updated_at=now)
-            )
+        if not self._move(
+            draft, expect, now, status="failed", next_attempt_at=None, last_error=reason
+        ):
+            return SendResult(draft.id, "?", "skipped", "changed by someone else meanwhile")
         return SendResult(draft.id, "failed", "failed", reason, draft.attempts)
+
+    def _finish_uncertain(self, draft: Draft, now: datetime, why: str) -> SendResult:
+        """Nobody can tell whether it left: a person decides (``drafts mark-sent|resend``)."""
+        since = draft.smtp_data_at or draft.smtp_started_at
+        evidence = (
+            f"outcome uncertain: attempt {draft.attempts} reached DATA at "
+            f"{since.isoformat() if since else '?'} (Message-ID {draft.message_id}) and no "
+            f"acceptance was recorded; {why}. It may or may not have reached the recipient: "
+            "check with them or the SMTP server's log, then mark it sent or send it again"
+        )
+        if not self._move(
+            draft, "sending", now, status="uncertain", next_attempt_at=None, last_error=evidence
+        ):
+            return SendResult(draft.id, "?", "skipped", "changed by someone else meanwhile")
+        log.warning("draft %s: %s", draft.id, evidence)
+        return SendResult(draft.id, "uncertain", "uncertain", evidence, draft.attempts)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -488,9 +593,41 @@ class Outbox:
             store = self._stores[mailbox.name] = self.sent_store(mailbox)
         return store
 
-    async def _in_sent(self, job: _Job) -> bool:
+    async def _in_sent(self, job: _Job, replies: bool = False) -> bool:
+        """Did it leave? Our synced store first (the sync may have seen it in Sent), then the
+        server's Sent folder by Message-ID. ``replies``: any reply of ours to the same message
+        made after the draft counts too (the user sent it, edited, from their mail client)."""
+        draft = job.draft
+        if self._in_store(draft, replies):
+            return True
         store = self._store(job.mailbox)
-        return await asyncio.to_thread(store.contains, job.draft.message_id)
+        if await asyncio.to_thread(store.contains, draft.message_id):
+            return True
+        contains_reply = getattr(store, "contains_reply", None)
+        if replies and draft.in_reply_to and contains_reply is not None:
+            since = draft.created_at - timedelta(days=1)
+            return bool(await asyncio.to_thread(contains_reply, draft.in_reply_to, since))
+        return False
+
+    def _in_store(self, draft: Draft, replies: bool) -> bool:
+        with self.factory() as session:
+            condition = Message.message_id == draft.message_id
+            if replies and draft.in_reply_to:
+                condition = or_(
+                    condition,
+                    (Message.in_reply_to == draft.in_reply_to)
+                    & (Message.direction == "outbound")
+                    & (
+                        or_(
+                            Message.internal_date >= draft.created_at - timedelta(minutes=1),
+                            Message.date >= draft.created_at - timedelta(minutes=1),
+                        )
+                    ),
+                )
+            found = session.scalar(
+                select(Message.id).where(Message.mailbox_id == draft.mailbox_id, condition)
+            )
+        return found is not None
 
     async def _smtp_transport(
         self, mailbox: MailboxSettings, built: BuiltMessage
@@ -502,4 +639,6 @@ class Outbox:
             built.raw,
             timeout=self.smtp_timeout,
             token_provider=self._token_provider(mailbox),
+            before_data=self._before_data,
+            data_timeout=self.data_timeout,
         )

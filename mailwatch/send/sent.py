@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from datetime import datetime
 
 from mailwatch.config import MailboxSettings
 from mailwatch.core.folders import map_folder_roles
@@ -79,6 +80,13 @@ class SentFolder:
         conn, name = self._ready()
         conn.examine(name)
         return bool(conn.search(["HEADER", "Message-ID", message_id]))
+
+    def contains_reply(self, in_reply_to: str, since: datetime) -> bool:
+        """Is a reply to ``in_reply_to`` in Sent, filed since ``since``? (A draft put into
+        Drafts that the user sent from their mail client, maybe edited: a new Message-ID.)"""
+        conn, name = self._ready()
+        conn.examine(name)
+        return bool(conn.search(["SINCE", since.date(), "HEADER", "In-Reply-To", in_reply_to]))
 
     def append(self, raw: bytes) -> None:
         """File the message as sent: APPEND with \\Seen."""

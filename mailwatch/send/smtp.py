@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -20,6 +21,7 @@ from mailwatch.config import MailboxSettings
 __all__ = [
     "SmtpConfigError",
     "SmtpFailure",
+    "SmtpUncertain",
     "auth_xoauth2",
     "classify_smtp_error",
     "explain_smtp_reply",
@@ -34,10 +36,16 @@ class SmtpConfigError(Exception):
     """Sending is not possible with the settings as they are (retried: the user may fix them)."""
 
 
+class SmtpUncertain(Exception):
+    """The message went out up to the DATA terminator and no answer came back (link lost,
+    timeout): the server may have accepted it. Never retried blindly (docs/sending.md)."""
+
+
 @dataclass(frozen=True)
 class SmtpFailure:
     permanent: bool  # 5xx: the same message will be refused again
     detail: str  # the server's code and text, or the error, for last_error
+    uncertain: bool = False  # the server may have taken it: check Sent, never resend blindly
 
 
 def _text(message: object) -> str:
@@ -78,6 +86,8 @@ def classify_smtp_error(exc: BaseException) -> SmtpFailure:
     A refused login (535, or 530 "authentication required") is a settings problem, not the
     message's: it is retried with backoff like a 4xx, so fixing the password is enough.
     """
+    if isinstance(exc, SmtpUncertain):
+        return SmtpFailure(False, f"outcome uncertain: {_text(exc)}", uncertain=True)
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         parts = [f"{r.recipient}: {r.code} {_text(r.message)}" for r in exc.recipients]
         permanent = any(500 <= r.code < 600 for r in exc.recipients)
@@ -119,10 +129,18 @@ async def submit(
     *,
     timeout: float = 60.0,
     token_provider: Callable[[], str] | None = None,
+    before_data: Callable[[], Awaitable[None]] | None = None,
+    data_timeout: float | None = None,
 ) -> dict[str, str]:
     """Send ``raw``; returns the recipients the server refused (``{}``: all accepted).
 
-    Raises an aiosmtplib error (or SmtpConfigError / OSError) when nothing was accepted.
+    Raises an aiosmtplib error (or SmtpConfigError / OSError) when nothing was accepted, and
+    :class:`SmtpUncertain` when the link was lost or timed out once the message body (and its
+    terminating ".") may have reached the server: then nobody knows whether it was accepted.
+    ``before_data`` is awaited after the recipients were accepted, just before DATA: the outbox
+    commits there that from now on a crash leaves the outcome uncertain. ``data_timeout``
+    bounds the wait for the answer to DATA and to the final "." (RFC 5321 4.5.3.2 suggests 10
+    minutes: content filters are slow, and giving up early is what makes an outcome uncertain).
     """
     s = mailbox.smtp
     if not s.host:
@@ -147,7 +165,9 @@ async def submit(
             await xoauth2_login(client, mailbox, token_provider)
         elif s.username and client.supports_extension("auth"):
             await client.login(s.username, s.password.reveal())
-        refused, _reply = await client.sendmail(sender, list(recipients), raw)
+        refused = await _transaction(
+            client, sender, recipients, raw, data_timeout or timeout, before_data
+        )
     except BaseException:
         client.close()
         raise
@@ -156,6 +176,87 @@ async def submit(
     except Exception:  # accepted is accepted: a failed goodbye changes nothing
         client.close()
     return {rcpt: f"{r.code} {_text(r.message)}" for rcpt, r in refused.items()}
+
+
+class _DataProbe:
+    """Watches what the client writes once armed: the DATA command, then the body.
+
+    Only "DATA was written and nothing after it" proves the body never left; anything else
+    (the body written, or nothing seen at all because the library changed) counts as uncertain.
+    """
+
+    def __init__(self, client: aiosmtplib.SMTP) -> None:
+        self.data_command = False
+        self.body = False
+        protocol = client.protocol
+        if protocol is None:
+            return
+        original = protocol.write
+
+        def write(data: bytes) -> None:
+            if not self.data_command and data.upper() == b"DATA\r\n":
+                self.data_command = True
+            elif self.data_command:
+                self.body = True
+            original(data)
+
+        protocol.write = write  # type: ignore[method-assign]
+
+    @property
+    def body_never_left(self) -> bool:
+        return self.data_command and not self.body
+
+
+async def _transaction(
+    client: aiosmtplib.SMTP,
+    sender: str,
+    recipients: tuple[str, ...],
+    raw: bytes,
+    timeout: float,
+    before_data: Callable[[], Awaitable[None]] | None,
+) -> dict[str, aiosmtplib.SMTPResponse]:
+    """MAIL, RCPT..., DATA, as ``sendmail`` does, but knowing when the outcome became uncertain."""
+    options: list[str] = []
+    if client.supports_extension("size"):
+        wire = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+        if not wire.endswith(b"\r\n"):
+            wire += b"\r\n"
+        options.append(f"size={len(wire)}")
+    try:
+        await client.mail(sender, options=options)
+        refused: dict[str, aiosmtplib.SMTPResponse] = {}
+        for rcpt in recipients:
+            try:
+                await client.rcpt(rcpt)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                refused[rcpt] = aiosmtplib.SMTPResponse(exc.code, exc.message)
+        if len(refused) == len(recipients):
+            raise aiosmtplib.SMTPRecipientsRefused(
+                [
+                    aiosmtplib.SMTPRecipientRefused(r.code, r.message, rcpt)
+                    for rcpt, r in refused.items()
+                ]
+            )
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+        with contextlib.suppress(Exception):
+            await client.rset()
+        raise
+    if before_data is not None:
+        await before_data()
+    probe = _DataProbe(client)
+    try:
+        await client.data(raw, timeout=timeout)
+    except aiosmtplib.SMTPResponseException:
+        raise  # the server answered: refused (4xx/5xx), so not accepted
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+        if probe.body_never_left:
+            raise
+        what = "timed out" if isinstance(exc, aiosmtplib.SMTPTimeoutError) else "was lost"
+        raise SmtpUncertain(
+            f"the message was sent up to its final '.', then the connection {what} before the "
+            f"server's answer ({_text(exc) or exc.__class__.__name__}): it may have been accepted"
+        ) from exc
+    return refused
 
 
 def _is_token_error(exc: BaseException) -> bool:

@@ -236,7 +236,15 @@ class Promise(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-DRAFT_STATUSES = ("pending", "approved", "sending", "sent", "rejected", "failed")
+DRAFT_STATUSES = (
+    "pending",
+    "approved",
+    "sending",
+    "sent",
+    "rejected",
+    "failed",
+    "uncertain",
+)
 
 
 class Draft(Base):
@@ -292,6 +300,10 @@ class Draft(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     smtp_started_at: Mapped[datetime | None]
+    # Committed just before DATA: from then on the outcome may be uncertain (never resent blindly).
+    smtp_data_at: Mapped[datetime | None]
+    # Put into the mailbox's Drafts folder: the user may have sent it from their mail client.
+    published_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     mailbox_draft_uid: Mapped[int | None] = mapped_column(BigInteger)

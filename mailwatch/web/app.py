@@ -278,7 +278,7 @@ class WebPages:
         def load() -> dict[str, list[dict[str, Any]]]:
             return {
                 status: self.drafts.list(status)
-                for status in ("pending", "failed", "approved", "sending")
+                for status in ("pending", "uncertain", "failed", "approved", "sending")
             }
 
         groups = await self.call(load)
@@ -419,6 +419,8 @@ class WebPages:
             return await self._approve(request, draft_id, subject, body)
         if action == "reject":
             return await self._reject(request, draft_id)
+        if action in ("mark_sent", "resend"):
+            return await self._decide_uncertain(request, draft_id, action)
         raise Refused(400, "Unknown action", f"Nothing to do for {action[:40]!r}.")
 
     def _changes(
@@ -488,6 +490,25 @@ class WebPages:
             f"Draft {draft_id} approved; it goes out with the next outbox pass{reason}.",
         )
         return RedirectResponse("/drafts", 303)
+
+    async def _decide_uncertain(self, request: Request, draft_id: int, action: str) -> Response:
+        """A person's decision on a send whose outcome nobody could tell."""
+
+        def work() -> dict[str, Any]:
+            if action == "mark_sent":
+                return self.drafts.mark_sent(draft_id, self.clock())
+            self.drafts.resend(draft_id, self.clock())
+            return self.drafts.send_now(draft_id, self.clock())
+
+        try:
+            result = await self.call(work)
+        except DraftError as exc:
+            self.flash(request, "error", f"Nothing changed: {exc}")
+            return RedirectResponse(f"/drafts/{draft_id}", 303)
+        log.info("web: uncertain draft %d: %s; status %s", draft_id, action, result["status"])
+        level = "ok" if result["status"] == "sent" else "error"
+        self.flash(request, level, f"Draft {draft_id}: {result['status']}.")
+        return RedirectResponse(f"/drafts/{draft_id}", 303)
 
     async def _reject(self, request: Request, draft_id: int) -> Response:
         try:

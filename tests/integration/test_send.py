@@ -7,28 +7,16 @@ restarted; 451 then success; 550 -> failed with the reason; loop safety; hostile
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
-from mailwatch.config import Settings
-from mailwatch.send.outbox import CRASH_ENV, Outbox
-from mailwatch.store.db import make_engine, session_factory, upgrade
-from mailwatch.store.models import Draft, Mailbox, Message
-from tests.helpers import make_settings, sqlite_url
+from mailwatch.store.models import Message
+from tests.sending import Env, make_env
 from tests.servers.dovecot import ImapAccount
 from tests.servers.smtp import SmtpServer
-
-CLIENT = {"name": "Viktor Petrov", "email": "client@acme.test"}
 
 
 @pytest.fixture(params=["full", "o365"])
@@ -37,126 +25,14 @@ def account(request: pytest.FixtureRequest) -> ImapAccount:
     return request.getfixturevalue("imap_user" if request.param == "full" else "imap_user_o365")
 
 
-@dataclass
-class Env:
-    account: ImapAccount
-    smtp: SmtpServer
-    tmp_path: Path
-    factory: sessionmaker[Session]
-    mailbox_id: int
-    extra: dict[str, str]
-
-    @property
-    def values(self) -> dict[str, str]:
-        return {
-            "smtp_host": self.smtp.host,
-            "smtp_port": str(self.smtp.port),
-            "smtp_security": "none",
-            **self.extra,
-        }
-
-    def settings(self) -> Settings:
-        return make_settings(self.account, sqlite_url(self.tmp_path), **self.values)
-
-    def outbox(self, **kwargs: Any) -> Outbox:
-        return Outbox(self.factory, self.settings(), **kwargs)
-
-    def env_file(self) -> Path:
-        settings = {
-            "DATABASE_URL": sqlite_url(self.tmp_path),
-            "IMAP_HOST": self.account.host,
-            "IMAP_PORT": str(self.account.port),
-            "IMAP_SECURITY": "none",
-            "IMAP_USERNAME": self.account.username,
-            "IMAP_PASSWORD": self.account.password,
-            "IMAP_TIMEOUT": "10",
-            **{k.upper(): v for k, v in self.values.items()},
-        }
-        path = self.tmp_path / "send.env"
-        path.write_text("".join(f"MAILWATCH_{k}={v}\n" for k, v in settings.items()))
-        return path
-
-    def add_draft(self, **overrides: Any) -> int:
-        now = datetime.now(UTC)
-        values: dict[str, Any] = {
-            "mailbox_id": self.mailbox_id,
-            "kind": "acknowledgment",
-            "language": "en",
-            "status": "approved",
-            "message_id": make_msgid(domain="example.com"),
-            "from_addr": {"name": "Anna Sales", "email": self.account.username},
-            "to_addrs": [CLIENT],
-            "cc_addrs": [],
-            "subject": "Re: Offer for 200 chairs",
-            "body_text": "Viktor, good afternoon.\n\nThe offer follows by Friday.\n\nAnna\n",
-            "in_reply_to": "<q2@acme.test>",
-            "references": ["<q1@acme.test>", "<q2@acme.test>"],
-            "approved_at": now,
-        }
-        values.update(overrides)
-        with self.factory.begin() as session:
-            draft = Draft(**values)
-            session.add(draft)
-            session.flush()
-            return draft.id
-
-    def draft(self, draft_id: int) -> Draft:
-        with self.factory() as session:
-            draft = session.get(Draft, draft_id)
-            assert draft is not None
-            return draft
-
-    def sent_items(self, message_id: str | None = None) -> list[tuple[int, tuple[bytes, ...]]]:
-        """(UID, flags) of the messages in Sent Items (with that Message-ID)."""
-        with self.account.client() as client:
-            client.select_folder("Sent Items", readonly=True)
-            criteria: list[Any] = (
-                ["ALL"] if message_id is None else ["HEADER", "Message-ID", message_id]
-            )
-            uids = client.search(criteria)
-            flags = client.get_flags(uids) if uids else {}
-            return [(uid, tuple(flags[uid])) for uid in sorted(uids)]
-
-    def run_send(
-        self, *args: str, crash_after: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """``python -m mailwatch.send`` as a separate process (so it can be killed)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")}
-        if crash_after is not None:
-            env[CRASH_ENV] = crash_after
-        return subprocess.run(
-            [sys.executable, "-m", "mailwatch.send", "--env-file", str(self.env_file()), *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=self.tmp_path,
-            env=env,
-        )
-
-
-def _env(account: ImapAccount, smtp: SmtpServer, tmp_path: Path) -> Iterator[Env]:
-    engine = make_engine(sqlite_url(tmp_path))
-    upgrade(engine)
-    factory = session_factory(engine)
-    with factory.begin() as session:
-        mailbox = Mailbox(name="main", username=account.username)
-        session.add(mailbox)
-        session.flush()
-        mailbox_id = mailbox.id
-    try:
-        yield Env(account, smtp, tmp_path, factory, mailbox_id, {})
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
 def env(imap_user: ImapAccount, smtp_server: SmtpServer, tmp_path: Path) -> Iterator[Env]:
-    yield from _env(imap_user, smtp_server, tmp_path)
+    yield from make_env(imap_user, smtp_server, tmp_path)
 
 
 @pytest.fixture
 def any_env(account: ImapAccount, smtp_server: SmtpServer, tmp_path: Path) -> Iterator[Env]:
-    yield from _env(account, smtp_server, tmp_path)
+    yield from make_env(account, smtp_server, tmp_path)
 
 
 def test_approved_draft_sent_once_with_copy_in_sent(any_env, smtp_server):
@@ -239,10 +115,11 @@ def test_server_files_sent_copy_killed_after_smtp_then_restarted(env, smtp_serve
     assert len(env.sent_items(message_id)) == 1  # the server's copy only
 
 
-def test_killed_before_our_sent_copy_waits_then_resends(env, smtp_server):
-    """The one window left (docs/sending.md): killed after the SMTP acceptance but before our
-    own copy reached Sent. A restart leaves the draft alone while the attempt is recent (it may
-    still be in flight elsewhere); only after RECOVER_AFTER is it sent again."""
+def test_killed_before_our_sent_copy_waits_then_asks_a_person(env, smtp_server):
+    """Killed after the SMTP acceptance but before our own copy reached Sent, with a server
+    that files nothing: no record anywhere says whether it left. A restart leaves the draft
+    alone while its copy may still appear; after RECOVER_AFTER it is ``uncertain`` for a
+    person, never sent a second time."""
     draft_id = env.add_draft()
     crashed = env.run_send(crash_after="smtp")
     assert crashed.returncode == 137, crashed.stderr
@@ -258,8 +135,9 @@ def test_killed_before_our_sent_copy_waits_then_resends(env, smtp_server):
     resumed = env.run_send("--now", later)
     assert resumed.returncode == 0, resumed.stderr
     after = env.draft(draft_id)
-    assert after.status == "sent" and after.attempts == 2
-    assert len(smtp_server.received) == 2  # the documented duplicate of this window
+    assert after.status == "uncertain" and after.attempts == 1
+    assert after.message_id in (after.last_error or "")
+    assert len(smtp_server.received) == 1  # never a blind second copy
 
 
 def test_sent_copy_never_appends_nothing(env, smtp_server):

@@ -551,3 +551,25 @@ def test_conversation_page_close_and_reopen(site, context):
     page.get_by_role("button", name="Reopen").click()
     page.get_by_text(f"Conversation {thread_id} reopened").wait_for()
     assert page.get_by_role("button", name="Reopen").count() == 0
+
+
+def test_an_uncertain_send_waits_in_the_queue_for_a_persons_decision(site, context):
+    """Issue #16: a send whose outcome nobody could tell shows its evidence; the person marks
+    it sent (nothing goes out) from the page."""
+    draft_id = site.drafts.create("acknowledgment", site.threads["delivery"], NOW).draft["id"]
+    evidence = "outcome uncertain: attempt 1 reached DATA; EVIDENCE-LINE"
+    with site.harness.factory.begin() as session:
+        row = session.get_one(Draft, draft_id)
+        row.status, row.attempts, row.last_error = "uncertain", 1, evidence
+        row.smtp_data_at = NOW
+    before = len(site.smtp.received)
+    page = logged_in_page(context, site)
+    page.get_by_role("heading", name=re.compile("Sent or not")).wait_for()
+    page.locator(f"#draft-{draft_id}").get_by_text("EVIDENCE-LINE").wait_for()
+    page.goto(f"{site.url}/drafts/{draft_id}")
+    page.get_by_role("button", name="It arrived: mark as sent").click()
+    page.get_by_text(f"Draft {draft_id}: sent.").wait_for()
+    after = site.draft(draft_id)
+    assert after.status == "sent" and after.sent_at is not None
+    assert "marked sent by a person" in (after.last_error or "")
+    assert len(site.smtp.received) == before

@@ -11,6 +11,7 @@ AUTH PLAIN/LOGIN is offered without TLS (test only) and every login is accepted 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -47,20 +48,56 @@ class _Failure:
 
 
 @dataclass
+class _Fault:
+    """A misbehaving answer to one DATA (the faults that make an outcome uncertain).
+
+    ``drop``: store the message, then cut the link before the 250.
+    ``hold``: store it, then hold the 250 back for ``seconds`` (past the client's timeout).
+    ``slow_filter``: a content filter that takes ``seconds`` before the message is stored and
+    the 250 given (a client that gave up meanwhile never hears of it).
+    """
+
+    mode: str
+    seconds: float = 0.0
+
+
+@dataclass
 class RecordingHandler:
     file_into: ImapAccount | None = None
     file_folder: str = "Sent Items"
     received: list[ReceivedMessage] = field(default_factory=list)
     attempts: int = 0  # DATA commands seen, refused ones included
     _failures: deque[_Failure] = field(default_factory=deque)
+    _faults: deque[_Fault] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self._lock:
             self.attempts += 1
             failure = self._failures.popleft() if self._failures else None
+            fault = self._faults.popleft() if self._faults and failure is None else None
         if failure is not None:
             return f"{failure.code} {failure.text}"
+        if fault is not None and fault.mode == "slow_filter":
+            # The filter's verdict outlives the client: aiosmtpd cancels this handler when the
+            # link goes, but a real MTA has the message in its queue by then and delivers it.
+            await asyncio.shield(self._filter_then_store(fault.seconds, session, envelope))
+            return "250 2.0.0 OK: queued"
+        self._store(session, envelope)
+        if fault is not None and fault.mode == "drop":
+            assert server.transport is not None
+            server.transport.abort()  # stored, and the client never hears the 250
+        elif fault is not None and fault.mode == "hold":
+            await asyncio.sleep(fault.seconds)
+        return "250 2.0.0 OK: queued"
+
+    async def _filter_then_store(
+        self, seconds: float, session: Session, envelope: Envelope
+    ) -> None:
+        await asyncio.sleep(seconds)
+        self._store(session, envelope)
+
+    def _store(self, session: Session, envelope: Envelope) -> None:
         raw = envelope.original_content or envelope.content or b""
         assert isinstance(raw, bytes)
         if self.file_into is not None:
@@ -77,7 +114,6 @@ class RecordingHandler:
                     login=login,
                 )
             )
-        return "250 2.0.0 OK: queued"
 
 
 class SmtpServer:
@@ -102,6 +138,12 @@ class SmtpServer:
         with self.handler._lock:
             for _ in range(count):
                 self.handler._failures.append(_Failure(code, text))
+
+    def fault_next(self, mode: str, seconds: float = 0.0) -> None:
+        """Misbehave on the next DATA: ``drop``, ``hold`` or ``slow_filter`` (see _Fault)."""
+        assert mode in ("drop", "hold", "slow_filter"), mode
+        with self.handler._lock:
+            self.handler._faults.append(_Fault(mode, seconds))
 
     def file_into(self, account: ImapAccount | None, folder: str = "Sent Items") -> None:
         """File every accepted message into ``account``'s ``folder`` (Exchange's behaviour)."""

@@ -22,9 +22,9 @@ from mailwatch.send.message import BuiltMessage
 from mailwatch.send.outbox import RECOVER_AFTER, Outbox, retry_delay
 from mailwatch.send.rate import RateLimiter
 from mailwatch.send.sent import NoSentFolder, sent_copy_needed
-from mailwatch.send.smtp import classify_smtp_error
+from mailwatch.send.smtp import SmtpUncertain, classify_smtp_error
 from mailwatch.store.db import make_engine, session_factory, upgrade
-from mailwatch.store.models import Draft, Mailbox
+from mailwatch.store.models import Draft, Mailbox, Message
 from mailwatch.sync.imap import MailAccessError
 from tests.helpers import make_settings, sqlite_url
 
@@ -256,13 +256,104 @@ def test_recovery_not_in_sent_is_retried_once_stale(world):
     assert draft.status == "sent" and draft.attempts == 2 and len(world.smtp.sent) == 1
 
 
-def test_recovery_without_a_sent_folder_fails_rather_than_guess(world):
+def test_recovery_without_a_sent_folder_before_data_retries(world):
+    """Interrupted before DATA (no ``smtp_data_at``): nothing can have left, so it is resent."""
     draft_id = _interrupted(world, NOW - RECOVER_AFTER - timedelta(seconds=1))
     world.sent.error = NoSentFolder("main")
+    results = world.outbox().send_due_sync(now=NOW)
+    assert results[0].outcome == "retry"
+    assert len(world.smtp.sent) == 1 and world.get(draft_id).attempts == 2
+
+
+def test_recovery_without_a_sent_folder_after_data_is_uncertain(world):
+    started = NOW - RECOVER_AFTER - timedelta(seconds=1)
+    draft_id = _interrupted(world, started, smtp_data_at=started)
+    world.sent.error = NoSentFolder("main")
     [result] = world.outbox().send_due_sync(now=NOW)
-    assert result.status == "failed"
-    assert "may or may not have left" in (world.get(draft_id).last_error or "")
+    assert (result.status, result.outcome) == ("uncertain", "uncertain")
+    draft = world.get(draft_id)
+    assert draft.status == "uncertain"
+    assert "no Sent folder" in (draft.last_error or "")
+    assert draft.message_id in (draft.last_error or "")  # the evidence names the message
     assert world.smtp.sent == []
+
+
+def test_crash_after_data_began_is_never_resent_blindly(world):
+    started = NOW - timedelta(seconds=5)
+    draft_id = _interrupted(world, started, smtp_data_at=started)
+    [first] = world.outbox().send_due_sync(now=NOW)
+    assert (first.status, first.outcome) == ("sending", "deferred")  # Sent may file it late
+    [second] = world.outbox().send_due_sync(now=NOW + RECOVER_AFTER)
+    assert (second.status, second.outcome) == ("uncertain", "uncertain")
+    # Uncertain is final for the outbox: later passes send nothing.
+    assert world.outbox().send_due_sync(now=NOW + timedelta(days=2)) == []
+    assert world.smtp.sent == [] and world.get(draft_id).status == "uncertain"
+
+
+def test_crash_after_data_began_found_in_sent_is_sent(world):
+    started = NOW - timedelta(hours=1)
+    draft_id = _interrupted(world, started, smtp_data_at=started)
+    world.sent.ids.add(world.get(draft_id).message_id)
+    [result] = world.outbox().send_due_sync(now=NOW)
+    assert (result.status, result.outcome) == ("sent", "found_in_sent")
+    assert world.get(draft_id).sent_at == started and world.smtp.sent == []
+
+
+def test_uncertain_answer_waits_for_sent_then_asks_a_person(world):
+    draft_id = world.add()
+    world.smtp.script = [SmtpUncertain("link lost after the final '.'")]
+    [first] = world.outbox().send_due_sync(now=NOW)
+    assert (first.status, first.outcome) == ("sending", "deferred")
+    draft = world.get(draft_id)
+    assert draft.smtp_data_at == NOW and "uncertain" in (draft.last_error or "")
+    assert world.sent.lookups == 1  # looked in Sent at once
+    [second] = world.outbox().send_due_sync(now=NOW + timedelta(minutes=1))
+    assert (second.status, second.outcome) == ("sending", "deferred")
+    [third] = world.outbox().send_due_sync(now=NOW + RECOVER_AFTER)
+    assert (third.status, third.outcome) == ("uncertain", "uncertain")
+    assert len(world.smtp.seen_status) == 1  # one SMTP attempt, never a blind second
+
+
+def test_uncertain_answer_then_the_servers_copy_in_sent_is_sent(world):
+    draft_id = world.add()
+    world.smtp.script = [SmtpUncertain("timed out after the final '.'")]
+    world.outbox().send_due_sync(now=NOW)
+    world.sent.ids.add(world.get(draft_id).message_id)  # filed late by the server
+    [result] = world.outbox().send_due_sync(now=NOW + timedelta(minutes=2))
+    assert (result.status, result.outcome) == ("sent", "found_in_sent")
+    assert len(world.smtp.seen_status) == 1
+
+
+def test_published_draft_sent_from_the_mail_client_is_not_sent_again(world):
+    """Put into Drafts, sent by the user from Outlook (new Message-ID, same In-Reply-To),
+    then approved in mailwatch before the Drafts folder was reconciled."""
+    draft_id = world.add(
+        in_reply_to="<q2@acme.test>",
+        published_at=NOW - timedelta(hours=1),
+        created_at=NOW - timedelta(hours=1),
+    )
+    with world.factory.begin() as session:
+        session.add(
+            Message(
+                mailbox_id=world.mailbox_id,
+                message_key="<outlook-1@example.com>",
+                message_id="<outlook-1@example.com>",
+                direction="outbound",
+                in_reply_to="<q2@acme.test>",
+                date=NOW - timedelta(minutes=30),
+                internal_date=NOW - timedelta(minutes=30),
+            )
+        )
+    [result] = world.outbox().send_due_sync(now=NOW)
+    assert (result.status, result.outcome) == ("sent", "found_in_sent")
+    assert world.smtp.seen_status == [] and world.get(draft_id).status == "sent"
+
+
+def test_published_draft_not_sent_elsewhere_goes_out_once(world):
+    draft_id = world.add(in_reply_to="<q2@acme.test>", published_at=NOW - timedelta(hours=1))
+    [result] = world.outbox().send_due_sync(now=NOW)
+    assert result.status == "sent" and world.sent.lookups == 1
+    assert len(world.smtp.sent) == 1 and world.get(draft_id).attempts == 1
 
 
 def test_recovery_when_imap_is_down_changes_nothing(world):
@@ -339,6 +430,7 @@ def test_retry_delay_grows_with_jitter_and_a_cap():
         (aiosmtplib.SMTPConnectError("refused"), False, "connection"),
         (aiosmtplib.SMTPTimeoutError("slow"), False, "timeout"),
         (ConnectionResetError("reset"), False, "connection"),
+        (SmtpUncertain("lost after the final '.'"), False, "outcome uncertain"),
         (
             aiosmtplib.SMTPRecipientsRefused(
                 [aiosmtplib.SMTPRecipientRefused(450, "4.2.0 greylisted", "a@b.c")]
