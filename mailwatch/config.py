@@ -35,7 +35,7 @@ OAUTH_FLOWS = ("device", "client_credentials", "command")
 OFFICE365_IMAP_HOST = "outlook.office365.com"
 OFFICE365_SMTP_HOST = "smtp.office365.com"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
-DRAFT_KINDS = ("acknowledgment", "decline", "renegotiation", "follow_up")
+DRAFT_KINDS = ("acknowledgment", "decline", "renegotiation", "follow_up", "closing", "clarify")
 LANGUAGES = ("en", "ru", "ro", "es")
 
 # Keys an extra mailbox may set as MAILWATCH_<NAME>_<KEY>; unset ones fall back to the first's.
@@ -63,6 +63,10 @@ MAILBOX_KEYS = (
     "OWN_ADDRESSES",
     "SENDER_NAME",
     "SIGNATURE",
+    "SIGNATURE_EN",
+    "SIGNATURE_RU",
+    "SIGNATURE_RO",
+    "SIGNATURE_ES",
     "BACKFILL_DAYS",
 )
 
@@ -76,6 +80,7 @@ GLOBAL_KEYS = (
     "CLOSED_DATES",
     "REPLY_SLA",
     "ACK_AFTER",
+    "ACK_ANSWER_WITHIN",
     "RENEGOTIATE_LEAD",
     "DIGEST_AT",
     "DIGEST_TO",
@@ -178,6 +183,12 @@ class MailboxSettings:
     sender_name: str
     signature: str
     backfill_days: int
+    # SIGNATURE_EN/RU/RO/ES: the signature in the draft's language; unset ones use ``signature``
+    signatures: Mapping[str, str] = field(default_factory=dict)
+
+    def signature_for(self, language: str) -> str:
+        """The signature for a draft in ``language`` (SIGNATURE_<LANG>, else SIGNATURE)."""
+        return self.signatures.get(language) or self.signature
 
     @property
     def env_prefix(self) -> str:
@@ -218,6 +229,8 @@ class Settings:
     text_prefix_bytes: int
     thread_subject_window: timedelta
     problems: tuple[ConfigError, ...] = field(default=())
+    # an acknowledgment's "full answer by": the end of the Nth business day after today
+    ack_answer_within: int = 1
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -588,6 +601,11 @@ def _mailbox(
         sender_name=get("SENDER_NAME", "", str),
         signature=get("SIGNATURE", "", lambda v: v.replace("\\n", "\n")),
         backfill_days=get("BACKFILL_DAYS", 30, _int_range(0, 36500)),
+        signatures={
+            lang: text
+            for lang in LANGUAGES
+            if (text := get(f"SIGNATURE_{lang.upper()}", "", lambda v: v.replace("\\n", "\n")))
+        },
     )
 
 
@@ -683,6 +701,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         calendar=calendar,
         reply_sla=reply_sla,
         ack_after=ack_after,
+        ack_answer_within=read.get("ACK_ANSWER_WITHIN", 1, parse_business_days),
         renegotiate_lead=read.get("RENEGOTIATE_LEAD", 1, parse_business_days),
         digest_at=read.get("DIGEST_AT", time(8, 30), _clock),
         digest_to=read.get("DIGEST_TO", (), _emails),
