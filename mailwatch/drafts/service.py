@@ -34,6 +34,7 @@ from mailwatch.core.drafting import (
 )
 from mailwatch.core.etiquette import Finding, check_draft, check_etiquette
 from mailwatch.core.headers import header_safe
+from mailwatch.core.intent import IntentVerdict, classify_intent
 from mailwatch.core.message import Address
 from mailwatch.core.names import addressee
 from mailwatch.core.threads import child_thread_index
@@ -172,6 +173,22 @@ class DraftService:
                     f"a pending {kind} draft for thread {thread_id} was just created elsewhere"
                 ) from None
             return CreateResult(draft_json(draft), created=True)
+
+    def reply_kind(self, thread_id: int) -> tuple[str | None, IntentVerdict]:
+        """The kind of draft the client's last message calls for, from its intent.
+
+        A refusal -> ``closing``, an unclear request -> ``clarify``, thanks only -> None (no
+        reply), anything else -> ``acknowledgment``. For the scheduler and ``draft --auto``.
+        """
+        with self.factory() as session:
+            thread = session.get(Thread, thread_id)
+            if thread is None:
+                raise DraftError(f"no thread with id {thread_id}")
+            parent = self._parent(session, thread, "acknowledgment")
+            if parent is None or parent.direction != "inbound":
+                raise DraftError(f"thread {thread_id} has no client message to answer")
+            verdict = classify_intent(parent.new_text)
+        return verdict.kind, verdict
 
     def _mailbox(self, session: Session, mailbox_id: int) -> MailboxSettings:
         row = session.get_one(Mailbox, mailbox_id)
