@@ -515,8 +515,18 @@ def _draft_call(call: Any) -> Any:
 
 @app.command()
 def draft(
-    kind: Annotated[str, typer.Argument(help="acknowledgment|decline|renegotiation|follow_up")],
-    thread_id: Annotated[int, typer.Argument(help="thread id")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="acknowledgment|decline|renegotiation|follow_up|closing|clarify, "
+            "or the thread id with --auto"
+        ),
+    ],
+    thread_id: Annotated[int | None, typer.Argument(help="thread id")] = None,
+    auto: Annotated[
+        bool,
+        typer.Option("--auto", help="pick the kind from the client's last message (its intent)"),
+    ] = False,
     new_date: Annotated[
         str | None, typer.Option("--new-date", help="renegotiation: the new date (ISO)")
     ] = None,
@@ -531,6 +541,25 @@ def draft(
 ) -> None:
     """Write a draft now; it waits in the approval queue (`mailwatch drafts`)."""
     cfg = settings()
+    if auto:
+        # `mailwatch draft --auto 12`: the one argument is the thread
+        if thread_id is None and kind.isdigit():
+            thread_id = int(kind)
+        if thread_id is None:
+            raise fail("--auto needs a thread id: mailwatch draft --auto THREAD")
+        picked, intent = _draft_call(lambda: _drafts(cfg).reply_kind(thread_id))
+        if picked is None:
+            err.print(
+                f"thread {thread_id}: no reply needed ({intent.intent}: {intent.evidence})",
+                highlight=False,
+            )
+            if as_json:
+                print("[]")
+            return
+        err.print(f"intent {intent.intent} ({intent.evidence}): {picked}", highlight=False)
+        kind = picked
+    if thread_id is None:
+        raise fail("a thread id is needed: mailwatch draft KIND THREAD")
     new_at = parse_when(new_date, "--new-date", cfg, end_of_day=True) if new_date else None
     reply_at = parse_when(reply_by, "--reply-by", cfg, end_of_day=True) if reply_by else None
     service = _drafts(cfg)

@@ -36,7 +36,7 @@ OAUTH_FLOWS = ("device", "client_credentials", "command")
 OFFICE365_IMAP_HOST = "outlook.office365.com"
 OFFICE365_SMTP_HOST = "smtp.office365.com"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
-DRAFT_KINDS = ("acknowledgment", "decline", "renegotiation", "follow_up")
+DRAFT_KINDS = ("acknowledgment", "decline", "renegotiation", "follow_up", "closing", "clarify")
 LANGUAGES = ("en", "ru", "ro", "es")
 
 
@@ -107,6 +107,8 @@ class MailboxSettings:
     sender_name: str
     signature: str
     backfill_days: int
+    # SIGNATURE_EN/RU/RO/ES: the signature in the draft's language; unset ones use ``signature``
+    signatures: Mapping[str, str] = field(default_factory=dict)
     # every MAILBOX_KEYS value in force (parsed), and the text of those set in the env
     values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     raw: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -116,6 +118,10 @@ class MailboxSettings:
         if key not in self.values:
             raise KeyError(f"{key} is not a per-mailbox setting")
         return self.values[key]
+
+    def signature_for(self, language: str) -> str:
+        """The signature for a draft in ``language`` (SIGNATURE_<LANG>, else SIGNATURE)."""
+        return self.signatures.get(language) or self.signature
 
     @property
     def env_prefix(self) -> str:
@@ -156,6 +162,8 @@ class Settings:
     text_prefix_bytes: int
     thread_subject_window: timedelta
     problems: tuple[ConfigError, ...] = field(default=())
+    # an acknowledgment's "full answer by": the end of the Nth business day after today
+    ack_answer_within: int = 1
     # every GLOBAL_KEYS value in force (parsed), and the text of those set in the env
     values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     raw: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -575,6 +583,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ACK_AFTER", "", _DURATION,
             "When to draft an acknowledgment, before REPLY_SLA runs out (business time).",
             BUSINESS, parse=_positive_duration, example="2h", default_note="half of REPLY_SLA"),
+    Setting("ACK_ANSWER_WITHIN", "1", "business days",
+            "An acknowledgment promises the full answer by the end of this many business days "
+            "after today (never later than the client's own deadline).", BUSINESS,
+            parse=parse_business_days, unit="business day(s)"),
     Setting("RENEGOTIATE_LEAD", "1", "business days",
             "Renegotiate a promise this many business days before it is due.", BUSINESS,
             parse=parse_business_days, unit="business day(s)"),
@@ -587,6 +599,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SENDER_NAME", "", "text", "Name put on drafts.", DRAFTING, _MB),
     Setting("SIGNATURE", "", "text (\\n for a line break)", "Signature put on drafts.",
             DRAFTING, _MB, parse=_unescape),
+    *(
+        Setting(f"SIGNATURE_{lang.upper()}", "", "text (\\n for a line break)",
+                f"Signature (with sign-off) for drafts written in {name}; empty: SIGNATURE.",
+                DRAFTING, _MB, parse=_unescape)
+        for lang, name in (("en", "English"), ("ru", "Russian"), ("ro", "Romanian"),
+                           ("es", "Spanish"))
+    ),
     Setting("AUTO_SEND", "", "draft kinds, comma-separated",
             "Draft kinds sent without approval (acknowledgment, decline, renegotiation, "
             "follow_up). Empty: nothing is sent unapproved.", DRAFTING, parse=_draft_kinds),
@@ -828,6 +847,11 @@ def _mailbox(
         backfill_days=read.get("BACKFILL_DAYS"),
         values=values,
         raw={key: raw for key in MAILBOX_KEYS if (raw := read.raw(key)) is not None},
+        signatures={
+            lang: text
+            for lang in LANGUAGES
+            if (text := read.get(f"SIGNATURE_{lang.upper()}") or "")
+        },
     )
 
 
@@ -949,6 +973,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         calendar=calendar,
         reply_sla=reply_sla,
         ack_after=ack_after,
+        ack_answer_within=g["ACK_ANSWER_WITHIN"],
         renegotiate_lead=g["RENEGOTIATE_LEAD"],
         digest_at=g["DIGEST_AT"],
         digest_to=g["DIGEST_TO"] or (),

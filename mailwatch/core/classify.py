@@ -46,6 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailwatch.core.intent import Intent, classify_intent
 from mailwatch.core.message import Address, ParsedMessage
 
 __all__ = [
@@ -383,6 +384,9 @@ def classify_inbound(
     reason = f"from client {email}"
     if notes:
         reason += "; " + "; ".join(notes)
+    intent = classify_intent(msg.new_text)
+    if intent.intent is Intent.THANKS_ONLY:
+        return Verdict(False, Category.CLIENT, f"{reason}; thanks only ({intent.evidence})")
     return Verdict(True, Category.CLIENT, reason)
 
 

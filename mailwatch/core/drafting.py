@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_skeleton, format_time
 
+from mailwatch.core.address import (
+    GenderEvidence,
+    detect_register,
+    gender_from_our_greetings,
+    gender_from_text,
+    resolve_gender,
+)
+from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.headers import header_safe, reply_subject
 from mailwatch.core.names import addressee
 
@@ -35,16 +44,28 @@ __all__ = [
     "Gender",
     "RenderedDraft",
     "When",
+    "answer_by",
     "build_draft_inputs",
+    "differs_from_ours",
     "draft_subject",
+    "first_surname",
     "format_when",
     "greeting_line",
     "infer_gender",
     "normalize_language",
+    "offset_of_domain",
     "template_context",
+    "utc_offset_text",
 ]
 
-DRAFT_KINDS: tuple[str, ...] = ("acknowledgment", "decline", "renegotiation", "follow_up")
+DRAFT_KINDS: tuple[str, ...] = (
+    "acknowledgment",
+    "decline",
+    "renegotiation",
+    "follow_up",
+    "closing",
+    "clarify",
+)
 DRAFT_LANGUAGES: tuple[str, ...] = ("en", "ru", "ro", "es")
 DEFAULT_LANGUAGE = "en"
 
@@ -76,8 +97,8 @@ class DraftInputs:
     gender: Gender | None  # only when known for sure (a title, a patronymic, or given)
     original_subject: str
     original_date: When | None  # the message this draft answers (or follows up on)
-    reply_by: When | None  # acknowledgment: when the full answer will come
-    old_date: When | None  # renegotiation: the date agreed
+    reply_by: When | None  # acknowledgment: when the full answer will come (ours)
+    old_date: When | None  # renegotiation: the date we promised
     new_date: When | None  # renegotiation: the date proposed now
     about: About | None  # follow_up: what we wait for an answer on
     reason: str  # optional short reason (decline, renegotiation), one line
@@ -85,6 +106,24 @@ class DraftInputs:
     signature_lines: tuple[str, ...]
     timezone: str
     now: datetime | None  # the moment of drafting (dates in the same year omit the year)
+    client_deadline: When | None = None  # the client's own date ("we need it by 30 April")
+    promised_on: When | None = None  # renegotiation: when we made the promise (our message)
+    show_zone: bool = False  # the client is in another time zone: times carry their offset
+    register: str = "formal"  # "informal" only when the client wrote ты / tu / tú first
+    known_contact: bool = False  # we have written to this person before
+    gender_source: str = "none"  # where ``gender`` comes from (address.GenderEvidence.source)
+    gender_evidence: str = ""
+    greeting_name_used: bool = True  # False: the proper form here cannot carry the name
+    neutral_reason: str = ""  # why the greeting is neutral though a name is known
+
+    @property
+    def late(self) -> bool:
+        """A renegotiation written at or after the promised time: it apologises, never claims
+        to be early."""
+        if self.old_date is None or self.now is None:
+            return False
+        zone = _zone(self.timezone)
+        return _as_instant(self.now, zone) >= _as_instant(self.old_date, zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +141,8 @@ class RenderedDraft:
     addressee_name: str | None  # whom the greeting should name (full name), None if unknown
     signature_lines: tuple[str, ...]
     templates: tuple[str, ...] = ()  # the template files used, for messages and debugging
+    neutral_reason: str = ""  # a known name left out of the greeting on purpose, and why
+    greeting: str = ""  # the greeting line as rendered
 
 
 # --- languages, names, gender --------------------------------------------------------------------
@@ -173,32 +214,69 @@ def _surname(full_name: str | None, greeting_name: str | None) -> str | None:
     return " ".join(rest) or None
 
 
+_PARTICLE_WORDS = frozenset(["de", "del", "la", "las", "los", "y", "i"])
+
+
+def first_surname(surname: str | None) -> str | None:
+    """Spanish usage: the first surname only ("López García" -> "López", "de la Fuente Ruiz" ->
+    "de la Fuente")."""
+    if not surname:
+        return None
+    tokens = surname.split()
+    out: list[str] = []
+    for token in tokens:
+        out.append(token)
+        if _fold(token) not in _PARTICLE_WORDS:
+            break
+    return " ".join(out) or None
+
+
 def greeting_line(
     language: str,
     greeting_name: str | None,
     *,
     surname: str | None = None,
     gender: Gender | None = None,
+    register: str = "formal",
+    known_contact: bool = False,
 ) -> str:
     """The first line of the draft, in the proper form for ``language``.
 
-    en "Dear John," / "Hello,"; ru "Виктор Семенович, добрый день!" / "Добрый день!";
-    ro "Bună ziua, doamnă Popescu," (only when the gender is known) / "Bună ziua,";
-    es "Estimada María:" (only when the gender is known) / "Buenos días, María:" / "Buenos días:".
+    en "Dear John," / "Dear Ms Smith," / "Hello,"; ru "Виктор Семенович, добрый день!" /
+    "Добрый день!"; ro "Bună ziua, doamnă Popescu," (a title only with a surname and a known
+    gender) / "Bună ziua, Ana," (a client on first-name terms) / "Bună ziua,"; es "Estimada Sra.
+    López:" (first contact, first surname only) / "Estimada María:" (ongoing contact) / "Hola,
+    María:" (a client writing with tú) / "Buenos días, Alex:" (gender unknown) / "Buenos días:".
+    A title never goes with a first name.
     """
     name = greeting_name.strip() if greeting_name else ""
+    family = surname.strip() if surname else ""
     if language == "ru":
         return f"{name}, добрый день!" if name else "Добрый день!"
     if language == "ro":
-        if name and gender is not None:
+        if register == "informal" and name:
+            return f"Bună ziua, {name},"
+        if family and gender is not None:
             title = "doamnă" if gender == "f" else "domnule"
-            return f"Bună ziua, {title} {surname or name},"
+            return f"Bună ziua, {title} {family},"
         return "Bună ziua,"
     if language == "es":
-        if name and gender is not None:
-            return f"{'Estimada' if gender == 'f' else 'Estimado'} {name}:"
+        first = first_surname(family) or ""
+        if register == "informal" and name:
+            return f"Hola, {name}:"
+        if gender is not None:
+            dear = "Estimada" if gender == "f" else "Estimado"
+            title = "Sra." if gender == "f" else "Sr."
+            if first and (not known_contact or not name):
+                return f"{dear} {title} {first}:"
+            if name:
+                return f"{dear} {name}:"
         return f"Buenos días, {name}:" if name else "Buenos días:"
-    return f"Dear {name}," if name else "Hello,"
+    if name:
+        return f"Dear {name},"
+    if family and gender is not None:
+        return f"Dear {'Ms' if gender == 'f' else 'Mr'} {family},"
+    return "Hello,"
 
 
 # --- dates --------------------------------------------------------------------------------------
@@ -229,6 +307,7 @@ def format_when(
     now: datetime | None = None,
     *,
     with_time: bool = True,
+    show_zone: bool = False,
 ) -> str:
     """A date (and time, when it has one) written the local way, in ``timezone``.
 
@@ -254,9 +333,30 @@ def format_when(
     if (local.hour, local.minute) in ((0, 0), (23, 59)):
         return text
     clock = format_time(local, "short", tzinfo=zone, locale=locale).replace("\u202f", "\u00a0")
+    if show_zone:
+        clock = f"{clock} ({utc_offset_text(local)})"
     if language == "es":
         return f"{text} a la {clock}" if clock.startswith("1:") else f"{text} a las {clock}"
     return _AT.get(language, _AT[DEFAULT_LANGUAGE]).format(date=text, time=clock)
+
+
+def utc_offset_text(value: datetime) -> str:
+    """ "UTC+2", "UTC+5:30", "UTC-3": the offset of an aware datetime, readable in any language."""
+    offset = value.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def differs_from_ours(client_offset_minutes: int | None, when: When | None, timezone: str) -> bool:
+    """True when the client's UTC offset (from their Date header) is not ours at that moment:
+    a time we state must then name its zone."""
+    if client_offset_minutes is None or when is None:
+        return False
+    local = _as_instant(when, _zone(timezone))
+    ours = local.utcoffset()
+    return ours is None or int(ours.total_seconds() // 60) != client_offset_minutes
 
 
 def _as_instant(value: When, zone: ZoneInfo) -> datetime:
@@ -264,6 +364,83 @@ def _as_instant(value: When, zone: ZoneInfo) -> datetime:
     if isinstance(local, datetime):
         return local
     return datetime(local.year, local.month, local.day, tzinfo=zone)
+
+
+# --- our dates --------------------------------------------------------------------------------
+
+
+def answer_by(
+    now: datetime,
+    calendar: BusinessCalendar,
+    within_days: int = 1,
+    client_deadline: datetime | None = None,
+) -> datetime:
+    """Our "full answer by" in an acknowledgment: the end of the business day ``within_days``
+    business days after today (ACK_ANSWER_WITHIN, 1 = end of the next business day), and never
+    later than the client's own deadline when that is still ahead.
+
+    The client's date is theirs (often a delivery date); it only ever brings ours forward.
+    """
+    today = calendar.local(now).date()
+    day = calendar.add_business_days(today, within_days)
+    ours = calendar.end_of_business_day(day)
+    if within_days == 0 and ours <= now:
+        ours = calendar.end_of_business_day(calendar.next_business_day(today))
+    if client_deadline is not None and now < client_deadline < ours:
+        return client_deadline
+    return ours
+
+
+# A country's usual zone, for a client whose Date header we do not have (by their domain).
+_COUNTRY_ZONES = {
+    "md": "Europe/Chisinau",
+    "ro": "Europe/Bucharest",
+    "ru": "Europe/Moscow",
+    "ua": "Europe/Kyiv",
+    "by": "Europe/Minsk",
+    "kz": "Asia/Almaty",
+    "es": "Europe/Madrid",
+    "mx": "America/Mexico_City",
+    "ar": "America/Argentina/Buenos_Aires",
+    "co": "America/Bogota",
+    "cl": "America/Santiago",
+    "pe": "America/Lima",
+    "uk": "Europe/London",
+    "ie": "Europe/Dublin",
+    "de": "Europe/Berlin",
+    "fr": "Europe/Paris",
+    "it": "Europe/Rome",
+    "pl": "Europe/Warsaw",
+    "nl": "Europe/Amsterdam",
+    "be": "Europe/Brussels",
+    "at": "Europe/Vienna",
+    "cz": "Europe/Prague",
+    "tr": "Europe/Istanbul",
+    "gr": "Europe/Athens",
+    "bg": "Europe/Sofia",
+    "pt": "Europe/Lisbon",
+    "se": "Europe/Stockholm",
+    "fi": "Europe/Helsinki",
+    "no": "Europe/Oslo",
+    "dk": "Europe/Copenhagen",
+    "ch": "Europe/Zurich",
+    "hu": "Europe/Budapest",
+    "il": "Asia/Jerusalem",
+    "ca": "America/Toronto",
+    "au": "Australia/Sydney",
+    "us": "America/New_York",
+}
+
+
+def offset_of_domain(email: str, when: datetime) -> int | None:
+    """The UTC offset (minutes) of the country an address's domain names, at ``when``; None for
+    generic domains (.com, .net ...)."""
+    tld = email.rpartition(".")[2].lower()
+    zone = _COUNTRY_ZONES.get(tld)
+    if zone is None:
+        return None
+    offset = when.astimezone(ZoneInfo(zone)).utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else None
 
 
 # --- subjects -----------------------------------------------------------------------------------
@@ -275,24 +452,32 @@ _FALLBACK_SUBJECTS: dict[str, dict[str, str]] = {
         "decline": "Your enquiry",
         "renegotiation": "New deadline",
         "follow_up": "Following up on our correspondence",
+        "closing": "Your enquiry",
+        "clarify": "Your enquiry: a few questions",
     },
     "ru": {
         "acknowledgment": "Ваш запрос",
         "decline": "Ваш запрос",
         "renegotiation": "Перенос срока",
         "follow_up": "Уточнение по нашей переписке",
+        "closing": "Ваш запрос",
+        "clarify": "Уточнение по Вашему запросу",
     },
     "ro": {
         "acknowledgment": "Solicitarea dumneavoastră",
         "decline": "Solicitarea dumneavoastră",
         "renegotiation": "Termen nou",
         "follow_up": "Revenire la corespondența noastră",
+        "closing": "Solicitarea dumneavoastră",
+        "clarify": "Câteva întrebări despre solicitarea dumneavoastră",
     },
     "es": {
         "acknowledgment": "Su consulta",
         "decline": "Su consulta",
         "renegotiation": "Nuevo plazo",
         "follow_up": "Seguimiento de nuestra correspondencia",
+        "closing": "Su consulta",
+        "clarify": "Algunas preguntas sobre su consulta",
     },
 }
 
@@ -339,15 +524,23 @@ def build_draft_inputs(
     reason: str | None = None,
     gender: str | None = None,
     now: datetime | None = None,
+    client_deadline: When | None = None,
+    promised_on: When | None = None,
+    client_offset_minutes: int | None = None,
+    our_earlier_texts: Sequence[str] = (),
+    gender_lookup: Callable[[str], Gender | None] | None = None,
 ) -> DraftInputs:
     """Check and gather the values for one draft. Raises :class:`DraftInputError`.
 
     ``counterpart_name`` is the display name of the client's From, ``counterpart_signature_text``
-    the text of their last message (its signature may name them better), ``signature`` the
-    configured SIGNATURE (lines separated by newlines), ``timezone`` the mailbox's IANA name.
-    An acknowledgment needs ``reply_by``; a renegotiation needs ``old_date`` and a later
-    ``new_date``; ``about`` (follow_up) is "proposal", "question" or None; ``gender`` is "f",
-    "m" or None (then it is taken only from a title or a patronymic, never guessed).
+    the text of their last message (its signature may name them better, its words tell their
+    gender and register), ``signature`` the SIGNATURE for this language (lines separated by
+    newlines), ``timezone`` the mailbox's IANA name. An acknowledgment needs ``reply_by``; a
+    renegotiation needs ``old_date`` and a later ``new_date``; ``about`` (follow_up) is
+    "proposal", "question" or None; ``gender`` is "f", "m" or None (then it comes from
+    ``our_earlier_texts`` (our Sent mail to this person), a title, a patronymic or the client's
+    grammar, and last from ``gender_lookup`` on the first name). ``client_offset_minutes`` is the
+    UTC offset of the client's Date header: when it differs from ours, times show their zone.
     """
     if kind not in DRAFT_KINDS:
         raise DraftInputError(f"unknown draft kind {kind!r} (kinds: {', '.join(DRAFT_KINDS)})")
@@ -356,7 +549,9 @@ def build_draft_inputs(
         raise DraftInputError("an acknowledgment needs reply_by: when the full answer will come")
     if kind == "renegotiation":
         if old_date is None or new_date is None:
-            raise DraftInputError("a renegotiation needs old_date (agreed) and new_date (proposed)")
+            raise DraftInputError(
+                "a renegotiation needs old_date (promised) and new_date (proposed)"
+            )
         if _as_instant(new_date, zone) <= _as_instant(old_date, zone):
             raise DraftInputError("new_date must be later than old_date")
     if about not in (None, "proposal", "question"):
@@ -371,8 +566,30 @@ def build_draft_inputs(
     who = addressee(display or None, email, counterpart_signature_text, name_language)
     full_name = header_safe(who.full_name, max_length=100) if who.full_name else None
     greeting_name = header_safe(who.greeting_name, max_length=60) if who.greeting_name else None
-    sure_gender = cast("Gender | None", gender) or infer_gender(display, full_name)
-    return DraftInputs(
+    surname = _surname(full_name, greeting_name)
+    titled = infer_gender(display, None) is not None
+    if titled and full_name and len(full_name.split()) == 1:
+        surname, greeting_name = (
+            full_name,
+            None,
+        )  # "Sra. López": one word after a title is a surname
+    from_name = infer_gender(display, full_name)
+    name_evidence = (
+        GenderEvidence(from_name, "title" if titled else "patronymic", display or full_name or "")
+        if from_name is not None
+        else None
+    )
+    decided = resolve_gender(
+        given=cast("Gender | None", gender),
+        from_sent=gender_from_our_greetings(our_earlier_texts, surname),
+        from_name=name_evidence,
+        from_text=gender_from_text(counterpart_signature_text, name_language),
+        first_name=greeting_name if name_language != "ru" else None,
+        lookup=gender_lookup,
+    )
+    register = detect_register(counterpart_signature_text, name_language).register
+    shown_when = reply_by if kind == "acknowledgment" else new_date
+    inputs = DraftInputs(
         kind=kind,
         language=lang,
         to_email=email,
@@ -380,8 +597,8 @@ def build_draft_inputs(
         full_name=full_name,
         greeting_name=greeting_name,
         name_confident=who.confident,
-        surname=_surname(full_name, greeting_name),
-        gender=sure_gender,
+        surname=surname,
+        gender=decided.gender,
         original_subject=header_safe(thread_subject or ""),
         original_date=original_date,
         reply_by=reply_by,
@@ -393,7 +610,44 @@ def build_draft_inputs(
         signature_lines=_signature_lines(signature, header_safe(sender_name, max_length=100)),
         timezone=timezone,
         now=now,
+        client_deadline=client_deadline,
+        promised_on=promised_on,
+        show_zone=differs_from_ours(client_offset_minutes, shown_when or now, timezone),
+        register=register,
+        known_contact=bool(our_earlier_texts),
+        gender_source=decided.source,
+        gender_evidence=decided.evidence,
     )
+    return _with_greeting_plan(inputs, name_language)
+
+
+def _with_greeting_plan(inputs: DraftInputs, language: str) -> DraftInputs:
+    """Record whether the proper greeting for ``language`` names the client, and if not, why."""
+    line = greeting_line(
+        language,
+        inputs.greeting_name,
+        surname=inputs.surname,
+        gender=inputs.gender,
+        register=inputs.register,
+        known_contact=inputs.known_contact,
+    )
+    tokens = [_fold(t) for t in (inputs.full_name or "").split() if len(t) > 1]
+    named = any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", _fold(line)) for t in tokens)
+    if named or not tokens:
+        return replace(inputs, greeting_name_used=True, neutral_reason="")
+    if language == "ro":
+        why = (
+            "Romanian puts a title only before a surname, and the gender is not known"
+            if inputs.gender is None
+            else "Romanian puts a title only before a surname, and the surname is not known"
+        )
+    elif language == "ru":
+        why = "Russian greets by first name and patronymic, and they are not both known"
+    elif language == "es":
+        why = "Spanish greets by name with Estimado/Estimada only when the gender is known"
+    else:
+        why = "the first name is not known"
+    return replace(inputs, greeting_name_used=False, neutral_reason=why)
 
 
 def template_context(inputs: DraftInputs, language: str) -> dict[str, object]:
@@ -401,13 +655,25 @@ def template_context(inputs: DraftInputs, language: str) -> dict[str, object]:
     subject, is_reply = draft_subject(inputs, language)
 
     def when(value: When | None, with_time: bool = True) -> str:
-        return format_when(value, language, inputs.timezone, inputs.now, with_time=with_time)
+        return format_when(
+            value,
+            language,
+            inputs.timezone,
+            inputs.now,
+            with_time=with_time,
+            show_zone=inputs.show_zone,
+        )
 
     return {
         "kind": inputs.kind,
         "language": language,
         "greeting": greeting_line(
-            language, inputs.greeting_name, surname=inputs.surname, gender=inputs.gender
+            language,
+            inputs.greeting_name,
+            surname=inputs.surname,
+            gender=inputs.gender,
+            register=inputs.register,
+            known_contact=inputs.known_contact,
         ),
         "name": inputs.greeting_name or "",
         "full_name": inputs.full_name or "",
@@ -419,12 +685,18 @@ def template_context(inputs: DraftInputs, language: str) -> dict[str, object]:
         "original_subject": inputs.original_subject,
         "original_date": when(inputs.original_date, with_time=False),
         "reply_by": when(inputs.reply_by),
+        "client_deadline": when(inputs.client_deadline),
         "old_date": when(inputs.old_date),
         "new_date": when(inputs.new_date),
+        "promised_on": when(inputs.promised_on, with_time=False),
         "original_at": inputs.original_date,
         "reply_by_at": inputs.reply_by,
+        "client_deadline_at": inputs.client_deadline,
         "old_at": inputs.old_date,
         "new_at": inputs.new_date,
+        "now": inputs.now,
+        "late": inputs.late,
+        "informal": inputs.register == "informal",
         "about": inputs.about or "",
         "reason": inputs.reason,
         "sender_name": inputs.sender_name,

@@ -121,7 +121,7 @@ def _name_tokens(name: str | None) -> list[str]:
     return [_fold(t) for t in re.split(r"[\s,]+", name) if len(t.strip(".")) >= 2]
 
 
-def _check_greeting(lines: list[str], name: str | None) -> Finding:
+def _check_greeting(lines: list[str], name: str | None, neutral_reason: str = "") -> Finding:
     head = [line.strip() for line in lines if line.strip()][:2]
     if not head:
         return _fail("greeting", "The body is empty.")
@@ -135,6 +135,8 @@ def _check_greeting(lines: list[str], name: str | None) -> Finding:
         if greeted:
             return _warn("greeting", f"The greeting does not use the name ({name}).")
         return _fail("greeting", f"No greeting: start with a greeting by name ({name}).")
+    if greeted and neutral_reason:
+        return _ok("greeting", f"A neutral greeting on purpose: {neutral_reason}.")
     if greeted:
         return _warn(
             "greeting",
@@ -228,13 +230,15 @@ def check_etiquette(
     name: str | None,
     signature: str | Sequence[str],
     is_reply: bool = True,
+    neutral_reason: str = "",
 ) -> list[Finding]:
     """Findings for a draft as the user will send it (it may have been edited).
 
     ``name`` is the client's name (full or as greeted; None when unknown), ``signature`` the
     configured signature (text or lines), ``is_reply`` whether the subject should start "Re:".
     One finding per rule, in a fixed order: greeting, subject, length, signature, familiar,
-    caps, placeholders.
+    caps, placeholders. ``neutral_reason`` says why the proper form of address for this
+    language cannot carry a known name (a neutral greeting is then right, not a shortcoming).
     """
     sig_lines = _lines(signature) if isinstance(signature, str) else list(signature)
     lines = _lines(body_text)
@@ -242,7 +246,7 @@ def check_etiquette(
     content_lines = lines if start is None else lines[:start]
     content = "\n".join(content_lines)
     return [
-        _check_greeting(lines, name),
+        _check_greeting(lines, name, neutral_reason),
         _check_subject(subject, is_reply),
         _check_length(content),
         _check_signature(lines, sig_lines, start),
@@ -260,6 +264,7 @@ def check_draft(draft: RenderedDraft) -> list[Finding]:
         name=draft.addressee_name,
         signature=draft.signature_lines,
         is_reply=draft.is_reply,
+        neutral_reason=draft.neutral_reason,
     )
 
 

@@ -534,6 +534,9 @@ def parse_fetched_headers(
         for name in MARKER_HEADERS
         if name in headers
     }
+    if "date" in headers:
+        # kept for its UTC offset: a client in another zone sees the times we state with it
+        markers["date"] = one_line(decode_header_value(headers["date"], errors))[:100]
     if content_type == "multipart/report" and "report-type" in content_type_raw.lower():
         markers["content-type"] = one_line(content_type_raw)[:300]
     text = ""

@@ -237,9 +237,13 @@ class DraftRenderer:
             body_html=body_html,
             fallback_note=note,
             is_reply=bool(context["is_reply"]),
-            addressee_name=inputs.full_name or inputs.greeting_name,
+            addressee_name=(inputs.full_name or inputs.greeting_name)
+            if inputs.greeting_name_used
+            else None,
             signature_lines=inputs.signature_lines,
             templates=tuple(used),
+            neutral_reason=inputs.neutral_reason,
+            greeting=str(context["greeting"]),
         )
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from email.utils import make_msgid
+from datetime import datetime
+from email.utils import make_msgid, parsedate_tz
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
@@ -21,14 +21,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import MailboxSettings, Settings
 from mailwatch.core.classify import is_automatic_recipient
+from mailwatch.core.draft_facts import check_draft_facts
 from mailwatch.core.drafting import (
     DRAFT_KINDS,
     DraftInputError,
+    Gender,
     RenderedDraft,
+    answer_by,
     build_draft_inputs,
+    normalize_language,
+    offset_of_domain,
 )
 from mailwatch.core.etiquette import Finding, check_draft, check_etiquette
 from mailwatch.core.headers import header_safe
+from mailwatch.core.intent import IntentVerdict, classify_intent
 from mailwatch.core.message import Address
 from mailwatch.core.names import addressee
 from mailwatch.core.threads import child_thread_index
@@ -132,7 +138,7 @@ class DraftService:
             recipient = self._recipient(thread, parent, mailbox, automatic)
             promise = self._promise(session, thread_id, kind, promise_id)
             rendered = self._render(
-                kind, thread, parent, recipient, mailbox, now, new_date, reply_by, promise
+                kind, thread, parent, recipient, mailbox, now, new_date, reply_by, promise, session
             )
             draft = Draft(
                 mailbox_id=thread.mailbox_id,
@@ -167,6 +173,22 @@ class DraftService:
                     f"a pending {kind} draft for thread {thread_id} was just created elsewhere"
                 ) from None
             return CreateResult(draft_json(draft), created=True)
+
+    def reply_kind(self, thread_id: int) -> tuple[str | None, IntentVerdict]:
+        """The kind of draft the client's last message calls for, from its intent.
+
+        A refusal -> ``closing``, an unclear request -> ``clarify``, thanks only -> None (no
+        reply), anything else -> ``acknowledgment``. For the scheduler and ``draft --auto``.
+        """
+        with self.factory() as session:
+            thread = session.get(Thread, thread_id)
+            if thread is None:
+                raise DraftError(f"no thread with id {thread_id}")
+            parent = self._parent(session, thread, "acknowledgment")
+            if parent is None or parent.direction != "inbound":
+                raise DraftError(f"thread {thread_id} has no client message to answer")
+            verdict = classify_intent(parent.new_text)
+        return verdict.kind, verdict
 
     def _mailbox(self, session: Session, mailbox_id: int) -> MailboxSettings:
         row = session.get_one(Mailbox, mailbox_id)
@@ -276,11 +298,13 @@ class DraftService:
         new_date: datetime | None,
         reply_by: datetime | None,
         promise: Promise | None,
+        session: Session | None = None,
     ) -> RenderedDraft:
         cal = self.settings.calendar
         old_date = promise.due_at if promise is not None else None
+        client_deadline = thread.requested_by
         if kind == "acknowledgment" and reply_by is None:
-            reply_by = default_reply_by(self.settings, now, thread.requested_by)
+            reply_by = default_reply_by(self.settings, now, client_deadline)
         if kind == "renegotiation":
             if old_date is None:
                 raise DraftError(
@@ -291,6 +315,7 @@ class DraftService:
                 raise DraftError("a renegotiation needs --new-date")
         signature_text = parent.new_text if parent.direction == "inbound" else None
         language = thread.language or (self.settings.languages or ("en",))[0]
+        earlier = _our_earlier_texts(session, recipient.email) if session is not None else []
         try:
             inputs = build_draft_inputs(
                 kind,
@@ -300,19 +325,28 @@ class DraftService:
                 counterpart_name=recipient.name or None,
                 counterpart_signature_text=signature_text,
                 sender_name=mailbox.sender_name,
-                signature=mailbox.signature,
+                signature=mailbox.signature_for(normalize_language(language)),
                 timezone=cal.tz_name,
                 original_date=parent.date or parent.internal_date,
                 reply_by=reply_by,
                 old_date=old_date,
                 new_date=new_date,
                 now=now,
+                client_deadline=client_deadline if kind == "acknowledgment" else None,
+                promised_on=promise.made_at if promise is not None else None,
+                client_offset_minutes=client_offset(parent, recipient.email, now),
+                our_earlier_texts=earlier,
+                gender_lookup=gender_of_first_name,
             )
-            return self.renderer.render(inputs)
+            rendered = self.renderer.render(inputs)
         except DraftInputError as exc:
             raise DraftError(str(exc)) from None
         except DraftTemplateError as exc:
             raise DraftError(f"template: {exc}") from None
+        problems = check_draft_facts(inputs, rendered.body_text, rendered.language)
+        if problems:
+            raise DraftError(f"the {kind} draft would say something untrue: {'; '.join(problems)}")
+        return rendered
 
     # -- the queue -----------------------------------------------------------------------------
 
@@ -461,7 +495,7 @@ class DraftService:
                         mailbox_id=promise.mailbox_id,
                         thread_id=promise.thread_id,
                         message_row_id=promise.message_row_id,
-                        text=f"new date agreed in advance: {promise.text}"[:1000],
+                        text=f"new date proposed: {promise.text}"[:1000],
                         made_at=when,
                         due_at=draft.new_date,
                         time_given=promise.time_given,
@@ -543,13 +577,44 @@ class DraftService:
 
 
 def default_reply_by(settings: Settings, now: datetime, requested_by: datetime | None) -> datetime:
-    """When the full answer promised by an acknowledgment comes: the client's own deadline when
-    it is still ahead, else the end of the next business day."""
-    cal = settings.calendar
-    if requested_by is not None and requested_by > now + timedelta(hours=1):
-        return requested_by
-    today = cal.local(now).date()
-    return cal.end_of_business_day(cal.next_business_day(today))
+    """When the full answer promised by an acknowledgment comes (see :func:`answer_by`)."""
+    return answer_by(now, settings.calendar, settings.ack_answer_within, requested_by)
+
+
+def _our_earlier_texts(session: Session, email: str, limit: int = 5) -> list[str]:
+    """The text of our latest mail to ``email`` (any thread): how we greeted them before."""
+    rows = session.scalars(
+        select(Message.new_text)
+        .where(Message.direction == "outbound", Message.counterpart_email == email)
+        .order_by(Message.date.desc())
+        .limit(limit)
+    )
+    return [text for text in rows if text]
+
+
+def client_offset(parent: Message, email: str, now: datetime) -> int | None:
+    """The client's UTC offset in minutes: from their Date header, else from a country domain."""
+    if parent.direction == "inbound":
+        raw = (parent.markers or {}).get("date")
+        if isinstance(raw, str):
+            parsed = parsedate_tz(raw)
+            if parsed is not None and parsed[9] is not None and "-0000" not in raw:
+                return parsed[9] // 60
+    return offset_of_domain(email, now)
+
+
+_gender_detector: Any = None
+
+
+def gender_of_first_name(first_name: str) -> Gender | None:
+    """gender-guesser's answer when it is sure ("male"/"female"), else None."""
+    global _gender_detector
+    if _gender_detector is None:
+        import gender_guesser.detector as detector
+
+        _gender_detector = detector.Detector(case_sensitive=False)
+    answer = _gender_detector.get_gender(first_name)
+    return "f" if answer == "female" else "m" if answer == "male" else None
 
 
 def editor_command() -> str:

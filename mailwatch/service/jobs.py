@@ -128,7 +128,8 @@ class Jobs:
     # -- checks --------------------------------------------------------------------------------
 
     def sla_check(self, now: datetime) -> JobReport:
-        """An acknowledgment draft ``ACK_AFTER`` into a client's wait, before it is overdue."""
+        """A first answer ``ACK_AFTER`` into a client's wait, before it is overdue: an
+        acknowledgment, or a closing / clarify when the client's intent calls for one."""
         report = JobReport()
         with self.factory() as session:
             rows = thread_rows(session, now, "awaiting_us", self.view)
@@ -142,11 +143,20 @@ class Jobs:
                 done = self._exists(
                     session,
                     Draft.thread_id == row["id"],
-                    Draft.kind == "acknowledgment",
+                    Draft.kind.in_(("acknowledgment", "closing", "clarify")),
                     Draft.created_at >= since,
                 )
-            if not done:
-                self._create("acknowledgment", row["id"], now, report)
+            if done:
+                continue
+            try:  # the client's intent picks the kind: a refusal gets a closing, and so on
+                kind, intent = self.drafts.reply_kind(row["id"])
+            except DraftError as exc:
+                report.skipped.append(f"thread {row['id']}: {exc}")
+                continue
+            if kind is None:
+                report.skipped.append(f"thread {row['id']}: no reply needed ({intent.evidence})")
+                continue
+            self._create(kind, row["id"], now, report)
         return report
 
     def promise_check(self, now: datetime) -> JobReport:

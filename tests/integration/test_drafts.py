@@ -88,7 +88,7 @@ def test_thread_index_continues_the_outlook_conversation(imap_user, tmp_path):
     raw_index = base64.b64decode(index)
     assert raw_index[:22] == base64.b64decode(THREAD_INDEX)
     assert len(raw_index) == 27
-    assert "we will not reach an agreement" in draft["body_text"]
+    assert "cannot take it on" in draft["body_text"]
 
 
 def test_hostile_names_and_subjects_stay_data(imap_user, tmp_path):

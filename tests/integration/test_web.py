@@ -339,7 +339,7 @@ def test_reject_works_without_javascript(site, browser):
     try:
         page = logged_in_page(context, site)
         page.goto(f"{site.url}/drafts/{draft_id}")
-        assert "we will not reach an agreement" in page.get_by_label("Text").input_value()
+        assert "cannot take it on" in page.get_by_label("Text").input_value()
         page.get_by_role("button", name="Reject").click()
         page.wait_for_url(re.compile(r"/drafts$"))
         page.get_by_text(f"Draft {draft_id} rejected").wait_for()

@@ -267,11 +267,14 @@ def test_gender_from_title_in_the_builder() -> None:
         ("ru", None, None, None, "Добрый день!"),
         ("ro", "Maria", "Popescu", "f", "Bună ziua, doamnă Popescu,"),
         ("ro", "Ion", "Ionescu", "m", "Bună ziua, domnule Ionescu,"),
-        ("ro", "Maria", None, "f", "Bună ziua, doamnă Maria,"),
+        ("ro", "Maria", None, "f", "Bună ziua,"),  # a title never goes with a first name
         ("ro", "Maria", "Popescu", None, "Bună ziua,"),
         ("ro", None, None, None, "Bună ziua,"),
-        ("es", "María", "López", "f", "Estimada María:"),
-        ("es", "Juan", "Pérez", "m", "Estimado Juan:"),
+        ("es", "María", "López", "f", "Estimada Sra. López:"),  # first contact
+        ("es", "Juan", "Pérez", "m", "Estimado Sr. Pérez:"),
+        ("es", None, "López García", "f", "Estimada Sra. López:"),  # first surname only
+        ("es", None, "de la Fuente Ruiz", "m", "Estimado Sr. de la Fuente:"),
+        ("en", None, "Smith", "f", "Dear Ms Smith,"),
         ("es", "María", "López", None, "Buenos días, María:"),
         ("es", None, None, None, "Buenos días:"),
         ("de", "Hans", None, None, "Dear Hans,"),
@@ -281,6 +284,23 @@ def test_greeting_line(
     language: str, name: str | None, surname: str | None, gender: str | None, expected: str
 ) -> None:
     assert greeting_line(language, name, surname=surname, gender=gender) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("language", "register", "expected"),
+    [
+        ("es", "formal", "Estimada María:"),  # ongoing contact: the first name
+        ("es", "informal", "Hola, María:"),  # the client writes with tú
+        ("ro", "informal", "Bună ziua, Maria,"),  # first-name terms, still "Bună ziua"
+        ("ro", "formal", "Bună ziua, doamnă López,"),
+    ],
+)
+def test_greeting_for_an_ongoing_contact(language: str, register: str, expected: str) -> None:
+    name = "María" if language == "es" else "Maria"
+    line = greeting_line(
+        language, name, surname="López", gender="f", register=register, known_contact=True
+    )
+    assert line == expected
 
 
 # --- dates ------------------------------------------------------------------------------------
