@@ -101,6 +101,8 @@ def print_digest(digest: Digest, console: Console) -> None:
     console.print(_t(f"as of {digest.generated_at} ({digest.timezone})", "dim"))
     for line in digest.alerts:
         console.print(_t(f"SYNC PROBLEM: {line}", "bold red"), soft_wrap=True)
+    for line in digest.job_problems:
+        console.print(_t(f"JOB FAILING: {line}", "bold red"), soft_wrap=True)
 
     title = f"overdue ({digest.overdue_count}), business time"
     if digest.overdue_more:

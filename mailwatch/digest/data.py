@@ -8,6 +8,8 @@ Sections, in the order they are shown:
 
 - ``sync``/``alerts``: one line per mailbox; a sync gap, a failing login or a mailbox never
   synced goes to the very top (fetching that silently stops is the worst failure).
+- ``job_problems``: one line per scheduler job whose last run failed, with its last error
+  (recorded by the service in ``job_runs``), right below the sync problems.
 - ``overdue``: client threads past the reply SLA, longest business wait first.
 - ``drafts``: drafts waiting for approval, with a (signed) link to the web page.
 - ``promises_due``: open promises due by the end of the second business day after today;
@@ -210,11 +212,15 @@ class Digest:
         """Overdue threads not listed one by one."""
         return max(0, self.overdue_count - len(self.overdue))
 
+    job_problems: list[str] = field(default_factory=list)
+
     def subject_line(self) -> str:
         """A safe one-line Subject: counts only, nothing taken from the mail."""
         parts = []
         if self.alerts:
             parts.append("SYNC PROBLEM")
+        if self.job_problems:
+            parts.append("JOB FAILING")
         parts.append(f"{self.overdue_count} overdue")
         parts.append(_plural(len(self.drafts), "draft") + " to approve")
         if self.promises_missed:
@@ -226,6 +232,7 @@ class Digest:
     def counts(self) -> dict[str, int]:
         return {
             "alerts": len(self.alerts),
+            "job_problems": len(self.job_problems),
             "overdue": self.overdue_count,
             "drafts": len(self.drafts),
             "promises_due": len(self.promises_due),
@@ -371,6 +378,7 @@ def build_digest(
         last_week=last_week,
         overdue_total=overdue_total,
         overdue_bands=bands,
+        job_problems=_job_problems(session, view),
     )
 
 
@@ -387,6 +395,28 @@ def age_bands(waiting_since: list[str | None], now: datetime) -> list[AgeBand]:
                 counts[index] += 1
                 break
     return [AgeBand(label, n) for (label, _b), n in zip(AGE_BANDS, counts, strict=True)]
+
+
+def _job_problems(session: Session, view: View) -> list[str]:
+    """Scheduler jobs whose last run failed: "sla-check failing since ...: KeyError: ..."."""
+    from mailwatch.service.health import job_states
+
+    lines = []
+    for state in job_states(session):
+        if not state.failing:
+            continue
+        since = _local_label(view, state.last_failure_at) if state.last_failure_at else "?"
+        runs = _plural(state.consecutive_failures, "failed run")
+        ok = (
+            f"last success {_local_label(view, state.last_success_at)}"
+            if state.last_success_at
+            else "never succeeded"
+        )
+        lines.append(
+            f"job {state.job}: {runs} in a row (last {since}, {ok}): "
+            f"{one_line(state.last_error, 300)}"
+        )
+    return lines
 
 
 def _at_or_before(now: datetime) -> Any:

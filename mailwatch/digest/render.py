@@ -81,6 +81,10 @@ def render_text(digest: Digest, queue_url: str | None = None) -> str:
         out.append("!! SYNC PROBLEMS")
         out += [f"  {line}" for line in digest.alerts]
         out.append("")
+    if digest.job_problems:
+        out.append("!! FAILING JOBS")
+        out += [f"  {line}" for line in digest.job_problems]
+        out.append("")
 
     out.append(f"OVERDUE ({digest.overdue_count}), longest wait first, business time")
     if digest.overdue_more:
@@ -206,6 +210,13 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
             '<div style="background:#ffe3e3;border:1px solid #e12d39;border-radius:4px;'
             f'padding:10px 14px;margin:0 0 12px 0;{_FONT}color:#8a041a;">'
             f'<strong>Sync problem</strong><ul style="margin:6px 0 0 18px;padding:0;">{items}</ul></div>'
+        )
+    if digest.job_problems:
+        items = "".join(f'<li style="margin:2px 0;">{e(line)}</li>' for line in digest.job_problems)
+        parts.append(
+            '<div style="background:#ffe3e3;border:1px solid #e12d39;border-radius:4px;'
+            f'padding:10px 14px;margin:0 0 12px 0;{_FONT}color:#8a041a;">'
+            f'<strong>Failing jobs</strong><ul style="margin:6px 0 0 18px;padding:0;">{items}</ul></div>'
         )
 
     rows = []

@@ -109,7 +109,12 @@ class Jobs:
         report.created.append(draft["id"])
         log.info(
             "draft created",
-            extra={"draft": draft["id"], "kind": kind, "thread": thread_id, "automatic": automatic},
+            extra={
+                "draft": draft["id"],
+                "kind": kind,
+                "thread_id": thread_id,  # not "thread": a reserved LogRecord attribute
+                "automatic": automatic,
+            },
         )
         if automatic:
             with self.factory() as session:
@@ -267,25 +272,36 @@ def install(jobs: Jobs | None) -> None:
 
 
 def _run(name: str, call: Callable[[Jobs, datetime], Any]) -> None:
+    """Run one job; its outcome is stored (mailwatch.service.health) and a failure is logged.
+
+    ``name`` is the scheduler's job id, so ``/healthz``, ``/metrics`` and the digest name the
+    job the way the scheduler does.
+    """
+    from mailwatch.service.health import error_line, record_job
+
     if _jobs is None:
         log.warning("job %s ran before the service installed its context; skipped", name)
         return
+    now = datetime.now(UTC)
     try:
-        call(_jobs, datetime.now(UTC))
-    except Exception:  # one failing job must not stop the scheduler
+        call(_jobs, now)
+    except Exception as exc:  # one failing job must not stop the scheduler
         log.exception("job %s failed; it runs again at its next time", name)
+        record_job(_jobs.factory, name, datetime.now(UTC), error_line(exc))
+        return
+    record_job(_jobs.factory, name, datetime.now(UTC))
 
 
 def sla_job() -> None:
-    _run("sla", lambda jobs, now: jobs.sla_check(now))
+    _run("sla-check", lambda jobs, now: jobs.sla_check(now))
 
 
 def promise_job() -> None:
-    _run("promises", lambda jobs, now: jobs.promise_check(now))
+    _run("promise-check", lambda jobs, now: jobs.promise_check(now))
 
 
 def follow_up_job() -> None:
-    _run("follow_up", lambda jobs, now: jobs.follow_up_check(now))
+    _run("follow-up-check", lambda jobs, now: jobs.follow_up_check(now))
 
 
 def outbox_job() -> None:
@@ -293,8 +309,19 @@ def outbox_job() -> None:
 
 
 def digest_job() -> None:
-    _run("digest", lambda jobs, now: jobs.digest(now))
+    _run("daily-digest", lambda jobs, now: jobs.digest(now))
 
 
 def drafts_folder_job() -> None:
-    _run("drafts_folder", lambda jobs, now: jobs.drafts_folder(now))
+    _run("drafts-folder", lambda jobs, now: jobs.drafts_folder(now))
+
+
+# The scheduler's job ids with their entry points (mailwatch.service.main schedules them).
+ENTRY_POINTS: dict[str, Callable[[], None]] = {
+    "sla-check": sla_job,
+    "promise-check": promise_job,
+    "follow-up-check": follow_up_job,
+    "outbox": outbox_job,
+    "drafts-folder": drafts_folder_job,
+    "daily-digest": digest_job,
+}

@@ -70,6 +70,23 @@ def build_scheduler(settings: Settings) -> Any:
     return scheduler
 
 
+# Checks that look at what tracking found: run at once after a sync pass that changed something,
+# instead of at their next interval (an acknowledgment due now is not left waiting a minute).
+CHECK_JOBS = ("sla-check", "promise-check", "follow-up-check")
+
+
+def wake_checks(scheduler: Any, report: Any) -> None:
+    """Ask the scheduler to run the checks now when a sync pass brought news; never raises."""
+    if scheduler is None or not (report.new or report.flags_changed):
+        return
+    now = datetime.now(UTC)
+    for job_id in CHECK_JOBS:
+        try:
+            scheduler.modify_job(job_id, next_run_time=now)
+        except Exception as exc:  # e.g. the job store is briefly locked: the interval still runs
+            log.warning("could not wake job %s after a sync pass: %s", job_id, exc)
+
+
 def web_server(settings: Settings, factory: Any) -> Any:
     import uvicorn
 
@@ -107,6 +124,7 @@ def run_service(
     store = MailStore(factory, settings.own_addresses, settings.thread_subject_window)
     tracker = Tracker(factory, settings)
     job_module.install(job_module.Jobs(factory, settings))
+    running: dict[str, Any] = {"scheduler": None}
 
     def after_sync(report: Any) -> None:
         try:
@@ -114,12 +132,24 @@ def run_service(
             tracker.refresh(recheck_waiting=bool(getattr(report, "flags_changed", 1)))
         except Exception:  # tracking must never stop the sync; the next pass retries
             log.exception("tracking failed; will retry after the next sync pass")
+        else:
+            # In the event loop, where the scheduler lives: never after it began shutting down.
+            loop, scheduler = running.get("loop"), running["scheduler"]
+            if loop is not None and scheduler is not None and (report.new or report.flags_changed):
+                with contextlib.suppress(RuntimeError):  # the loop is closing
+                    loop.call_soon_threadsafe(wake_if_running, report)
         if on_sync is not None:
             on_sync(report)
+
+    def wake_if_running(report: Any) -> None:
+        stopping = running.get("stop")
+        if stopping is None or not stopping.is_set():
+            wake_checks(running["scheduler"], report)
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        running["loop"], running["stop"] = loop, stop
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         owner = new_owner_id()
@@ -128,6 +158,7 @@ def run_service(
         if lease.acquired:
             scheduler = build_scheduler(settings)
             scheduler.start()
+            running["scheduler"] = scheduler
             log.info("scheduler started (lease held by %s)", owner)
         else:
             until = lease.expires_at.isoformat() if lease.expires_at else "unknown"
@@ -160,6 +191,7 @@ def run_service(
             stop.set()
         log.info("stopping")
         server.should_exit = True
+        running["scheduler"] = None
         if renew_task is not None:
             renew_task.cancel()
         if scheduler is not None:

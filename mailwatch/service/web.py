@@ -2,7 +2,8 @@
 
 Health is not "the process is up": a mailbox whose last successful sync is older than a few
 poll intervals, or that reports an error, makes ``/healthz`` answer 503 with the reason, so
-fetching that silently stopped is visible.
+fetching that silently stopped is visible; so does a scheduler job that failed several times
+in a row (``jobs``: which job, and its last error).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
+from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from mailwatch.config import Settings
+from mailwatch.service.health import JobState, job_states
 from mailwatch.store.models import Draft, Mailbox
 from mailwatch.store.queries import View, thread_rows
 
@@ -63,6 +65,32 @@ def mailbox_health(
     return result
 
 
+def job_health(factory: sessionmaker[Session]) -> list[dict[str, Any]]:
+    """Each scheduler job's last outcome; ``ok`` is false after repeated failures in a row."""
+    with factory() as session:
+        states = job_states(session)
+    return [_job_item(state) for state in states]
+
+
+def _job_item(state: JobState) -> dict[str, Any]:
+    problem = None
+    if state.degraded:
+        problem = (
+            f"job {state.job} failed {state.consecutive_failures} times in a row; "
+            f"last error: {state.last_error}"
+        )
+    return {
+        "job": state.job,
+        "ok": problem is None,
+        "problem": problem,
+        "consecutive_failures": state.consecutive_failures,
+        "total_failures": state.total_failures,
+        "last_error": state.last_error if state.failing else None,
+        "last_failure_at": state.last_failure_at.isoformat() if state.last_failure_at else None,
+        "last_success_at": state.last_success_at.isoformat() if state.last_success_at else None,
+    }
+
+
 class StoreCollector:
     """Metrics read from the database at scrape time, so every process reports the truth."""
 
@@ -90,6 +118,31 @@ class StoreCollector:
                 lag.add_metric([item["mailbox"]], item["sync_lag_seconds"])
         yield last
         yield lag
+        with self.factory() as session:
+            states = job_states(session)
+        failures = CounterMetricFamily(
+            "mailwatch_job_failures",
+            "Runs of a scheduler job that raised (the digest and /healthz name the error)",
+            labels=["job"],
+        )
+        in_a_row = GaugeMetricFamily(
+            "mailwatch_job_consecutive_failures",
+            "Failures of a scheduler job since its last successful run",
+            labels=["job"],
+        )
+        last_ok = GaugeMetricFamily(
+            "mailwatch_job_last_success_timestamp_seconds",
+            "Unix time of a scheduler job's last successful run",
+            labels=["job"],
+        )
+        for state in states:
+            failures.add_metric([state.job], state.total_failures)
+            in_a_row.add_metric([state.job], state.consecutive_failures)
+            if state.last_success_at is not None:
+                last_ok.add_metric([state.job], state.last_success_at.timestamp())
+        yield failures
+        yield in_a_row
+        yield last_ok
         with self.factory() as session:
             overdue = len(thread_rows(session, now, "overdue", View.of(self.settings)))
             counts = dict(
@@ -121,9 +174,10 @@ def create_app(
         import asyncio
 
         health = await asyncio.to_thread(mailbox_health, factory, settings, datetime.now(UTC))
-        ok = all(item["ok"] for item in health)
+        jobs = await asyncio.to_thread(job_health, factory)
+        ok = all(item["ok"] for item in health) and all(item["ok"] for item in jobs)
         return JSONResponse(
-            {"status": "ok" if ok else "degraded", "mailboxes": health},
+            {"status": "ok" if ok else "degraded", "mailboxes": health, "jobs": jobs},
             status_code=200 if ok else 503,
         )
 
