@@ -149,9 +149,10 @@ def run_service(
             else None
         )
         log.info(
-            "mailwatch running: %d mailbox(es), web on http://%s",
+            "mailwatch running: %d mailbox(es), web on http://%s, log times in %s",
             len(settings.mailboxes),
             settings.web_bind,
+            settings.calendar.tz_name,
         )
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({stopped, web_task}, return_when=asyncio.FIRST_COMPLETED)
