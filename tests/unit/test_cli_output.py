@@ -117,3 +117,32 @@ def test_the_queue_puts_the_longest_waiting_client_first(tmp_path):
         order = [threads[1].id, threads[0].id, threads[2].id]
     listed = DraftService(factory, cfg).list("pending")
     assert [d["thread_id"] for d in listed] == order
+
+
+def test_the_demo_sink_prints_subjects_as_written():
+    from email.header import Header
+
+    from mailwatch.demo import decoded_subject
+
+    encoded = Header("Re: Запрос цены: профиль АП-60", "utf-8").encode()
+    assert encoded.startswith("=?utf-8?")
+    assert decoded_subject(encoded) == "Re: Запрос цены: профиль АП-60"
+    assert decoded_subject("Plain subject") == "Plain subject"
+
+
+def test_the_demo_prints_a_command_that_runs_as_printed(monkeypatch, tmp_path):
+    from mailwatch.demo import mailwatch_command
+
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "mailwatch"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setattr(sys, "argv", [str(script), "demo"])
+    assert mailwatch_command() == ".venv/bin/mailwatch"  # not on PATH: the path that was used
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    assert mailwatch_command() == "mailwatch"  # on PATH: the bare name works
+    monkeypatch.setattr(sys, "argv", ["-m", "demo"])
+    assert mailwatch_command() == f"{sys.executable} -m mailwatch"
