@@ -47,6 +47,7 @@ from mailwatch.config import ConfigError, MailboxSettings, Settings
 from mailwatch.core.backoff import Backoff
 from mailwatch.core.classify import is_automatic_recipient
 from mailwatch.core.message import Address
+from mailwatch.core.timefmt import local
 from mailwatch.send.message import BuiltMessage, DraftMessageError, build_message, recipients_of
 from mailwatch.send.rate import RateLimiter, process_rate_limiter
 from mailwatch.send.sent import NoSentFolder, SentFolder, sent_copy_needed
@@ -287,7 +288,7 @@ class Outbox:
     def _left_in_flight(self, draft: Draft) -> SendResult:
         detail = (
             "in sending since "
-            f"{draft.smtp_started_at.isoformat() if draft.smtp_started_at else '?'}, not in "
+            f"{local(draft.smtp_started_at, self.settings.calendar.tz, missing='?')}, not in "
             f"Sent yet; left alone for {self.recover_after} (it may still be in flight)"
         )
         log.info("draft %s: %s", draft.id, detail)
@@ -406,7 +407,7 @@ class Outbox:
             draft.id,
             draft.attempts,
             detail,
-            next_at.isoformat(),
+            local(next_at, self.settings.calendar.tz),
         )
         with transaction(self.factory) as session:
             session.execute(
