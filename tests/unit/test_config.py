@@ -311,3 +311,18 @@ def test_servers_are_described_without_a_made_up_scheme_or_a_password():
     assert box["smtp"] == "not configured"
     assert "://" not in box["imap"] and "hunter2" not in str(describe(s))
     assert describe(s)["database_url"] == "postgresql+psycopg://mw:********@db/mailwatch"
+
+
+def test_an_extra_mailbox_keeps_its_own_addresses_to_itself():
+    s = settings_from_values(
+        {
+            **BASE,
+            "MAILWATCH_OWN_ADDRESSES": "offers@example.com",
+            "MAILWATCH_MAILBOXES": "main,support",
+            "MAILWATCH_SUPPORT_IMAP_USERNAME": "support@example.com",
+        }
+    )
+    support = s.mailbox("support")
+    assert support.own_addresses == {"support@example.com"}
+    assert support.imap.host == "imap.example.com"  # other keys fall back to the first's
+    assert "offers@example.com" in s.own_addresses
