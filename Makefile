@@ -6,18 +6,25 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck unit integration eval bench clean system-deps venv settings-docs
 
+# Two stamps in one venv: `make demo` installs only what mailwatch needs to run (.runtime);
+# `make test` and the other developer targets add the dev tools on top (.installed).
+$(BIN)/.runtime: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
+	touch $@
+
 $(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+	touch $(BIN)/.runtime $@
 
 venv: $(BIN)/.installed
 
 system-deps:
 	./scripts/system-deps.sh
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.runtime
 	$(BIN)/mailwatch demo
 
 test: $(BIN)/.installed system-deps lint typecheck

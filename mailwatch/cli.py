@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from mailwatch.config import ConfigError, Settings, describe, load_settings
 from mailwatch.core.business_time import business_duration as _minutes
+from mailwatch.core.timefmt import local, zone_name, zone_note
 
 app = typer.Typer(
     add_completion=False,
@@ -22,8 +24,45 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold passwords
     help="mailwatch: no client waits for an answer, no promised deadline slips silently.",
 )
-console = Console()
-err = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    """Rich's console; piped, it does not wrap at 80 columns in the middle of a word.
+
+    Rich assumes 80 columns when the output is not a terminal, so tables and long lines were
+    cut mid-word in a pipe or a file. There the width is COLUMNS if set, else wide enough for
+    a table's natural width (tables and lines are not padded to it).
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if not stream.isatty() and "COLUMNS" not in os.environ:
+        width = PIPED_WIDTH
+    return Console(stderr=stderr, width=width)
+
+
+PIPED_WIDTH = 400
+
+
+def _plain_flags() -> None:
+    """Typer prints ``<bool>`` after a plain flag (--once, --json, --help): a flag takes no value."""
+    from typer.core import TyperOption
+
+    original = TyperOption.display_type_rich
+    if getattr(original, "_mailwatch", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._mailwatch = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_plain_flags()
+console = _console()
+err = _console(stderr=True)
 log = logging.getLogger("mailwatch")
 
 
@@ -49,7 +88,11 @@ def settings() -> Settings:
             raise fail(f"config: {exc}") from None
         from mailwatch.logs import setup_logging
 
-        setup_logging(state.settings.log_format, state.settings.log_level)
+        setup_logging(
+            state.settings.log_format,
+            state.settings.log_level,
+            state.settings.calendar.tz_name,
+        )
     return state.settings
 
 
@@ -307,8 +350,10 @@ def threads(
     if as_json:
         _print_json(rows)
         return
+    tz = cfg.calendar.tz
     table = Table(
-        title=f"conversations ({state_filter}) as of {when.isoformat(timespec='minutes')}"
+        title=f"conversations ({state_filter}) as of {local(when, tz)}, {zone_note(tz)}",
+        title_justify="left",
     )
     for column in ("id", "state", "late", "client", "subject", "lang", "last in", "last out"):
         table.add_column(column, no_wrap=column in ("id", "state", "late"))
@@ -327,8 +372,8 @@ def threads(
             who,
             (row["subject"] or "")[:50],
             row["language"] or "",
-            _short_time(row["last_inbound_at"]),
-            _short_time(row["last_outbound_at"]),
+            local(row["last_inbound_at"], tz, missing=""),
+            local(row["last_outbound_at"], tz, missing=""),
         )
     console.print(table)
 
@@ -347,7 +392,8 @@ def _thread_action(thread_id: int, action: str, until: datetime | None = None) -
     except ActionError as exc:
         raise fail(str(exc)) from None
     done = {"closed": "closed", "snoozed": "snoozed", "ignored": "ignored", None: "reopened"}
-    extra = f" until {until.isoformat()}" if until else ""
+    tz = cfg.calendar.tz
+    extra = f" until {local(until, tz)} ({zone_name(tz)})" if until else ""
     console.print(f"thread {thread_id} {done[action]}{extra}", highlight=False)
 
 
@@ -402,7 +448,8 @@ def promises(
     if as_json:
         _print_json(rows)
         return
-    table = Table(title=f"promises as of {when.isoformat(timespec='minutes')}")
+    tz = cfg.calendar.tz
+    table = Table(title=f"promises as of {local(when, tz)}, {zone_note(tz)}", title_justify="left")
     for column in ("id", "thread", "due", "status", "source", "text"):
         table.add_column(column)
     colours = {"missed": "red", "open": "yellow", "kept": "green", "renegotiated": "cyan"}
@@ -410,7 +457,7 @@ def promises(
         table.add_row(
             str(row["id"]),
             str(row["thread_id"] or ""),
-            _short_time(row["due_at"]),
+            local(row["due_at"], tz, missing=""),
             f"[{colours[row['status']]}]{row['status']}[/]",
             row["source"],
             row["text"][:70],
@@ -439,7 +486,8 @@ def promise_add(
     except ActionError as exc:
         raise fail(str(exc)) from None
     console.print(
-        f"promise {promise_id} added to thread {thread_id}, due {due_at.isoformat()}",
+        f"promise {promise_id} added to thread {thread_id}, due {local(due_at, cfg.calendar.tz)} "
+        f"({zone_name(cfg.calendar.tz)})",
         highlight=False,
     )
 
@@ -455,11 +503,6 @@ def promise_done(promise_id: Annotated[int, typer.Argument(help="promise id")]) 
     except ActionError as exc:
         raise fail(str(exc)) from None
     console.print(f"promise {promise_id} marked kept", highlight=False)
-
-
-def _short_time(value: str | None) -> str:
-    """ISO 8601 to the minute, offset kept (the contract prints times with their offset)."""
-    return datetime.fromisoformat(value).isoformat(timespec="minutes") if value else ""
 
 
 def _drafts(cfg: Settings) -> Any:
@@ -595,39 +638,52 @@ app.add_typer(drafts_app, name="drafts")
 def drafts_list(
     status: Annotated[
         str | None,
-        typer.Option("--status", help="pending|approved|sending|sent|rejected|failed|uncertain"),
+        typer.Option(
+            "--status",
+            help="pending|approved|sending|sent|rejected|failed|all (default: the drafts that "
+            "need you: pending, approved, failed)",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
 ) -> None:
-    """Drafts, oldest first (default: those that still need you: pending, failed, uncertain)."""
+    """The approval queue, longest-waiting client first (default: the drafts that need you)."""
+    from mailwatch.core.etiquette import PROBLEM_WORDS
     from mailwatch.store.models import DRAFT_STATUSES
 
-    if status is not None and status not in DRAFT_STATUSES:
-        raise fail(f"--status: {status!r} is not one of {', '.join(DRAFT_STATUSES)}")
+    if status is not None and status not in (*DRAFT_STATUSES, "all"):
+        raise fail(f"--status: {status!r} is not one of {', '.join(DRAFT_STATUSES)}, all")
     cfg = settings()
     service = _drafts(cfg)
-    rows = service.list(status)
-    if status is None and not as_json:
-        rows = [r for r in rows if r["status"] in ("pending", "approved", "failed", "uncertain")]
+    rows = service.list(None if status == "all" else status)
+    if status is None:  # the same rows for people and for --json
+        rows = [r for r in rows if r["status"] in NEEDS_YOU]
     if as_json:
         _print_json(rows)
         return
-    table = Table(title="drafts")
-    for column in ("id", "thread", "kind", "lang", "status", "to", "subject", "etiquette"):
+    shown = "the drafts that need you" if status is None else f"{status} drafts"
+    table = Table(
+        title=f"{shown} ({len(rows)}), longest-waiting client first", title_justify="left"
+    )
+    for column in ("id", "thread", "kind", "lang", "status", "to", "subject", "check"):
         table.add_column(column, no_wrap=column in ("id", "status"))
     for row in rows:
-        problems = [f["code"] for f in row["etiquette"] if f["level"] != "ok"]
+        problems = [
+            PROBLEM_WORDS.get(f["code"], f["code"]) for f in row["etiquette"] if f["level"] != "ok"
+        ]
         table.add_row(
             str(row["id"]),
             str(row["thread_id"] or ""),
-            row["kind"],
+            row["kind"].replace("_", "-"),
             row["language"],
             row["status"],
             row["to"],
             row["subject"][:50],
-            ", ".join(problems) or "ok",
+            "; ".join(problems) or "reads well",
         )
     console.print(table)
+
+
+NEEDS_YOU = ("pending", "approved", "failed", "uncertain")
 
 
 @drafts_app.command("show")

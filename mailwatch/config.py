@@ -820,7 +820,17 @@ def _mailbox(
 ) -> MailboxSettings:
     imap = _server(read, "IMAP", allow_insecure, problems)
     smtp = _server(read, "SMTP", allow_insecure, problems)
-    own = set(read.get("OWN_ADDRESSES") or ())
+    # An extra mailbox's own addresses are its own: OWN_ADDRESSES does not fall back.
+    own_text = _Reader.raw(read, "OWN_ADDRESSES")
+    own_listed: tuple[str, ...] = ()
+    if own_text:
+        try:
+            own_listed = _emails(own_text)
+        except ValueError as exc:
+            raise ConfigError(
+                read.prefix + "OWN_ADDRESSES", f"{own_text!r} is not valid: {exc}"
+            ) from None
+    own = set(own_listed)
     if "@" in imap.username:
         own.add(imap.username.lower())
     uses_oauth = imap.auth == "oauth2" or (bool(smtp.host) and smtp.auth == "oauth2")
@@ -828,6 +838,7 @@ def _mailbox(
     values = {key: read.get(key) for key in MAILBOX_KEYS}
     # what other settings decided, so that value() and the settings page show what is in force
     values.update(
+        OWN_ADDRESSES=own_listed,
         IMAP_PORT=imap.port,
         SMTP_HOST=smtp.host,
         SMTP_PORT=smtp.port,
@@ -846,7 +857,12 @@ def _mailbox(
         signature=read.get("SIGNATURE") or "",
         backfill_days=read.get("BACKFILL_DAYS"),
         values=values,
-        raw={key: raw for key in MAILBOX_KEYS if (raw := read.raw(key)) is not None},
+        raw={
+            key: raw
+            for key in MAILBOX_KEYS
+            if (raw := (_Reader.raw(read, key) if key == "OWN_ADDRESSES" else read.raw(key)))
+            is not None
+        },
         signatures={
             lang: text
             for lang in LANGUAGES

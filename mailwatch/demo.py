@@ -38,6 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 log = logging.getLogger(__name__)
@@ -347,6 +348,8 @@ def demo_values(
         extra["MAILWATCH_WEB_BIND"] = f"{DEMO_HOST}:{web_port}"
     if web_password:
         extra["MAILWATCH_WEB_PASSWORD"] = web_password
+        # sessions signed with a key of this run: no "WEB_SECRET is empty" warning in the demo
+        extra["MAILWATCH_WEB_SECRET"] = secrets.token_urlsafe(32)
     return extra | {
         "MAILWATCH_DATABASE_URL": f"sqlite:///{(workdir / 'mailwatch-demo.db').as_posix()}",
         "MAILWATCH_MAILBOXES": "sales",
@@ -375,9 +378,9 @@ def demo_values(
 
 
 def _local(value: str | None, tz: ZoneInfo) -> str:
-    if not value:
-        return ""
-    return datetime.fromisoformat(value).astimezone(tz).isoformat(timespec="minutes")
+    from mailwatch.core.timefmt import local
+
+    return local(value, tz, missing="")
 
 
 def conversations_table(
@@ -473,7 +476,7 @@ def run_demo(console: Console) -> None:
         env_file = workdir / "demo.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
         cfg = settings_from_values(values)
-        setup_logging(cfg.log_format, cfg.log_level)
+        setup_logging(cfg.log_format, cfg.log_level, cfg.calendar.tz_name)
         mailbox = cfg.mailboxes[0]
         engine = make_engine(cfg.database_url)
         try:
@@ -509,12 +512,14 @@ def run_demo(console: Console) -> None:
             if keep_running:
                 _keep_running(console, cfg, engine, show, server, env_file, web_password)
             else:
+                mw = mailwatch_command()
                 console.print(
-                    "next: [bold]make demo[/] (or MAILWATCH_DEMO_KEEP_RUNNING=1 mailwatch demo) "
-                    "keeps everything running: the service syncs, drafts and sends, and the "
-                    "web page opens for approvals. For your own mailbox copy "
-                    "config.example.env to .env, then run [bold]mailwatch init[/], "
-                    "[bold]mailwatch sync --once[/] and [bold]mailwatch threads[/].",
+                    f"next: in a terminal, [bold]make demo[/] (or [bold]"
+                    f"MAILWATCH_DEMO_KEEP_RUNNING=1 {mw} demo[/]) keeps everything running: "
+                    "the service syncs, drafts and sends, and the web page opens for "
+                    "approvals. For your own mailbox: [bold]cp config.example.env .env[/], "
+                    f"fill it in, then [bold]{mw} init[/], [bold]{mw} sync --once[/] and "
+                    f"[bold]{mw} threads[/].",
                     highlight=False,
                 )
         finally:
@@ -570,6 +575,38 @@ def _show_scheduler_work(console: Console, cfg: Any, factory: Any) -> None:
     console.print(table)
 
 
+def decoded_subject(raw: str) -> str:
+    """``=?utf-8?b?...?=`` as the words a person wrote (RFC 2047), for the SMTP sink's line."""
+    from email.header import decode_header, make_header
+
+    try:
+        return str(make_header(decode_header(str(raw))))
+    except (ValueError, LookupError, UnicodeDecodeError):
+        return str(raw)
+
+
+def mailwatch_command() -> str:
+    """How to run mailwatch again, as it was run now, so printed commands work when pasted.
+
+    ``mailwatch`` when that is on PATH and the same program; else the path that was used
+    (``.venv/bin/mailwatch`` after ``make demo``); else ``python -m mailwatch``.
+    """
+    import shutil
+    import sys
+
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "mailwatch" and argv0.exists():
+        found = shutil.which("mailwatch")
+        if found and Path(found).resolve() == argv0.resolve():
+            return "mailwatch"
+        try:
+            shown = argv0.resolve().relative_to(Path.cwd().resolve())
+            return str(shown) if shown.parts[0] != ".." else str(argv0.resolve())
+        except ValueError:
+            return str(argv0.resolve())
+    return f"{sys.executable} -m mailwatch"
+
+
 def _free_port() -> int:
     import socket
 
@@ -602,7 +639,7 @@ class EmbeddedSmtpServer:
                 message = message_from_bytes(raw)
                 outer.console.print(
                     f"[green]demo SMTP server received[/] to {', '.join(envelope.rcpt_tos)}: "
-                    f"{message.get('Subject', '')}",
+                    f"{escape(decoded_subject(message.get('Subject', '')))}",
                     highlight=False,
                     markup=True,
                 )
@@ -648,7 +685,7 @@ def _keep_running(
     console.print(
         f"the service runs: web page [bold]http://{cfg.web_bind}/[/] (password "
         f"[bold]{web_password}[/]); IMAP {server.host}:{server.port} keeps syncing; other "
-        f"commands work too: [bold]mailwatch --env-file {env_file} drafts list[/]. "
+        f"commands work too: [bold]{mailwatch_command()} --env-file {env_file} drafts list[/]. "
         "Press Ctrl-C to stop.",
         highlight=False,
     )

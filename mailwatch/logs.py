@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SECRET_RE = re.compile(
@@ -40,13 +40,29 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """``2026-11-30 14:05:09 info mailwatch.sync: ...`` in the mailbox's TIMEZONE.
+
+    The one clock: a person reading the log sees the same local time as on the web page and
+    in the digest (the zone is named once, in the service's first line); JSON logs keep UTC.
+    """
+
+    def __init__(self, tz: tzinfo | None = None) -> None:
+        super().__init__()
+        self.tz = tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, self.tz or UTC)
+        if self.tz is None:
+            moment = moment.astimezone()  # the machine's zone when none is configured
+        return moment.strftime(datefmt or "%Y-%m-%d %H:%M:%S")
+
     def format(self, record: logging.LogRecord) -> str:
         extras = " ".join(
             f"{k}={v}"
             for k, v in vars(record).items()
             if k not in _STANDARD and not k.startswith("_")
         )
-        line = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} {record.levelname.lower():7} {record.name}: {record.getMessage()}"
+        line = f"{self.formatTime(record)} {record.levelname.lower():7} {record.name}: {record.getMessage()}"
         if extras:
             line += f" [{extras}]"
         if record.exc_info:
@@ -54,11 +70,16 @@ class TextFormatter(logging.Formatter):
         return redact(line)
 
 
-def setup_logging(fmt: str = "text", level: str = "info") -> None:
+def setup_logging(fmt: str = "text", level: str = "info", tz_name: str | None = None) -> None:
+    """Logs to stderr; APScheduler's own chatter (14 lines a start) only with LOG_LEVEL=debug."""
+    from zoneinfo import ZoneInfo
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    tz = ZoneInfo(tz_name) if tz_name else None
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(tz))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("imapclient", "alembic", "sqlalchemy.engine"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet = logging.DEBUG if level.lower() == "debug" else logging.WARNING
+    for noisy in ("imapclient", "alembic", "sqlalchemy.engine", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if noisy != "apscheduler" else quiet)

@@ -53,10 +53,16 @@ def _mailbox(cfg: Settings, name: str | None) -> MailboxSettings:
     return box
 
 
-def _expiry(epoch: float | None) -> str:
+def _expiry(epoch: float | None, tz: Any = None) -> str:
+    """When a token expires, for people: the mailbox's TIMEZONE, to the minute, zone named."""
+    from mailwatch.core.timefmt import local, zone_name
+
     if epoch is None:
         return "unknown"
-    return datetime.fromtimestamp(epoch, UTC).astimezone().isoformat(timespec="seconds")
+    moment = datetime.fromtimestamp(epoch, UTC)
+    if tz is None:
+        return local(moment, UTC) + " UTC"
+    return f"{local(moment, tz)} {zone_name(tz)}"
 
 
 def login_command(
@@ -92,7 +98,7 @@ def login_command(
             raise fail(f"{box.name}: {exc}", code=1) from None
         console.print(
             f"{box.name}: OAUTH_FLOW={box.oauth.flow} needs no sign-in; a token was obtained "
-            f"(valid until {_expiry(provider.expires_at)})",
+            f"(valid until {_expiry(provider.expires_at, cfg.calendar.tz)})",
             highlight=False,
         )
         return
@@ -149,7 +155,7 @@ def status_command(
             continue
         console.print(
             f"{box.name}: OAuth2 ({box.oauth.flow}) token OK, valid until "
-            f"{_expiry(provider.expires_at)}",
+            f"{_expiry(provider.expires_at, cfg.calendar.tz)}",
             highlight=False,
         )
     if not ok:

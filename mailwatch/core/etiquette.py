@@ -15,7 +15,36 @@ from typing import Literal
 
 from mailwatch.core.drafting import RenderedDraft
 
-__all__ = ["MAX_WORDS", "Finding", "check_draft", "check_etiquette", "has_problems"]
+__all__ = [
+    "MAX_WORDS",
+    "PASSED_WORDS",
+    "PROBLEM_WORDS",
+    "Finding",
+    "check_draft",
+    "check_etiquette",
+    "has_problems",
+]
+
+# Each check in plain words, for the one-line summaries (CLI list, web queue): what a passed
+# check means, and what to look at when it did not pass. The finding's message has details.
+PASSED_WORDS = {
+    "greeting": "greets the client by name",
+    "subject": "keeps the conversation's subject",
+    "length": "short and to the point",
+    "signature": "signed",
+    "familiar": "polite in tone",
+    "caps": "no shouting in capitals",
+    "placeholders": "no blanks left to fill",
+}
+PROBLEM_WORDS = {
+    "greeting": "check the greeting",
+    "subject": "check the subject",
+    "length": "check the length",
+    "signature": "no signature",
+    "familiar": "too familiar in tone",
+    "caps": "too many capitals",
+    "placeholders": "blanks left to fill",
+}
 
 MAX_WORDS = 150  # these kinds say one thing; a longer body loses the reader
 MIN_WORDS = 8

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.language import thread_language
 from mailwatch.core.message import Direction
+from mailwatch.core.timefmt import local
 from mailwatch.core.warning_signs import (
     SignKind,
     WarningSign,
@@ -90,8 +91,9 @@ def _ordered(messages: Sequence[MessageFacts]) -> list[MessageFacts]:
     return sorted(messages, key=key)
 
 
-def _when(value: datetime | None) -> str:
-    return value.isoformat(timespec="minutes") if value is not None else "an unknown time"
+def _when(value: datetime | None, calendar: BusinessCalendar) -> str:
+    """A moment in the reason a person reads: the team's local time, to the minute."""
+    return local(value, calendar.tz, missing="an unknown time")
 
 
 def track_thread(
@@ -121,16 +123,16 @@ def track_thread(
         state, needs_reply = AWAITING_US, True
         waiting_since = unanswered[0].at
         latest = unanswered[-1]
-        reason = f"{latest.reason}, waiting since {_when(waiting_since)}"
+        reason = f"{latest.reason}, waiting since {_when(waiting_since, calendar)}"
     elif pending:
         state, needs_reply = AWAITING_THEM, False
         reason = (
             f"answered from another mail client: the \\Answered flag is set on the message of "
-            f"{_when(pending[answered_upto].at)}"
+            f"{_when(pending[answered_upto].at, calendar)}"
         )
     elif last_out is not None:
         state, needs_reply = AWAITING_THEM, False
-        reason = f"we wrote last, at {_when(last_out.at)}"
+        reason = f"we wrote last, at {_when(last_out.at, calendar)}"
     else:
         state, needs_reply = CLOSED, False
         inbound = [m for m in ordered if m.direction is Direction.INBOUND]

@@ -98,7 +98,7 @@ def print_digest(digest: Digest, console: Console) -> None:
     from mailwatch.digest.render import week_line
 
     console.print(_t(digest.subject_line(), "bold"))
-    console.print(_t(f"as of {digest.generated_at} ({digest.timezone})", "dim"))
+    console.print(_t(f"as of {digest.as_of}; all times in {digest.timezone}", "dim"))
     for line in digest.alerts:
         console.print(_t(f"SYNC PROBLEM: {line}", "bold red"), soft_wrap=True)
     for line in digest.job_problems:

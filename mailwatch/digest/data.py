@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from mailwatch.config import Settings
 from mailwatch.core.business_time import business_duration
 from mailwatch.core.headers import header_safe
+from mailwatch.core.timefmt import local
 from mailwatch.digest.links import draft_link
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
 from mailwatch.store.queries import View, promise_rows, thread_rows
@@ -213,6 +214,13 @@ class Digest:
         return max(0, self.overdue_count - len(self.overdue))
 
     job_problems: list[str] = field(default_factory=list)
+
+    @property
+    def as_of(self) -> str:
+        """``2026-11-30 08:30 Europe/Chisinau``: when, for people (the one clock)."""
+        from zoneinfo import ZoneInfo
+
+        return f"{local(self.generated_at, ZoneInfo(self.timezone))} {self.timezone}"
 
     def subject_line(self) -> str:
         """A safe one-line Subject: counts only, nothing taken from the mail."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from mailwatch.core.timefmt import local
 from mailwatch.digest.data import FULL_LIST_PATH, Digest, WeekFigures, business_duration
 
 __all__ = [
@@ -29,6 +30,13 @@ __all__ = [
 ]
 
 CHART_CID_DOMAIN = "digest.mailwatch"
+
+
+def _local(value: str | None, digest: Digest) -> str:
+    """A time for people: the digest's zone, to the minute (the zone is named at the top)."""
+    from zoneinfo import ZoneInfo
+
+    return local(value, ZoneInfo(digest.timezone))
 
 
 def _who(name: str | None, email: str | None) -> str:
@@ -76,7 +84,7 @@ def overdue_summary_lines(digest: Digest, queue_url: str | None) -> list[str]:
 
 
 def render_text(digest: Digest, queue_url: str | None = None) -> str:
-    out: list[str] = [digest.subject_line(), f"as of {digest.generated_at}", ""]
+    out: list[str] = [digest.subject_line(), f"as of {digest.as_of} (all times)", ""]
     if digest.alerts:
         out.append("!! SYNC PROBLEMS")
         out += [f"  {line}" for line in digest.alerts]
@@ -114,7 +122,7 @@ def render_text(digest: Digest, queue_url: str | None = None) -> str:
 
     out.append(f"PROMISES DUE SOON ({len(digest.promises_due)})")
     for p in digest.promises_due:
-        out.append(f"  promise {p.id} {p.when} ({p.due_at}), thread #{p.thread_id}")
+        out.append(f"  promise {p.id} {p.when} ({_local(p.due_at, digest)}), thread #{p.thread_id}")
         out.append(f"      {_who(p.client_name, p.client_email)}: {p.text}")
     if not digest.promises_due:
         out.append("  none")
@@ -149,12 +157,16 @@ def render_text(digest: Digest, queue_url: str | None = None) -> str:
 # -- HTML ---------------------------------------------------------------------------------------
 
 _FONT = "font-family:Arial,Helvetica,sans-serif;"
-_TD = "padding:6px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top;font-size:14px;"
+_TD = (
+    "padding:6px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top;font-size:14px;"
+    "overflow-wrap:break-word;"
+)
 _TH = (
     "padding:6px 8px;border-bottom:2px solid #cbd2d9;text-align:left;font-size:12px;"
     "color:#52606d;text-transform:uppercase;"
 )
 _MUTED = "color:#7b8794;font-size:13px;"
+_LONG = "overflow-wrap:anywhere;"  # text from mail (a URL, a code) may break anywhere on a phone
 
 
 def e(value: Any) -> str:
@@ -191,8 +203,8 @@ def _who_html(name: str | None, email: str | None) -> str:
     parts = []
     if name:
         parts.append(f"<strong>{e(name)}</strong>")
-    if email:
-        parts.append(f'<span style="{_MUTED}">{e(email)}</span>')
+    if email:  # an address may break anywhere: a long one must not widen a phone's screen
+        parts.append(f'<span style="{_MUTED}{_LONG}">{e(email)}</span>')
     return "<br>".join(parts) or "(unknown)"
 
 
@@ -201,8 +213,8 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
     parts: list[str] = []
     parts.append(
         f'<h1 style="{_FONT}font-size:22px;margin:0 0 4px 0;">mailwatch digest</h1>'
-        f'<p style="{_MUTED}margin:0 0 12px 0;">as of {e(digest.generated_at)} '
-        f"({e(digest.timezone)}), reply SLA {e(business_duration(digest.reply_sla_minutes))}</p>"
+        f'<p style="{_MUTED}margin:0 0 12px 0;">as of {e(digest.as_of)} (all times), '
+        f"reply SLA {e(business_duration(digest.reply_sla_minutes))}</p>"
     )
     if digest.alerts:
         items = "".join(f'<li style="margin:2px 0;">{e(line)}</li>' for line in digest.alerts)
@@ -221,13 +233,15 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
 
     rows = []
     for t in digest.overdue:
-        snippet = f'<div style="{_MUTED}margin-top:3px;">{e(t.snippet)}</div>' if t.snippet else ""
+        snippet = (
+            f'<div style="{_MUTED}{_LONG}margin-top:3px;">{e(t.snippet)}</div>' if t.snippet else ""
+        )
         rows.append(
             [
-                f'<strong style="color:#c81e1e;">{e(t.wait)}</strong>',
+                f'<strong style="color:#c81e1e;white-space:nowrap;">{e(t.wait)}</strong><br>'
+                f'<span style="{_MUTED}">thread #{e(t.thread_id)}</span>',
                 _who_html(t.client_name, t.client_email),
-                f"{e(t.subject)}{snippet}",
-                f'<span style="{_MUTED}">#{e(t.thread_id)}</span>',
+                f'<div style="{_LONG}min-width:8em;">{e(t.subject)}</div>{snippet}',
             ]
         )
     more = ""
@@ -253,22 +267,22 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
         _section(
             "Overdue",
             digest.overdue_count,
-            (_table(["waiting", "client", "subject", "thread"], rows) if rows else _none()) + more,
+            (_table(["waiting", "client", "subject"], rows) if rows else _none()) + more,
         )
     )
 
     rows = [
         [
-            f'<a href="{e(d.link)}" style="color:#2563eb;">draft {e(d.id)}</a>',
-            e(d.kind)
+            f'<a href="{e(d.link)}" style="color:#2563eb;">draft&nbsp;{e(d.id)}</a><br>'
+            f'<span style="{_MUTED}">{e(d.kind.replace("_", "-"))}, '
+            f'<span style="white-space:nowrap;">{e(d.age)}</span></span>'
             + (
                 '<br><strong style="color:#b91c1c;">uncertain: sent or not? decide</strong>'
                 if d.status == "uncertain"
                 else ""
             ),
             _who_html(d.client_name, d.client_email),
-            e(d.subject),
-            e(d.age),
+            f'<div style="{_LONG}min-width:8em;">{e(d.subject)}</div>',
         ]
         for d in digest.drafts
     ]
@@ -276,16 +290,17 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
         _section(
             "Drafts to approve",
             len(digest.drafts),
-            _table(["draft", "kind", "to", "subject", "age"], rows) if rows else _none(),
+            _table(["draft, age", "to", "subject"], rows) if rows else _none(),
         )
     )
 
     rows = [
         [
             f'<span style="color:#b45309;">{e(p.when)}</span><br>'
-            f'<span style="{_MUTED}">{e(p.due_at)}</span>',
+            f'<span style="{_MUTED}">{e(_local(p.due_at, digest))}</span>',
             _who_html(p.client_name, p.client_email),
-            f'{e(p.text)}<br><span style="{_MUTED}">{e(p.subject)} #{e(p.thread_id)}</span>',
+            f'<span style="{_LONG}">{e(p.text)}</span><br>'
+            f'<span style="{_MUTED}{_LONG}">{e(p.subject)} #{e(p.thread_id)}</span>',
         ]
         for p in digest.promises_due
     ]
@@ -293,7 +308,8 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
         [
             f'<strong style="color:#c81e1e;">{e(p.when)}</strong>',
             _who_html(p.client_name, p.client_email),
-            f'{e(p.text)}<br><span style="{_MUTED}">{e(p.subject)} #{e(p.thread_id)}</span>',
+            f'<span style="{_LONG}">{e(p.text)}</span><br>'
+            f'<span style="{_MUTED}{_LONG}">{e(p.subject)} #{e(p.thread_id)}</span>',
         ]
         for p in digest.promises_missed
     ]
@@ -329,7 +345,7 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
     chart = (
         f'<img src="cid:{e(chart_cid)}" width="560" height="220" '
         'alt="median first response: this week and last week" '
-        'style="display:block;margin:8px 0;border:0;">'
+        'style="display:block;margin:8px 0;border:0;width:100%;max-width:560px;height:auto;">'
         if chart_cid
         else ""
     )
@@ -348,12 +364,18 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
         )
 
     title = e(digest.subject_line())
+    # On a phone (390 px) nothing may be wider than the screen: the chart scales down, long
+    # words wrap, and the frame keeps its padding small (inline CSS only: mail clients strip
+    # <style>).
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title></head>"
-        f'<body style="margin:0;padding:16px;background:#f5f7fa;{_FONT}color:#1f2933;">'
-        '<div style="max-width:760px;margin:0 auto;background:#ffffff;padding:20px 24px;'
-        'border-radius:6px;border:1px solid #e4e7eb;">' + "".join(parts) + "</div></body></html>"
+        f'<body style="margin:0;padding:6px;background:#f5f7fa;{_FONT}color:#1f2933;">'
+        '<div style="max-width:760px;margin:0 auto;background:#ffffff;padding:16px 12px;'
+        'border-radius:6px;border:1px solid #e4e7eb;box-sizing:border-box;">'
+        + "".join(parts)
+        + "</div></body></html>"
     )
 
 
@@ -365,6 +387,27 @@ def _font(size: int) -> Any:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
         return ImageFont.load_default()
+
+
+GOOD, WORSE, OVER_SLA = "#1b7a3a", "#d97706", "#c81e1e"
+
+
+def bar_colours(values: Sequence[int | None], sla: int) -> list[str]:
+    """A bar's colour says how that week went: over the SLA red; within it, the slower of the
+    two weeks amber and the faster (or an equal one) green. Never the worse week in green."""
+    known = [v for v in values if v is not None]
+    best = min(known) if known else None
+    colours = []
+    for value in values:
+        if value is None:
+            colours.append(GOOD)
+        elif value > sla:
+            colours.append(OVER_SLA)
+        elif len(known) > 1 and value != best:
+            colours.append(WORSE)
+        else:
+            colours.append(GOOD)
+    return colours
 
 
 def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
@@ -380,7 +423,7 @@ def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
     base_y, chart_top = height - 44, 54
     span = base_y - chart_top
     bar_w = 120
-    colours = ["#9aa5b1", "#2563eb"]
+    colours = bar_colours(values, sla)
     for index, (week, value) in enumerate(zip(weeks, values, strict=True)):
         x0 = 90 + index * 220
         if value is not None:

@@ -355,8 +355,23 @@ class DraftService:
             return draft_json(self._draft(session, draft_id))
 
     def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Drafts, the client who has waited longest first (then the oldest draft).
+
+        The queue is worked from the top, so its order is the client's wait (the thread's
+        ``waiting_since``), not the draft's age: a draft written late for an old question
+        still comes first. Drafts of threads nobody waits on follow, oldest first.
+        """
         with self.factory() as session:
-            query = select(Draft).order_by(Draft.created_at, Draft.id)
+            query = (
+                select(Draft)
+                .outerjoin(Thread, Thread.id == Draft.thread_id)
+                .order_by(
+                    Thread.waiting_since.is_(None),
+                    Thread.waiting_since,
+                    Draft.created_at,
+                    Draft.id,
+                )
+            )
             if status is not None:
                 query = query.where(Draft.status == status)
             return [draft_json(d) for d in session.scalars(query)]

@@ -58,6 +58,7 @@ from mailwatch.config import ConfigError, MailboxSettings, Settings
 from mailwatch.core.backoff import Backoff
 from mailwatch.core.classify import is_automatic_recipient
 from mailwatch.core.message import Address
+from mailwatch.core.timefmt import local
 from mailwatch.send.message import BuiltMessage, DraftMessageError, build_message, recipients_of
 from mailwatch.send.rate import RateLimiter, process_rate_limiter
 from mailwatch.send.sent import NoSentFolder, SentFolder, sent_copy_needed
@@ -309,9 +310,9 @@ class Outbox:
         since = draft.smtp_data_at or draft.smtp_started_at
         what = "outcome uncertain" if draft.smtp_data_at else "in sending"
         detail = (
-            f"{what} since {since.isoformat() if since else '?'}, not in Sent yet; "
-            f"left alone for {self.recover_after} (it may still be in flight, or its copy "
-            "may reach Sent late)"
+            f"{what} since {local(since, self.settings.calendar.tz, missing='?')}, not in "
+            f"Sent yet; left alone for {self.recover_after} (it may still be in flight, or its "
+            "copy may reach Sent late)"
         )
         log.info("draft %s: %s", draft.id, detail)
         return SendResult(draft.id, "sending", "deferred", detail, draft.attempts)
@@ -490,7 +491,7 @@ class Outbox:
             draft.id,
             draft.attempts,
             detail,
-            next_at.isoformat(),
+            local(next_at, self.settings.calendar.tz),
         )
         if not self._move(
             draft, "sending", now, status="approved", next_attempt_at=next_at, last_error=detail

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from mailwatch.config import Settings, is_loopback
+from mailwatch.core.timefmt import local
 from mailwatch.service import jobs as job_module
 from mailwatch.service.lease import SCHEDULER, acquire, new_owner_id, release
 from mailwatch.store.db import session_factory
@@ -161,7 +162,7 @@ def run_service(
             running["scheduler"] = scheduler
             log.info("scheduler started (lease held by %s)", owner)
         else:
-            until = lease.expires_at.isoformat() if lease.expires_at else "unknown"
+            until = local(lease.expires_at, settings.calendar.tz, missing="unknown")
             log.error(
                 "another mailwatch run (%s) already runs the scheduler on this database "
                 "(lease until %s): this process syncs and serves the web page, but starts no "
@@ -180,9 +181,10 @@ def run_service(
             else None
         )
         log.info(
-            "mailwatch running: %d mailbox(es), web on http://%s",
+            "mailwatch running: %d mailbox(es), web on http://%s, log times in %s",
             len(settings.mailboxes),
             settings.web_bind,
+            settings.calendar.tz_name,
         )
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({stopped, web_task}, return_when=asyncio.FIRST_COMPLETED)

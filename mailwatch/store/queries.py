@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.message import Direction
 from mailwatch.core.promises import promise_status
+from mailwatch.core.timefmt import iso, local
 from mailwatch.core.tracking import (
     AWAITING_US,
     MessageFacts,
@@ -45,8 +46,12 @@ class View:
         return cls(settings.calendar, settings.reply_sla, languages[0])
 
     def iso(self, value: datetime | None) -> str | None:
-        """ISO 8601 with the offset of the team's timezone."""
-        return value.astimezone(self.calendar.tz).isoformat() if value is not None else None
+        """ISO 8601 with the offset of the team's timezone (to the second), for JSON."""
+        return iso(value, self.calendar.tz)
+
+    def local(self, value: datetime | str | None) -> str:
+        """The team's local time to the minute, for people."""
+        return local(value, self.calendar.tz)
 
 
 def _signs(values: Any) -> list[dict[str, Any]]:
@@ -184,9 +189,9 @@ def _latest(facts: list[MessageFacts], direction: Direction) -> datetime | None:
 
 
 def _manual_reason(thread: Thread, state: str, view: View) -> str:
-    since = view.iso(thread.manual_state_at) or "an unknown time"
+    since = local(thread.manual_state_at, view.calendar.tz, missing="an unknown time")
     if state == "snoozed":
-        return f"snoozed by the user until {view.iso(thread.snoozed_until)}"
+        return f"snoozed by the user until {view.local(thread.snoozed_until)}"
     return f"{state} by the user at {since}"
 
 

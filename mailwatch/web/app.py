@@ -32,6 +32,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailwatch.config import SETTINGS, Setting, Settings, mask_url
+from mailwatch.core.etiquette import PASSED_WORDS
+from mailwatch.core.timefmt import zone_note
 from mailwatch.digest.links import verify_draft_token
 from mailwatch.drafts.service import DraftError, DraftService
 from mailwatch.store.models import Message, Thread
@@ -127,10 +129,23 @@ class WebPages:
                 "/promises/{promise_id:int}/move", self.post(self.promise_move), methods=["POST"]
             ),
             Route("/settings", self.get(self.settings_page)),
+            Route("/favicon.ico", self.favicon),
             Mount(
                 "/static", app=StaticFiles(packages=[("mailwatch.web", "static")]), name="static"
             ),
         ]
+
+    @staticmethod
+    async def favicon(request: Request) -> Response:
+        """The tab's icon, without a login (browsers ask for /favicon.ico on every page)."""
+        from importlib.resources import files
+
+        data = files("mailwatch.web").joinpath("static", "favicon.ico").read_bytes()
+        return Response(
+            data,
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @staticmethod
     def logged_in(request: Request) -> bool:
@@ -153,6 +168,7 @@ class WebPages:
             logged_in=self.logged_in(request),
             flashes=flashes,
             kinds=KIND_LABELS,
+            zone=zone_note(self.tz),
             **context,
         )
         return HTMLResponse(html, status_code=status)
@@ -305,9 +321,11 @@ class WebPages:
         draft["client_email"] = to.get("email") or ""
         draft["age"] = age(draft.get("created_at"), now)
         draft["created_local"] = local_time(draft.get("created_at"), self.tz)
+        draft["sent_local"] = local_time(draft.get("sent_at"), self.tz)
         findings = draft.get("etiquette") or []
         draft["problems"] = [f for f in findings if f.get("level") != "ok"]
         draft["passed"] = [f for f in findings if f.get("level") == "ok"]
+        draft["passed_words"] = [PASSED_WORDS.get(f["code"], f["code"]) for f in draft["passed"]]
         return draft
 
     # -- one draft --------------------------------------------------------------------------
@@ -668,10 +686,17 @@ class WebPages:
         label = KIND_LABELS.get(kind, kind)
         if result.created:
             self.flash(
-                request, "ok", f"A {label} draft ({new_id}) was written; check it and approve."
+                request,
+                "ok",
+                f"{with_article(label).capitalize()} draft ({new_id}) was written; check it "
+                "and approve.",
             )
         else:
-            self.flash(request, "info", f"A {label} draft ({new_id}) was already waiting.")
+            self.flash(
+                request,
+                "info",
+                f"{with_article(label).capitalize()} draft ({new_id}) was already waiting.",
+            )
         return RedirectResponse(f"/drafts/{new_id}", 303)
 
     async def thread_state(self, request: Request, form: FormData) -> Response:
@@ -773,6 +798,11 @@ class WebPages:
             mailboxes=mailbox_rows(self.settings),
             help=SETTING_HELP,
         )
+
+
+def with_article(noun: str) -> str:
+    """``an acknowledgment``, ``a decline``: the article English wants before ``noun``."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 # -- the settings page's rows ------------------------------------------------------------------

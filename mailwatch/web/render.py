@@ -18,6 +18,8 @@ import nh3
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from mailwatch.core import timefmt
+
 ALLOWED_TAGS = {
     "a",
     "abbr",
@@ -109,12 +111,8 @@ def age(then: datetime | str | None, now: datetime) -> str:
 
 
 def local_time(value: datetime | str | None, tz: Any) -> str:
-    """``2026-11-23 14:05`` in the team's time zone."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    """``2026-11-23 14:05`` in the team's time zone (the one clock: core.timefmt)."""
+    return timefmt.local(value, tz)
 
 
 def business_minutes(value: int | None) -> str:

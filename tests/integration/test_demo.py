@@ -133,6 +133,7 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
     assert "Live message while the demo runs" in rest
     assert "demo stopped" in rest
     assert "Traceback" not in head + rest
+    assert "WEB_SECRET" not in head + rest  # the demo signs its sessions with a key of its own
     _assert_nothing_left(port)
 
 

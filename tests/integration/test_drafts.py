@@ -141,8 +141,15 @@ def test_edit_approve_reject_and_the_renegotiation_rules(imap_user, tmp_path):
     (ack,) = json_out(env, "draft", "acknowledgment", tid, "--json")
     (rejected,) = json_out(env, "drafts", "reject", str(ack["id"]), "--json")
     assert rejected["status"] == "rejected"
-    statuses = {d["id"]: d["status"] for d in json_out(env, "drafts", "list", "--json")}
+    statuses = {
+        d["id"]: d["status"] for d in json_out(env, "drafts", "list", "--status", "all", "--json")
+    }
     assert statuses == {reneg["id"]: "approved", ack["id"]: "rejected"}
+    # without --status: the drafts that need you, the same rows in the table and in JSON
+    needing = json_out(env, "drafts", "list", "--json")
+    assert [d["id"] for d in needing] == [reneg["id"]]
+    table = mailwatch(env, "drafts", "list")
+    assert "the drafts that need you (1)" in table.stdout
     # A rejected acknowledgment frees the slot: a new one can be written.
     (fresh,) = json_out(env, "draft", "acknowledgment", tid, "--json")
     assert fresh["id"] != ack["id"]

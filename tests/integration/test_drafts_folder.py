@@ -89,7 +89,7 @@ def test_a_draft_sent_or_deleted_from_the_mail_client(imap_user, smtp_server, tm
     # The decline is deleted: the user said no.
     _delete_from_drafts(imap_user, by_id[decline["id"]])
     assert mailwatch(env, "sync", "--once").returncode == 0
-    statuses = {d["id"]: d for d in json_out(env, "drafts", "list", "--json")}
+    statuses = {d["id"]: d for d in json_out(env, "drafts", "list", "--status", "all", "--json")}
     assert statuses[ack["id"]]["status"] == "sent"
     assert statuses[decline["id"]]["status"] == "rejected"
     assert statuses[decline["id"]]["last_error"] == "deleted from the Drafts folder"

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -249,7 +249,13 @@ def test_run_serves_health_and_metrics_and_stops_cleanly(imap_user, tmp_path):
 
     imap_user.server.append(imap_user.username, "INBOX", make_msg(sender=CLIENT))
     port = _free_port()
-    env = write_env(tmp_path, imap_user, web_bind=f"127.0.0.1:{port}", poll_interval="1m")
+    env = write_env(
+        tmp_path,
+        imap_user,
+        web_bind=f"127.0.0.1:{port}",
+        poll_interval="1m",
+        timezone="Europe/Chisinau",
+    )
     assert mailwatch(env, "init").returncode == 0
     proc, log = _start(env, tmp_path / "run.log")
     second = None
@@ -285,6 +291,16 @@ def test_run_serves_health_and_metrics_and_stops_cleanly(imap_user, tmp_path):
     assert "scheduler started" in output
     assert imap_user.password not in output
     assert "Traceback" not in output
+    # APScheduler's own lines only at LOG_LEVEL=debug
+    assert not [line for line in output.splitlines() if " apscheduler" in line], output
+    # one clock: log lines carry the mailbox's local time, and the zone is named once
+    running = next(line for line in output.splitlines() if "mailwatch running" in line)
+    assert running.endswith("log times in Europe/Chisinau"), running
+    from zoneinfo import ZoneInfo
+
+    stamp = datetime.strptime(running[:19], "%Y-%m-%d %H:%M:%S")
+    local_now = datetime.now(ZoneInfo("Europe/Chisinau")).replace(tzinfo=None)
+    assert abs(local_now - stamp) < timedelta(minutes=5), (running, local_now)
 
 
 def test_health_reports_a_mailbox_that_cannot_sync(imap_user, tmp_path):

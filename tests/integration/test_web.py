@@ -462,6 +462,20 @@ def test_threads_and_promises_mark_kept_and_move_the_date(site, context):
     assert row.new_date.astimezone(site.harness.settings.calendar.tz).date() == new_day
 
 
+def test_every_page_has_a_favicon_and_names_the_time_zone(site, context):
+    page = logged_in_page(context, site)
+    icons: list[int] = []
+    page.on("response", lambda r: icons.append(r.status) if "favicon" in r.url else None)
+    page.goto(site.url + "/threads")
+    assert page.locator('link[rel="icon"]').get_attribute("href") == "/favicon.ico"
+    answer = page.request.get(site.url + "/favicon.ico")
+    assert answer.status == 200 and answer.headers["content-type"] == "image/x-icon"
+    assert answer.body()[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert 404 not in icons
+    footer = page.locator("footer.zone").inner_text()
+    assert footer == f"All times in {site.harness.settings.calendar.tz_name}."
+
+
 def test_settings_page_masks_secrets(site, context):
     page = logged_in_page(context, site)
     page.get_by_role("link", name="Settings").click()
@@ -469,8 +483,21 @@ def test_settings_page_masks_secrets(site, context):
     text = page.locator("main").inner_text()
     assert "WEB_PASSWORD" in text and "set (hidden)" in text
     html = page.content()
-    for secret in (PASSWORD, SECRET, site.harness.settings.mailboxes[0].imap.password.reveal()):
+    for secret in (PASSWORD, SECRET):
         assert secret not in html
+    # the test account's IMAP password is the word "secret", which the help texts also use:
+    # look at the values only (each <dd>'s first line; its second is the key's help)
+    values = [t.split("\n")[0] for t in page.locator("dd").all_inner_texts()]
+    imap_password = site.harness.settings.mailboxes[0].imap.password.reveal()
+    assert values and not any(imap_password in v for v in values)
+    assert "set (hidden)" in values
+    # every key of the table is listed, SEND_RATE with its real unit
+    from mailwatch.config import ALL_KEYS
+
+    keys = set(page.locator("dt").all_inner_texts())
+    assert set(ALL_KEYS) <= keys
+    send_rate = page.locator("dt", has_text="SEND_RATE").locator("xpath=..").locator("dd")
+    assert "per minute" in send_rate.inner_text()
 
 
 def test_phone_width_and_keyboard(site, browser):

@@ -295,3 +295,34 @@ def test_oauth_flow_follows_from_what_is_set(extra, flow):
     s = settings_from_values({**values, "MAILWATCH_IMAP_AUTH": "oauth2", **extra})
     assert s.mailboxes[0].oauth.flow == flow
     assert s.problems == ()  # a token command alone does not ask for a client id
+
+
+def test_servers_are_described_without_a_made_up_scheme_or_a_password():
+    s = settings_from_values(
+        {
+            **BASE,
+            "MAILWATCH_IMAP_HOST": "127.0.0.1",
+            "MAILWATCH_IMAP_SECURITY": "none",
+            "MAILWATCH_DATABASE_URL": "postgresql://mw:db-pass@db/mailwatch",
+        }
+    )
+    (box,) = describe(s)["mailboxes"]
+    assert box["imap"] == "sales@example.com at 127.0.0.1:143 (no encryption)"
+    assert box["smtp"] == "not configured"
+    assert "://" not in box["imap"] and "hunter2" not in str(describe(s))
+    assert describe(s)["database_url"] == "postgresql+psycopg://mw:********@db/mailwatch"
+
+
+def test_an_extra_mailbox_keeps_its_own_addresses_to_itself():
+    s = settings_from_values(
+        {
+            **BASE,
+            "MAILWATCH_OWN_ADDRESSES": "offers@example.com",
+            "MAILWATCH_MAILBOXES": "main,support",
+            "MAILWATCH_SUPPORT_IMAP_USERNAME": "support@example.com",
+        }
+    )
+    support = s.mailbox("support")
+    assert support.own_addresses == {"support@example.com"}
+    assert support.imap.host == "imap.example.com"  # other keys fall back to the first's
+    assert "offers@example.com" in s.own_addresses

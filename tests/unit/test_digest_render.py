@@ -208,3 +208,29 @@ def test_terminal_print_does_not_interpret_markup():
     assert "Mallory <b>Evil</b>" in out
     assert "SYNC PROBLEM" in out
     assert "11h 00m" in out and "draft" in out and "pushes on price" in out
+
+
+def test_the_worse_week_is_never_painted_good():
+    from mailwatch.digest.render import GOOD, OVER_SLA, WORSE, bar_colours
+
+    # [last week, this week] medians against a 240-minute SLA
+    assert bar_colours([95, 30], 240) == [WORSE, GOOD]  # this week faster: it is the green one
+    assert bar_colours([30, 95], 240) == [GOOD, WORSE]  # this week slower: amber, not green
+    assert bar_colours([30, 300], 240) == [GOOD, OVER_SLA]
+    assert bar_colours([60, 60], 240) == [GOOD, GOOD]
+    assert bar_colours([None, 300], 240)[1] == OVER_SLA
+
+
+def test_the_chart_shows_the_slower_week_in_the_warning_colour():
+    from mailwatch.digest.render import GOOD, WORSE
+
+    digest = make_digest()  # last week 95 min over 4 threads, this week 30 min
+    image = Image.open(io.BytesIO(render_chart(digest))).convert("RGB")
+    colours = {image.getpixel((x, image.height - 50)) for x in range(90, 460)}
+
+    def rgb(hex_colour: str) -> tuple[int, int, int]:
+        return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+    assert rgb(WORSE) in colours and rgb(GOOD) in colours
+    left_bar = image.getpixel((150, image.height - 50))  # last week's bar (the slower one)
+    assert left_bar == rgb(WORSE)
