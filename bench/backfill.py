@@ -39,7 +39,8 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +91,28 @@ def _new_id(orig: bytes | None, copy: int, idx: int) -> bytes:
     return b"<" + tag + b"@bench.mailwatch.invalid>"
 
 
+_DATE_FIELD = re.compile(rb"(?im)^date[ \t]*:.*(?:\r?\n[ \t].*)*")
+
+
+def redate(header: bytes, when: datetime) -> bytes:
+    """The header with its Date: replaced by ``when`` (inserted when there is none)."""
+    value = format_datetime(when).encode()
+    if _DATE_FIELD.search(header):
+        return _DATE_FIELD.sub(lambda _m: b"Date: " + value, header, count=1)
+    eol = b"\r\n" if b"\r\n" in header else b"\n"
+    return header + eol + b"Date: " + value
+
+
+def recent_dates(count: int, days: float, now: datetime) -> list[datetime]:
+    """``count`` instants spread evenly over the last ``days`` (oldest first, newest an hour
+    ago): message n of the corpus copies is dated at the n-th, so a reply stays after the
+    message it answers within each copy."""
+    span = timedelta(days=days) - timedelta(hours=1)
+    step = span / max(1, count - 1)
+    start = now - timedelta(days=days)
+    return [(start + step * n).replace(microsecond=0) for n in range(count)]
+
+
 class CorpusCopies:
     """The corpus repeated to N messages, each with a unique Message-ID."""
 
@@ -132,9 +155,14 @@ class CorpusCopies:
         header = _REF_FIELDS.sub(fix_refs, header)
         return header + rest
 
-    def messages(self, count: int) -> Iterator[bytes]:
+    def messages(self, count: int, dates: Sequence[datetime] | None = None) -> Iterator[bytes]:
+        """The first ``count`` copies; with ``dates``, message n gets ``dates[n]`` as Date."""
         for n in range(count):
-            yield self.message(n)
+            raw = self.message(n)
+            if dates is not None:
+                header, rest = _split_header(raw)
+                raw = redate(header, dates[n]) + rest
+            yield raw
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -228,8 +256,17 @@ def mailwatch_cmd(no_tracking: bool = False) -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "mailwatch"]
 
 
-def write_env(path: Path, account: object, db: Path, analysis_days: int | None = None) -> None:
+def write_env(
+    path: Path,
+    account: object,
+    db: Path,
+    analysis_days: int | None = None,
+    shipped_defaults: bool = False,
+) -> None:
+    """``shipped_defaults``: no BACKFILL_DAYS either (a new user's first sync: 30 days)."""
     extra = [] if analysis_days is None else [f"MAILWATCH_ANALYSIS_DAYS={analysis_days}"]
+    if not shipped_defaults:
+        extra.append("MAILWATCH_BACKFILL_DAYS=0")
     path.write_text(
         "\n".join(
             [
@@ -238,7 +275,6 @@ def write_env(path: Path, account: object, db: Path, analysis_days: int | None =
                 "MAILWATCH_IMAP_SECURITY=none",
                 f"MAILWATCH_IMAP_USERNAME={account.username}",  # type: ignore[attr-defined]
                 f"MAILWATCH_IMAP_PASSWORD={account.password}",  # type: ignore[attr-defined]
-                "MAILWATCH_BACKFILL_DAYS=0",
                 f"MAILWATCH_DATABASE_URL=sqlite:///{db}",
                 *extra,
                 "",
@@ -292,6 +328,45 @@ def count_db_messages(db: Path) -> int | None:
             return int(conn.execute("SELECT count(*) FROM message_locations").fetchone()[0])
     except sqlite3.Error:
         return None
+
+
+# ------------------------------------------------------------------------------ profile
+
+# Stages of a backfill as (label, module path fragment, function name): the cumulative time
+# of these entry points (children included). They do not nest in one another, so the rest
+# of the run is "other" (start-up, imports, thread state, commit...).
+PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
+    ("IMAP wait (socket reads)", "~", "<method 'recv_into' of '_socket.socket' objects>"),
+    ("IMAP wait (socket reads)", "~", "<method 'read' of '_ssl._SSLSocket' objects>"),
+    ("IMAP response parsing", "mailwatch/sync/imap.py", "parse_fetch"),
+    ("message parsing (headers, body, quotes)", "mailwatch/core/parse.py", "parse_fetched_headers"),
+    ("store (SQLite batch writes)", "mailwatch/store/mail.py", "save_batch"),
+    ("analysis: classify", "mailwatch/core/classify.py", "classify_inbound"),
+    ("analysis: language (lingua)", "mailwatch/core/language.py", "detect_language"),
+    ("analysis: requested deadline", "mailwatch/core/promises.py", "detect_requested_deadline"),
+    ("analysis: promises", "mailwatch/core/promises.py", "detect_promises"),
+    ("analysis: warning signs", "mailwatch/core/warning_signs.py", "detect_text_signs"),
+    ("tracking: thread states", "mailwatch/track/tracker.py", "_update_threads"),
+)
+
+
+def profile_categories(path: str) -> dict[str, float]:
+    """Seconds per stage of the profiled run (cumulative time of each stage's entry point)."""
+    import pstats
+
+    stats = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    total = max(ct for (_cc, _nc, _tt, ct, _callers) in stats.values())
+    out: dict[str, float] = {}
+    for label, fragment, name in PROFILE_STAGES:
+        seconds = sum(
+            ct
+            for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.items()
+            if func == name and (fragment in filename or fragment == filename)
+        )
+        out[label] = round(out.get(label, 0.0) + seconds, 2)
+    out["other (start-up, imports, commit, ...)"] = round(total - sum(out.values()), 2)
+    out["total under the profiler"] = round(total, 2)
+    return out
 
 
 # ------------------------------------------------------------------------------ machine info
@@ -381,6 +456,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="MAILWATCH_ANALYSIS_DAYS for mailwatch (0: read the text of all history, as if "
         "every message were recent); default: mailwatch's own default",
     )
+    parser.add_argument(
+        "--recent",
+        type=float,
+        nargs="?",
+        const=25.0,
+        default=None,
+        metavar="DAYS",
+        help="re-date every message into the last DAYS (default 25): Date header and "
+        "INTERNALDATE; mailwatch then runs with the shipped defaults (BACKFILL_DAYS=30, "
+        "ANALYSIS_DAYS=90), so every message is fetched and its text analysed",
+    )
     args = parser.parse_args(argv)
 
     if os.geteuid() != 0:
@@ -408,6 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rounds": args.rounds,
         "tracking": not args.no_tracking,
         "analysis_days": args.analysis_days,
+        "recent_days": args.recent,
         "machine": machine_info(),
     }
     server = DovecotServer("full")  # not a with-block: a failing stop() must not lose results
@@ -416,7 +503,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         account = server.new_account("bench")
         copies = CorpusCopies(corpus_files(args.corpus))
         t0 = time.perf_counter()
-        server.bulk_load_maildir(account.username, "INBOX", copies.messages(args.messages))
+        dates = None
+        if args.recent is not None:
+            dates = recent_dates(args.messages, args.recent, datetime.now(UTC))
+        server.bulk_load_maildir(
+            account.username, "INBOX", copies.messages(args.messages, dates), internal_dates=dates
+        )
         load_s = time.perf_counter() - t0
         print(
             f"loaded {args.messages} messages ({len(copies.raw)} corpus files repeated) "
@@ -431,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rdir.mkdir()
             db = rdir / "mailwatch.db"
             envf = rdir / "bench.env"
-            write_env(envf, account, db, args.analysis_days)
+            write_env(envf, account, db, args.analysis_days, args.recent is not None)
             init = subprocess.run(
                 [*mw, "--env-file", str(envf), "init"],
                 cwd=rdir,
@@ -495,7 +587,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pdir.mkdir()
             db = pdir / "mailwatch.db"
             envf = pdir / "bench.env"
-            write_env(envf, account, db, args.analysis_days)
+            write_env(envf, account, db, args.analysis_days, args.recent is not None)
             subprocess.run(
                 [*mw, "--env-file", str(envf), "init"],
                 cwd=pdir,
@@ -533,6 +625,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for key in ("cumulative", "tottime"):
                 print(f"\n--- cProfile top 30 by {key} ---")
                 pstats.Stats(str(prof)).sort_stats(key).print_stats(30)
+            where = profile_categories(str(prof))
+            result["cprofile"]["categories_s"] = where  # type: ignore[index]
+            print("\n--- where the seconds go (cProfile, cumulative per stage) ---")
+            for name, seconds in where.items():
+                print(f"{name:<40} {seconds:8.2f} s")
     finally:
         try:
             server.stop()
