@@ -7,6 +7,7 @@ whose newest message is later than that instant is re-tracked from the messages 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,15 +60,34 @@ def thread_rows(
     state: str = "all",
     view: View | None = None,
     thread_id: int | None = None,
+    *,
+    thread_ids: Iterable[int] | None = None,
+    with_message_ids: bool = True,
 ) -> list[dict[str, Any]]:
-    """Conversations as of ``now``; ``state`` filters (``overdue``: awaiting us past the SLA)."""
+    """Conversations as of ``now``; ``state`` filters (``overdue``: awaiting us past the SLA).
+
+    ``thread_ids`` limits the read to those threads. ``with_message_ids`` False leaves
+    ``message_ids`` empty (``message_count`` stays right): a reader that shows no message ids
+    (the digest, the web lists) then reads no message row at all.
+
+    Cost on a large store: one query for the threads (plain rows, not ORM objects), narrowed in
+    SQL to the threads that can be in ``state``; for ``overdue`` also to those waiting longer
+    than the SLA in wall-clock time (business time never runs faster); then one query for the
+    message ids of the threads returned, in chunks.
+    """
     from mailwatch.track.tracker import load_facts, signs_json
 
     view = view or View()
     mailboxes = {row.id: row.name for row in session.execute(select(Mailbox.id, Mailbox.name))}
-    query = select(Thread).order_by(Thread.last_message_at.desc(), Thread.id.desc())
+    table = Thread.__table__
+    query = select(table).order_by(Thread.last_message_at.desc(), Thread.id.desc())
     if thread_id is not None:
         query = query.where(Thread.id == thread_id)
+    if thread_ids is not None:
+        wanted_ids = sorted(set(thread_ids))
+        if not wanted_ids:
+            return []
+        query = query.where(Thread.id.in_(wanted_ids))
     wanted = "awaiting_us" if state == "overdue" else state
     if wanted in STATES:
         # Only threads that can be in that state as of ``now``: tracked so, decided so by the
@@ -79,22 +99,13 @@ def thread_rows(
         )
         if wanted == "awaiting_them":
             could_be = could_be | Thread.state.is_(None)  # not tracked yet counts as theirs
+        if state == "overdue":
+            # Overdue needs more than the SLA of business time, so at least that much clock
+            # time (plus the minute that truncation to the minute can add).
+            bound = now - view.sla + timedelta(minutes=1)
+            could_be = could_be & ((Thread.last_message_at > now) | (Thread.waiting_since <= bound))
         query = query.where(could_be)
-    threads = list(session.scalars(query))
-    ids: dict[int, list[tuple[datetime | None, str]]] = defaultdict(list)
-    message_query = (
-        select(Message.thread_id, Message.message_id, Message.date, Message.internal_date)
-        .where(Message.thread_id.is_not(None))
-        .order_by(Message.thread_id, Message.date, Message.id)
-    )
-    if thread_id is not None:
-        message_query = message_query.where(Message.thread_id == thread_id)
-    elif wanted in STATES:
-        message_query = message_query.where(
-            Message.thread_id.in_(select(Thread.id).where(could_be))  # a subquery: no id list
-        )
-    for tid, message_id, date, internal in session.execute(message_query):
-        ids[tid].append((date or internal, message_id))
+    threads = list(session.execute(query))
     # Threads that changed after ``now`` are re-tracked from what they held at ``now``.
     later = [t.id for t in threads if t.last_message_at is not None and t.last_message_at > now]
     facts_then: dict[int, list[MessageFacts]] = {}
@@ -113,7 +124,7 @@ def thread_rows(
         requested_by = thread.requested_by
         signs = _signs(thread.signs)
         last_inbound, last_outbound = thread.last_inbound_at, thread.last_outbound_at
-        message_ids = [mid for when, mid in ids.get(thread.id, [])]
+        count = thread.message_count
         if thread.id in facts_then:
             facts = facts_then[thread.id]
             if not facts:
@@ -125,9 +136,7 @@ def thread_rows(
             requested_by, signs = status.requested_by, signs_json(status.signs)
             last_inbound = _latest(facts, Direction.INBOUND)
             last_outbound = _latest(facts, Direction.OUTBOUND)
-            message_ids = [
-                mid for when, mid in ids.get(thread.id, []) if when is None or when <= now
-            ]
+            count = len(facts)
         current = effective_state(
             tracked_state,
             thread.manual_state,
@@ -165,17 +174,45 @@ def thread_rows(
                 "last_outbound_at": view.iso(last_outbound),
                 "first_response_business_minutes": first_response,
                 "language": language,
-                "message_ids": message_ids,
+                "message_ids": [],
                 "warning_signs": signs,
                 "requested_by": view.iso(requested_by),
                 "snoozed_until": view.iso(thread.snoozed_until) if current == "snoozed" else None,
-                "message_count": len(message_ids),
+                "message_count": count,
                 "last_message_at": view.iso(thread.last_message_at),
             }
         )
     if state == "overdue":
         result.sort(key=lambda r: -int(r["waiting_business_minutes"]))
+    if with_message_ids and result:
+        ids = _message_ids(session, [r["id"] for r in result], now, set(facts_then))
+        for row in result:
+            row["message_ids"] = ids.get(row["id"], [])
+            row["message_count"] = len(row["message_ids"])
     return result
+
+
+_IN_CHUNK = 5000  # ids per IN (...) list: well under SQLite's and PostgreSQL's limits
+
+
+def _message_ids(
+    session: Session, thread_ids: list[int], now: datetime, as_of_now: set[int]
+) -> dict[int, list[str]]:
+    """Message ids per thread, oldest first; for ``as_of_now`` threads only those by ``now``."""
+    ids: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(thread_ids), _IN_CHUNK):
+        chunk = thread_ids[start : start + _IN_CHUNK]
+        query = (
+            select(Message.thread_id, Message.message_id, Message.date, Message.internal_date)
+            .where(Message.thread_id.in_(chunk))
+            .order_by(Message.thread_id, Message.date, Message.id)
+        )
+        for tid, message_id, date, internal in session.execute(query):
+            when = date or internal
+            if tid in as_of_now and when is not None and when > now:
+                continue
+            ids[tid].append(message_id)
+    return ids
 
 
 def _latest(facts: list[MessageFacts], direction: Direction) -> datetime | None:
@@ -196,12 +233,20 @@ def promise_rows(
     view: View | None = None,
     status: str | None = None,
     thread_id: int | None = None,
+    *,
+    due_from: datetime | None = None,
+    due_to: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Promises made by ``now``, each with its status as of ``now``, soonest due first."""
+    """Promises made by ``now``, each with its status as of ``now``, soonest due first;
+    ``due_from`` / ``due_to`` keep those due in that window (both ends included)."""
     view = view or View()
     query = select(Promise).where(Promise.made_at <= now).order_by(Promise.due_at, Promise.id)
     if thread_id is not None:
         query = query.where(Promise.thread_id == thread_id)
+    if due_from is not None:
+        query = query.where(Promise.due_at >= due_from)
+    if due_to is not None:
+        query = query.where(Promise.due_at <= due_to)
     promises = list(session.scalars(query))
     thread_ids = {p.thread_id for p in promises if p.thread_id is not None}
     ours: dict[int, list[datetime]] = defaultdict(list)
