@@ -35,7 +35,7 @@ from mailwatch.core.business_time import business_duration
 from mailwatch.core.headers import header_safe
 from mailwatch.digest.links import draft_link
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
-from mailwatch.store.queries import View, promise_rows, thread_rows
+from mailwatch.store.queries import View, overdue_summary, promise_rows, thread_rows
 
 __all__ = [
     "AgeBand",
@@ -286,7 +286,8 @@ def build_digest(
     # Read only what the digest can show, never every thread of the store: the overdue ones,
     # the threads of pending drafts, of promises due or missed in the window, and of
     # warning signs.
-    overdue_all = thread_rows(session, now, "overdue", view, with_message_ids=False)
+    summary = overdue_summary(session, now, view, top, client_only=True)
+    overdue_all = summary.top
     draft_rows = _pending_drafts(session, now)
     promises = promise_rows(session, now, view, due_from=missed_since, due_to=horizon)
     wanted = {r["id"] for r in overdue_all}
@@ -303,11 +304,9 @@ def build_digest(
     client_threads = _client_threads(session, now, by_id)
     inbound_threads = _inbound_threads(session, now, by_id)
 
-    overdue_rows = [r for r in overdue_all if r["id"] in client_threads]
-    overdue_rows.sort(key=lambda r: (-int(r["waiting_business_minutes"]), r["id"]))
-    overdue_total = len(overdue_rows)
-    bands = age_bands([r["waiting_since"] for r in overdue_rows], now)
-    overdue_rows = overdue_rows[: max(0, top)]
+    overdue_rows = summary.top  # client threads only, longest wait first
+    overdue_total = summary.total
+    bands = age_bands(summary.waiting_since, now)
     snippets = _snippets(session, [r["id"] for r in overdue_rows], now)
     overdue = [
         OverdueThread(
@@ -387,14 +386,15 @@ def build_digest(
     )
 
 
-def age_bands(waiting_since: list[str | None], now: datetime) -> list[AgeBand]:
+def age_bands(waiting_since: Iterable[datetime | str | None], now: datetime) -> list[AgeBand]:
     """Counts of waits by wall-clock age (every band listed, zeros included, so it reads the
     same every day)."""
     counts = [0] * len(AGE_BANDS)
     for since in waiting_since:
         days = 0.0
         if since:
-            days = max(0.0, (now - datetime.fromisoformat(since)).total_seconds() / 86_400)
+            start = datetime.fromisoformat(since) if isinstance(since, str) else since
+            days = max(0.0, (now - start).total_seconds() / 86_400)
         for index, (_label, bound) in enumerate(AGE_BANDS):
             if bound is None or days < bound:
                 counts[index] += 1

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from mailwatch.core.business_time import BusinessCalendar
@@ -54,6 +54,38 @@ def _signs(values: Any) -> list[dict[str, Any]]:
     return [dict(v) for v in values or () if isinstance(v, dict)]
 
 
+# What a thread row shows (not the bookkeeping columns: fewer values to convert per row).
+_THREAD_COLUMNS = (
+    Thread.id,
+    Thread.mailbox_id,
+    Thread.subject,
+    Thread.counterpart_name,
+    Thread.counterpart_email,
+    Thread.last_message_at,
+    Thread.last_inbound_at,
+    Thread.last_outbound_at,
+    Thread.message_count,
+    Thread.state,
+    Thread.language,
+    Thread.needs_reply_reason,
+    Thread.waiting_since,
+    Thread.last_client_at,
+    Thread.first_response_business_minutes,
+    Thread.requested_by,
+    Thread.signs,
+    Thread.manual_state,
+    Thread.manual_state_at,
+    Thread.snoozed_until,
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _newest_first(row: Any) -> tuple[float, int]:
+    """The order threads are listed in: newest message first, then the higher id."""
+    last = row.last_message_at
+    return (-(last - _EPOCH).total_seconds() if last is not None else float("inf"), -row.id)
+
+
 def thread_rows(
     session: Session,
     now: datetime,
@@ -79,8 +111,9 @@ def thread_rows(
 
     view = view or View()
     mailboxes = {row.id: row.name for row in session.execute(select(Mailbox.id, Mailbox.name))}
-    table = Thread.__table__
-    query = select(table).order_by(Thread.last_message_at.desc(), Thread.id.desc())
+    # No ORDER BY in SQL: SQLite would then walk the whole recency index instead of the
+    # state indexes; the (few) candidates are sorted below instead.
+    query = select(*_THREAD_COLUMNS)
     if thread_id is not None:
         query = query.where(Thread.id == thread_id)
     if thread_ids is not None:
@@ -105,7 +138,7 @@ def thread_rows(
             bound = now - view.sla + timedelta(minutes=1)
             could_be = could_be & ((Thread.last_message_at > now) | (Thread.waiting_since <= bound))
         query = query.where(could_be)
-    threads = list(session.execute(query))
+    threads = sorted(session.execute(query), key=_newest_first)
     # Threads that changed after ``now`` are re-tracked from what they held at ``now``.
     later = [t.id for t in threads if t.last_message_at is not None and t.last_message_at > now]
     facts_then: dict[int, list[MessageFacts]] = {}
@@ -218,6 +251,162 @@ def _message_ids(
 def _latest(facts: list[MessageFacts], direction: Direction) -> datetime | None:
     times = [f.at for f in facts if f.direction is direction and f.at is not None]
     return max(times) if times else None
+
+
+# -- the overdue list at scale ----------------------------------------------------------------
+
+
+def overdue_cutoff(
+    calendar: BusinessCalendar, sla: timedelta, now: datetime, earliest: datetime
+) -> datetime | None:
+    """The instant before which a wait that started is overdue at ``now`` (exclusive).
+
+    The business minutes waited from ``ws`` to ``now`` never grow as ``ws`` moves later and
+    only change at whole minutes, so "overdue" is ``ws < cutoff`` for one cutoff, found by
+    bisection over minutes with the closed-form clock (about 20 steps). None when even a
+    wait from ``earliest`` is not overdue.
+    """
+    sla_minutes = int(sla.total_seconds() // 60)
+
+    def overdue(minute: int) -> bool:
+        start = _EPOCH + timedelta(minutes=minute)
+        return calendar.business_minutes_between(start, now) > sla_minutes
+
+    lo = int((earliest - _EPOCH).total_seconds() // 60)
+    hi = int((now - _EPOCH).total_seconds() // 60) + 1  # never overdue: after ``now``
+    if lo >= hi or not overdue(lo):
+        return None
+    while hi - lo > 1:  # overdue(lo) and not overdue(hi)
+        mid = (lo + hi) // 2
+        if overdue(mid):
+            lo = mid
+        else:
+            hi = mid
+    return _EPOCH + timedelta(minutes=hi)
+
+
+@dataclass(frozen=True)
+class OverdueSummary:
+    """The longest waits, how many are overdue in all, and when each of them began to wait."""
+
+    top: list[dict[str, Any]]
+    total: int
+    waiting_since: list[datetime]
+
+
+def overdue_summary(
+    session: Session,
+    now: datetime,
+    view: View,
+    top: int,
+    *,
+    client_only: bool = False,
+) -> OverdueSummary:
+    """What ``thread_rows(state="overdue")`` gives, without reading every overdue thread.
+
+    Threads the user never decided on and that hold nothing newer than ``now`` ("plain") are
+    overdue exactly when they wait for us since before :func:`overdue_cutoff`: they are counted
+    in SQL and only the ``top`` longest waits are read (plus the ones tied with the last). The
+    other candidates (a decision that may have lapsed, mail after ``now``) are few and go
+    through ``thread_rows`` one by one. Sorted like the digest: longest wait, then lower id.
+    ``client_only`` keeps threads holding a message a client wrote by ``now``.
+    """
+    plain = (
+        (Thread.state == AWAITING_US)
+        & Thread.manual_state.is_(None)
+        & Thread.waiting_since.is_not(None)
+        & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
+    )
+    conditions = [plain]
+    if client_only:
+        conditions.append(_has_client_message(now))
+    rows: list[dict[str, Any]] = []
+    since: list[datetime] = []
+    total = 0
+    earliest = session.scalar(select(func.min(Thread.waiting_since)).where(*conditions))
+    cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
+    if cutoff is not None:
+        overdue = [*conditions, Thread.waiting_since < cutoff]
+        total = int(session.scalar(select(func.count()).select_from(Thread).where(*overdue)) or 0)
+        since = list(session.scalars(select(Thread.waiting_since).where(*overdue)))
+        firsts = list(
+            session.execute(
+                select(Thread.id, Thread.waiting_since)
+                .where(*overdue)
+                .order_by(Thread.waiting_since, Thread.id)
+                .limit(max(0, top))
+            )
+        )
+        ids = [r.id for r in firsts]
+        if firsts and len(firsts) == top:
+            # Waits tied with the last one shown (same business minutes, other start) may
+            # have a lower id: read them all, the sort below keeps the right ones.
+            last = view.calendar.business_minutes_between(firsts[-1].waiting_since, now)
+            bound = _latest_start_with(view.calendar, now, last, firsts[-1].waiting_since)
+            ids += list(
+                session.scalars(
+                    select(Thread.id).where(
+                        *overdue,
+                        Thread.waiting_since > firsts[-1].waiting_since,
+                        Thread.waiting_since < bound,
+                    )
+                )
+            )
+        rows = thread_rows(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
+    # Only a thread tracked as awaiting us, or re-tracked as of ``now``, can be overdue.
+    special = (
+        (Thread.state == AWAITING_US)
+        & (Thread.manual_state.is_not(None) | Thread.waiting_since.is_(None))
+    ) | (Thread.last_message_at > now)
+    others = list(session.scalars(select(Thread.id).where(special)))
+    if client_only and others:
+        others = [tid for tid in others if tid in _with_client_message(session, now, others)]
+    extra = thread_rows(session, now, "overdue", view, thread_ids=others, with_message_ids=False)
+    total += len(extra)
+    since += [datetime.fromisoformat(r["waiting_since"]) for r in extra if r["waiting_since"]]
+    rows += extra
+    rows.sort(key=lambda r: (-int(r["waiting_business_minutes"]), r["id"]))
+    return OverdueSummary(rows[: max(0, top)], total, since)
+
+
+def _latest_start_with(
+    calendar: BusinessCalendar, now: datetime, minutes: int, start: datetime
+) -> datetime:
+    """The first minute after ``start`` from which fewer than ``minutes`` are waited."""
+    lo = int((start - _EPOCH).total_seconds() // 60)
+    hi = int((now - _EPOCH).total_seconds() // 60) + 1
+
+    def at_least(minute: int) -> bool:
+        return calendar.business_minutes_between(_EPOCH + timedelta(minutes=minute), now) >= minutes
+
+    if not at_least(lo):
+        return start
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if at_least(mid):
+            lo = mid
+        else:
+            hi = mid
+    return _EPOCH + timedelta(minutes=hi)
+
+
+def _has_client_message(now: datetime) -> Any:
+    return exists().where(
+        Message.thread_id == Thread.id,
+        Message.direction == "inbound",
+        Message.category == "client",
+        (Message.date <= now) | (Message.date.is_(None) & (Message.internal_date <= now)),
+    )
+
+
+def _with_client_message(session: Session, now: datetime, ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        query = select(Thread.id).where(
+            Thread.id.in_(ids[start : start + _IN_CHUNK]), _has_client_message(now)
+        )
+        found.update(session.scalars(query))
+    return found
 
 
 def _manual_reason(thread: Thread, state: str, view: View) -> str:
