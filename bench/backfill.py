@@ -38,9 +38,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,45 @@ TIME_FORMAT = "%e %U %S %M"  # wall s, user s, sys s, max RSS KiB
 # ------------------------------------------------------------------------------ corpus copies
 
 # The corpus copies (unique Message-IDs per copy) live with the tests' mail sample.
-from tests.mailsample import CorpusCopies, corpus_files  # noqa: E402
+from tests.mailsample import (  # noqa: E402
+    CorpusCopies,
+    _split_header,
+    corpus_files,
+)
+
+_DATE_FIELD = re.compile(rb"(?im)^date[ \t]*:.*(?:\r?\n[ \t].*)*")
+
+
+def redate(header: bytes, when: datetime) -> bytes:
+    """The header with its Date: replaced by ``when`` (inserted when there is none)."""
+    value = format_datetime(when).encode()
+    if _DATE_FIELD.search(header):
+        return _DATE_FIELD.sub(lambda _m: b"Date: " + value, header, count=1)
+    eol = b"\r\n" if b"\r\n" in header else b"\n"
+    return header + eol + b"Date: " + value
+
+
+def recent_dates(count: int, days: float, now: datetime) -> list[datetime]:
+    """``count`` instants spread evenly over the last ``days`` (oldest first, newest an hour
+    ago): message n of the corpus copies is dated at the n-th, so a reply stays after the
+    message it answers within each copy."""
+    span = timedelta(days=days) - timedelta(hours=1)
+    step = span / max(1, count - 1)
+    start = now - timedelta(days=days)
+    return [(start + step * n).replace(microsecond=0) for n in range(count)]
+
+
+def dated_messages(
+    copies: CorpusCopies, count: int, dates: Sequence[datetime] | None
+) -> Iterator[bytes]:
+    """The first ``count`` copies; with ``dates``, message n gets ``dates[n]`` as its Date."""
+    for n in range(count):
+        raw = copies.message(n)
+        if dates is not None:
+            header, rest = _split_header(raw)
+            raw = redate(header, dates[n]) + rest
+        yield raw
+
 
 # ------------------------------------------------------------------------------ measuring
 
@@ -147,8 +186,17 @@ def mailwatch_cmd(no_tracking: bool = False) -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "mailwatch"]
 
 
-def write_env(path: Path, account: object, db: Path, analysis_days: int | None = None) -> None:
+def write_env(
+    path: Path,
+    account: object,
+    db: Path,
+    analysis_days: int | None = None,
+    shipped_defaults: bool = False,
+) -> None:
+    """``shipped_defaults``: no BACKFILL_DAYS either (a new user's first sync: 30 days)."""
     extra = [] if analysis_days is None else [f"MAILWATCH_ANALYSIS_DAYS={analysis_days}"]
+    if not shipped_defaults:
+        extra.append("MAILWATCH_BACKFILL_DAYS=0")
     path.write_text(
         "\n".join(
             [
@@ -157,7 +205,6 @@ def write_env(path: Path, account: object, db: Path, analysis_days: int | None =
                 "MAILWATCH_IMAP_SECURITY=none",
                 f"MAILWATCH_IMAP_USERNAME={account.username}",  # type: ignore[attr-defined]
                 f"MAILWATCH_IMAP_PASSWORD={account.password}",  # type: ignore[attr-defined]
-                "MAILWATCH_BACKFILL_DAYS=0",
                 f"MAILWATCH_DATABASE_URL=sqlite:///{db}",
                 *extra,
                 "",
@@ -211,6 +258,45 @@ def count_db_messages(db: Path) -> int | None:
             return int(conn.execute("SELECT count(*) FROM message_locations").fetchone()[0])
     except sqlite3.Error:
         return None
+
+
+# ------------------------------------------------------------------------------ profile
+
+# Stages of a backfill as (label, module path fragment, function name): the cumulative time
+# of these entry points (children included). They do not nest in one another, so the rest
+# of the run is "other" (start-up, imports, thread state, commit...).
+PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
+    ("IMAP wait (socket reads)", "~", "<method 'recv_into' of '_socket.socket' objects>"),
+    ("IMAP wait (socket reads)", "~", "<method 'read' of '_ssl._SSLSocket' objects>"),
+    ("IMAP response parsing", "mailwatch/sync/imap.py", "parse_fetch"),
+    ("message parsing (headers, body, quotes)", "mailwatch/core/parse.py", "parse_fetched_headers"),
+    ("store (SQLite batch writes)", "mailwatch/store/mail.py", "save_batch"),
+    ("analysis: classify", "mailwatch/core/classify.py", "classify_inbound"),
+    ("analysis: language (lingua)", "mailwatch/core/language.py", "detect_language"),
+    ("analysis: requested deadline", "mailwatch/core/promises.py", "detect_requested_deadline"),
+    ("analysis: promises", "mailwatch/core/promises.py", "detect_promises"),
+    ("analysis: warning signs", "mailwatch/core/warning_signs.py", "detect_text_signs"),
+    ("tracking: thread states", "mailwatch/track/tracker.py", "_update_threads"),
+)
+
+
+def profile_categories(path: str) -> dict[str, float]:
+    """Seconds per stage of the profiled run (cumulative time of each stage's entry point)."""
+    import pstats
+
+    stats = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    total = max(ct for (_cc, _nc, _tt, ct, _callers) in stats.values())
+    out: dict[str, float] = {}
+    for label, fragment, name in PROFILE_STAGES:
+        seconds = sum(
+            ct
+            for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.items()
+            if func == name and (fragment in filename or fragment == filename)
+        )
+        out[label] = round(out.get(label, 0.0) + seconds, 2)
+    out["other (start-up, imports, commit, ...)"] = round(total - sum(out.values()), 2)
+    out["total under the profiler"] = round(total, 2)
+    return out
 
 
 # ------------------------------------------------------------------------------ machine info
@@ -306,6 +392,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="MAILWATCH_ANALYSIS_DAYS for mailwatch (0: read the text of all history, as if "
         "every message were recent); default: mailwatch's own default",
     )
+    parser.add_argument(
+        "--recent",
+        type=float,
+        nargs="?",
+        const=25.0,
+        default=None,
+        metavar="DAYS",
+        help="re-date every message into the last DAYS (default 25): Date header and "
+        "INTERNALDATE; mailwatch then runs with the shipped defaults (BACKFILL_DAYS=30, "
+        "ANALYSIS_DAYS=90), so every message is fetched and its text analysed",
+    )
     args = parser.parse_args(argv)
 
     if os.geteuid() != 0:
@@ -334,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rounds": args.rounds,
         "tracking": not args.no_tracking,
         "analysis_days": args.analysis_days,
+        "recent_days": args.recent,
         "machine": machine_info(),
     }
     server = DovecotServer("full")  # not a with-block: a failing stop() must not lose results
@@ -342,7 +440,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         account = server.new_account("bench")
         copies = CorpusCopies(files)
         t0 = time.perf_counter()
-        server.bulk_load_maildir(account.username, "INBOX", copies.messages(args.messages))
+        dates = None
+        if args.recent is not None:
+            dates = recent_dates(args.messages, args.recent, datetime.now(UTC))
+        server.bulk_load_maildir(
+            account.username,
+            "INBOX",
+            dated_messages(copies, args.messages, dates),
+            internal_dates=dates,
+        )
         load_s = time.perf_counter() - t0
         print(
             f"loaded {args.messages} messages ({len(copies.raw)} corpus files repeated) "
@@ -357,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rdir.mkdir()
             db = rdir / "mailwatch.db"
             envf = rdir / "bench.env"
-            write_env(envf, account, db, args.analysis_days)
+            write_env(envf, account, db, args.analysis_days, args.recent is not None)
             init = subprocess.run(
                 [*mw, "--env-file", str(envf), "init"],
                 cwd=rdir,
@@ -421,7 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pdir.mkdir()
             db = pdir / "mailwatch.db"
             envf = pdir / "bench.env"
-            write_env(envf, account, db, args.analysis_days)
+            write_env(envf, account, db, args.analysis_days, args.recent is not None)
             subprocess.run(
                 [*mw, "--env-file", str(envf), "init"],
                 cwd=pdir,
@@ -459,6 +565,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for key in ("cumulative", "tottime"):
                 print(f"\n--- cProfile top 30 by {key} ---")
                 pstats.Stats(str(prof)).sort_stats(key).print_stats(30)
+            where = profile_categories(str(prof))
+            result["cprofile"]["categories_s"] = where  # type: ignore[index]
+            print("\n--- where the seconds go (cProfile, cumulative per stage) ---")
+            for name, seconds in where.items():
+                print(f"{name:<40} {seconds:8.2f} s")
     finally:
         try:
             server.stop()

@@ -1219,6 +1219,8 @@ def detect_requested_deadline(
     """The earliest deadline a client asks of us ("could you send it before March 20?")."""
     _check_aware(received_at, "received_at")
     langs = _normalize_language(language)
+    if not _may_ask(new_text):
+        return None  # no question and no request word anywhere: no sentence can ask a date
     best: datetime | None = None
     for sentence in _sentences(new_text):
         folded = _fold(sentence)
@@ -1239,6 +1241,26 @@ def detect_requested_deadline(
                 best = due
             break
     return best
+
+
+_SPACES_RE = re.compile(r"\s+")
+
+
+def _may_ask(text: str) -> bool:
+    """Pre-screen for :func:`detect_requested_deadline`: can any sentence ask something of us?
+
+    Every sentence is a substring of the unquoted lines joined with single spaces, and the
+    request patterns have no anchors or look-arounds (only ``\\b``, true at a sentence's ends
+    as at the spaces around it), so a sentence that is a question or holds a request word
+    makes this true. It is one pass over the text instead of sentence splitting and a search
+    per sentence and language.
+    """
+    lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n")]
+    joined = " ".join(ln for ln in lines if ln and not ln.startswith(">"))
+    folded = _fold(_SPACES_RE.sub(" ", joined))
+    if "?" in folded or "¿" in folded:
+        return True
+    return any(rx.search(folded) for rx in _REQUEST.values())
 
 
 def promise_status(

@@ -371,6 +371,11 @@ def detect_text_signs(
     if not sentences:
         return []
     langs = _languages(language)
+    # Pre-screen: one search per language over all sentences at once. A phrase found in a
+    # sentence is found here too (NUL is neither a word character nor a space, so the
+    # (?<!\w) / (?!\w) boundaries and the negative look-aheads behave as at a sentence's
+    # ends); only a kind that shows up here is looked for sentence by sentence.
+    joined = "\x00".join(sentences)
     signs: list[WarningSign] = []
     for kind, patterns in (
         (SignKind.PRICE_PRESSURE, _PRICE),
@@ -378,10 +383,14 @@ def detect_text_signs(
         (SignKind.MEETING_PUSH, _MEETING),
         (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
     ):
+        if not any(patterns[lang].search(joined) for lang in langs):
+            continue
         evidence = _find(patterns, langs, sentences)
         if evidence is not None:
             signs.append(WarningSign(kind, evidence, message_id))
-    contract = _find_contract(langs, sentences)
+    contract = None
+    if any(_CONTRACT_TERMS[lang].search(joined) for lang in langs):
+        contract = _find_contract(langs, sentences)
     if contract is not None:
         signs.append(WarningSign(SignKind.CONTRACT_NITPICKING, contract, message_id))
     order = list(SignKind)

@@ -24,11 +24,12 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailwatch.config import Settings
@@ -37,7 +38,7 @@ from mailwatch.core.headers import header_safe
 from mailwatch.core.timefmt import local
 from mailwatch.digest.links import draft_link
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
-from mailwatch.store.queries import View, promise_rows, thread_rows
+from mailwatch.store.queries import View, overdue_summary, promise_rows, thread_rows
 
 __all__ = [
     "AgeBand",
@@ -296,16 +297,33 @@ def build_digest(
     the other overdue threads as counts by age band."""
     view = View.of(settings)
     cal = view.calendar
-    rows = thread_rows(session, now, "all", view)
+    today = now.astimezone(cal.tz).date()
+    horizon = cal.end_of_business_day(cal.add_business_days(today, 2))
+    missed_since = now - timedelta(days=missed_days)
+    # Read only what the digest can show, never every thread of the store: the overdue ones,
+    # the threads of pending drafts, of promises due or missed in the window, and of
+    # warning signs.
+    summary = overdue_summary(session, now, view, top, client_only=True)
+    overdue_all = summary.top
+    draft_rows = _pending_drafts(session, now)
+    promises = promise_rows(session, now, view, due_from=missed_since, due_to=horizon)
+    wanted = {r["id"] for r in overdue_all}
+    wanted |= {d.thread_id for d in draft_rows if d.thread_id is not None}
+    wanted |= {p["thread_id"] for p in promises if p["thread_id"] is not None}
+    signed = _threads_with_signs(session)
+    wanted |= signed
+    rows = thread_rows(
+        session, now, "all", view, thread_ids=wanted - {r["id"] for r in overdue_all},
+        with_message_ids=False,
+    )  # fmt: skip
+    rows += overdue_all
     by_id = {row["id"]: row for row in rows}
-    client_threads = _client_threads(session, now)
-    inbound_threads = _inbound_threads(session, now)
+    client_threads = _client_threads(session, now, by_id)
+    inbound_threads = _inbound_threads(session, now, by_id)
 
-    overdue_rows = [r for r in rows if r["overdue"] and r["id"] in client_threads]
-    overdue_rows.sort(key=lambda r: (-int(r["waiting_business_minutes"]), r["id"]))
-    overdue_total = len(overdue_rows)
-    bands = age_bands([r["waiting_since"] for r in overdue_rows], now)
-    overdue_rows = overdue_rows[: max(0, top)]
+    overdue_rows = summary.top  # client threads only, longest wait first
+    overdue_total = summary.total
+    bands = age_bands(summary.waiting_since, now)
     snippets = _snippets(session, [r["id"] for r in overdue_rows], now)
     overdue = [
         OverdueThread(
@@ -325,7 +343,7 @@ def build_digest(
         for r in overdue_rows
     ]
 
-    drafts = _drafts(session, settings, now, by_id)
+    drafts = _drafts(draft_rows, settings, now, by_id)
 
     def is_client_thread(thread_id: int | None) -> bool:
         if thread_id is None or thread_id not in by_id:
@@ -340,12 +358,9 @@ def build_digest(
             row["counterpart"]["email"], settings
         )
 
-    today = now.astimezone(cal.tz).date()
-    horizon = cal.end_of_business_day(cal.add_business_days(today, 2))
-    missed_since = now - timedelta(days=missed_days)
     promises_due: list[PromiseItem] = []
     promises_missed: list[PromiseItem] = []
-    for p in promise_rows(session, now, view):
+    for p in promises:
         if not is_client_thread(p["thread_id"]):
             continue
         due = datetime.fromisoformat(p["due_at"])
@@ -360,15 +375,14 @@ def build_digest(
         [
             r
             for r in rows
-            if r["warning_signs"]
+            if r["id"] in signed
+            and r["warning_signs"]
             and r["id"] in client_threads
             and r["state"] not in ("closed", "ignored")
         ]
     )
 
-    this_week, last_week = _response_figures(
-        session, now, view, {tid for tid, r in by_id.items() if r["state"] != "ignored"}
-    )
+    this_week, last_week = _response_figures(session, now, view)
     sync = _sync_health(session, settings, now, view)
     alerts = [s.line for s in sync if s.problem]
     return Digest(
@@ -390,14 +404,15 @@ def build_digest(
     )
 
 
-def age_bands(waiting_since: list[str | None], now: datetime) -> list[AgeBand]:
+def age_bands(waiting_since: Iterable[datetime | str | None], now: datetime) -> list[AgeBand]:
     """Counts of waits by wall-clock age (every band listed, zeros included, so it reads the
     same every day)."""
     counts = [0] * len(AGE_BANDS)
     for since in waiting_since:
         days = 0.0
         if since:
-            days = max(0.0, (now - datetime.fromisoformat(since)).total_seconds() / 86_400)
+            start = datetime.fromisoformat(since) if isinstance(since, str) else since
+            days = max(0.0, (now - start).total_seconds() / 86_400)
         for index, (_label, bound) in enumerate(AGE_BANDS):
             if bound is None or days < bound:
                 counts[index] += 1
@@ -434,27 +449,42 @@ def _at_or_before(now: datetime) -> Any:
     )
 
 
-def _client_threads(session: Session, now: datetime) -> set[int]:
-    """Threads holding a message a client wrote (by ``now``): the only ones the digest shows."""
-    query = (
-        select(Message.thread_id)
-        .where(
-            Message.thread_id.is_not(None),
-            Message.direction == "inbound",
-            Message.category == "client",
-            _at_or_before(now),
+_IN_CHUNK = 5000
+
+
+def _threads_where(session: Session, among: Iterable[int], *conditions: Any) -> set[int]:
+    """Which of ``among`` hold a message matching ``conditions`` (chunked IN lists)."""
+    ids = sorted(among)
+    found: set[int] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        query = (
+            select(Message.thread_id)
+            .where(Message.thread_id.in_(ids[start : start + _IN_CHUNK]), *conditions)
+            .distinct()
         )
-        .distinct()
-    )
-    return set(session.scalars(query))
+        found.update(session.scalars(query))
+    return found
 
 
-def _inbound_threads(session: Session, now: datetime) -> set[int]:
-    query = (
-        select(Message.thread_id)
-        .where(Message.thread_id.is_not(None), Message.direction == "inbound", _at_or_before(now))
-        .distinct()
+def _client_threads(session: Session, now: datetime, among: Iterable[int]) -> set[int]:
+    """Threads holding a message a client wrote (by ``now``): the only ones the digest shows."""
+    return _threads_where(
+        session,
+        among,
+        Message.direction == "inbound",
+        Message.category == "client",
+        _at_or_before(now),
     )
+
+
+def _inbound_threads(session: Session, now: datetime, among: Iterable[int]) -> set[int]:
+    return _threads_where(session, among, Message.direction == "inbound", _at_or_before(now))
+
+
+def _threads_with_signs(session: Session) -> set[int]:
+    """Threads whose tracking found a warning sign (JSON null and [] are no sign)."""
+    text = func.coalesce(cast(Thread.signs, Text), "null")
+    query = select(Thread.id).where(Thread.signs.is_not(None), text.not_in(["null", "[]"]))
     return set(session.scalars(query))
 
 
@@ -500,18 +530,22 @@ def _snippets(session: Session, thread_ids: list[int], now: datetime) -> dict[in
     return {tid: one_line(text) for tid, (_at, _id, text) in newest.items()}
 
 
-def _drafts(
-    session: Session, settings: Settings, now: datetime, threads: dict[int, dict[str, Any]]
-) -> list[DraftItem]:
-    view = View.of(settings)
-    secret = settings.web_secret.reveal() if settings.web_secret else ""
+def _pending_drafts(session: Session, now: datetime) -> list[Draft]:
     query = (
         select(Draft)
         .where(Draft.status.in_(("pending", "uncertain")), Draft.created_at <= now)
         .order_by(Draft.created_at, Draft.id)
     )
+    return list(session.scalars(query))
+
+
+def _drafts(
+    pending: list[Draft], settings: Settings, now: datetime, threads: dict[int, dict[str, Any]]
+) -> list[DraftItem]:
+    view = View.of(settings)
+    secret = settings.web_secret.reveal() if settings.web_secret else ""
     result = []
-    for draft in session.scalars(query):
+    for draft in pending:
         to = draft.to_addrs[0] if draft.to_addrs and isinstance(draft.to_addrs[0], dict) else {}
         thread = threads.get(draft.thread_id or -1)
         if thread is not None and thread["state"] == "ignored":
@@ -597,15 +631,22 @@ def _week_start(day: date, view: View) -> datetime:
 
 
 def _response_figures(
-    session: Session, now: datetime, view: View, visible: set[int]
+    session: Session, now: datetime, view: View
 ) -> tuple[WeekFigures, WeekFigures]:
-    """Median first response per week, bucketed by when our first answer went out."""
+    """Median first response per week, bucketed by when our first answer went out.
+
+    Threads the user ignored are left out (an ignored thread stays ignored, so that is its
+    stored decision)."""
     cal = view.calendar
     this_start = _week_start(now.astimezone(cal.tz).date(), view)
     last_start = _week_start(this_start.date() - timedelta(days=7), view)
-    candidates = (
-        set(session.scalars(select(Thread.id).where(Thread.last_message_at >= last_start)))
-        & visible
+    candidates = set(
+        session.scalars(
+            select(Thread.id).where(
+                Thread.last_message_at >= last_start,
+                Thread.manual_state.is_(None) | (Thread.manual_state != "ignored"),
+            )
+        )
     )
     messages: dict[int, list[tuple[datetime, str, bool]]] = defaultdict(list)
     if candidates:

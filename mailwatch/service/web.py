@@ -144,7 +144,9 @@ class StoreCollector:
         yield in_a_row
         yield last_ok
         with self.factory() as session:
-            overdue = len(thread_rows(session, now, "overdue", View.of(self.settings)))
+            overdue = len(
+                thread_rows(session, now, "overdue", View.of(self.settings), with_message_ids=False)
+            )
             counts = dict(
                 (status, count)
                 for status, count in session.execute(

@@ -112,6 +112,9 @@ class Thread(Base):
     # AUTOINCREMENT: SQLite must never hand out the id of a merged-away thread again.
     __table_args__ = (
         Index("ix_threads_mailbox_last", "mailbox_id", "last_message_at"),
+        Index("ix_threads_state_waiting", "state", "waiting_since"),
+        Index("ix_threads_manual_state", "manual_state"),
+        Index("ix_threads_last_message", "last_message_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -218,7 +221,11 @@ class Promise(Base):
     """
 
     __tablename__ = "promises"
-    __table_args__ = (Index("ix_promises_thread", "thread_id"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_promises_thread", "thread_id"),
+        Index("ix_promises_due", "due_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))

@@ -7,11 +7,12 @@ whose newest message is later than that instant is re-tracked from the messages 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from mailwatch.core.business_time import BusinessCalendar
@@ -58,21 +59,73 @@ def _signs(values: Any) -> list[dict[str, Any]]:
     return [dict(v) for v in values or () if isinstance(v, dict)]
 
 
+# What a thread row shows (not the bookkeeping columns: fewer values to convert per row).
+_THREAD_COLUMNS = (
+    Thread.id,
+    Thread.mailbox_id,
+    Thread.subject,
+    Thread.counterpart_name,
+    Thread.counterpart_email,
+    Thread.last_message_at,
+    Thread.last_inbound_at,
+    Thread.last_outbound_at,
+    Thread.message_count,
+    Thread.state,
+    Thread.language,
+    Thread.needs_reply_reason,
+    Thread.waiting_since,
+    Thread.last_client_at,
+    Thread.first_response_business_minutes,
+    Thread.requested_by,
+    Thread.signs,
+    Thread.manual_state,
+    Thread.manual_state_at,
+    Thread.snoozed_until,
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _newest_first(row: Any) -> tuple[float, int]:
+    """The order threads are listed in: newest message first, then the higher id."""
+    last = row.last_message_at
+    return (-(last - _EPOCH).total_seconds() if last is not None else float("inf"), -row.id)
+
+
 def thread_rows(
     session: Session,
     now: datetime,
     state: str = "all",
     view: View | None = None,
     thread_id: int | None = None,
+    *,
+    thread_ids: Iterable[int] | None = None,
+    with_message_ids: bool = True,
 ) -> list[dict[str, Any]]:
-    """Conversations as of ``now``; ``state`` filters (``overdue``: awaiting us past the SLA)."""
+    """Conversations as of ``now``; ``state`` filters (``overdue``: awaiting us past the SLA).
+
+    ``thread_ids`` limits the read to those threads. ``with_message_ids`` False leaves
+    ``message_ids`` empty (``message_count`` stays right): a reader that shows no message ids
+    (the digest, the web lists) then reads no message row at all.
+
+    Cost on a large store: one query for the threads (plain rows, not ORM objects), narrowed in
+    SQL to the threads that can be in ``state``; for ``overdue`` also to those waiting longer
+    than the SLA in wall-clock time (business time never runs faster); then one query for the
+    message ids of the threads returned, in chunks.
+    """
     from mailwatch.track.tracker import load_facts, signs_json
 
     view = view or View()
     mailboxes = {row.id: row.name for row in session.execute(select(Mailbox.id, Mailbox.name))}
-    query = select(Thread).order_by(Thread.last_message_at.desc(), Thread.id.desc())
+    # No ORDER BY in SQL: SQLite would then walk the whole recency index instead of the
+    # state indexes; the (few) candidates are sorted below instead.
+    query = select(*_THREAD_COLUMNS)
     if thread_id is not None:
         query = query.where(Thread.id == thread_id)
+    if thread_ids is not None:
+        wanted_ids = sorted(set(thread_ids))
+        if not wanted_ids:
+            return []
+        query = query.where(Thread.id.in_(wanted_ids))
     wanted = "awaiting_us" if state == "overdue" else state
     if wanted in STATES:
         # Only threads that can be in that state as of ``now``: tracked so, decided so by the
@@ -84,22 +137,13 @@ def thread_rows(
         )
         if wanted == "awaiting_them":
             could_be = could_be | Thread.state.is_(None)  # not tracked yet counts as theirs
+        if state == "overdue":
+            # Overdue needs more than the SLA of business time, so at least that much clock
+            # time (plus the minute that truncation to the minute can add).
+            bound = now - view.sla + timedelta(minutes=1)
+            could_be = could_be & ((Thread.last_message_at > now) | (Thread.waiting_since <= bound))
         query = query.where(could_be)
-    threads = list(session.scalars(query))
-    ids: dict[int, list[tuple[datetime | None, str]]] = defaultdict(list)
-    message_query = (
-        select(Message.thread_id, Message.message_id, Message.date, Message.internal_date)
-        .where(Message.thread_id.is_not(None))
-        .order_by(Message.thread_id, Message.date, Message.id)
-    )
-    if thread_id is not None:
-        message_query = message_query.where(Message.thread_id == thread_id)
-    elif wanted in STATES:
-        message_query = message_query.where(
-            Message.thread_id.in_(select(Thread.id).where(could_be))  # a subquery: no id list
-        )
-    for tid, message_id, date, internal in session.execute(message_query):
-        ids[tid].append((date or internal, message_id))
+    threads = sorted(session.execute(query), key=_newest_first)
     # Threads that changed after ``now`` are re-tracked from what they held at ``now``.
     later = [t.id for t in threads if t.last_message_at is not None and t.last_message_at > now]
     facts_then: dict[int, list[MessageFacts]] = {}
@@ -118,7 +162,7 @@ def thread_rows(
         requested_by = thread.requested_by
         signs = _signs(thread.signs)
         last_inbound, last_outbound = thread.last_inbound_at, thread.last_outbound_at
-        message_ids = [mid for when, mid in ids.get(thread.id, [])]
+        count = thread.message_count
         if thread.id in facts_then:
             facts = facts_then[thread.id]
             if not facts:
@@ -130,9 +174,7 @@ def thread_rows(
             requested_by, signs = status.requested_by, signs_json(status.signs)
             last_inbound = _latest(facts, Direction.INBOUND)
             last_outbound = _latest(facts, Direction.OUTBOUND)
-            message_ids = [
-                mid for when, mid in ids.get(thread.id, []) if when is None or when <= now
-            ]
+            count = len(facts)
         current = effective_state(
             tracked_state,
             thread.manual_state,
@@ -170,22 +212,206 @@ def thread_rows(
                 "last_outbound_at": view.iso(last_outbound),
                 "first_response_business_minutes": first_response,
                 "language": language,
-                "message_ids": message_ids,
+                "message_ids": [],
                 "warning_signs": signs,
                 "requested_by": view.iso(requested_by),
                 "snoozed_until": view.iso(thread.snoozed_until) if current == "snoozed" else None,
-                "message_count": len(message_ids),
+                "message_count": count,
                 "last_message_at": view.iso(thread.last_message_at),
             }
         )
     if state == "overdue":
         result.sort(key=lambda r: -int(r["waiting_business_minutes"]))
+    if with_message_ids and result:
+        ids = _message_ids(session, [r["id"] for r in result], now, set(facts_then))
+        for row in result:
+            row["message_ids"] = ids.get(row["id"], [])
+            row["message_count"] = len(row["message_ids"])
     return result
+
+
+_IN_CHUNK = 5000  # ids per IN (...) list: well under SQLite's and PostgreSQL's limits
+
+
+def _message_ids(
+    session: Session, thread_ids: list[int], now: datetime, as_of_now: set[int]
+) -> dict[int, list[str]]:
+    """Message ids per thread, oldest first; for ``as_of_now`` threads only those by ``now``."""
+    ids: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(thread_ids), _IN_CHUNK):
+        chunk = thread_ids[start : start + _IN_CHUNK]
+        query = (
+            select(Message.thread_id, Message.message_id, Message.date, Message.internal_date)
+            .where(Message.thread_id.in_(chunk))
+            .order_by(Message.thread_id, Message.date, Message.id)
+        )
+        for tid, message_id, date, internal in session.execute(query):
+            when = date or internal
+            if tid in as_of_now and when is not None and when > now:
+                continue
+            ids[tid].append(message_id)
+    return ids
 
 
 def _latest(facts: list[MessageFacts], direction: Direction) -> datetime | None:
     times = [f.at for f in facts if f.direction is direction and f.at is not None]
     return max(times) if times else None
+
+
+# -- the overdue list at scale ----------------------------------------------------------------
+
+
+def overdue_cutoff(
+    calendar: BusinessCalendar, sla: timedelta, now: datetime, earliest: datetime
+) -> datetime | None:
+    """The instant before which a wait that started is overdue at ``now`` (exclusive).
+
+    The business minutes waited from ``ws`` to ``now`` never grow as ``ws`` moves later and
+    only change at whole minutes, so "overdue" is ``ws < cutoff`` for one cutoff, found by
+    bisection over minutes with the closed-form clock (about 20 steps). None when even a
+    wait from ``earliest`` is not overdue.
+    """
+    sla_minutes = int(sla.total_seconds() // 60)
+
+    def overdue(minute: int) -> bool:
+        start = _EPOCH + timedelta(minutes=minute)
+        return calendar.business_minutes_between(start, now) > sla_minutes
+
+    lo = int((earliest - _EPOCH).total_seconds() // 60)
+    hi = int((now - _EPOCH).total_seconds() // 60) + 1  # never overdue: after ``now``
+    if lo >= hi or not overdue(lo):
+        return None
+    while hi - lo > 1:  # overdue(lo) and not overdue(hi)
+        mid = (lo + hi) // 2
+        if overdue(mid):
+            lo = mid
+        else:
+            hi = mid
+    return _EPOCH + timedelta(minutes=hi)
+
+
+@dataclass(frozen=True)
+class OverdueSummary:
+    """The longest waits, how many are overdue in all, and when each of them began to wait."""
+
+    top: list[dict[str, Any]]
+    total: int
+    waiting_since: list[datetime]
+
+
+def overdue_summary(
+    session: Session,
+    now: datetime,
+    view: View,
+    top: int,
+    *,
+    client_only: bool = False,
+) -> OverdueSummary:
+    """What ``thread_rows(state="overdue")`` gives, without reading every overdue thread.
+
+    Threads the user never decided on and that hold nothing newer than ``now`` ("plain") are
+    overdue exactly when they wait for us since before :func:`overdue_cutoff`: they are counted
+    in SQL and only the ``top`` longest waits are read (plus the ones tied with the last). The
+    other candidates (a decision that may have lapsed, mail after ``now``) are few and go
+    through ``thread_rows`` one by one. Sorted like the digest: longest wait, then lower id.
+    ``client_only`` keeps threads holding a message a client wrote by ``now``.
+    """
+    plain = (
+        (Thread.state == AWAITING_US)
+        & Thread.manual_state.is_(None)
+        & Thread.waiting_since.is_not(None)
+        & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
+    )
+    conditions = [plain]
+    if client_only:
+        conditions.append(_has_client_message(now))
+    rows: list[dict[str, Any]] = []
+    since: list[datetime] = []
+    total = 0
+    earliest = session.scalar(select(func.min(Thread.waiting_since)).where(*conditions))
+    cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
+    if cutoff is not None:
+        overdue = [*conditions, Thread.waiting_since < cutoff]
+        total = int(session.scalar(select(func.count()).select_from(Thread).where(*overdue)) or 0)
+        since = list(session.scalars(select(Thread.waiting_since).where(*overdue)))
+        firsts = list(
+            session.execute(
+                select(Thread.id, Thread.waiting_since)
+                .where(*overdue)
+                .order_by(Thread.waiting_since, Thread.id)
+                .limit(max(0, top))
+            )
+        )
+        ids = [r.id for r in firsts]
+        if firsts and len(firsts) == top:
+            # Waits tied with the last one shown (same business minutes, other start) may
+            # have a lower id: read them all, the sort below keeps the right ones.
+            last = view.calendar.business_minutes_between(firsts[-1].waiting_since, now)
+            bound = _latest_start_with(view.calendar, now, last, firsts[-1].waiting_since)
+            ids += list(
+                session.scalars(
+                    select(Thread.id).where(
+                        *overdue,
+                        Thread.waiting_since > firsts[-1].waiting_since,
+                        Thread.waiting_since < bound,
+                    )
+                )
+            )
+        rows = thread_rows(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
+    # Only a thread tracked as awaiting us, or re-tracked as of ``now``, can be overdue.
+    special = (
+        (Thread.state == AWAITING_US)
+        & (Thread.manual_state.is_not(None) | Thread.waiting_since.is_(None))
+    ) | (Thread.last_message_at > now)
+    others = list(session.scalars(select(Thread.id).where(special)))
+    if client_only and others:
+        others = [tid for tid in others if tid in _with_client_message(session, now, others)]
+    extra = thread_rows(session, now, "overdue", view, thread_ids=others, with_message_ids=False)
+    total += len(extra)
+    since += [datetime.fromisoformat(r["waiting_since"]) for r in extra if r["waiting_since"]]
+    rows += extra
+    rows.sort(key=lambda r: (-int(r["waiting_business_minutes"]), r["id"]))
+    return OverdueSummary(rows[: max(0, top)], total, since)
+
+
+def _latest_start_with(
+    calendar: BusinessCalendar, now: datetime, minutes: int, start: datetime
+) -> datetime:
+    """The first minute after ``start`` from which fewer than ``minutes`` are waited."""
+    lo = int((start - _EPOCH).total_seconds() // 60)
+    hi = int((now - _EPOCH).total_seconds() // 60) + 1
+
+    def at_least(minute: int) -> bool:
+        return calendar.business_minutes_between(_EPOCH + timedelta(minutes=minute), now) >= minutes
+
+    if not at_least(lo):
+        return start
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if at_least(mid):
+            lo = mid
+        else:
+            hi = mid
+    return _EPOCH + timedelta(minutes=hi)
+
+
+def _has_client_message(now: datetime) -> Any:
+    return exists().where(
+        Message.thread_id == Thread.id,
+        Message.direction == "inbound",
+        Message.category == "client",
+        (Message.date <= now) | (Message.date.is_(None) & (Message.internal_date <= now)),
+    )
+
+
+def _with_client_message(session: Session, now: datetime, ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        query = select(Thread.id).where(
+            Thread.id.in_(ids[start : start + _IN_CHUNK]), _has_client_message(now)
+        )
+        found.update(session.scalars(query))
+    return found
 
 
 def _manual_reason(thread: Thread, state: str, view: View) -> str:
@@ -201,12 +427,20 @@ def promise_rows(
     view: View | None = None,
     status: str | None = None,
     thread_id: int | None = None,
+    *,
+    due_from: datetime | None = None,
+    due_to: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Promises made by ``now``, each with its status as of ``now``, soonest due first."""
+    """Promises made by ``now``, each with its status as of ``now``, soonest due first;
+    ``due_from`` / ``due_to`` keep those due in that window (both ends included)."""
     view = view or View()
     query = select(Promise).where(Promise.made_at <= now).order_by(Promise.due_at, Promise.id)
     if thread_id is not None:
         query = query.where(Promise.thread_id == thread_id)
+    if due_from is not None:
+        query = query.where(Promise.due_at >= due_from)
+    if due_to is not None:
+        query = query.where(Promise.due_at <= due_to)
     promises = list(session.scalars(query))
     thread_ids = {p.thread_id for p in promises if p.thread_id is not None}
     ours: dict[int, list[datetime]] = defaultdict(list)

@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailwatch.config import Settings
 from mailwatch.core.analysis import (
     ANALYSIS_VERSION,
+    AnalysisInput,
     AnalysisSettings,
     MessageAnalysis,
     analyze_message,
+    analyze_messages,
 )
 from mailwatch.core.message import Address, Direction, ParsedMessage
 from mailwatch.core.tracking import AWAITING_US, MessageFacts, ThreadStatus, track_thread
@@ -235,8 +237,7 @@ class Tracker:
             results = []
             days = self.settings.analysis_days
             text_since = datetime.now(UTC) - timedelta(days=days) if days else None
-            for row in rows:
-                result = self._analyse_row(row, text_since)
+            for row, result in zip(rows, self._analyse_rows(rows, text_since), strict=True):
                 results.append(
                     {
                         "row_id": row.id,
@@ -255,6 +256,23 @@ class Tracker:
                     report.promises_found += self._save_promises(session, row, result)
             session.connection().execute(_RESULT_UPDATE, results)
         return len(ids), touched
+
+    def _analyse_rows(
+        self, rows: Sequence[Any], text_since: datetime | None
+    ) -> list[MessageAnalysis]:
+        """The batch in one call (one language-model pass); one message at a time if it fails,
+        so that one odd message is logged and marked while the others are still analysed."""
+        try:
+            items = []
+            for row in rows:
+                at = row.date or row.internal_date
+                read_text = text_since is None or (at is not None and at >= text_since)
+                items.append(
+                    AnalysisInput(parsed_from_row(row), Direction(row.direction), at, read_text)
+                )
+            return analyze_messages(items, self.analysis)
+        except Exception:  # find the odd one out below
+            return [self._analyse_row(row, text_since) for row in rows]
 
     def _analyse_row(self, row: Any, text_since: datetime | None) -> MessageAnalysis:
         try:

@@ -582,10 +582,12 @@ class WebPages:
         def load() -> dict[str, Any]:
             now = self.clock()
             with self.factory() as session:
-                overdue = thread_rows(session, now, "overdue", self.view)
+                overdue = thread_rows(session, now, "overdue", self.view, with_message_ids=False)
                 waiting = [
                     t
-                    for t in thread_rows(session, now, "awaiting_us", self.view)
+                    for t in thread_rows(
+                        session, now, "awaiting_us", self.view, with_message_ids=False
+                    )
                     if not t["overdue"]
                 ]
                 promises = [
