@@ -336,7 +336,9 @@ def _database_url(value: str) -> str:
         raise ValueError("expected sqlite:///path.db or postgresql+psycopg://user@host/db")
     if value.startswith("postgresql://"):
         value = "postgresql+psycopg://" + value[len("postgresql://") :]
-    return value
+    from mailwatch.store.db import normalize_url
+
+    return normalize_url(value)  # a raw '@' in the password is percent-encoded
 
 
 def _web_bind(value: str) -> str:
@@ -736,4 +738,6 @@ def describe(settings: Settings) -> dict[str, Any]:
 
 
 def _mask_url(url: str) -> str:
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:********@", url)
+    from mailwatch.store.db import mask_url
+
+    return mask_url(url)
