@@ -267,6 +267,6 @@ def test_settings_rows_mask_every_secret():
     ):
         assert secret not in text
     assert rows["WEB_PASSWORD"] == "set (hidden)"
-    assert "mw:********@db" in rows["DATABASE_URL"]
+    assert "mw:***@db" in rows["DATABASE_URL"]
     (mailbox,) = mailbox_rows(cfg)
     assert dict(mailbox["rows"])["IMAP password"] == "set (hidden)"
