@@ -92,6 +92,10 @@ GLOBAL_KEYS = (
     "WEB_PASSWORD",
     "WEB_SECRET",
     "WEB_ALLOW_REMOTE",
+    "WEB_TRUSTED_PROXIES",
+    "PUBLIC_URL",
+    "TRUSTED_AUTHSERV_IDS",
+    "AUTO_SEND_DAILY_CAP",
     "LANGUAGES",
     "ALLOW_INSECURE",
     "IMAP_TIMEOUT",
@@ -218,6 +222,11 @@ class Settings:
     text_prefix_bytes: int
     thread_subject_window: timedelta
     problems: tuple[ConfigError, ...] = field(default=())
+    # Issue #16 (hold under faults and abuse): see _hardening() and docs/security.md.
+    web_trusted_proxies: tuple[str, ...] = ()
+    public_url: str = ""
+    trusted_authserv_ids: frozenset[str] = frozenset()
+    auto_send_daily_cap: int = 20
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -718,7 +727,72 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
             "THREAD_SUBJECT_WINDOW", timedelta(days=30), _positive_duration
         ),
         problems=tuple(problems),
+        **_hardening(read, web_allow_remote),
     )
+
+
+MIN_REMOTE_PASSWORD = 12
+
+
+def _weak_password(password: str) -> str | None:
+    """Why a password is too weak for a page reachable from other machines (None: fine)."""
+    if len(password) < MIN_REMOTE_PASSWORD:
+        return f"is shorter than {MIN_REMOTE_PASSWORD} characters"
+    if len(set(password)) < 6:
+        return "repeats too few different characters"
+    lowered = password.lower()
+    if any(word in lowered for word in ("password", "mailwatch", "123456", "qwerty")):
+        return "contains a well-known word or sequence"
+    return None
+
+
+def _proxies(value: str) -> tuple[str, ...]:
+    import ipaddress
+
+    items = _list(value)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8)"
+            ) from None
+    return items
+
+
+def _public_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "expected the page's address as users reach it, e.g. https://mail.example.com"
+        )
+    if parts.hostname in ("0.0.0.0", "::") or parts.query or parts.fragment:
+        raise ValueError(f"{value!r} is not an address a browser can open")
+    return value
+
+
+def _hardening(read: _Reader, web_allow_remote: bool) -> dict[str, Any]:
+    """The keys of issue #16, parsed and checked in one place."""
+    password = read.get("WEB_PASSWORD", "", str)
+    if web_allow_remote and password:
+        why = _weak_password(password)
+        if why is not None:
+            raise ConfigError(
+                PREFIX + "WEB_PASSWORD",
+                f"the password {why}; with WEB_ALLOW_REMOTE=true the login page is reachable "
+                f"from other machines, so use at least {MIN_REMOTE_PASSWORD} varied characters",
+            )
+    return {
+        "web_trusted_proxies": read.get("WEB_TRUSTED_PROXIES", (), _proxies),
+        "public_url": read.get("PUBLIC_URL", "", _public_url),
+        "trusted_authserv_ids": frozenset(
+            item.lower() for item in read.get("TRUSTED_AUTHSERV_IDS", (), _list)
+        ),
+        "auto_send_daily_cap": read.get("AUTO_SEND_DAILY_CAP", 20, _int_range(0, 100000)),
+    }
 
 
 def describe(settings: Settings) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from mailwatch.config import Settings
 from mailwatch.core.headers import header_safe
-from mailwatch.digest.links import draft_link
+from mailwatch.digest.links import draft_link, public_base
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
 from mailwatch.store.queries import View, promise_rows, thread_rows
 
@@ -439,7 +439,9 @@ def _drafts(
                 created_at=view.iso(draft.created_at),
                 age_minutes=age,
                 age=wall_duration(age),
-                link=draft_link(settings.web_bind, draft.id, secret),
+                link=draft_link(
+                    public_base(settings.public_url, settings.web_bind), draft.id, secret
+                ),
                 status=draft.status,
             )
         )
