@@ -93,7 +93,21 @@ def settings() -> Settings:
             state.settings.log_level,
             state.settings.calendar.tz_name,
         )
+        _warn_exposed(state.settings)
     return state.settings
+
+
+def _warn_exposed(cfg: Settings) -> None:
+    """At start: the database, .env and token caches must not be readable by other users."""
+    from mailwatch.store.db import exposed_files, private_paths
+
+    caches = [
+        m.oauth.token_cache
+        for m in cfg.mailboxes
+        if "oauth2" in (m.imap.auth, m.smtp.auth) and not m.oauth.token_command
+    ]
+    for warning in exposed_files(private_paths(cfg.database_url, state.env_file, caches)):
+        log.warning("%s", warning)
 
 
 def parse_now(value: str | None) -> datetime:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -164,6 +165,11 @@ class Settings:
     problems: tuple[ConfigError, ...] = field(default=())
     # an acknowledgment's "full answer by": the end of the Nth business day after today
     ack_answer_within: int = 1
+    # issue #16 (hold under faults and abuse): see docs/security.md
+    web_trusted_proxies: tuple[str, ...] = ()
+    public_url: str = ""
+    trusted_authserv_ids: frozenset[str] = frozenset()
+    auto_send_daily_cap: int = 20
     # every GLOBAL_KEYS value in force (parsed), and the text of those set in the env
     values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     raw: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -313,7 +319,9 @@ def _database_url(value: str) -> str:
         raise ValueError("expected sqlite:///path.db or postgresql+psycopg://user@host/db")
     if value.startswith("postgresql://"):
         value = "postgresql+psycopg://" + value[len("postgresql://") :]
-    return value
+    from mailwatch.store.db import normalize_url
+
+    return normalize_url(value)  # a raw '@' in the password is percent-encoded
 
 
 def _web_bind(value: str) -> str:
@@ -445,6 +453,45 @@ def _directory(value: str) -> Path:
 
 # -- the settings table --------------------------------------------------------------------------
 #
+MIN_REMOTE_PASSWORD = 12
+
+
+def _weak_password(password: str) -> str | None:
+    """Why a password is too weak for a page reachable from other machines (None: fine)."""
+    if len(password) < MIN_REMOTE_PASSWORD:
+        return f"is shorter than {MIN_REMOTE_PASSWORD} characters"
+    if len(set(password)) < 6:
+        return "repeats too few different characters"
+    lowered = password.lower()
+    if any(word in lowered for word in ("password", "mailwatch", "123456", "qwerty")):
+        return "contains a well-known word or sequence"
+    return None
+
+
+def _proxies(value: str) -> tuple[str, ...]:
+    items = _list(value)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8)"
+            ) from None
+    return items
+
+
+def _public_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "expected the page's address as users reach it, e.g. https://mail.example.com"
+        )
+    if parts.hostname in ("0.0.0.0", "::") or parts.query or parts.fragment:
+        raise ValueError(f"{value!r} is not an address a browser can open")
+    return value
+
+
 # Every setting is ONE entry here. From this table come: the checks (each value is parsed by its
 # ``parse`` and a wrong one stops start-up naming the key), the unknown-key check ("did you mean"),
 # config.example.env and docs/configuration.md (``python -m mailwatch.settings_docs --write``;
@@ -637,6 +684,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEB_ALLOW_REMOTE", "false", _BOOL,
             "Allow WEB_BIND on an address other machines can reach (e.g. 0.0.0.0 in a "
             "container). Off by default: the page shows client mail.", WEB, parse=_bool),
+    Setting("WEB_TRUSTED_PROXIES", "", "IP addresses or networks, comma-separated",
+            "Reverse proxies whose X-Forwarded-For is believed (for the login's per-client "
+            "backoff). Empty: the header is ignored, whoever sends it.", WEB, parse=_proxies),
+    Setting("PUBLIC_URL", "", "URL",
+            "The web page's address as people reach it, for links in the digest and emails "
+            "(e.g. https://mail.example.com).", WEB, parse=_public_url,
+            default_note="http://WEB_BIND when it is an address a browser can open"),
+    Setting("TRUSTED_AUTHSERV_IDS", "", "host names, comma-separated",
+            "authserv-ids of YOUR mail servers whose Authentication-Results (DMARC, DKIM, SPF) "
+            "are believed before an automatic reply to a first-time correspondent.", DRAFTING,
+            parse=lambda v: frozenset(item.lower() for item in _list(v))),
+    Setting("AUTO_SEND_DAILY_CAP", "20", "whole number 0-100000",
+            "At most this many automatic sends a day across all recipients (logged when "
+            "reached; the rest wait for approval).", DRAFTING, parse=_int_range(0, 100000),
+            unit="messages per day"),
     Setting("LOG_FORMAT", "text", "text | json", "The log's format.", LOGS,
             parse=_choice(("text", "json"))),
     Setting("LOG_LEVEL", "info", "debug | info | warning | error",
@@ -976,6 +1038,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         )
     web_bind = g["WEB_BIND"]
     web_allow_remote = g["WEB_ALLOW_REMOTE"]
+    _check_remote_password(g)
     web_host = web_bind.rpartition(":")[0].strip("[]")
     if not web_allow_remote and not is_loopback(web_host):
         raise ConfigError(
@@ -1019,7 +1082,24 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         problems=tuple(problems),
         values=g,
         raw={key: raw for key in GLOBAL_KEYS if (raw := read.raw(key)) is not None},
+        web_trusted_proxies=g["WEB_TRUSTED_PROXIES"] or (),
+        public_url=g["PUBLIC_URL"] or "",
+        trusted_authserv_ids=g["TRUSTED_AUTHSERV_IDS"] or frozenset(),
+        auto_send_daily_cap=g["AUTO_SEND_DAILY_CAP"],
     )
+
+
+def _check_remote_password(g: Mapping[str, Any]) -> None:
+    """A page reachable from other machines needs a password worth the name."""
+    password = g["WEB_PASSWORD"] or ""
+    if g["WEB_ALLOW_REMOTE"] and password:
+        why = _weak_password(password)
+        if why is not None:
+            raise ConfigError(
+                PREFIX + "WEB_PASSWORD",
+                f"the password {why}; with WEB_ALLOW_REMOTE=true the login page is reachable "
+                f"from other machines, so use at least {MIN_REMOTE_PASSWORD} varied characters",
+            )
 
 
 def describe(settings: Settings) -> dict[str, Any]:
@@ -1046,8 +1126,11 @@ def server_text(server: ServerSettings) -> str:
 
 
 def mask_url(url: str) -> str:
-    """A database URL with its password replaced by ********."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:********@", url)
+    """A database URL with its password replaced by ``***`` (SQLAlchemy's own rendering, so
+    query-string passwords and a raw '@' in a password are masked too)."""
+    from mailwatch.store.db import mask_url as render_masked
+
+    return render_masked(url)
 
 
 _mask_url = mask_url

@@ -14,8 +14,13 @@ _SECRET_RE = re.compile(
 )
 
 
+# user:password@ in a URL; greedy up to the token's last '@' (a raw '@' in the password).
+_URL_USERINFO_RE = re.compile(r"(\b[a-z][\w+.-]*://[^\s:/@]*:)\S*@")
+
+
 def redact(text: str) -> str:
-    """Mask anything that looks like ``password=...`` or a bearer token in free text."""
+    """Mask anything that looks like ``password=...``, a URL's password or a bearer token."""
+    text = _URL_USERINFO_RE.sub(lambda m: f"{m.group(1)}***@", text)
     return _SECRET_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}********", text)
 
 

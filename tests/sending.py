@@ -63,6 +63,7 @@ class Env:
         }
         path = self.tmp_path / "send.env"
         path.write_text("".join(f"MAILWATCH_{k}={v}\n" for k, v in settings.items()))
+        path.chmod(0o600)
         return path
 
     def add_draft(self, **overrides: Any) -> int:

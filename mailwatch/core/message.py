@@ -98,3 +98,17 @@ class ParsedMessage:
         if self.in_reply_to and self.in_reply_to not in ids:
             ids.append(self.in_reply_to)
         return tuple(ids)
+
+
+def message_time(date: datetime | None, internal_date: datetime | None) -> datetime | None:
+    """When a message happened: its Date, unless that is later than its arrival.
+
+    A sender's clock can be minutes ahead, or a spammer's Date say 2099; a message cannot have
+    been written after the server received it, so min(Date, INTERNALDATE). No Date: None (the
+    caller falls back to INTERNALDATE).
+    """
+    if date is None:
+        return None
+    if internal_date is not None and date > internal_date:
+        return internal_date
+    return date

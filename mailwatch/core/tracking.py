@@ -115,7 +115,13 @@ def track_thread(
         for i, m in enumerate(ordered)
         if i > last_out_position and m.direction is Direction.INBOUND and m.needs_reply
     ]
-    answered_upto = max((i for i, m in enumerate(pending) if m.answered), default=-1)
+    # A reply of ours that names a client message (In-Reply-To/References) answers it, whatever
+    # the clocks say: a client clock ahead must not put our answer "before" the question.
+    named_by_ours = {p for m in ours for p in m.parents}
+    answered_upto = max(
+        (i for i, m in enumerate(pending) if m.answered or m.message_id in named_by_ours),
+        default=-1,
+    )
     unanswered = pending[answered_upto + 1 :]
 
     waiting_since: datetime | None = None
@@ -124,6 +130,13 @@ def track_thread(
         waiting_since = unanswered[0].at
         latest = unanswered[-1]
         reason = f"{latest.reason}, waiting since {_when(waiting_since, calendar)}"
+    elif pending and pending[answered_upto].message_id in named_by_ours:
+        state, needs_reply = AWAITING_THEM, False
+        reason = (
+            f"answered: our reply names the client's message of "
+            f"{_when(pending[answered_upto].at, calendar)} (In-Reply-To/References), although its clock "
+            "puts it after our reply"
+        )
     elif pending:
         state, needs_reply = AWAITING_THEM, False
         reason = (

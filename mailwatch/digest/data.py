@@ -36,7 +36,7 @@ from mailwatch.config import Settings
 from mailwatch.core.business_time import business_duration
 from mailwatch.core.headers import header_safe
 from mailwatch.core.timefmt import local
-from mailwatch.digest.links import draft_link
+from mailwatch.digest.links import draft_link, public_base
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
 from mailwatch.store.queries import View, overdue_summary, promise_rows, thread_rows
 
@@ -563,7 +563,9 @@ def _drafts(
                 created_at=view.iso(draft.created_at),
                 age_minutes=age,
                 age=wall_duration(age),
-                link=draft_link(settings.web_bind, draft.id, secret),
+                link=draft_link(
+                    public_base(settings.public_url, settings.web_bind), draft.id, secret
+                ),
                 status=draft.status,
             )
         )

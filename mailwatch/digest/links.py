@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-__all__ = ["LINK_MAX_AGE", "LINK_SALT", "draft_link", "draft_token", "verify_draft_token"]
+__all__ = [
+    "LINK_MAX_AGE",
+    "LINK_SALT",
+    "draft_link",
+    "draft_token",
+    "public_base",
+    "verify_draft_token",
+]
 
 LINK_SALT = "mailwatch.digest.draft-link"
 LINK_MAX_AGE = 7 * 24 * 3600  # seconds: a daily digest's links stay good for a week
@@ -36,9 +43,26 @@ def verify_draft_token(secret: str, token: str, draft_id: int, max_age: int = LI
     return isinstance(data, dict) and data.get("draft") == int(draft_id)
 
 
-def draft_link(web_bind: str, draft_id: int, secret: str = "") -> str:
-    """``http://{WEB_BIND}/drafts/{id}``, with ``?t=<token>`` when a secret is set."""
-    url = f"http://{web_bind}/drafts/{int(draft_id)}"
+def public_base(public_url: str, web_bind: str) -> str:
+    """The web page's address as a reader's browser reaches it: ``PUBLIC_URL`` when set, else
+    ``http://`` + ``WEB_BIND``, never a wildcard (0.0.0.0 or :: become localhost)."""
+    if public_url:
+        return public_url.rstrip("/")
+    host, _, port = web_bind.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def draft_link(base: str, draft_id: int, secret: str = "") -> str:
+    """``{base}/drafts/{id}``, with ``?t=<token>`` when a secret is set. ``base`` is
+    :func:`public_base` (a bare ``HOST:PORT`` is accepted and made one)."""
+    if not base.startswith(("http://", "https://")):
+        base = public_base("", base)
+    url = f"{base}/drafts/{int(draft_id)}"
     if secret:
         url += "?t=" + draft_token(secret, draft_id)
     return url

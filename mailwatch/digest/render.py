@@ -460,7 +460,13 @@ def build_email(
 
     ``settings`` gives the web page's address (``WEB_BIND``) for the approval-queue link.
     """
-    queue_url = f"http://{settings.web_bind}/drafts" if getattr(settings, "web_bind", "") else None
+    from mailwatch.digest.links import public_base
+
+    queue_url = (
+        f"{public_base(getattr(settings, 'public_url', ''), settings.web_bind)}/drafts"
+        if getattr(settings, "web_bind", "")
+        else None
+    )
     recipients = [to] if isinstance(to, str) else list(to)
     domain = parseaddr(from_addr)[1].rpartition("@")[2] or CHART_CID_DOMAIN
     chart_cid = make_msgid(idstring="chart", domain=CHART_CID_DOMAIN)[1:-1]

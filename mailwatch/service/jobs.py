@@ -60,7 +60,7 @@ class Jobs:
 
     def _auto_allowed(self, session: Session, thread_id: int, email: str, now: datetime) -> bool:
         since = now - timedelta(days=1)
-        sent = Draft.status.in_(("approved", "sending", "sent"))
+        sent = Draft.status.in_(("approved", "sending", "sent", "uncertain"))
         per_thread = session.scalar(
             select(func.count(Draft.id)).where(
                 Draft.automatic.is_(True),

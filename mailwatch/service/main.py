@@ -108,6 +108,10 @@ def web_server(settings: Settings, factory: Any) -> Any:
         log_level="warning",
         access_log=False,
         lifespan="off",
+        # X-Forwarded-For/-Proto only from the reverse proxies named in WEB_TRUSTED_PROXIES;
+        # uvicorn's default trusts 127.0.0.1, where anyone on this machine could spoof them.
+        proxy_headers=bool(settings.web_trusted_proxies),
+        forwarded_allow_ips=list(settings.web_trusted_proxies) or "",
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours do it

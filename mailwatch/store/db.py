@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import re
+import stat
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.paths import data_dir
@@ -16,9 +21,118 @@ from mailwatch.paths import data_dir
 log = logging.getLogger(__name__)
 
 
+# Query-string keys that carry a secret (libpq's ``password``, ``sslpassword``, tokens...).
+_SECRET_QUERY_KEY = re.compile(r"(?i)pass|secret|token|key|auth")
+
+
+def normalize_url(url: str) -> str:
+    """Percent-encode a raw '@' (or ':') in the URL's user name or password.
+
+    ``postgresql://bob:p@ss@db/mw`` means the password ``p@ss``: libraries split at the first
+    '@' and then both connect wrongly and show the password's tail as the host.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    head, qmark, query = rest.partition("?")
+    at = head.rfind("@")
+    if at <= 0 or "@" not in head[:at]:
+        return url
+    user, colon, password = head[:at].partition(":")
+    userinfo = quote(unquote(user), safe="")
+    if colon:
+        userinfo += ":" + quote(unquote(password), safe="")
+    return f"{scheme}://{userinfo}@{head[at + 1 :]}{qmark}{query}"
+
+
+def mask_url(url: str) -> str:
+    """The URL as it may be shown (init, /settings, logs): SQLAlchemy's own rendering with the
+    password hidden, and password-like query parameters (``?password=``) hidden too."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except Exception:
+        scheme = url.partition("://")[0] if "://" in url else "database"
+        return f"{scheme}://(unreadable URL, hidden)"
+    query = {
+        key: ("***" if _SECRET_QUERY_KEY.search(key) else value)
+        for key, value in parsed.query.items()
+    }
+    shown = parsed.set(query=query).render_as_string(hide_password=True)
+    return shown.replace("%2A%2A%2A", "***")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None: not SQLite, or in memory)."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the database's folder (0700) and file (0600) before SQLite does, so client mail
+    is never readable by other local users. SQLite gives -wal and -shm the file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        os.fchmod(fd, 0o600)  # whatever the umask
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if not side.exists():
+            continue
+        try:
+            if stat.S_IMODE(side.stat().st_mode) & 0o077 and side.stat().st_uid == os.getuid():
+                side.chmod(0o600)  # a leftover from an older version or a copy
+        except OSError:
+            pass
+
+
+def exposed_files(paths: Iterable[Path]) -> list[str]:
+    """One warning per existing file (or folder) that other local users can read or write."""
+    warnings = []
+    for path in paths:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            tight = "700" if path.is_dir() else "600"
+            warnings.append(
+                f"{path} is readable by other users of this machine (mode {mode:03o}); it holds "
+                f"client mail or secrets: chmod {tight} {path}"
+            )
+    return warnings
+
+
+def private_paths(
+    database_url: str, env_file: Path | None, token_caches: Iterable[Path]
+) -> list[Path]:
+    """The files whose mode matters: the SQLite database (and -wal/-shm), .env, token caches."""
+    paths: list[Path] = []
+    db = sqlite_path(database_url)
+    if db is not None:
+        paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    if env_file is not None:
+        paths.append(env_file)
+    paths += list(token_caches)
+    return paths
+
+
 def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
+    """An engine; SQLite gets WAL, a busy timeout and foreign keys on every connection,
+    and its file is created private (0600, folder 0700)."""
+    url = normalize_url(url)
     if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path is not None:
+            try:
+                prepare_sqlite_file(path)
+            except OSError as exc:  # SQLite will say it better when it tries
+                log.debug("could not prepare %s: %s", path, exc)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")

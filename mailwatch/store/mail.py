@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailwatch.core.message import Address, Direction, ParsedMessage
+from mailwatch.core.message import Address, Direction, ParsedMessage, message_time
 from mailwatch.core.threads import (
     NEW_THREAD,
     ThreadIndex,
@@ -259,6 +259,21 @@ class MailStore:
         cache = self._cache(mailbox_id)
         return {key for key in keys if key in cache.rows}
 
+    def is_stored(self, mailbox_id: int, parsed: ParsedMessage) -> bool:
+        """Is this very message stored already (same Message-ID AND same fingerprint)?
+
+        A Message-ID reused on a different message is not: it becomes a row of its own and
+        needs its text like any new message.
+        """
+        cache = self._cache(mailbox_id)
+        known = cache.rows.get(parsed.message_id)
+        if known is None:
+            return False
+        print_ = fingerprint(parsed)
+        if known[1] in ("", print_) or parsed.message_id_synthetic:
+            return True
+        return f"{parsed.message_id}#{print_}" in cache.rows
+
     def uids_since(self, folder: FolderState, since: datetime) -> list[int]:
         """UIDs of this folder's messages dated after ``since`` (the flag-scan window)."""
         with self.factory() as session:
@@ -373,7 +388,8 @@ class MailStore:
         parsed = item.parsed
         direction = message_direction(parsed, folder.role, self.own_addresses)
         counterpart = counterpart_of(parsed, direction, self.own_addresses)
-        when = parsed.date or item.internal_date
+        at = message_time(parsed.date, item.internal_date)
+        when = at or item.internal_date
         normalized = normalize_subject(parsed.subject)
         thread_id: int | None = None
         if parsed.parse_errors and parsed.from_addr is None and not parsed.subject:
@@ -413,7 +429,8 @@ class MailStore:
             "to_addrs": _addr_json(parsed.to),
             "cc_addrs": _addr_json(parsed.cc),
             "reply_to": _addr_json(parsed.reply_to),
-            "date": parsed.date,
+            "date": at,
+            "header_date": parsed.date,
             "internal_date": item.internal_date,
             "direction": direction.value,
             "counterpart_email": counterpart.email if counterpart else None,
@@ -602,6 +619,7 @@ class MailStore:
                     Message.date,
                     Message.internal_date,
                     Message.from_email,
+                    Message.header_date,
                 )
                 .order_by(Message.id)
                 .where(Message.mailbox_id == mailbox_id)
@@ -619,6 +637,7 @@ class MailStore:
                 when,
                 idate,
                 sender,
+                header_date,
             ) in rows:
                 stub = ParsedMessage(
                     message_id=key,
@@ -626,7 +645,7 @@ class MailStore:
                     references=tuple(refs or ()),
                     subject=subject or "",
                     from_addr=Address("", sender) if sender else None,
-                    date=when,
+                    date=header_date or when,
                     thread_index=tindex,
                 )
                 cache.rows[key] = (row_id, fingerprint(stub) if key == msg_id else "")

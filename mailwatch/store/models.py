@@ -175,7 +175,11 @@ class Message(Base):
     to_addrs: Mapped[list[Any]] = mapped_column(default=list)
     cc_addrs: Mapped[list[Any]] = mapped_column(default=list)
     reply_to: Mapped[list[Any]] = mapped_column(default=list)
+    # The message's time: its Date header, or INTERNALDATE when the Date is later (a clock ahead
+    # of the server's, a Date in 2099): mailwatch.core.message.message_time.
     date: Mapped[datetime | None]
+    # The Date header as written (tells apart two messages that share a Message-ID).
+    header_date: Mapped[datetime | None]
     internal_date: Mapped[datetime | None]
     direction: Mapped[str] = mapped_column(String(8))
     counterpart_email: Mapped[str | None] = mapped_column(String(320))

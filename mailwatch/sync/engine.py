@@ -221,9 +221,18 @@ class MailboxSync:
             if mid:
                 keys[uid] = mid
         known = self.store.known_keys(self.mailbox_id, keys.values())
-        bodies = self._fetch_text(
-            {uid: part for uid, part in parts.items() if keys.get(uid) not in known}
-        )
+        # A known Message-ID on a different message (a reused id) is a new row: it needs its
+        # text too. Only those few are parsed here, from their headers alone.
+        stored: set[int] = set()
+        for uid, mid in keys.items():
+            fields = headers[uid]
+            if (
+                mid in known
+                and isinstance(fields, dict)
+                and self.store.is_stored(self.mailbox_id, parse_fetched_headers(fields))
+            ):
+                stored.add(uid)
+        bodies = self._fetch_text({uid: part for uid, part in parts.items() if uid not in stored})
         fetched: list[FetchedMessage] = []
         for uid in uids:
             data = meta.get(uid)

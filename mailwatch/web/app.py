@@ -44,6 +44,7 @@ from mailwatch.web.security import (
     LoginLimiter,
     PasswordCheck,
     SessionMiddleware,
+    SessionStore,
     csrf_ok,
     csrf_token,
     password_binding,
@@ -93,11 +94,13 @@ class WebPages:
         password: PasswordCheck,
         limiter: LoginLimiter | None = None,
         clock: Callable[[], datetime] | None = None,
+        sessions: SessionStore | None = None,
     ) -> None:
         self.factory = factory
         self.settings = settings
         self.password = password
         self.limiter = limiter or LoginLimiter()
+        self.sessions = sessions
         self.clock = clock or (lambda: datetime.now(UTC))
         self.drafts = DraftService(factory, settings)
         self.view = View.of(settings)
@@ -276,7 +279,11 @@ class WebPages:
                 problem="Wrong password.",
             )
         self.limiter.succeeded(client)
+        old_sid = request.session.get("sid")
         request.session.clear()  # a new session: nothing from before the login carries over
+        if self.sessions is not None:
+            await self.call(self.sessions.revoke, old_sid)
+            request.session["sid"] = await self.call(self.sessions.create)
         request.session["auth"] = True
         request.session["csrf"] = secrets.token_urlsafe(32)
         log.info("web: logged in from %s", client)
@@ -284,6 +291,8 @@ class WebPages:
         return RedirectResponse(target, 303)
 
     async def logout(self, request: Request, form: FormData) -> Response:
+        if self.sessions is not None:  # server side too: a copied cookie dies with it
+            await self.call(self.sessions.revoke, request.session.get("sid"))
         request.session.clear()
         request.session["flash"] = [["ok", "Logged out."]]
         return RedirectResponse("/login", 303)
@@ -893,7 +902,8 @@ def pages_app(
     check = PasswordCheck(password)
     binding = password_binding(secret, password)
     del password
-    pages = WebPages(factory, settings, check, limiter=limiter, clock=clock)
+    sessions = SessionStore(factory, binding)
+    pages = WebPages(factory, settings, check, limiter=limiter, clock=clock, sessions=sessions)
 
     async def server_error(request: Request, exc: Exception) -> Response:
         return HTMLResponse(
@@ -906,6 +916,6 @@ def pages_app(
 
     return Starlette(
         routes=pages.routes(),
-        middleware=[Middleware(SessionMiddleware, secret=secret, binding=binding)],
+        middleware=[Middleware(SessionMiddleware, secret=secret, binding=binding, store=sessions)],
         exception_handlers={500: server_error},
     )

@@ -8,6 +8,9 @@
   proxy that uvicorn trusts for ``X-Forwarded-Proto``). The signing key also depends on the
   password, so changing ``WEB_PASSWORD`` ends every session. Idle sessions end after
   :data:`SESSION_IDLE` seconds, any session after :data:`SESSION_MAX`.
+- Sessions are also held on the server (:class:`SessionStore`): logout deletes the login there,
+  so a copy of the cookie taken before logout is worth nothing afterwards.
+- Wrong passwords: exponential backoff per client (:class:`LoginLimiter`), no global lock.
 - Every session carries a random CSRF token; every POST form sends it back and is refused with
   403 without it (:func:`csrf_ok`).
 - :class:`SecurityHeaders` adds a strict Content-Security-Policy (no inline script or style,
@@ -16,14 +19,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -85,51 +90,135 @@ def password_binding(secret: str, password: str) -> str:
 # -- login rate limit ------------------------------------------------------------------------
 
 
+def client_key(host: str) -> str:
+    """Whose attempts these are: the IPv4 address, or the IPv6 /64 (one machine has many)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 @dataclass
 class LoginLimiter:
-    """At most ``per_client`` failed logins per ``window`` seconds from one client address,
-    and ``overall`` from all of them together (a reverse proxy makes everyone one client;
-    many addresses must not multiply the budget either)."""
+    """Exponential backoff per client: ``free`` wrong passwords, then a wait of ``base``
+    seconds that doubles with each further one (capped at ``maximum``). A right password, or
+    ``forget`` seconds without a wrong one, clears the client's count.
 
-    per_client: int = 5
-    overall: int = 20
-    window: float = 60.0
+    There is no global lock on purpose: wrong passwords from anywhere must not lock the real
+    user out. Each attempt costs an scrypt, and the client address is the one uvicorn saw
+    (``X-Forwarded-For`` counts only from ``WEB_TRUSTED_PROXIES``).
+    """
+
+    free: int = 3
+    base: float = 2.0
+    maximum: float = 900.0
+    forget: float = 3600.0
     clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-    _all: deque[float] = field(default_factory=deque)
+    _state: dict[str, tuple[int, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _trim(self, stamps: deque[float], now: float) -> None:
-        while stamps and stamps[0] <= now - self.window:
-            stamps.popleft()
+    def _wait(self, failures: int) -> float:
+        if failures < self.free:
+            return 0.0
+        return min(self.maximum, self.base * 2 ** (failures - self.free))
 
     def retry_after(self, client: str) -> int:
-        """0 when ``client`` may try now, else the seconds until it may."""
+        """0 when ``client`` may try now, else the whole seconds until it may."""
+        key = client_key(client)
         with self._lock:
             now = self.clock()
-            self._trim(self._all, now)
-            mine = self._failures.get(client, deque())
-            self._trim(mine, now)
-            if not mine:
-                self._failures.pop(client, None)
-            waits = []
-            if len(mine) >= self.per_client:
-                waits.append(mine[0] + self.window - now)
-            if len(self._all) >= self.overall:
-                waits.append(self._all[0] + self.window - now)
-            return max(1, int(max(waits)) + 1) if waits else 0
+            failures, last = self._state.get(key, (0, 0.0))
+            if failures and now - last > self.forget:
+                self._state.pop(key, None)
+                return 0
+            remaining = last + self._wait(failures) - now
+            return max(1, math.ceil(remaining)) if remaining > 0 else 0
 
     def failed(self, client: str) -> None:
+        key = client_key(client)
         with self._lock:
-            now = self.clock()
-            self._failures.setdefault(client, deque()).append(now)
-            self._all.append(now)
-            if len(self._failures) > 10_000:  # a flood of addresses: forget the oldest
-                self._failures.pop(next(iter(self._failures)))
+            failures, _last = self._state.get(key, (0, 0.0))
+            self._state[key] = (failures + 1, self.clock())
+            if len(self._state) > 10_000:  # a flood of addresses: forget the oldest
+                self._state.pop(next(iter(self._state)))
 
     def succeeded(self, client: str) -> None:
         with self._lock:
-            self._failures.pop(client, None)
+            self._state.pop(client_key(client), None)
+
+
+# -- server-side sessions ------------------------------------------------------------------------
+
+
+class SessionStore:
+    """The logins that are alive, kept in the database (``service_state`` rows).
+
+    A signed cookie alone cannot be taken back: a copy made before logout would still work.
+    So each login gets a random session id; the cookie carries it and the database a hash of
+    it, with the password binding of the moment. Logout deletes the row; a password change
+    makes every row's binding stale. A cookie whose row is gone is an empty session.
+    """
+
+    PREFIX = "websession:"
+
+    def __init__(self, factory: Any, binding: str) -> None:
+        self.factory = factory
+        self.binding = hashlib.sha256(binding.encode()).hexdigest()
+
+    def _key(self, sid: str) -> str:
+        return self.PREFIX + hashlib.sha256(sid.encode()).hexdigest()[:48]
+
+    def create(self) -> str:
+        from sqlalchemy import delete
+
+        from mailwatch.store.db import transaction
+        from mailwatch.store.models import ServiceState
+
+        sid = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        with transaction(self.factory) as session:
+            session.execute(  # old logins and those of another password
+                delete(ServiceState).where(
+                    ServiceState.key.startswith(self.PREFIX, autoescape=True),
+                    (ServiceState.updated_at < now - timedelta(seconds=SESSION_MAX))
+                    | (ServiceState.value != self.binding),
+                )
+            )
+            session.add(ServiceState(key=self._key(sid), value=self.binding, updated_at=now))
+        return sid
+
+    def valid(self, sid: object) -> bool:
+        from mailwatch.store.models import ServiceState
+
+        if not isinstance(sid, str) or not sid:
+            return False
+        with self.factory() as session:
+            row = session.get(ServiceState, self._key(sid))
+            if row is None:
+                return False
+            created = row.updated_at
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            fresh = datetime.now(UTC) - created < timedelta(seconds=SESSION_MAX)
+            return fresh and hmac.compare_digest(row.value, self.binding)
+
+    def revoke(self, sid: object) -> None:
+        from sqlalchemy import delete
+
+        from mailwatch.store.db import transaction
+        from mailwatch.store.models import ServiceState
+
+        if not isinstance(sid, str) or not sid:
+            return
+        with transaction(self.factory) as session:
+            session.execute(delete(ServiceState).where(ServiceState.key == self._key(sid)))
 
 
 # -- the session cookie ------------------------------------------------------------------------
@@ -142,9 +231,23 @@ class SessionMiddleware:
     timeout slides) and deleted when the session was emptied (logout).
     """
 
-    def __init__(self, app: ASGIApp, secret: str, binding: str = "") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        secret: str,
+        binding: str = "",
+        store: SessionStore | None = None,
+    ) -> None:
         self.app = app
         self.serializer = URLSafeTimedSerializer(secret, salt=f"{SESSION_SALT}:{binding}")
+        self.store = store
+
+    def load_checked(self, raw: str | None) -> dict[str, Any]:
+        """:meth:`load`, and a logged-in session must still be alive on the server."""
+        data = self.load(raw)
+        if data.get("auth") and self.store is not None and not self.store.valid(data.get("sid")):
+            return {}
+        return data
 
     def load(self, raw: str | None) -> dict[str, Any]:
         if not raw:
@@ -166,7 +269,11 @@ class SessionMiddleware:
             return
         connection = HTTPConnection(scope)
         had_cookie = SESSION_COOKIE in connection.cookies
-        scope["session"] = self.load(connection.cookies.get(SESSION_COOKIE))
+        raw = connection.cookies.get(SESSION_COOKIE)
+        if self.store is not None and raw:
+            scope["session"] = await asyncio.to_thread(self.load_checked, raw)
+        else:
+            scope["session"] = self.load(raw)
         secure = scope.get("scheme") == "https"
 
         async def send_wrapper(message: Message) -> None:
@@ -266,6 +373,8 @@ __all__ = [
     "PasswordCheck",
     "SecurityHeaders",
     "SessionMiddleware",
+    "SessionStore",
+    "client_key",
     "csrf_ok",
     "csrf_token",
     "password_binding",

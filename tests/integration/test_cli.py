@@ -43,6 +43,7 @@ def write_env(tmp_path: Path, account, **extra: str) -> Path:
     }
     env = tmp_path / "test.env"
     env.write_text("".join(f"MAILWATCH_{k}={v}\n" for k, v in values.items()))
+    env.chmod(0o600)  # it holds passwords (mailwatch warns about one others can read)
     return env
 
 
@@ -102,6 +103,7 @@ def test_init_sync_threads_json(imap_user, tmp_path):
 def test_config_errors_are_one_clear_line(tmp_path):
     env = tmp_path / "bad.env"
     env.write_text("MAILWATCH_IMAP_PORT=imap\nMAILWATCH_IMAP_HOST=x.example.com\n")
+    env.chmod(0o600)
     result = mailwatch(env, "init")
     assert result.returncode == 2
     assert "MAILWATCH_IMAP_PORT" in result.stderr

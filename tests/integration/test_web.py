@@ -524,7 +524,7 @@ def test_login_attempts_are_rate_limited(site, browser):
     app = create_app(
         site.harness.factory,
         site.harness.settings,
-        limiter=LoginLimiter(per_client=3, overall=10, window=60),
+        limiter=LoginLimiter(free=3, base=60),
     )
     with LiveApp(app) as live:
         context = browser.new_context()

@@ -236,3 +236,61 @@ def test_a_reply_dated_the_same_second_comes_after_what_it_answers():
     # Without that link a tie is read the cautious way: the client may still be waiting.
     unlinked = MessageFacts("<r>", Direction.OUTBOUND, at(23, 10), False, "sent by us")
     assert track_thread([unlinked, question], CAL, SLA).state == AWAITING_US
+
+
+# -- issue #16: clocks that lie --------------------------------------------------------------
+
+
+def test_our_reply_naming_a_client_message_answers_it_whatever_the_clocks_say():
+    question = client(at(23, 10, 20))  # the client's clock is 20 minutes ahead
+    reply = MessageFacts(
+        "<ours-1>",
+        Direction.OUTBOUND,
+        at(23, 10, 5),
+        False,
+        "sent by us",
+        parents=(question.message_id,),
+    )
+    status = track_thread([question, reply], CAL, SLA)
+    assert status.state == AWAITING_THEM and not status.needs_reply
+    assert "names the client's message" in status.reason
+
+
+def test_a_reply_naming_an_older_message_leaves_a_newer_one_waiting():
+    old = client(at(23, 9), mid="old")
+    newer = client(at(23, 11), mid="new")
+    reply = MessageFacts(
+        "<ours-1>",
+        Direction.OUTBOUND,
+        at(23, 10),
+        False,
+        "sent by us",
+        parents=(old.message_id,),
+    )
+    status = track_thread([old, newer, reply], CAL, SLA)
+    assert status.state == AWAITING_US and status.waiting_since == at(23, 11)
+
+
+@given(st.integers(min_value=-24 * 60, max_value=10**6))
+def test_any_skew_of_the_question_is_answered_by_a_reply_that_names_it(skew_minutes):
+    question = client(at(23, 10) + timedelta(minutes=skew_minutes))
+    reply = MessageFacts(
+        "<ours-1>",
+        Direction.OUTBOUND,
+        at(23, 10, 30),
+        False,
+        "sent by us",
+        parents=("<root@x>", question.message_id),
+    )
+    assert track_thread([reply, question], CAL, SLA).state == AWAITING_THEM
+
+
+def test_message_time_is_never_after_arrival():
+    from mailwatch.core.message import message_time
+
+    arrived = at(23, 10)
+    assert message_time(at(23, 10, 20), arrived) == arrived
+    assert message_time(datetime(2099, 1, 1, tzinfo=UTC), arrived) == arrived
+    assert message_time(at(23, 9), arrived) == at(23, 9)
+    assert message_time(None, arrived) is None
+    assert message_time(at(23, 11), None) == at(23, 11)

@@ -90,23 +90,35 @@ def test_password_check_keeps_only_a_hash():
         PasswordCheck("")
 
 
-def test_login_limiter_per_client_overall_and_window():
+def test_login_limiter_backs_off_exponentially_per_client_only():
     now = [1000.0]
-    limiter = LoginLimiter(per_client=3, overall=5, window=60, clock=lambda: now[0])
+    limiter = LoginLimiter(free=3, base=2, maximum=60, forget=3600, clock=lambda: now[0])
     for _ in range(3):
-        assert limiter.retry_after("a") == 0
-        limiter.failed("a")
-    wait = limiter.retry_after("a")
-    assert 1 <= wait <= 61
-    assert limiter.retry_after("b") == 0  # another client still may
-    limiter.failed("b")
-    limiter.failed("c")
-    assert limiter.retry_after("d") > 0  # five failures overall: everyone waits
-    now[0] += 61
-    assert limiter.retry_after("a") == 0 and limiter.retry_after("d") == 0
-    limiter.failed("a")
-    limiter.succeeded("a")
-    assert limiter.retry_after("a") == 0
+        assert limiter.retry_after("192.0.2.1") == 0
+        limiter.failed("192.0.2.1")
+    waits = []
+    for _ in range(6):
+        wait = limiter.retry_after("192.0.2.1")
+        waits.append(wait)
+        now[0] += wait
+        assert limiter.retry_after("192.0.2.1") == 0
+        limiter.failed("192.0.2.1")
+    assert waits == [2, 4, 8, 16, 32, 60]  # doubling, capped
+    # Nobody else is locked out by one client's guesses (no global lock).
+    for other in ("192.0.2.2", "198.51.100.7", "2001:db8::1"):
+        assert limiter.retry_after(other) == 0
+    limiter.succeeded("192.0.2.1")
+    assert limiter.retry_after("192.0.2.1") == 0
+
+
+def test_login_limiter_forgets_after_quiet_and_groups_an_ipv6_64():
+    now = [0.0]
+    limiter = LoginLimiter(free=1, base=10, forget=100, clock=lambda: now[0])
+    limiter.failed("2001:db8:1:2::1")
+    assert limiter.retry_after("2001:db8:1:2::ffff") == 10  # same /64: same client
+    assert limiter.retry_after("2001:db8:1:3::1") == 0
+    now[0] += 101
+    assert limiter.retry_after("2001:db8:1:2::1") == 0
 
 
 # -- CSRF and where requests come from ---------------------------------------------------------
@@ -267,7 +279,7 @@ def test_settings_rows_mask_every_secret():
     ):
         assert secret not in text
     assert rows["WEB_PASSWORD"] == "set (hidden)"
-    assert "mw:********@db" in rows["DATABASE_URL"]
+    assert "mw:***@db" in rows["DATABASE_URL"]
     (mailbox,) = mailbox_rows(cfg)
     assert dict(mailbox["rows"])["IMAP_PASSWORD"] == "set (hidden)"
 
