@@ -224,6 +224,8 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"espero|esperamos|aguardo|a la espera)\b",
         r"\bwhen (?:can|will|could|would|do|does|is|are)\b",
         r"\bby when\b",
+        r"\bhaven'?t (?:seen|received|got(?:ten)?) (?:anything|it|them|the \w+)",
+        r"\b(?:did|has|have) (?:the|my|our|your) \w+ (?:go out|gone out|ship|shipped|left|leave)\b",
         r"\bany (?:news|update)s?\b",
         r"\b(?:status|eta|lead time|delivery time)\b",
         r"\bhow long\b",
