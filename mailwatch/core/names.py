@@ -64,7 +64,7 @@ _ORG_WORDS = _fold_set(
     comenzi contabilitate suport relatii relații
     equipo ventas soporte atención atencion departamento empresa compras oficina contacto
     facturacion facturación pedidos administración distribuciones distribuidora distribución
-    comercial industrias suministros embalajes envases
+    industrias suministros embalajes envases
     distributors distribution trading industries supplies packaging
     дистрибуция торговый дом"""
 )
