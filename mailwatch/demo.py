@@ -84,7 +84,7 @@ SAMPLES: tuple[Sample, ...] = (
     Sample("04-ro-raspuns-promisiune.eml", "Sent", "Europe/Chisinau",
            "promise: 'Vă trimit oferta până vineri'", business_days_ago=2, at="15:10"),
     Sample("05-es-plazo-entrega.eml", "INBOX", "Europe/Madrid",
-           "client asks for a date: 'antes del 20 de marzo'", business_days_ago=2, at="13:30"),
+           "client's own date: 'a más tardar el viernes de la próxima semana'", business_days_ago=2, at="13:30"),
     Sample("06-en-quote-q2291.eml", "Sent", "Europe/Chisinau",
            "our quotation", business_days_ago=5, at="14:00"),
     Sample("07-en-price-pushback.eml", "INBOX", "Europe/London",

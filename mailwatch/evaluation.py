@@ -28,21 +28,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mailwatch.core.business_time import BusinessCalendar, parse_work_days, parse_work_hours
 from mailwatch.core.classify import classify_inbound
+from mailwatch.core.draft_facts import check_draft_facts, late_without_apology
+from mailwatch.core.drafting import DraftInputs, RenderedDraft, answer_by, build_draft_inputs
+from mailwatch.core.etiquette import check_draft
+from mailwatch.core.intent import classify_intent
 from mailwatch.core.language import detect_language
 from mailwatch.core.message import Direction, ParsedMessage
 from mailwatch.core.parse import parse_message
-from mailwatch.core.promises import DetectedPromise, detect_promises, promise_status
+from mailwatch.core.promises import (
+    DetectedPromise,
+    detect_promises,
+    detect_requested_deadline,
+    promise_status,
+)
 from mailwatch.core.threads import message_direction
+from mailwatch.drafts.render import DraftRenderer
+from mailwatch.drafts.service import gender_of_first_name
 
 __all__ = [
     "REQUIRED_CATEGORIES",
@@ -157,6 +169,71 @@ class _Acc:
         self.right += int(ok)
 
 
+INTENT_TARGET = 0.9  # intent accuracy per language, in the "draft content" section
+
+
+@dataclass
+class DraftContent:
+    """What the drafts mailwatch would write for the set say (issue 12).
+
+    For the last client message of each conversation: its intent, the kind it calls for, and
+    the draft of that kind rendered with the packaged templates as of the labelled instant;
+    for each ``renegotiation`` label, a renegotiation of that promise. Targets: no false date,
+    no wrong honorific, no late renegotiation without an apology, no etiquette failure, and
+    intent accuracy of at least ``INTENT_TARGET`` in every language.
+    """
+
+    drafts: int = 0
+    false_dates: int = 0
+    renegotiations: int = 0
+    late_renegotiations: int = 0
+    late_without_apology: int = 0
+    greetings_labelled: int = 0
+    greetings_right: int = 0
+    missing_name: int = 0  # the name was knowable (labelled, or known and allowed) but not used
+    wrong_honorific: int = 0
+    etiquette_failures: int = 0
+    intent: dict[str, _Acc] = field(default_factory=dict)
+    kind: _Acc = field(default_factory=_Acc)
+    problems: list[Mismatch] = field(default_factory=list)
+
+    def failing(self) -> list[str]:
+        low = [
+            f"intent_accuracy_{lang}"
+            for lang, acc in sorted(self.intent.items())
+            if acc.value < INTENT_TARGET
+        ]
+        counts = {
+            "false_dates": self.false_dates,
+            "wrong_honorifics": self.wrong_honorific,
+            "late_renegotiations_without_apology": self.late_without_apology,
+            "etiquette_failures": self.etiquette_failures,
+        }
+        return low + [name for name, value in counts.items() if value]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "drafts": self.drafts,
+            "false_dates": self.false_dates,
+            "renegotiations": self.renegotiations,
+            "late_renegotiations": self.late_renegotiations,
+            "late_without_apology": self.late_without_apology,
+            "greetings": [self.greetings_right, self.greetings_labelled],
+            "greetings_without_knowable_name": self.missing_name,
+            "wrong_honorifics": self.wrong_honorific,
+            "etiquette_failures": self.etiquette_failures,
+            "intent_accuracy": {
+                lang: round(acc.value, 4) for lang, acc in sorted(self.intent.items())
+            },
+            "intent_counts": {
+                lang: [acc.right, acc.total] for lang, acc in sorted(self.intent.items())
+            },
+            "kind_accuracy": round(self.kind.value, 4),
+            "problems": [m.as_dict() for m in self.problems],
+            "failing": self.failing(),
+        }
+
+
 @dataclass
 class Report:
     conversations: int = 0
@@ -171,6 +248,7 @@ class Report:
     mismatches: list[Mismatch] = field(default_factory=list)
     coverage: Counter[str] = field(default_factory=Counter)
     conversation_languages: Counter[str] = field(default_factory=Counter)
+    drafts: DraftContent = field(default_factory=lambda: DraftContent())
 
     @property
     def language_macro_precision(self) -> float:
@@ -198,7 +276,8 @@ class Report:
         }
 
     def failing(self, minimum: float) -> list[str]:
-        return [name for name, value in self.figures().items() if value < minimum]
+        low = [name for name, value in self.figures().items() if value < minimum]
+        return low + self.drafts.failing()
 
     def missing_categories(self) -> list[str]:
         return [c for c in REQUIRED_CATEGORIES if not self.coverage.get(c)]
@@ -219,6 +298,7 @@ class Report:
             },
             "coverage": dict(sorted(self.coverage.items())),
             "conversation_languages": dict(sorted(self.conversation_languages.items())),
+            "draft_content": self.drafts.as_dict(),
             "mismatches": [m.as_dict() for m in self.mismatches],
             "minimum": minimum,
             "failing": self.failing(minimum),
@@ -313,6 +393,7 @@ def _evaluate_conversation(
         report.coverage[f"tag:{tag}"] += 1
     for entry in labels.get("promise_status", []):
         _score_status(conv.name, entry, seen, report, cfg)
+    _score_drafts(conv.name, labels, seen, cfg, report.drafts)
 
 
 def _score_message(item: _Seen, cfg: SetConfig, report: Report) -> None:
@@ -486,6 +567,192 @@ def _score_status(
         )
 
 
+# --------------------------------------------------------------------------- draft content
+
+_HONORIFICS = re.compile(r"\b(?:doamnă|domnule|Estimada|Estimado|Sra\.|Sr\.|Ms|Mr)(?!\w)")
+_NEUTRAL_GREETINGS = frozenset({"Hello,", "Добрый день!", "Bună ziua,", "Buenos días:"})
+SIGNATURE = "Elena Rusu\nNordpack SRL\n+373 22 123 456 · elena.rusu@nordpack.md"
+
+
+def _honorifics(line: str) -> list[str]:
+    return _HONORIFICS.findall(line)
+
+
+def _draft_inputs(
+    kind: str,
+    target: _Seen,
+    seen: Sequence[_Seen],
+    cfg: SetConfig,
+    now: datetime,
+    **dates: Any,
+) -> DraftInputs:
+    parsed = target.parsed
+    own = cfg.own_addresses
+    counterpart = next(
+        (a for a in (*parsed.reply_to, parsed.from_addr) if a is not None and a.email not in own),
+        parsed.from_addr,
+    )
+    assert parsed.date is not None
+    offset = parsed.date.utcoffset()
+    earlier = [
+        s.parsed.new_text
+        for s in reversed(seen)
+        if s.direction is Direction.OUTBOUND and s.parsed.date and s.parsed.date <= now
+    ]
+    inbound_text = parsed.new_text if target.direction is Direction.INBOUND else None
+    return build_draft_inputs(
+        kind,
+        language=target.language or target.label.get("language"),
+        thread_subject=parsed.subject,
+        counterpart_email=counterpart.email if counterpart else "client@invalid",
+        counterpart_name=counterpart.name if counterpart else None,
+        counterpart_signature_text=inbound_text,
+        sender_name="Elena Rusu",
+        signature=SIGNATURE,
+        timezone=cfg.calendar.tz_name,
+        original_date=parsed.date,
+        now=now,
+        client_offset_minutes=int(offset.total_seconds() // 60) if offset is not None else None,
+        our_earlier_texts=earlier,
+        gender_lookup=gender_of_first_name,
+        **dates,
+    )
+
+
+def _check_rendered(
+    where: str,
+    inputs: DraftInputs,
+    draft: RenderedDraft,
+    content: DraftContent,
+) -> None:
+    content.drafts += 1
+    for problem in check_draft_facts(inputs, draft.body_text, draft.language):
+        content.false_dates += 1
+        content.problems.append(Mismatch(where, "false_date", "-", problem, draft.kind))
+    # passes: nothing to fix, and a name that is known is used (or left out on purpose)
+    failed = [
+        f
+        for f in check_draft(draft)
+        if f.level == "fail" or (f.code == "greeting" and not f.ok and inputs.full_name)
+    ]
+    for finding in failed:
+        content.etiquette_failures += 1
+        content.problems.append(Mismatch(where, "etiquette", "ok", finding.code, finding.message))
+
+
+def _score_drafts(
+    conv: str, labels: dict[str, Any], seen: Sequence[_Seen], cfg: SetConfig, content: DraftContent
+) -> None:
+    """Write the drafts mailwatch would write for this conversation and check what they say."""
+    label = labels.get("draft") or {}
+    target: _Seen | None = None
+    if label.get("message"):
+        target = next((s for s in seen if s.file == f"{conv}/{label['message']}"), None)
+        if target is None:
+            raise EvalSetError(f"{conv}: the draft label names a message that is not in the set")
+    elif seen and seen[-1].direction is Direction.INBOUND and seen[-1].label.get("needs_reply"):
+        target = seen[-1]
+    if target is not None and target.parsed.date is not None:
+        intent = classify_intent(target.parsed.new_text)
+        language = target.label.get("language") or "en"
+        if label.get("intent"):
+            ok = intent.intent.value == label["intent"]
+            content.intent.setdefault(language, _Acc()).add(ok)
+            if not ok:
+                content.problems.append(
+                    Mismatch(
+                        target.file, "intent", label["intent"], intent.intent.value, intent.evidence
+                    )
+                )
+        if "kind" in label:
+            content.kind.add(intent.kind == label["kind"])
+        if intent.kind is not None:
+            as_of = label.get("as_of")
+            now = (
+                _parse_instant(as_of, target.file)
+                if as_of
+                else target.parsed.date + timedelta(hours=1)
+            )
+            dates: dict[str, Any] = {}
+            if intent.kind == "acknowledgment":
+                theirs = detect_requested_deadline(
+                    target.parsed.new_text, target.parsed.date, cfg.calendar, target.language
+                )
+                dates = {
+                    "reply_by": answer_by(now, cfg.calendar, 1, theirs),
+                    "client_deadline": theirs,
+                }
+            inputs = _draft_inputs(intent.kind, target, seen, cfg, now, **dates)
+            draft = DraftRenderer().render(inputs)
+            _check_rendered(target.file, inputs, draft, content)
+            _score_greeting(target.file, label, inputs, draft, content)
+    renegotiation = labels.get("renegotiation")
+    if renegotiation:
+        _score_renegotiation(conv, renegotiation, seen, cfg, content)
+
+
+def _score_greeting(
+    where: str,
+    label: dict[str, Any],
+    inputs: DraftInputs,
+    draft: RenderedDraft,
+    content: DraftContent,
+) -> None:
+    got = draft.greeting
+    want = label.get("greeting")
+    if want is None:
+        # unlabelled: the name is knowable when it is known and the proper form allows it
+        if got in _NEUTRAL_GREETINGS and inputs.full_name and not inputs.neutral_reason:
+            content.missing_name += 1
+            content.problems.append(Mismatch(where, "greeting", "a name", got, "name known"))
+        return
+    content.greetings_labelled += 1
+    if got == want:
+        content.greetings_right += 1
+        return
+    if want not in _NEUTRAL_GREETINGS and got in _NEUTRAL_GREETINGS:
+        content.missing_name += 1
+    if _honorifics(got) and _honorifics(got) != _honorifics(want):
+        content.wrong_honorific += 1
+    content.problems.append(Mismatch(where, "greeting", want, got, inputs.gender_evidence))
+
+
+def _score_renegotiation(
+    conv: str, entry: dict[str, Any], seen: Sequence[_Seen], cfg: SetConfig, content: DraftContent
+) -> None:
+    where = f"{conv}/{entry['message']}"
+    ours = next((s for s in seen if s.file == where), None)
+    if ours is None or not ours.promises or ours.parsed.date is None:
+        content.problems.append(Mismatch(where, "renegotiation", "a promise", "-", "none detected"))
+        content.false_dates += 1
+        return
+    promise = ours.promises[0]
+    now = _parse_instant(entry["as_of"], where)
+    client = next((s for s in reversed(seen) if s.direction is Direction.INBOUND), ours)
+    inputs = _draft_inputs(
+        "renegotiation",
+        client,
+        [s for s in seen if s.parsed.date and s.parsed.date <= now],
+        cfg,
+        now,
+        old_date=promise.due_at,
+        new_date=_parse_instant(entry["new_date"], where),
+        promised_on=ours.parsed.date,
+    )
+    draft = DraftRenderer().render(inputs)
+    content.renegotiations += 1
+    if inputs.late != bool(entry.get("late", inputs.late)):
+        content.problems.append(
+            Mismatch(where, "renegotiation", f"late={entry.get('late')}", f"late={inputs.late}", "")
+        )
+    if inputs.late:
+        content.late_renegotiations += 1
+        if late_without_apology(inputs, draft.body_text):
+            content.late_without_apology += 1
+            content.problems.append(Mismatch(where, "renegotiation", "an apology", "none", ""))
+    _check_rendered(where, inputs, draft, content)
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -539,6 +806,8 @@ def _print_report(report: Report, minimum: float, check_coverage: bool = True) -
         table.add_row(title, fmt(acc.value), "", f"{acc.right}/{acc.total}")
     console.print(table)
 
+    _print_drafts(console, report.drafts)
+
     coverage = ", ".join(f"{k} {v}" for k, v in sorted(report.coverage.items()))
     console.print(f"[bold]Coverage[/]: {coverage}", highlight=False, soft_wrap=True)
     if check_coverage and report.missing_categories():
@@ -557,6 +826,48 @@ def _print_report(report: Report, minimum: float, check_coverage: bool = True) -
     failing = report.failing(minimum)
     if failing:
         console.print(f"[bold red]Below {minimum:.2f}[/]: {', '.join(failing)}")
+
+
+def _print_drafts(console: Any, drafts: DraftContent) -> None:
+    from rich.table import Table
+
+    def count(value: int, target_zero: bool = True) -> str:
+        return f"[bold red]{value}[/]" if target_zero and value else str(value)
+
+    table = Table(title="Draft content (the drafts mailwatch writes for the set)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    table.add_row("drafts written", str(drafts.drafts), "")
+    table.add_row("false dates", count(drafts.false_dates), "0")
+    table.add_row(
+        "late renegotiations without an apology",
+        f"{count(drafts.late_without_apology)} of {drafts.late_renegotiations}",
+        "0",
+    )
+    table.add_row(
+        "greetings as labelled", f"{drafts.greetings_right}/{drafts.greetings_labelled}", ""
+    )
+    table.add_row("greetings without the name where knowable", str(drafts.missing_name), "")
+    table.add_row("wrong honorifics", count(drafts.wrong_honorific), "0")
+    table.add_row("etiquette check failures", count(drafts.etiquette_failures), "0")
+    for lang, acc in sorted(drafts.intent.items()):
+        text = f"{acc.value:.3f} ({acc.right}/{acc.total})"
+        if acc.value < INTENT_TARGET:
+            text = f"[bold red]{text}[/]"
+        table.add_row(f"intent accuracy {lang}", text, f">= {INTENT_TARGET}")
+    table.add_row(
+        "intent -> kind accuracy",
+        f"{drafts.kind.value:.3f} ({drafts.kind.right}/{drafts.kind.total})",
+        "",
+    )
+    console.print(table)
+    for m in drafts.problems:
+        console.print(
+            f"  {m.file}  {m.kind}: expected {m.expected}, got {m.got} - {m.reason}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

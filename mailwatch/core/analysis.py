@@ -19,7 +19,7 @@ from mailwatch.core.promises import DetectedPromise, detect_promises, detect_req
 from mailwatch.core.warning_signs import WarningSign, detect_text_signs
 
 # Bump when the analysers change in a way that should re-analyse stored mail.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: "thanks only" needs no reply (intent)
 
 
 @dataclass(frozen=True, slots=True)

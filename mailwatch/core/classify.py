@@ -387,7 +387,8 @@ def classify_inbound(
     intent = classify_intent(msg.new_text)
     if intent.intent is Intent.THANKS_ONLY:
         return Verdict(False, Category.CLIENT, f"{reason}; thanks only ({intent.evidence})")
-    return Verdict(True, Category.CLIENT, reason)
+    # the intent, with its evidence, shows in the thread's reason and picks the draft kind
+    return Verdict(True, Category.CLIENT, f"{reason}; {intent.intent.value}: {intent.evidence}")
 
 
 def is_automatic_recipient(addr: Address, markers: Mapping[str, str]) -> str | None:

@@ -103,7 +103,7 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"\b(?:arrived|came|were|was|is|are) (?:damaged|broken|crushed|torn|wet|defective)",
         r"\b(?:damaged|defective|faulty) (?:goods|boxes|labels|pallets?|items?|parts?)",
         r"\bnot what we ordered\b",
-        r"\bwrong (?:colou?r|size|quantity|items?|labels?|print)",
+        r"\bwrong (?:colou?r|size|quantity|items?|labels?|print|barcode|text|artwork)",
         r"\b(?:complaint|unacceptable|very disappointed|deeply disappointed)\b",
         r"\bбрак\w*",
         r"\bповрежд\w+",
@@ -127,6 +127,8 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
     Intent.PRICE_PUSHBACK: (
         r"\btoo (?:expensive|high|pricey|costly)\b",
         r"\bso expensive\b",
+        r"\b(?:room|flexibility|margin) (?:on|in|for) (?:the |your )?price",
+        r"\babove what we (?:pay|budgeted)",
         r"\b(?:price|prices|quote|offer) (?:is|are|seems?) (?:too |quite |rather |a bit )?"
         r"(?:high|steep|expensive)",
         r"\b(?:better|lower|best) (?:price|offer|rate)\b",
@@ -160,6 +162,8 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"\b(?:a |have a |set up a |arrange a |schedule a |quick )(?:call|meeting|video call)\b",
         r"\b(?:meet|visit) (?:you|us|your (?:factory|plant|office))\b",
         r"\bcan we (?:meet|talk|speak)\b",
+        r"\bto meet (?:and|up|in person|you)\b",
+        r"\b(?:come|drop by) (?:to|at) your (?:office|factory|plant)\b",
         r"\bвстреч\w*",
         r"\bсозвон\w*",
         r"\bприехать к вам\b",
@@ -169,7 +173,7 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"\bsa ne (?:intalnim|vedem|auzim)\b",
         r"\bo vizita\b",
         r"\bsa vorbim la telefon\b",
-        r"\breunion\b",
+        r"\b(?:una|tener una|organizar una|concertar una) reunion\b",
         r"\b(?:una |breve )llamada\b",
         r"\bvideollamada\b",
         r"\bvisitar(?:les|os)?\b",
@@ -220,6 +224,8 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"espero|esperamos|aguardo|a la espera)\b",
         r"\bwhen (?:can|will|could|would|do|does|is|are)\b",
         r"\bby when\b",
+        r"\bhaven'?t (?:seen|received|got(?:ten)?) (?:anything|it|them|the \w+)",
+        r"\b(?:did|has|have) (?:the|my|our|your) \w+ (?:go out|gone out|ship|shipped|left|leave)\b",
         r"\bany (?:news|update)s?\b",
         r"\b(?:status|eta|lead time|delivery time)\b",
         r"\bhow long\b",
@@ -231,7 +237,7 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"\bcand\b",
         r"\bin ce termen\b",
         r"\btermen\w*",
-        r"\bnoutati\b",
+        r"\bnoutat\w*",
         r"\bcuando\b",
         r"\bplazo\w*",
         r"\bnovedades\b",
@@ -376,7 +382,7 @@ def classify_intent(text: str | None) -> IntentVerdict:
             return IntentVerdict(intent, f'"{found}"')
     thanks = _THANKS.search(folded)
     if thanks and len(words) <= 15:
-        names = {_fold(w) for w in re.findall(r"\b[A-ZА-ЯЁ][\w.-]*", _body(text or ""))}
+        names = {_fold(w) for w in re.findall(r"\b[A-ZА-ЯЁ]\w*", _body(text or ""))}
         rest = [w for w in words if w not in _THANKS_WORDS and w not in names]
         if not rest and "?" not in folded:
             return IntentVerdict(Intent.THANKS_ONLY, f'only "{thanks.group(0)}"')

@@ -63,7 +63,10 @@ _ORG_WORDS = _fold_set(
     echipa echipă departamentul departament vanzari vânzări birou firma firmă societatea
     comenzi contabilitate suport relatii relații
     equipo ventas soporte atención atencion departamento empresa compras oficina contacto
-    facturacion facturación pedidos administración"""
+    facturacion facturación pedidos administración distribuciones distribuidora distribución
+    industrias suministros embalajes envases
+    distributors distribution trading industries supplies packaging
+    дистрибуция торговый дом"""
 )
 # Words that end a candidate line taken from a signature: job titles, not names.
 _JOB_WORDS = _fold_set(

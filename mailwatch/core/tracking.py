@@ -48,6 +48,7 @@ class MessageFacts:
     signs: tuple[WarningSign, ...] = ()
     sender: str | None = None
     parents: tuple[str, ...] = ()  # In-Reply-To and References: orders same-second messages
+    colleague_reply: bool = False  # a colleague (INTERNAL_DOMAINS) wrote to the client: an answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class ThreadStatus:
     requested_by: datetime | None
     language: str
     signs: tuple[WarningSign, ...]
+    answered_by: str | None = None  # who wrote the answer the client has now (us or a colleague)
 
 
 def _ordered(messages: Sequence[MessageFacts]) -> list[MessageFacts]:
@@ -106,9 +108,15 @@ def track_thread(
     ordered = _ordered(messages)
     client = [m for m in ordered if m.direction is Direction.INBOUND and m.needs_reply]
     ours = [m for m in ordered if m.direction is Direction.OUTBOUND]
-    last_out = ours[-1] if ours else None
+    answers = [m for m in ordered if m.direction is Direction.OUTBOUND or m.colleague_reply]
+    last_out = answers[-1] if answers else None
     last_out_position = max(
-        (i for i, m in enumerate(ordered) if m.direction is Direction.OUTBOUND), default=-1
+        (
+            i
+            for i, m in enumerate(ordered)
+            if m.direction is Direction.OUTBOUND or m.colleague_reply
+        ),
+        default=-1,
     )
     pending = [
         m
@@ -143,6 +151,9 @@ def track_thread(
             f"answered from another mail client: the \\Answered flag is set on the message of "
             f"{_when(pending[answered_upto].at, calendar)}"
         )
+    elif last_out is not None and last_out.colleague_reply:
+        state, needs_reply = AWAITING_THEM, False
+        reason = f"answered by our colleague {last_out.sender or '?'} at {_when(last_out.at)}"
     elif last_out is not None:
         state, needs_reply = AWAITING_THEM, False
         reason = f"we wrote last, at {_when(last_out.at, calendar)}"
@@ -187,7 +198,27 @@ def track_thread(
         requested_by=requested,
         language=language,
         signs=tuple(signs),
+        answered_by=last_out.sender if last_out is not None and not unanswered else None,
     )
+
+
+def is_colleague_reply(
+    sender: str | None, recipients: Sequence[str], internal_domains: frozenset[str]
+) -> bool:
+    """A colleague's mail to someone outside the company (a client), seen because we were copied
+    or it sits in a watched folder: it answers the client as much as our own would."""
+    if not sender or "@" not in sender:
+        return False
+    domain = sender.rpartition("@")[2].lower()
+    domains = internal_domains or frozenset({domain})
+
+    def internal(address: str) -> bool:
+        host = address.rpartition("@")[2].lower()
+        return any(host == d or host.endswith("." + d) for d in domains)
+
+    if not internal(sender):
+        return False
+    return any("@" in r and not internal(r) for r in recipients)
 
 
 def _minutes(span: timedelta) -> int:

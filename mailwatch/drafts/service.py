@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid, parsedate_tz
@@ -622,14 +623,25 @@ _gender_detector: Any = None
 
 
 def gender_of_first_name(first_name: str) -> Gender | None:
-    """gender-guesser's answer when it is sure ("male"/"female"), else None."""
+    """gender-guesser's answer for a first name ("female"/"mostly_female" -> "f"), else None
+    ("andy": used for both, "unknown": not in its list)."""
     global _gender_detector
     if _gender_detector is None:
         import gender_guesser.detector as detector
 
         _gender_detector = detector.Detector(case_sensitive=False)
     answer = _gender_detector.get_gender(first_name)
-    return "f" if answer == "female" else "m" if answer == "male" else None
+    if answer in ("andy", "unknown"):  # "María" is listed without its accent too
+        plain = "".join(
+            ch for ch in unicodedata.normalize("NFKD", first_name) if not unicodedata.combining(ch)
+        )
+        answer = _gender_detector.get_gender(plain)
+    # "mostly_female" (María in Spain) is the library's confident answer for a mixed list
+    if answer in ("female", "mostly_female"):
+        return "f"
+    if answer in ("male", "mostly_male"):
+        return "m"
+    return None
 
 
 def editor_command() -> str:

@@ -141,6 +141,8 @@ class Thread(Base):
     first_response_business_minutes: Mapped[int | None] = mapped_column(Integer)
     requested_by: Mapped[datetime | None]
     signs: Mapped[list[Any] | None] = mapped_column(JSON)
+    # who wrote the answer the client has now: our address or a colleague's (INTERNAL_DOMAINS)
+    answered_by: Mapped[str | None] = mapped_column(String(320))
     tracked_at: Mapped[datetime | None]
     # What the user decided: closed | snoozed | ignored, and since when.
     manual_state: Mapped[str | None] = mapped_column(String(16))

@@ -40,11 +40,13 @@ class View:
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     sla: timedelta = timedelta(hours=4)
     default_language: str = "en"
+    internal_domains: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, settings: Any) -> View:
         languages = getattr(settings, "languages", ()) or ("en",)
-        return cls(settings.calendar, settings.reply_sla, languages[0])
+        internal = frozenset(getattr(settings, "internal_domains", ()) or ())
+        return cls(settings.calendar, settings.reply_sla, languages[0], internal)
 
     def iso(self, value: datetime | None) -> str | None:
         """ISO 8601 with the offset of the team's timezone (to the second), for JSON."""
@@ -148,7 +150,7 @@ def thread_rows(
     later = [t.id for t in threads if t.last_message_at is not None and t.last_message_at > now]
     facts_then: dict[int, list[MessageFacts]] = {}
     if later:
-        for tid, facts in load_facts(session, later).items():
+        for tid, facts in load_facts(session, later, view.internal_domains).items():
             facts_then[tid] = [f for f in facts if f.at is None or f.at <= now]
 
     result = []
@@ -160,6 +162,7 @@ def thread_rows(
         first_response = thread.first_response_business_minutes
         language = thread.language
         requested_by = thread.requested_by
+        answered_by = thread.answered_by
         signs = _signs(thread.signs)
         last_inbound, last_outbound = thread.last_inbound_at, thread.last_outbound_at
         count = thread.message_count
@@ -172,6 +175,7 @@ def thread_rows(
             waiting_since, last_client_at = status.waiting_since, status.last_client_at
             first_response, language = status.first_response_business_minutes, status.language
             requested_by, signs = status.requested_by, signs_json(status.signs)
+            answered_by = status.answered_by
             last_inbound = _latest(facts, Direction.INBOUND)
             last_outbound = _latest(facts, Direction.OUTBOUND)
             count = len(facts)
@@ -215,6 +219,7 @@ def thread_rows(
                 "message_ids": [],
                 "warning_signs": signs,
                 "requested_by": view.iso(requested_by),
+                "answered_by": answered_by if current != AWAITING_US else None,
                 "snoozed_until": view.iso(thread.snoozed_until) if current == "snoozed" else None,
                 "message_count": count,
                 "last_message_at": view.iso(thread.last_message_at),

@@ -31,7 +31,13 @@ from mailwatch.core.analysis import (
     analyze_messages,
 )
 from mailwatch.core.message import Address, Direction, ParsedMessage
-from mailwatch.core.tracking import AWAITING_US, MessageFacts, ThreadStatus, track_thread
+from mailwatch.core.tracking import (
+    AWAITING_US,
+    MessageFacts,
+    ThreadStatus,
+    is_colleague_reply,
+    track_thread,
+)
 from mailwatch.core.warning_signs import SignKind, WarningSign
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
@@ -358,7 +364,7 @@ class Tracker:
         for start in range(0, len(ordered), BATCH):
             chunk = ordered[start : start + BATCH]
             with transaction(self.factory) as session:
-                facts = load_facts(session, chunk)
+                facts = load_facts(session, chunk, self.settings.internal_domains)
                 now = datetime.now(UTC)
                 for thread in session.scalars(select(Thread).where(Thread.id.in_(chunk))):
                     status = self.status_of(facts.get(thread.id, []))
@@ -374,8 +380,12 @@ class Tracker:
         )
 
 
-def load_facts(session: Session, thread_ids: Sequence[int]) -> dict[int, list[MessageFacts]]:
-    """The tracker's view of the messages of ``thread_ids``, oldest first."""
+def load_facts(
+    session: Session, thread_ids: Sequence[int], internal_domains: frozenset[str] = frozenset()
+) -> dict[int, list[MessageFacts]]:
+    """The tracker's view of the messages of ``thread_ids``, oldest first.
+
+    A colleague's mail (category ``internal``) to an outside address counts as an answer."""
     result: dict[int, list[MessageFacts]] = defaultdict(list)
     if not thread_ids:
         return result
@@ -395,6 +405,9 @@ def load_facts(session: Session, thread_ids: Sequence[int]) -> dict[int, list[Me
             Message.from_email,
             Message.in_reply_to,
             Message.references,
+            Message.category,
+            Message.to_addrs,
+            Message.cc_addrs,
         )
         .where(Message.thread_id.in_(thread_ids))
         .order_by(Message.thread_id, Message.id)
@@ -416,6 +429,16 @@ def load_facts(session: Session, thread_ids: Sequence[int]) -> dict[int, list[Me
                     [r for r in (row.references or []) if isinstance(r, str)]
                     + ([row.in_reply_to] if row.in_reply_to else [])
                 ),
+                colleague_reply=row.category == "internal"
+                and is_colleague_reply(
+                    row.from_email,
+                    [
+                        str(a.get("email") or "")
+                        for a in [*(row.to_addrs or []), *(row.cc_addrs or [])]
+                        if isinstance(a, dict)
+                    ],
+                    internal_domains,
+                ),
             )
         )
     return result
@@ -431,4 +454,5 @@ def apply_status(thread: Thread, status: ThreadStatus, now: datetime) -> None:
     thread.requested_by = status.requested_by
     thread.language = status.language
     thread.signs = signs_json(status.signs) or None
+    thread.answered_by = status.answered_by
     thread.tracked_at = now

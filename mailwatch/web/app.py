@@ -56,13 +56,15 @@ log = logging.getLogger("mailwatch.web")
 MAX_FORM_BYTES = 256 * 1024  # a draft is a few KB; nothing legitimate comes near this
 MAX_BODY_CHARS = 100_000
 FIRST_PAGE = 20  # rows per section before "show all" (the digest lists as many)
-REGENERATE_KINDS = ("decline", "acknowledgment")
-THREAD_DRAFT_KINDS = ("acknowledgment", "decline", "follow_up")
+REGENERATE_KINDS = ("decline", "acknowledgment", "closing", "clarify")
+THREAD_DRAFT_KINDS = ("acknowledgment", "decline", "follow_up", "closing", "clarify")
 KIND_LABELS = {
     "acknowledgment": "acknowledgment",
     "decline": "decline",
     "renegotiation": "renegotiation",
     "follow_up": "follow-up",
+    "closing": "closing",
+    "clarify": "questions",
 }
 
 Handler = Callable[[Request], Awaitable[Response]]

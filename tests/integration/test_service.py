@@ -350,3 +350,26 @@ def test_the_digest_job_mails_the_digest_once(imap_user, smtp_server, harness):
     (received,) = smtp_server.wait_for(1)
     assert received.message["To"] == "boss@example.com"
     assert "1 overdue" in received.message["Subject"]
+
+
+def test_the_scheduler_picks_the_kind_from_the_clients_intent(imap_user, harness):
+    """A refusal gets a closing, a vague request a clarify, and 'thanks, received' nothing."""
+    for sender, subject, body in (
+        (CLIENT, "Cutii cadou", "Bună ziua,\n\nVă mulțumim, dar nu mai avem nevoie de cutii.\n"),
+        ("Dan <dan@other.test>", "Colaborare", "Bună ziua,\n\nSuntem interesați de produsele "
+         "dumneavoastră. Ce ne puteți oferi?\n"),
+        ("Ion <ion@third.test>", "Factura", "Mulțumesc, am primit!\n"),
+    ):  # fmt: skip
+        imap_user.server.append(
+            imap_user.username,
+            "INBOX",
+            make_msg(sender=sender, subject=subject, body=body, date=utc(23, 9, 0)),
+        )
+    h = harness()
+    h.sync()
+    jobs = Jobs(h.factory, h.settings)
+    created = jobs.sla_check(utc(23, 11, 0)).created
+    assert len(created) == 2
+    kinds = {d.subject: d.kind for d in drafts(h)}
+    assert kinds == {"Re: Cutii cadou": "closing", "Re: Colaborare": "clarify"}
+    assert jobs.sla_check(utc(23, 11, 30)).created == []

@@ -52,7 +52,11 @@ def verdict(m: ParsedMessage) -> Verdict:
 
 def test_plain_client_needs_reply() -> None:
     v = verdict(msg())
-    assert v == Verdict(True, Category.CLIENT, "from client viktor@client.ru")
+    assert v == Verdict(
+        True,
+        Category.CLIENT,
+        "from client viktor@client.ru; request: a message for us to answer",
+    )
 
 
 def test_client_refusal_still_needs_reply() -> None:

@@ -124,3 +124,41 @@ def test_mismatches_are_counted_and_listed(tmp_path: Path) -> None:
     assert kinds.count(("c/02.eml", "promise")) == 2
     assert ("c/03.eml", "language") in kinds
     assert "needs_reply_precision" in report.failing(0.95)
+
+
+# --- draft content (issue 12) -------------------------------------------------------------------
+
+
+def test_draft_content_targets(report: Report) -> None:
+    drafts = report.drafts
+    # every conversation whose last message is a client's waiting for us gets a draft
+    assert drafts.drafts >= 50 and drafts.renegotiations >= 8 and drafts.late_renegotiations >= 4
+    problems = [m.as_dict() for m in drafts.problems]
+    assert drafts.false_dates == 0, problems
+    assert drafts.wrong_honorific == 0, problems
+    assert drafts.late_without_apology == 0, problems
+    # the etiquette check passes on every draft mailwatch writes by default, over the whole set
+    assert drafts.etiquette_failures == 0, problems
+    for lang in LANGUAGES:
+        assert drafts.intent[lang].total >= 10, lang
+        assert drafts.intent[lang].value >= 0.9, (lang, problems)
+    assert drafts.greetings_labelled >= 35
+    assert drafts.failing() == []
+
+
+def test_draft_content_catches_what_is_wrong(tmp_path: Path) -> None:
+    """The section can fail: a wrong expected honorific and a wrong intent label are counted."""
+    root = tmp_path / "eval"
+    root.mkdir()
+    shutil.copy(EVAL / "set.json", root / "set.json")
+    shutil.copytree(EVAL / "es-15-almazara-ruiz", root / "es-15-almazara-ruiz")
+    labels_path = root / "es-15-almazara-ruiz" / "labels.json"
+    labels = json.loads(labels_path.read_text(encoding="utf-8"))
+    labels["draft"]["greeting"] = "Estimada Sra. Ruiz:"
+    labels["draft"]["intent"] = "complaint"
+    labels_path.write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
+    broken = evaluate(root)
+    assert broken.drafts.wrong_honorific == 1
+    assert broken.drafts.intent["es"].value == 0.0
+    assert "wrong_honorifics" in broken.failing(0.95)
+    assert main([str(root), "--tag", "issue12"]) == 1
