@@ -82,6 +82,8 @@ GLOBAL_KEYS = (
     "INTERNAL_DOMAINS",
     "AUTO_SEND",
     "FOLLOW_UP_AFTER",
+    "ACK_BACKLOG_LIMIT",
+    "AUTO_DRAFTS_PER_HOUR",
     "SEND_RATE",
     "SENT_COPY",
     "DRAFTS_TO_MAILBOX",
@@ -218,6 +220,9 @@ class Settings:
     text_prefix_bytes: int
     thread_subject_window: timedelta
     problems: tuple[ConfigError, ...] = field(default=())
+    # Backlog policy (mailwatch.service.backlog): business days, 0 = off; drafts per hour.
+    ack_backlog_limit: int = 1
+    auto_drafts_per_hour: int = 30
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -716,6 +721,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
             "THREAD_SUBJECT_WINDOW", timedelta(days=30), _positive_duration
         ),
         problems=tuple(problems),
+        ack_backlog_limit=read.get("ACK_BACKLOG_LIMIT", 1, parse_business_days),
+        auto_drafts_per_hour=read.get("AUTO_DRAFTS_PER_HOUR", 30, _int_range(1, 100000)),
     )
 
 

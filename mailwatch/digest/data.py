@@ -174,6 +174,8 @@ class Digest:
     this_week: WeekFigures
     last_week: WeekFigures
     job_problems: list[str] = field(default_factory=list)
+    backlog: str = ""  # "37 threads waiting longer than a business day when mailwatch started..."
+    backlog_threads: int = 0
 
     def subject_line(self) -> str:
         """A safe one-line Subject: counts only, nothing taken from the mail."""
@@ -194,6 +196,7 @@ class Digest:
         return {
             "alerts": len(self.alerts),
             "job_problems": len(self.job_problems),
+            "backlog": self.backlog_threads,
             "overdue": len(self.overdue),
             "drafts": len(self.drafts),
             "promises_due": len(self.promises_due),
@@ -325,6 +328,9 @@ def build_digest(
     )
     sync = _sync_health(session, settings, now, view)
     alerts = [s.line for s in sync if s.problem]
+    from mailwatch.service.backlog import backlog_line, backlog_rows, read_started_at
+
+    backlog_count = len(backlog_rows(session, settings, now))
     return Digest(
         generated_at=view.iso(now) or "",
         timezone=cal.tz_name,
@@ -339,6 +345,8 @@ def build_digest(
         this_week=this_week,
         last_week=last_week,
         job_problems=_job_problems(session, view),
+        backlog=backlog_line(backlog_count, settings, read_started_at(session)),
+        backlog_threads=backlog_count,
     )
 
 

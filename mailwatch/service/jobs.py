@@ -19,6 +19,7 @@ from mailwatch.core.scheduling import (
     acknowledgment_due,
     asks_or_proposes,
     follow_up_due,
+    in_backlog,
     proposed_new_date,
     renegotiation_due,
 )
@@ -43,6 +44,8 @@ def _parse(value: str | None) -> datetime | None:
 class JobReport:
     created: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    backlog: int = 0  # threads left to a person by the backlog policy
+    capped: int = 0  # drafts not written: AUTO_DRAFTS_PER_HOUR reached
 
 
 class Jobs:
@@ -85,9 +88,30 @@ class Jobs:
             return False
         return True
 
+    def _hour_budget(self, now: datetime) -> int:
+        """Drafts the scheduler may still write this hour (``AUTO_DRAFTS_PER_HOUR``).
+
+        Counts every draft created in the last hour, whoever asked for it: a queue just
+        filled by hand needs no more automatic drafts on top.
+        """
+        with self.factory() as session:
+            recent = session.scalar(
+                select(func.count(Draft.id)).where(Draft.created_at > now - timedelta(hours=1))
+            )
+        return self.settings.auto_drafts_per_hour - int(recent or 0)
+
     def _create(
         self, kind: str, thread_id: int, now: datetime, report: JobReport, **kw: Any
     ) -> None:
+        if self._hour_budget(now) <= 0:
+            if not report.capped:
+                log.warning(
+                    "AUTO_DRAFTS_PER_HOUR (%d) reached: no more automatic drafts this hour; "
+                    "the due ones are written at the next checks",
+                    self.settings.auto_drafts_per_hour,
+                )
+            report.capped += 1
+            return
         automatic = kind in self.settings.auto_send
         try:
             result = self.drafts.create(kind, thread_id, now, automatic=automatic, **kw)
@@ -134,7 +158,10 @@ class Jobs:
 
     def sla_check(self, now: datetime) -> JobReport:
         """An acknowledgment draft ``ACK_AFTER`` into a client's wait, before it is overdue."""
+        from mailwatch.service.backlog import first_started_at
+
         report = JobReport()
+        started = first_started_at(self.factory, now)
         with self.factory() as session:
             rows = thread_rows(session, now, "awaiting_us", self.view)
         for row in rows:
@@ -142,6 +169,9 @@ class Jobs:
             if since is None:
                 continue
             if now < acknowledgment_due(since, self.settings.calendar, self.settings.ack_after):
+                continue
+            if in_backlog(since, started, self.settings.calendar, self.settings.ack_backlog_limit):
+                report.backlog += 1
                 continue
             with self.factory() as session:
                 done = self._exists(

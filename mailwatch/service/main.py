@@ -160,6 +160,9 @@ def run_service(
         scheduler = None
         lease = await asyncio.to_thread(acquire, factory, SCHEDULER, owner, LEASE_TTL, _now())
         if lease.acquired:
+            from mailwatch.service.backlog import first_started_at
+
+            await asyncio.to_thread(first_started_at, factory, _now())  # the backlog's edge
             scheduler = build_scheduler(settings)
             scheduler.start()
             running["scheduler"] = scheduler
