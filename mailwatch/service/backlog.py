@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import Settings
@@ -29,11 +30,16 @@ STARTED_KEY = "first_started_at"
 
 def first_started_at(factory: sessionmaker[Session], now: datetime) -> datetime:
     """When the scheduler first ran on this database; recorded by the first caller."""
-    with transaction(factory) as session:
-        state = session.get(ServiceState, STARTED_KEY, with_for_update=True)
-        if state is not None and state.value:
-            return datetime.fromisoformat(state.value)
-        session.add(ServiceState(key=STARTED_KEY, value=now.isoformat(), updated_at=now))
+    try:
+        with transaction(factory) as session:
+            state = session.get(ServiceState, STARTED_KEY, with_for_update=True)
+            if state is not None and state.value:
+                return datetime.fromisoformat(state.value)
+            session.add(ServiceState(key=STARTED_KEY, value=now.isoformat(), updated_at=now))
+    except IntegrityError:  # recorded by another caller at the same moment
+        with factory() as session:
+            started = read_started_at(session)
+        return started or now
     log.info("first start on this database: mail waiting since before %s is the backlog", now)
     return now
 

@@ -112,6 +112,8 @@ class Thread(Base):
     # AUTOINCREMENT: SQLite must never hand out the id of a merged-away thread again.
     __table_args__ = (
         Index("ix_threads_mailbox_last", "mailbox_id", "last_message_at"),
+        Index("ix_threads_ack_due_at", "ack_due_at"),
+        Index("ix_threads_follow_up_due_at", "follow_up_due_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -143,6 +145,9 @@ class Thread(Base):
     manual_state: Mapped[str | None] = mapped_column(String(16))
     manual_state_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
+    # When the scheduler's checks next have something to do here (mailwatch.store.due).
+    ack_due_at: Mapped[datetime | None]
+    follow_up_due_at: Mapped[datetime | None]
 
 
 class Message(Base):
