@@ -170,6 +170,9 @@ class Settings:
     public_url: str = ""
     trusted_authserv_ids: frozenset[str] = frozenset()
     auto_send_daily_cap: int = 20
+    # backlog policy (mailwatch.service.backlog): business days, 0 = off; drafts per hour
+    ack_backlog_limit: int = 1
+    auto_drafts_per_hour: int = 30
     # every GLOBAL_KEYS value in force (parsed), and the text of those set in the env
     values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     raw: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -640,6 +643,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FOLLOW_UP_AFTER", "3", "business days",
             "Draft a follow-up after this many business days without the client's answer.",
             BUSINESS, parse=parse_business_days, unit="business day(s)"),
+    Setting("ACK_BACKLOG_LIMIT", "1", "business days (0 = no limit)",
+            "On the first start, threads already waiting longer than this get no automatic "
+            "acknowledgment: the digest sums them up and the web page drafts them in bulk.",
+            BUSINESS, parse=parse_business_days, unit="business day(s)"),
+    Setting("AUTO_DRAFTS_PER_HOUR", "30", "whole number 1-100000",
+            "At most this many automatic drafts an hour (the rest stay due and are written "
+            "later; logged when reached).", DRAFTING, parse=_int_range(1, 100000),
+            unit="drafts per hour"),
     Setting("INTERNAL_DOMAINS", "", "domains, comma-separated",
             "Colleagues' domains: their mail never needs a reply from the sales inbox.",
             BUSINESS, parse=_domains, example="example.com"),
@@ -1086,6 +1097,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         public_url=g["PUBLIC_URL"] or "",
         trusted_authserv_ids=g["TRUSTED_AUTHSERV_IDS"] or frozenset(),
         auto_send_daily_cap=g["AUTO_SEND_DAILY_CAP"],
+        ack_backlog_limit=g["ACK_BACKLOG_LIMIT"],
+        auto_drafts_per_hour=g["AUTO_DRAFTS_PER_HOUR"],
     )
 
 

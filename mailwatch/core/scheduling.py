@@ -52,6 +52,21 @@ def renegotiation_due(
     return when
 
 
+def in_backlog(
+    waiting_since: datetime, started_at: datetime, calendar: BusinessCalendar, limit_days: int
+) -> bool:
+    """The client already waited more than ``limit_days`` business days when mailwatch started.
+
+    Such a thread gets no automatic acknowledgment (acknowledging a three-week-old message is
+    wrong, and a first start on a large mailbox would flood the approval queue); a person
+    decides, helped by the digest and the web page's bulk drafting. ``limit_days`` 0: no backlog.
+    """
+    if limit_days <= 0 or waiting_since >= started_at:
+        return False
+    waited = calendar.business_minutes_between(waiting_since, started_at)
+    return waited > limit_days * _minutes_per_day(calendar)
+
+
 def proposed_new_date(due_at: datetime, calendar: BusinessCalendar, lead_days: int) -> datetime:
     """A first suggestion for the new date in a renegotiation draft (the user edits it)."""
     local_day = calendar.local(due_at).date()

@@ -103,6 +103,8 @@ def print_digest(digest: Digest, console: Console) -> None:
         console.print(_t(f"SYNC PROBLEM: {line}", "bold red"), soft_wrap=True)
     for line in digest.job_problems:
         console.print(_t(f"JOB FAILING: {line}", "bold red"), soft_wrap=True)
+    if digest.backlog:
+        console.print(_t(f"BACKLOG: {digest.backlog}", "yellow"), soft_wrap=True)
 
     title = f"overdue ({digest.overdue_count}), business time"
     if digest.overdue_more:

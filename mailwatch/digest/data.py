@@ -215,6 +215,8 @@ class Digest:
         return max(0, self.overdue_count - len(self.overdue))
 
     job_problems: list[str] = field(default_factory=list)
+    backlog: str = ""  # "37 threads waiting longer than a business day when mailwatch started..."
+    backlog_threads: int = 0
 
     @property
     def as_of(self) -> str:
@@ -242,6 +244,7 @@ class Digest:
         return {
             "alerts": len(self.alerts),
             "job_problems": len(self.job_problems),
+            "backlog": self.backlog_threads,
             "overdue": self.overdue_count,
             "drafts": len(self.drafts),
             "promises_due": len(self.promises_due),
@@ -385,6 +388,9 @@ def build_digest(
     this_week, last_week = _response_figures(session, now, view)
     sync = _sync_health(session, settings, now, view)
     alerts = [s.line for s in sync if s.problem]
+    from mailwatch.service.backlog import backlog_line, backlog_rows, read_started_at
+
+    backlog_count = len(backlog_rows(session, settings, now))
     return Digest(
         generated_at=view.iso(now) or "",
         timezone=cal.tz_name,
@@ -401,6 +407,8 @@ def build_digest(
         overdue_total=overdue_total,
         overdue_bands=bands,
         job_problems=_job_problems(session, view),
+        backlog=backlog_line(backlog_count, settings, read_started_at(session)),
+        backlog_threads=backlog_count,
     )
 
 

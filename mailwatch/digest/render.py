@@ -93,6 +93,8 @@ def render_text(digest: Digest, queue_url: str | None = None) -> str:
         out.append("!! FAILING JOBS")
         out += [f"  {line}" for line in digest.job_problems]
         out.append("")
+    if digest.backlog:
+        out += ["BACKLOG", f"  {digest.backlog}", ""]
 
     out.append(f"OVERDUE ({digest.overdue_count}), longest wait first, business time")
     if digest.overdue_more:
@@ -229,6 +231,12 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
             '<div style="background:#ffe3e3;border:1px solid #e12d39;border-radius:4px;'
             f'padding:10px 14px;margin:0 0 12px 0;{_FONT}color:#8a041a;">'
             f'<strong>Failing jobs</strong><ul style="margin:6px 0 0 18px;padding:0;">{items}</ul></div>'
+        )
+    if digest.backlog:
+        parts.append(
+            '<div style="background:#fff8e1;border:1px solid #f0b429;border-radius:4px;'
+            f'padding:10px 14px;margin:0 0 12px 0;{_FONT}color:#513c06;">'
+            f'<strong>Backlog</strong><p style="margin:6px 0 0 0;">{e(digest.backlog)}</p></div>'
         )
 
     rows = []

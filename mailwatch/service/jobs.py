@@ -19,12 +19,13 @@ from mailwatch.core.scheduling import (
     acknowledgment_due,
     asks_or_proposes,
     follow_up_due,
+    in_backlog,
     proposed_new_date,
     renegotiation_due,
 )
 from mailwatch.drafts.service import DraftError, DraftService
 from mailwatch.store.db import transaction
-from mailwatch.store.models import Draft, Message, ServiceState
+from mailwatch.store.models import Draft, Message, ServiceState, Thread
 from mailwatch.store.queries import View, promise_rows, thread_rows
 from mailwatch.track.tracker import Tracker
 
@@ -43,6 +44,8 @@ def _parse(value: str | None) -> datetime | None:
 class JobReport:
     created: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    backlog: int = 0  # threads left to a person by the backlog policy
+    capped: int = 0  # drafts not written: AUTO_DRAFTS_PER_HOUR reached
 
 
 class Jobs:
@@ -85,9 +88,30 @@ class Jobs:
             return False
         return True
 
+    def _hour_budget(self, now: datetime) -> int:
+        """Drafts the scheduler may still write this hour (``AUTO_DRAFTS_PER_HOUR``).
+
+        Counts every draft created in the last hour, whoever asked for it: a queue just
+        filled by hand needs no more automatic drafts on top.
+        """
+        with self.factory() as session:
+            recent = session.scalar(
+                select(func.count(Draft.id)).where(Draft.created_at > now - timedelta(hours=1))
+            )
+        return self.settings.auto_drafts_per_hour - int(recent or 0)
+
     def _create(
         self, kind: str, thread_id: int, now: datetime, report: JobReport, **kw: Any
     ) -> None:
+        if self._hour_budget(now) <= 0:
+            if not report.capped:
+                log.warning(
+                    "AUTO_DRAFTS_PER_HOUR (%d) reached: no more automatic drafts this hour; "
+                    "the due ones are written at the next checks",
+                    self.settings.auto_drafts_per_hour,
+                )
+            report.capped += 1
+            return
         automatic = kind in self.settings.auto_send
         try:
             result = self.drafts.create(kind, thread_id, now, automatic=automatic, **kw)
@@ -132,36 +156,85 @@ class Jobs:
 
     # -- checks --------------------------------------------------------------------------------
 
+    def _due(self, column: Any, now: datetime) -> list[int]:
+        """Threads whose ``column`` (a due time kept by tracking) has come: O(due), indexed."""
+        from mailwatch.store.due import ensure_due_times
+
+        ensure_due_times(self.factory, self.settings, now)
+        with self.factory() as session:
+            return list(
+                session.scalars(select(Thread.id).where(column <= now).order_by(column, Thread.id))
+            )
+
+    def _set_due(self, thread_id: int, column: str, when: datetime | None) -> None:
+        with transaction(self.factory) as session:
+            thread = session.get(Thread, thread_id)
+            if thread is not None:
+                setattr(thread, column, when)
+
+    def _row(self, thread_id: int, now: datetime, state: str) -> dict[str, Any] | None:
+        with self.factory() as session:
+            rows = thread_rows(session, now, state, self.view, thread_id=thread_id)
+        return rows[0] if rows else None
+
+    def _snoozed_until(self, thread_id: int, now: datetime) -> datetime | None:
+        with self.factory() as session:
+            thread = session.get(Thread, thread_id)
+            if thread is None or thread.manual_state != "snoozed":
+                return None
+            until = thread.snoozed_until
+        return until if until is not None and until > now else None
+
     def sla_check(self, now: datetime) -> JobReport:
         """A first answer ``ACK_AFTER`` into a client's wait, before it is overdue: an
-        acknowledgment, or a closing / clarify when the client's intent calls for one."""
+        acknowledgment, or a closing / clarify when the client's intent calls for one.
+
+        Reads only the threads whose ``ack_due_at`` has come; each one handled gets its due
+        time cleared (or moved: a snoozed thread comes back when the snooze ends).
+        """
+        from mailwatch.service.backlog import first_started_at
+
         report = JobReport()
-        with self.factory() as session:
-            rows = thread_rows(session, now, "awaiting_us", self.view)
-        for row in rows:
-            since = _parse(row["waiting_since"])
-            if since is None:
+        started = first_started_at(self.factory, now)
+        for thread_id in self._due(Thread.ack_due_at, now):
+            row = self._row(thread_id, now, "awaiting_us")
+            since = _parse(row["waiting_since"]) if row is not None else None
+            if row is None or since is None:
+                self._set_due(thread_id, "ack_due_at", self._snoozed_until(thread_id, now))
                 continue
-            if now < acknowledgment_due(since, self.settings.calendar, self.settings.ack_after):
+            due = acknowledgment_due(since, self.settings.calendar, self.settings.ack_after)
+            if now < due:
+                self._set_due(thread_id, "ack_due_at", due)
+                continue
+            if in_backlog(since, started, self.settings.calendar, self.settings.ack_backlog_limit):
+                report.backlog += 1
+                self._set_due(thread_id, "ack_due_at", None)
                 continue
             with self.factory() as session:
                 done = self._exists(
                     session,
-                    Draft.thread_id == row["id"],
+                    Draft.thread_id == thread_id,
                     Draft.kind.in_(("acknowledgment", "closing", "clarify")),
                     Draft.created_at >= since,
                 )
-            if done:
-                continue
-            try:  # the client's intent picks the kind: a refusal gets a closing, and so on
-                kind, intent = self.drafts.reply_kind(row["id"])
-            except DraftError as exc:
-                report.skipped.append(f"thread {row['id']}: {exc}")
-                continue
-            if kind is None:
-                report.skipped.append(f"thread {row['id']}: no reply needed ({intent.evidence})")
-                continue
-            self._create(kind, row["id"], now, report)
+            if not done:
+                try:  # the client's intent picks the kind: a refusal gets a closing, and so on
+                    kind, intent = self.drafts.reply_kind(thread_id)
+                except DraftError as exc:
+                    report.skipped.append(f"thread {thread_id}: {exc}")
+                    self._set_due(thread_id, "ack_due_at", None)
+                    continue
+                if kind is None:
+                    report.skipped.append(
+                        f"thread {thread_id}: no reply needed ({intent.evidence})"
+                    )
+                    self._set_due(thread_id, "ack_due_at", None)
+                    continue
+                capped = report.capped
+                self._create(kind, thread_id, now, report)
+                if report.capped > capped:
+                    continue  # stays due: written when the hour's budget allows
+            self._set_due(thread_id, "ack_due_at", None)
         return report
 
     def promise_check(self, now: datetime) -> JobReport:
@@ -192,35 +265,42 @@ class Jobs:
         return report
 
     def follow_up_check(self, now: datetime) -> JobReport:
-        """A follow-up when the client has not answered our proposal or question."""
+        """A follow-up when the client has not answered our proposal or question.
+
+        Reads only the threads whose ``follow_up_due_at`` has come (see ``sla_check``).
+        """
         report = JobReport()
-        with self.factory() as session:
-            rows = thread_rows(session, now, "awaiting_them", self.view)
-        for row in rows:
-            last_out = _parse(row["last_outbound_at"])
-            last_in = _parse(row["last_inbound_at"])
+        for thread_id in self._due(Thread.follow_up_due_at, now):
+            row = self._row(thread_id, now, "awaiting_them")
+            last_out = _parse(row["last_outbound_at"]) if row is not None else None
+            last_in = _parse(row["last_inbound_at"]) if row is not None else None
             if last_out is None or (last_in is not None and last_in > last_out):
-                continue  # answered from a phone: we do not know what we wrote
+                # answered from a phone (we do not know what we wrote), or not theirs to answer
+                self._set_due(thread_id, "follow_up_due_at", self._snoozed_until(thread_id, now))
+                continue
             due = follow_up_due(last_out, self.settings.calendar, self.settings.follow_up_after)
             if now < due:
+                self._set_due(thread_id, "follow_up_due_at", due)
                 continue
             with self.factory() as session:
                 text = session.scalar(
                     select(Message.new_text)
-                    .where(Message.thread_id == row["id"], Message.direction == "outbound")
+                    .where(Message.thread_id == thread_id, Message.direction == "outbound")
                     .order_by(Message.date.desc(), Message.id.desc())
                     .limit(1)
                 )
-                if not asks_or_proposes(text or ""):
-                    continue
-                done = self._exists(
+                done = not asks_or_proposes(text or "") or self._exists(
                     session,
-                    Draft.thread_id == row["id"],
+                    Draft.thread_id == thread_id,
                     Draft.kind == "follow_up",
                     Draft.created_at >= last_out,
                 )
             if not done:
-                self._create("follow_up", row["id"], now, report)
+                capped = report.capped
+                self._create("follow_up", thread_id, now, report)
+                if report.capped > capped:
+                    continue
+            self._set_due(thread_id, "follow_up_due_at", None)
         return report
 
     def outbox(self, now: datetime) -> Any:

@@ -40,11 +40,15 @@ INTERVAL_JOBS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
 
 
 def build_scheduler(settings: Settings) -> Any:
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     scheduler = AsyncIOScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=settings.database_url)},
+        # A thread pool, not the event loop's executor: shutdown(wait=True) then really waits
+        # for a running job, where the asyncio executor cancels it and logs a traceback.
+        executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={
             "coalesce": True,  # a backlog of missed runs is run once
             "misfire_grace_time": 3600,  # APScheduler's default is 1 s: a restart would skip
@@ -161,6 +165,9 @@ def run_service(
         scheduler = None
         lease = await asyncio.to_thread(acquire, factory, SCHEDULER, owner, LEASE_TTL, _now())
         if lease.acquired:
+            from mailwatch.service.backlog import first_started_at
+
+            await asyncio.to_thread(first_started_at, factory, _now())  # the backlog's edge
             scheduler = build_scheduler(settings)
             scheduler.start()
             running["scheduler"] = scheduler

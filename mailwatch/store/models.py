@@ -115,6 +115,8 @@ class Thread(Base):
         Index("ix_threads_state_waiting", "state", "waiting_since"),
         Index("ix_threads_manual_state", "manual_state"),
         Index("ix_threads_last_message", "last_message_at"),
+        Index("ix_threads_ack_due_at", "ack_due_at"),
+        Index("ix_threads_follow_up_due_at", "follow_up_due_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -148,6 +150,9 @@ class Thread(Base):
     manual_state: Mapped[str | None] = mapped_column(String(16))
     manual_state_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
+    # When the scheduler's checks next have something to do here (mailwatch.store.due).
+    ack_due_at: Mapped[datetime | None]
+    follow_up_due_at: Mapped[datetime | None]
 
 
 class Message(Base):

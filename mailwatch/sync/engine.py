@@ -104,6 +104,8 @@ class MailboxSync:
         self.now = now
         self.mailbox_id = store.ensure_mailbox(mailbox.name, mailbox.imap.username)
         self.roles: dict[str, str] = {}
+        # Each folder's EXAMINE answer at its last pass (what the store's checkpoint reflects).
+        self.seen: dict[str, FolderStatus] = {}
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -143,6 +145,7 @@ class MailboxSync:
         report = FolderReport(folder=name, role=role)
         folder = self.store.folder(self.mailbox_id, name, role)
         status = self.conn.examine(name)
+        self.seen[name] = status
         if folder.uidvalidity != status.uidvalidity:
             report.uidvalidity_reset = folder.uidvalidity is not None
             folder = self.store.reset_for_uidvalidity(folder, status.uidvalidity)
@@ -161,6 +164,18 @@ class MailboxSync:
             flag_scan_at=flag_scan_at,
         )
         return report
+
+    def changed_since_pass(self, status: FolderStatus) -> bool:
+        """True when ``status`` (a fresh EXAMINE) differs from what the last pass stored.
+
+        Mail that arrived while the pass or the tracking after it ran shows as a new UIDNEXT
+        or EXISTS; going into IDLE without this check would leave it unseen until the next
+        message or the IDLE renewal.
+        """
+        before = self.seen.get(status.name)
+        if before is None or before.uidvalidity != status.uidvalidity:
+            return True
+        return before.uidnext != status.uidnext or before.exists != status.exists
 
     # -- new messages ---------------------------------------------------------------------
 

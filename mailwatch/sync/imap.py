@@ -73,6 +73,9 @@ class FolderStatus:
 
 TokenProvider = Callable[[], str]
 
+# Unsolicited responses that mean "the selected folder changed" (RFC 3501 7.3, 7.4).
+NEWS_RESPONSES = ("EXISTS", "RECENT", "EXPUNGE", "FETCH", "VANISHED")
+
 # Office 365's answers (they come as tagged BAD/NO, so imaplib raises IMAP4.error).
 _THROTTLED_RE = re.compile(
     r"Request is throttled\.?\s*Suggested Backoff Time:\s*(\d+)\s*milli", re.IGNORECASE
@@ -203,6 +206,9 @@ class ImapConnection:
         self.commands = 0
         self.selected: str | None = None
         self.idling = False
+        # Folders for which the server volunteered news (EXISTS, FETCH...) during a command:
+        # kept here so that mail arriving while a sync pass runs is acted on, not dropped.
+        self.news: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -248,6 +254,7 @@ class ImapConnection:
         self.client = client
         self.selected = None
         self.idling = False
+        self.news.clear()
 
     def _oauth2_login(self, client: IMAPClient) -> None:
         """XOAUTH2 with the provider's token; a refused token is renewed and tried once more.
@@ -312,7 +319,9 @@ class ImapConnection:
             raise ConnectionLost("not connected")
         self.commands += 1
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            self._collect_news(solicited_fetch=fn is _uid_fetch)
+            return result
         except CONNECTION_ERRORS as exc:
             self.client = None
             raise describe_connect_error(self.settings, exc) from exc
@@ -322,6 +331,35 @@ class ImapConnection:
             if special is None:
                 raise
             raise special from exc
+
+    def _collect_news(self, solicited_fetch: bool = False) -> None:
+        """Move unsolicited news the server sent during the last command into ``news``.
+
+        imaplib files untagged responses by name and only the command that asked for one
+        takes it; an ``* 12 EXISTS`` that comes in the middle of a FETCH or a SEARCH stays
+        there, and the next SELECT throws it away. The answer to our own FETCH is taken by
+        that FETCH, so a FETCH left over after it is a flag change the server announced.
+        """
+        client = self.client
+        if client is None or self.selected is None:
+            return
+        pending = client._imap.untagged_responses
+        for name in NEWS_RESPONSES:
+            if name == "FETCH" and solicited_fetch:
+                continue
+            if pending.pop(name, None) is not None:
+                self.news.add(self.selected)
+
+    def take_news(self, folder: str | None = None) -> bool:
+        """Whether news came for ``folder`` (any folder when None) since the last call."""
+        if folder is None:
+            found = bool(self.news)
+            self.news.clear()
+            return found
+        if folder in self.news:
+            self.news.discard(folder)
+            return True
+        return False
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -342,7 +380,12 @@ class ImapConnection:
     def examine(self, name: str) -> FolderStatus:
         """Select read-only: mailwatch never changes flags or expunges while it syncs."""
         assert self.client is not None
+        self.selected = None  # the SELECT's own EXISTS/RECENT are its answer, not news
         info = self._call(self.client.select_folder, name, readonly=True)
+        pending = self.client._imap.untagged_responses if self.client is not None else {}
+        for response in NEWS_RESPONSES:
+            pending.pop(response, None)
+        self.news.discard(name)  # this answer is the folder's state as of now
         self.selected = name
         return FolderStatus(
             name=name,
@@ -407,18 +450,21 @@ class ImapConnection:
         try:
             poller = select.poll()
             poller.register(sock, select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR)
-            events = poller.poll(int(timeout * 1000))
+            # A line may already sit in imaplib's read buffer (e.g. "* 7 EXISTS" that came in
+            # the same packet as "+ idling"): the socket then looks quiet, so look there first.
+            if not _buffered(client):
+                events = poller.poll(int(timeout * 1000))
+                if not events:
+                    return []
         except (OSError, ValueError) as exc:
             self.client = None
             raise describe_connect_error(self.settings, exc) from exc
-        if not events:
-            return []
         responses = []
         try:
             while True:
                 line = client._imap._get_line()
                 responses.append(_parse_untagged_response(line))
-                if not poller.poll(50):
+                if not _buffered(client) and not poller.poll(50):
                     break
         except CONNECTION_ERRORS as exc:
             self.client = None
@@ -430,6 +476,27 @@ class ImapConnection:
         self.idling = False
         result: tuple[Any, list[Any]] = self._call(self.client.idle_done)
         return result[1]
+
+
+def _buffered(client: IMAPClient) -> bool:
+    """Whether bytes the server sent are already read into imaplib's buffer (or TLS's).
+
+    ``select``/``poll`` see only the socket; data that a previous ``readline`` pulled into
+    the buffered reader along with the line it wanted is invisible to them. A peek with the
+    socket briefly non-blocking returns what is buffered, or nothing, without waiting.
+    """
+    sock = client.socket()
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    reader = client._imap.file
+    timeout = sock.gettimeout()
+    try:
+        sock.setblocking(False)
+        return bool(reader.peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        return False
+    finally:
+        sock.settimeout(timeout)
 
 
 def _quiet_imaplib(client: IMAPClient) -> None:

@@ -40,6 +40,7 @@ from mailwatch.core.tracking import (
 )
 from mailwatch.core.warning_signs import SignKind, WarningSign
 from mailwatch.store.db import transaction
+from mailwatch.store.due import update_due_times
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
 
 log = logging.getLogger(__name__)
@@ -366,10 +367,12 @@ class Tracker:
             with transaction(self.factory) as session:
                 facts = load_facts(session, chunk, self.settings.internal_domains)
                 now = datetime.now(UTC)
-                for thread in session.scalars(select(Thread).where(Thread.id.in_(chunk))):
+                threads = list(session.scalars(select(Thread).where(Thread.id.in_(chunk))))
+                for thread in threads:
                     status = self.status_of(facts.get(thread.id, []))
                     apply_status(thread, status, now)
                     report.threads_updated += 1
+                update_due_times(session, threads, self.settings)  # the scheduler reads these
 
     def status_of(self, facts: Sequence[MessageFacts]) -> ThreadStatus:
         return track_thread(

@@ -118,6 +118,7 @@ class WebPages:
             Route("/login", self.post(self.login, auth=False), methods=["POST"]),
             Route("/logout", self.post(self.logout, auth=False), methods=["POST"]),
             Route("/drafts", self.get(self.queue)),
+            Route("/backlog/draft", self.post(self.backlog_draft), methods=["POST"]),
             Route("/drafts/{draft_id:int}", self.draft_page, methods=["GET"]),
             Route("/drafts/{draft_id:int}", self.post(self.draft_action), methods=["POST"]),
             Route(
@@ -317,6 +318,7 @@ class WebPages:
         for items in groups.values():
             for draft in items:
                 self._decorate(draft, now)
+        backlog = await self.call(self._backlog_line, now)
         return self.render(
             request,
             "queue.html",
@@ -324,7 +326,43 @@ class WebPages:
             title="Approval queue",
             groups=groups,
             totals=totals,
+            backlog=backlog,
         )
+
+    def _backlog_line(self, now: datetime) -> str:
+        from mailwatch.service.backlog import backlog_line, backlog_rows, read_started_at
+
+        with self.factory() as session:
+            rows = backlog_rows(session, self.settings, now)
+            return backlog_line(len(rows), self.settings, read_started_at(session))
+
+    async def backlog_draft(self, request: Request, form: FormData) -> Response:
+        """Acknowledgment drafts for every backlog thread at once (they still need approval)."""
+        from mailwatch.service.backlog import backlog_rows
+
+        def work() -> tuple[int, list[str]]:
+            now = self.clock()
+            with self.factory() as session:
+                ids = [row["id"] for row in backlog_rows(session, self.settings, now)]
+            written, problems = 0, []
+            for thread_id in ids:
+                try:
+                    if self.drafts.create("acknowledgment", thread_id, now).created:
+                        written += 1
+                except DraftError as exc:
+                    problems.append(f"thread {thread_id}: {exc}")
+            return written, problems
+
+        written, problems = await self.call(work)
+        log.info("web: %d backlog acknowledgment drafts written", written)
+        self.flash(
+            request,
+            "ok" if not problems else "error",
+            f"{written} acknowledgment draft{'s' if written != 1 else ''} written; check and "
+            "approve them below."
+            + (f" Not written: {'; '.join(problems[:5])}" if problems else ""),
+        )
+        return RedirectResponse("/drafts", 303)
 
     def _decorate(self, draft: dict[str, Any], now: datetime) -> dict[str, Any]:
         to = (draft.get("to_addresses") or [{}])[0]

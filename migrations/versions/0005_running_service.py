@@ -1,4 +1,4 @@
-"""running service: job outcomes (failing jobs are visible)
+"""running service: job outcomes (failing jobs are visible), threads' next due times
 
 Revision ID: 0005
 Revises: 0004
@@ -32,7 +32,17 @@ def upgrade() -> None:
         sa.Column("total_failures", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("job", name=op.f("pk_job_runs")),
     )
+    with op.batch_alter_table("threads") as batch:
+        batch.add_column(sa.Column("ack_due_at", AWARE, nullable=True))
+        batch.add_column(sa.Column("follow_up_due_at", AWARE, nullable=True))
+    op.create_index("ix_threads_ack_due_at", "threads", ["ack_due_at"])
+    op.create_index("ix_threads_follow_up_due_at", "threads", ["follow_up_due_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_threads_follow_up_due_at", table_name="threads")
+    op.drop_index("ix_threads_ack_due_at", table_name="threads")
+    with op.batch_alter_table("threads") as batch:
+        batch.drop_column("follow_up_due_at")
+        batch.drop_column("ack_due_at")
     op.drop_table("job_runs")

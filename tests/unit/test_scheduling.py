@@ -13,6 +13,7 @@ from mailwatch.core.scheduling import (
     acknowledgment_due,
     asks_or_proposes,
     follow_up_due,
+    in_backlog,
     proposed_new_date,
     renegotiation_due,
     renegotiation_lead_minutes,
@@ -81,3 +82,30 @@ def test_follow_up_after_business_days():
 )
 def test_asks_or_proposes(text, expected):
     assert asks_or_proposes(text) is expected
+
+
+def test_backlog_is_a_wait_longer_than_the_limit_in_business_days_at_the_start():
+    start = utc(23, 10)  # Monday 10:00
+    assert in_backlog(utc(2, 9), start, CAL, 1)  # three weeks
+    assert in_backlog(utc(20, 9), start, CAL, 1)  # Friday 09:00: 10 business hours
+    assert not in_backlog(utc(20, 11), start, CAL, 1)  # Friday 11:00: 8 h, under a 9 h day
+    assert not in_backlog(utc(20, 9), start, CAL, 2)
+    assert not in_backlog(utc(2, 9), start, CAL, 0)  # 0 turns the policy off
+    assert not in_backlog(utc(23, 11), start, CAL, 1)  # came after the start
+
+
+@given(
+    since=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    ),
+    started=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    ),
+    days=st.integers(min_value=0, max_value=10),
+)
+def test_backlog_only_for_mail_older_than_the_start_and_monotone_in_the_limit(since, started, days):
+    result = in_backlog(since, started, CAL, days)
+    if since >= started or days == 0:
+        assert not result
+    if result:  # a shorter limit keeps it in the backlog
+        assert all(in_backlog(since, started, CAL, d) for d in range(1, days + 1))

@@ -1,0 +1,86 @@
+"""The backlog policy: what was already waiting too long when mailwatch first started.
+
+On a first start over a mailbox with old unanswered mail, an automatic acknowledgment for
+every old thread would flood the approval queue, and acknowledging a three-week-old message
+is wrong. Threads whose client had already waited more than ``ACK_BACKLOG_LIMIT`` business days
+at the first start are left to a person: the digest counts them, and the web page drafts
+acknowledgments for all of them at once on request.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailwatch.config import Settings
+from mailwatch.core.scheduling import in_backlog
+from mailwatch.store.db import transaction
+from mailwatch.store.models import Draft, ServiceState
+from mailwatch.store.queries import View, thread_rows
+
+log = logging.getLogger(__name__)
+
+STARTED_KEY = "first_started_at"
+
+
+def first_started_at(factory: sessionmaker[Session], now: datetime) -> datetime:
+    """When the scheduler first ran on this database; recorded by the first caller."""
+    try:
+        with transaction(factory) as session:
+            state = session.get(ServiceState, STARTED_KEY, with_for_update=True)
+            if state is not None and state.value:
+                return datetime.fromisoformat(state.value)
+            session.add(ServiceState(key=STARTED_KEY, value=now.isoformat(), updated_at=now))
+    except IntegrityError:  # recorded by another caller at the same moment
+        with factory() as session:
+            started = read_started_at(session)
+        return started or now
+    log.info("first start on this database: mail waiting since before %s is the backlog", now)
+    return now
+
+
+def read_started_at(session: Session) -> datetime | None:
+    state = session.get(ServiceState, STARTED_KEY)
+    return datetime.fromisoformat(state.value) if state is not None and state.value else None
+
+
+def backlog_rows(session: Session, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    """Threads awaiting us that are in the backlog and have no acknowledgment draft yet."""
+    started = read_started_at(session)
+    if started is None or settings.ack_backlog_limit <= 0:
+        return []
+    result = []
+    for row in thread_rows(session, now, "awaiting_us", View.of(settings)):
+        since = datetime.fromisoformat(row["waiting_since"]) if row["waiting_since"] else None
+        if since is None or not in_backlog(
+            since, started, settings.calendar, settings.ack_backlog_limit
+        ):
+            continue
+        acknowledged = session.scalar(
+            select(func.count(Draft.id)).where(
+                Draft.thread_id == row["id"],
+                Draft.kind == "acknowledgment",
+                Draft.created_at >= since,
+            )
+        )
+        if not acknowledged:
+            result.append(row)
+    return result
+
+
+def backlog_line(count: int, settings: Settings, started: datetime | None) -> str:
+    if not count or started is None:
+        return ""
+    days = settings.ack_backlog_limit
+    span = "a business day" if days == 1 else f"{days} business days"
+    when = started.astimezone(settings.calendar.tz).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{count} thread{'s' if count != 1 else ''} waiting longer than {span} when mailwatch "
+        f"started ({when}): no automatic acknowledgment; draft them in bulk from the web page "
+        "(Approval queue) or answer them yourself"
+    )

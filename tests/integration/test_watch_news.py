@@ -1,0 +1,135 @@
+"""The watcher's pieces against real Dovecot: news kept during commands, the check before
+IDLE, and Sent watched on its own connection."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from mailwatch.sync.watch import MailboxWatcher, SentWatcher
+from tests.helpers import Harness, make_msg, make_settings, sqlite_url
+from tests.integration.test_sync import _wait
+
+
+def harness(imap_user, tmp_path) -> Harness:
+    return Harness(
+        make_settings(imap_user, sqlite_url(tmp_path), poll_interval="10m", idle_renew="10m")
+    )
+
+
+def test_news_sent_during_a_command_is_kept(imap_user, tmp_path):
+    h = harness(imap_user, tmp_path)
+    try:
+        h.sync()
+        conn = h.syncer.conn
+        conn.examine("INBOX")
+        assert not conn.take_news()
+        imap_user.server.append(imap_user.username, "INBOX", make_msg())
+        # A UID SEARCH, not a NOOP: Dovecot tells about the new mail in its answer.
+        deadline = time.monotonic() + 5
+        while not conn.news and time.monotonic() < deadline:
+            conn.search_uids(0, None)
+        assert conn.take_news("INBOX")
+        assert not conn.take_news("INBOX")  # taken once
+        # A SELECT's own EXISTS is its answer, not news.
+        conn.examine("INBOX")
+        assert not conn.take_news()
+    finally:
+        h.close()
+
+
+def test_mail_arriving_during_the_pass_is_fetched_before_idle(imap_user, tmp_path):
+    """Append from inside on_report (while tracking would run): no wait for IDLE or a poll."""
+    h = harness(imap_user, tmp_path)
+    stop = threading.Event()
+    appended: list[str] = []
+
+    def during_tracking(report) -> None:
+        if len(appended) < 3:
+            mid = f"<during{len(appended)}@acme.test>"
+            imap_user.server.append(imap_user.username, "INBOX", make_msg(msgid=mid))
+            appended.append(mid)
+
+    watcher = MailboxWatcher(h.syncer, h.settings, stop, on_report=during_tracking)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    started = time.monotonic()
+    thread.start()
+    try:
+        _wait(lambda: h.count() == 3, 10)
+        assert time.monotonic() - started < 3
+        assert {s.name for s in h.syncer.seen.values()} >= {"INBOX"}
+    finally:
+        stop.set()
+        thread.join(15)
+        h.close()
+    assert not thread.is_alive()
+    assert watcher.passes >= 4  # the first pass, then one per message found before IDLE
+
+
+def test_changed_since_pass_compares_uidnext_and_exists(imap_user, tmp_path):
+    h = harness(imap_user, tmp_path)
+    try:
+        imap_user.server.append(imap_user.username, "INBOX", make_msg())
+        h.sync()
+        conn = h.syncer.conn
+        assert not h.syncer.changed_since_pass(conn.examine("INBOX"))
+        imap_user.server.append(imap_user.username, "INBOX", make_msg())
+        assert h.syncer.changed_since_pass(conn.examine("INBOX"))
+        h.sync()
+        assert not h.syncer.changed_since_pass(conn.examine("INBOX"))
+    finally:
+        h.close()
+
+
+def test_a_reply_appended_to_sent_wakes_the_watcher(imap_user, tmp_path):
+    h = harness(imap_user, tmp_path)
+    stop = threading.Event()
+    watcher = MailboxWatcher(h.syncer, h.settings, stop)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: watcher.passes >= 1 and watcher.sent_watcher is not None, 10)
+        sent = watcher.sent_watcher
+        assert isinstance(sent, SentWatcher) and sent.folder == "Sent Items"
+        _wait(lambda: sent.conn.idling, 10)
+        passes = watcher.passes
+        started = time.monotonic()
+        imap_user.server.append(
+            imap_user.username,
+            "Sent Items",
+            make_msg(sender=f"Sales <{imap_user.username}>", msgid="<out@example.com>"),
+        )
+        _wait(lambda: h.count() == 1, 10)
+        assert time.monotonic() - started < 3
+        assert watcher.passes > passes and sent.wakes >= 1
+    finally:
+        stop.set()
+        thread.join(15)
+        h.close()
+    assert not thread.is_alive()
+    assert not sent.thread.is_alive()
+
+
+def test_mail_appended_just_before_idle_is_reported_at_once(imap_user, tmp_path):
+    """Dovecot sends "* n EXISTS" in the same packet as "+ idling": it lands in imaplib's
+    read buffer, where polling the socket cannot see it (it used to wait for the next mail)."""
+    from mailwatch.sync.imap import ImapConnection
+    from mailwatch.sync.watch import has_news
+
+    settings = make_settings(imap_user, sqlite_url(tmp_path))
+    conn = ImapConnection(settings.mailboxes[0].imap, timeout=10)
+    conn.connect()
+    try:
+        for n in range(3):
+            conn.examine("INBOX")
+            imap_user.server.append(imap_user.username, "INBOX", make_msg())
+            time.sleep(0.6 * n)  # before, while, and after Dovecot's own notify delay
+            started = time.monotonic()
+            conn.idle_start()
+            news = conn.take_news("INBOX")
+            while not news and time.monotonic() - started < 5:
+                news = has_news(conn.idle_wait(1.0))
+            conn.idle_stop()
+            assert news and time.monotonic() - started < 1.5
+    finally:
+        conn.close()
