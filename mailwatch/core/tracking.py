@@ -153,7 +153,9 @@ def track_thread(
         )
     elif last_out is not None and last_out.colleague_reply:
         state, needs_reply = AWAITING_THEM, False
-        reason = f"answered by our colleague {last_out.sender or '?'} at {_when(last_out.at)}"
+        reason = (
+            f"answered by our colleague {last_out.sender or '?'} at {_when(last_out.at, calendar)}"
+        )
     elif last_out is not None:
         state, needs_reply = AWAITING_THEM, False
         reason = f"we wrote last, at {_when(last_out.at, calendar)}"

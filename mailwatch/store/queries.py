@@ -83,6 +83,7 @@ _THREAD_COLUMNS = (
     Thread.manual_state,
     Thread.manual_state_at,
     Thread.snoozed_until,
+    Thread.answered_by,
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

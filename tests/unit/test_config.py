@@ -310,7 +310,7 @@ def test_servers_are_described_without_a_made_up_scheme_or_a_password():
     assert box["imap"] == "sales@example.com at 127.0.0.1:143 (no encryption)"
     assert box["smtp"] == "not configured"
     assert "://" not in box["imap"] and "hunter2" not in str(describe(s))
-    assert describe(s)["database_url"] == "postgresql+psycopg://mw:********@db/mailwatch"
+    assert describe(s)["database_url"] == "postgresql+psycopg://mw:***@db/mailwatch"
 
 
 def test_an_extra_mailbox_keeps_its_own_addresses_to_itself():
