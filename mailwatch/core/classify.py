@@ -209,21 +209,9 @@ def _rules_loop_addresses(markers: Mapping[str, str]) -> list[str]:
 
 
 def _spam_reason(markers: Mapping[str, str]) -> str | None:
-    flag = _marker(markers, "x-spam-flag")
-    if flag is not None and flag.lower().startswith("yes"):
-        return f"X-Spam-Flag: {flag}"
-    status = _marker(markers, "x-spam-status")
-    if status is not None and status.lower().startswith("yes"):
-        return f"X-Spam-Status: {status[:60]}"
-    scl = _marker(markers, "x-ms-exchange-organization-scl")
-    if scl is not None:
-        try:
-            level = int(scl.strip())
-        except ValueError:
-            level = -1
-        if level >= 5:
-            return f"X-MS-Exchange-Organization-SCL: {level}"
-    return None
+    from mailwatch.core.autosend import spam_reason
+
+    return spam_reason(markers)
 
 
 def _bulk_reason(markers: Mapping[str, str]) -> str | None:

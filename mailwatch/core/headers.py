@@ -15,6 +15,7 @@ __all__ = [
     "MAX_HEADER_CHARS",
     "format_address",
     "header_safe",
+    "plain_display_name",
     "reply_subject",
     "strip_reply_prefixes",
 ]
@@ -102,6 +103,32 @@ def reply_subject(original: str | None, max_length: int = MAX_HEADER_CHARS) -> s
     if not rest:
         return ""
     return header_safe("Re: " + rest, max_length=max_length)
+
+
+_NAME_MAX = 64
+_NAME_ALLOWED = re.compile(r"^[\w .,'’&()\-]+$")
+_NAME_SPAMMY = re.compile(
+    r"(?i)(https?:|www\.|\.(com|net|org|ru|cn|xyz|top|info|biz)\b|@|\$|€|£|%|!|\?|\*"
+    r"|\bfree\b|\bwin(ner)?\b|\bprize\b|\bbitcoin\b|\bcrypto\b|\bviagra\b|\bcasino\b"
+    r"|\bloan\b|\bclick\b|\boffer\b|\burgent\b)"
+)
+
+
+def plain_display_name(name: object) -> str:
+    """The display name to write in a To/Cc header we send, or "" (address only).
+
+    A client's display name comes from untrusted mail: "WIN $1000 at casino.example" must not
+    be repeated in our name. Kept only when it looks like a person's or a company's name:
+    short, letters, spaces and a few punctuation marks, no links, prices or spam words.
+    """
+    text = header_safe(name)
+    if not text or len(text) > _NAME_MAX or not _NAME_ALLOWED.match(text):
+        return ""
+    if _NAME_SPAMMY.search(text) or sum(c.isdigit() for c in text) > 2:
+        return ""
+    if not any(c.isalpha() for c in text):
+        return ""
+    return text
 
 
 _EMAIL_RE = re.compile(r"^[^\s<>()\[\]\\,;:@\"]+@[^\s<>()\[\]\\,;:@\"]+\.[^\s<>()\[\]\\,;:@\"]+$")

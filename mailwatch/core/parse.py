@@ -31,7 +31,9 @@ _CYRILLIC_RE = re.compile("[\u0400-\u04ff]")
 _ONE_LINE_DIRTY = re.compile(r"[^\S ]|  |[\x00-\x1f\x7f]")  # what one_line would change
 _B64_JUNK_RE = re.compile(rb"[^A-Za-z0-9+/]")
 _ENCODED_WORD_GAP_RE = re.compile(r"(\?=)\s+(=\?)")
-_SINGLE_VALUED = frozenset(FETCHED_HEADERS) - {"references"}
+_SINGLE_VALUED = frozenset(FETCHED_HEADERS) - {"references", "authentication-results"}
+# Between two Authentication-Results headers (a control character: never inside a value).
+AR_SEPARATOR = b"\x1e"
 
 
 def one_line(value: str) -> str:
@@ -109,8 +111,14 @@ def split_header_block(block: bytes) -> dict[str, bytes]:
         if name in headers:
             if name == "references":
                 headers[name] += b" " + stripped
+            elif name == "authentication-results":  # one per checking server: keep them all
+                headers[name] += AR_SEPARATOR + stripped.replace(AR_SEPARATOR, b" ")
         else:
-            headers[name] = stripped
+            headers[name] = (
+                stripped.replace(AR_SEPARATOR, b" ")
+                if name == "authentication-results"
+                else stripped
+            )
 
     for line in block.replace(b"\r\n", b"\n").split(b"\n"):
         if not line.strip():
@@ -532,11 +540,16 @@ def parse_fetched_headers(
     markers = {
         name: decode_header_value(headers[name], errors)[:500]
         for name in MARKER_HEADERS
-        if name in headers
+        if name in headers and name != "authentication-results"
     }
     if "date" in headers:
         # kept for its UTC offset: a client in another zone sees the times we state with it
         markers["date"] = one_line(decode_header_value(headers["date"], errors))[:100]
+    if "authentication-results" in headers:  # each header decoded alone, then joined
+        markers["authentication-results"] = "\x1e".join(
+            decode_header_value(part, errors)[:1000]
+            for part in headers["authentication-results"].split(AR_SEPARATOR)[:8]
+        )
     if content_type == "multipart/report" and "report-type" in content_type_raw.lower():
         markers["content-type"] = one_line(content_type_raw)[:300]
     text = ""

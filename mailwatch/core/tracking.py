@@ -298,10 +298,12 @@ def effective_state(
     if manual_state == IGNORED:
         return IGNORED
     if manual_state in (CLOSED, SNOOZED):
+        # Message times have whole seconds (INTERNALDATE, and a Date never after it): one in
+        # the same second as the decision counts as after it, so no waiting client is hidden.
         client_wrote_since = (
             last_client_at is not None
             and manual_state_at is not None
-            and last_client_at > manual_state_at
+            and last_client_at > manual_state_at - timedelta(seconds=1)
             and last_client_at <= now
         )
         if client_wrote_since:

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Protocol
 
-from mailwatch.core.headers import format_address, header_safe
+from mailwatch.core.headers import format_address, header_safe, plain_display_name
 
 __all__ = ["BuiltMessage", "DraftLike", "DraftMessageError", "build_message", "recipients_of"]
 
@@ -92,12 +92,16 @@ def _reference_ids(values: Iterable[object]) -> list[str]:
 
 
 def _address(entry: Mapping[str, Any] | None, what: str) -> tuple[str, str]:
-    """(header value, bare address) for one ``{"name", "email"}`` entry."""
+    """(header value, bare address) for one ``{"name", "email"}`` entry. A recipient's display
+    name (from untrusted mail) is written only when it looks like a name (plain_display_name)."""
     if not isinstance(entry, Mapping):
         raise DraftMessageError(f"{what}: no address")
     email = str(entry.get("email") or "").strip()
+    name = entry.get("name") or ""
+    if what != "From":
+        name = plain_display_name(name)
     try:
-        value = format_address(entry.get("name") or "", email)
+        value = format_address(name, email)
     except ValueError as exc:
         raise DraftMessageError(f"{what}: {exc}") from None
     return value, email

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import Settings
+from mailwatch.core.autosend import auto_send_refusal
 from mailwatch.core.scheduling import (
     acknowledgment_due,
     asks_or_proposes,
@@ -143,11 +144,64 @@ class Jobs:
         if automatic:
             with self.factory() as session:
                 to = draft["to_addresses"][0]["email"] if draft["to_addresses"] else ""
-                allowed = self._auto_allowed(session, thread_id, to, now)
+                refusal = self._auto_refusal(session, draft["id"], to, now)
+                if refusal is not None:
+                    log.warning(
+                        "draft %s not sent automatically: %s; left for approval",
+                        draft["id"],
+                        refusal,
+                    )
+                allowed = refusal is None and self._auto_allowed(session, thread_id, to, now)
             if allowed:
                 self.drafts.approve(draft["id"], now)
             else:
                 self._mark_manual(draft["id"])
+
+    def _auto_refusal(
+        self, session: Session, draft_id: int, email: str, now: datetime
+    ) -> str | None:
+        """Issue #16: spam, the global daily cap, and only known or authenticated senders."""
+        draft = session.get_one(Draft, draft_id)
+        parent = (
+            session.get(Message, draft.replied_message_row_id)
+            if draft.replied_message_row_id is not None
+            else None
+        )
+        markers = {
+            str(k).lower(): str(v) for k, v in ((parent.markers if parent else {}) or {}).items()
+        }
+        sent_last_day = session.scalar(
+            select(func.count(Draft.id)).where(
+                Draft.automatic.is_(True),
+                Draft.status.in_(("approved", "sending", "sent", "uncertain")),
+                Draft.created_at > now - timedelta(days=1),
+                Draft.id != draft_id,
+            )
+        )
+        return auto_send_refusal(
+            markers=markers,
+            sender_email=(parent.from_email if parent and parent.from_email else email),
+            known_correspondent=self._known_correspondent(session, email),
+            trusted_authserv_ids=self.settings.trusted_authserv_ids,
+            sent_last_day=int(sent_last_day or 0),
+            daily_cap=self.settings.auto_send_daily_cap,
+        )
+
+    @staticmethod
+    def _known_correspondent(session: Session, email: str) -> bool:
+        """Did we ourselves (a person, not an automatic reply) ever write to ``email``?"""
+        if not email:
+            return False
+        rows = session.execute(
+            select(Message.markers).where(
+                Message.direction == "outbound", Message.counterpart_email == email.lower()
+            )
+        )
+        for (markers,) in rows:
+            auto = str((markers or {}).get("auto-submitted", "no")).strip().lower()
+            if auto in ("", "no"):
+                return True
+        return False
 
     def _mark_manual(self, draft_id: int) -> None:
         with transaction(self.factory) as session:

@@ -40,6 +40,9 @@ def upgrade() -> None:
         "UPDATE messages SET date = internal_date "
         "WHERE internal_date IS NOT NULL AND date IS NOT NULL AND date > internal_date"
     )
+    # A draft caught in "sending" by the upgrade may have reached DATA under the old code:
+    # count it as such, so it is checked in Sent and never resent blindly.
+    op.execute("UPDATE drafts SET smtp_data_at = smtp_started_at WHERE status = 'sending'")
     # Drafts already in the Drafts folder count as published.
     op.execute("UPDATE drafts SET published_at = updated_at WHERE mailbox_draft_uid IS NOT NULL")
 

@@ -147,3 +147,53 @@ def test_sigkill_while_the_server_holds_its_250(env, smtp_server, self_filing):
     _settle(env)
     expected = ("sent", 1) if self_filing else ("uncertain", 1)
     assert _assert_never_twice(env, smtp_server, draft_id) == expected
+
+
+def test_the_running_service_never_resends_an_uncertain_message(env, smtp_server):
+    """Through `mailwatch run` (its scheduler's outbox job, its production logging): the link
+    is cut after the server stored the message; the service logs the uncertain outcome with
+    its evidence, checks Sent, and sends nothing more while it runs."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.servers.common import free_port
+
+    port = free_port()
+    env.extra.update(web_bind=f"127.0.0.1:{port}", poll_interval="1m")
+    smtp_server.fault_next("drop")
+    draft_id = env.add_draft()
+    log_path = env.tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailwatch", "--env-file", str(env.env_file()), "run"],
+            cwd=env.tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")},
+        )
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                assert proc.poll() is None, log_path.read_text()
+                draft = env.draft(draft_id)
+                if draft.smtp_data_at is not None and "uncertain" in (draft.last_error or ""):
+                    break
+                time.sleep(0.5)
+            else:
+                raise AssertionError("the outbox never tried: " + log_path.read_text())
+            # The next outbox passes (every 30 s) must leave it alone.
+            attempts = smtp_server.attempts
+            deadline = time.monotonic() + 35
+            while time.monotonic() < deadline and "left alone" not in log_path.read_text():
+                time.sleep(0.5)
+            assert smtp_server.attempts == attempts == 1
+            assert env.draft(draft_id).status == "sending"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+    output = log_path.read_text()
+    assert "outcome uncertain" in output and "final '.'" in output
+    assert "left alone" in output  # the later pass, waiting for the Sent check
+    assert env.account.password not in output and "Traceback" not in output
+    assert len(smtp_server.received) == 1

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from mailwatch.store.models import Message
 from tests.sending import Env, make_env
 from tests.servers.dovecot import ImapAccount
 from tests.servers.smtp import SmtpServer
@@ -191,63 +190,9 @@ def test_550_fails_with_the_reason(env, smtp_server):
     assert smtp_server.attempts == 1
 
 
-def test_automatic_draft_never_goes_to_a_no_reply_address(env, smtp_server):
-    draft_id = env.add_draft(
-        automatic=True, to_addrs=[{"name": "Shop", "email": "no-reply@shop.test"}]
-    )
-    results = env.outbox().send_due_sync()
-    assert [(r.status, r.outcome) for r in results] == [("failed", "failed")]
-    draft = env.draft(draft_id)
-    assert draft.status == "failed" and draft.attempts == 0
-    assert "no-reply" in (draft.last_error or "") and "loop" in (draft.last_error or "")
-    assert smtp_server.attempts == 0 and smtp_server.received == []
-
-
-def test_automatic_draft_never_answers_a_list_message(env, smtp_server):
-    with env.factory.begin() as session:
-        question = Message(
-            mailbox_id=env.mailbox_id,
-            message_key="<list1@lists.acme.test>",
-            message_id="<list1@lists.acme.test>",
-            direction="inbound",
-            markers={"list-id": "<buyers.lists.acme.test>"},
-        )
-        session.add(question)
-        session.flush()
-        question_id = question.id
-    draft_id = env.add_draft(automatic=True, replied_message_row_id=question_id)
-    assert env.outbox().send_due_sync()[0].status == "failed"
-    assert "List-Id" in (env.draft(draft_id).last_error or "")
-    assert smtp_server.attempts == 0
-
-
 def test_automatic_draft_to_a_client_is_marked_auto_submitted(env, smtp_server):
     draft_id = env.add_draft(automatic=True)
     assert env.outbox().send_due_sync()[0].status == "sent"
     msg = smtp_server.received[0].message
     assert msg["Auto-Submitted"] == "auto-replied"
-    assert env.draft(draft_id).status == "sent"
-
-
-def test_hostile_header_values_inject_nothing(env, smtp_server):
-    draft_id = env.add_draft(
-        to_addrs=[
-            {"name": "Evil\r\nBcc: victim@evil.test\r\nX-Injected: 1", "email": "client@acme.test"}
-        ],
-        subject="Re: Offer\r\nBcc: victim2@evil.test\nX-Injected: 2\rX-Other: 3",
-        thread_topic="Offer\r\nX-Injected: 4",
-    )
-    assert env.outbox().send_due_sync()[0].status == "sent"
-    got = smtp_server.received[0]
-    assert got.rcpt_tos == ("client@acme.test",)
-    head = got.raw.split(b"\r\n\r\n", 1)[0]
-    names = [
-        line.split(b":", 1)[0].lower() for line in head.split(b"\r\n") if not line[:1].isspace()
-    ]
-    assert b"bcc" not in names and b"x-injected" not in names and b"x-other" not in names
-    assert b"\r\n" not in head.replace(b"\r\n", b"") and b"\n" not in head.replace(b"\r\n", b"")
-    msg = got.message
-    assert msg["To"].addresses[0].addr_spec == "client@acme.test"
-    assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"]
-    assert msg["Subject"].startswith("Re: Offer")
     assert env.draft(draft_id).status == "sent"

@@ -78,9 +78,17 @@ def test_acknowledgment_draft_comes_before_the_thread_is_overdue(imap_user, harn
 
 def test_auto_send_approves_acknowledgments_with_limits(imap_user, harness):
     imap_user.server.append(
-        imap_user.username, "INBOX", make_msg(sender=CLIENT, date=utc(23, 9, 0))
+        imap_user.username,
+        "INBOX",
+        make_msg(
+            sender=CLIENT,
+            date=utc(23, 9, 0),
+            headers={
+                "Authentication-Results": "mx.example.com; dmarc=pass header.from=client.test"
+            },
+        ),
     )
-    h = harness(auto_send="acknowledgment")
+    h = harness(auto_send="acknowledgment", trusted_authserv_ids="mx.example.com")
     h.sync()
     Jobs(h.factory, h.settings).sla_check(utc(23, 12))
     (draft,) = drafts(h)

@@ -472,3 +472,19 @@ def test_a_small_backlog_has_no_summary(store: Store, world: dict[str, int]):
     digest = store.digest()
     assert digest.overdue_more == 0
     assert "more. All" not in render_text(digest)
+
+
+def test_an_uncertain_send_is_in_the_digest_for_a_person(store: Store, world: dict[str, int]):
+    """Issue #16: a send nobody could confirm is listed (and flagged) until someone decides;
+    links never point at a wildcard address."""
+    from mailwatch.digest.render import render_html, render_text
+
+    with store.factory() as session, session.begin():
+        row = session.query(Draft).filter_by(message_id="<draft2@example.com>").one()
+        row.status, row.attempts = "uncertain", 1
+    digest = store.digest(web_bind="0.0.0.0:8025", web_allow_remote="true")
+    uncertain = [d for d in digest.drafts if d.status == "uncertain"]
+    assert len(uncertain) == 1
+    assert all("0.0.0.0" not in d.link for d in digest.drafts)
+    assert "UNCERTAIN" in render_text(digest)
+    assert "uncertain: sent or not?" in render_html(digest)

@@ -294,3 +294,12 @@ def test_message_time_is_never_after_arrival():
     assert message_time(at(23, 9), arrived) == at(23, 9)
     assert message_time(None, arrived) is None
     assert message_time(at(23, 11), None) == at(23, 11)
+
+
+def test_a_client_message_in_the_same_second_as_a_close_reopens_it():
+    closed_at = at(23, 10).replace(microsecond=600_000)
+    same_second = at(23, 10)  # INTERNALDATE has whole seconds; min(Date, INTERNALDATE)
+    later = at(23, 12)
+    assert effective_state(AWAITING_US, CLOSED, closed_at, None, same_second, later) == AWAITING_US
+    earlier = at(23, 9, 59)
+    assert effective_state(AWAITING_US, CLOSED, closed_at, None, earlier, later) == CLOSED
