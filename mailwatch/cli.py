@@ -654,8 +654,8 @@ def drafts_list(
         str | None,
         typer.Option(
             "--status",
-            help="pending|approved|sending|sent|rejected|failed|all (default: the drafts that "
-            "need you: pending, approved, failed)",
+            help="pending|approved|sending|sent|rejected|failed|uncertain|all (default: the "
+            "drafts that need you: pending, approved, failed, uncertain)",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,

@@ -388,7 +388,8 @@ def load_facts(
 ) -> dict[int, list[MessageFacts]]:
     """The tracker's view of the messages of ``thread_ids``, oldest first.
 
-    A colleague's mail (category ``internal``) to an outside address counts as an answer."""
+    A colleague's mail (category ``internal``) to a client who wrote in the thread counts as an
+    answer; one to anybody else (our own mailbox, a supplier) does not."""
     result: dict[int, list[MessageFacts]] = defaultdict(list)
     if not thread_ids:
         return result
@@ -415,7 +416,18 @@ def load_facts(
         .where(Message.thread_id.in_(thread_ids))
         .order_by(Message.thread_id, Message.id)
     )
+    rows = list(rows)
+    # who wrote to us as a client in each thread: a colleague answers only by writing to them
+    clients: dict[int, set[str]] = defaultdict(set)
     for row in rows:
+        if row.direction == "inbound" and row.category == "client" and row.from_email:
+            clients[row.thread_id].add(row.from_email.lower())
+    for row in rows:
+        recipients = [
+            str(a.get("email") or "").lower()
+            for a in [*(row.to_addrs or []), *(row.cc_addrs or [])]
+            if isinstance(a, dict)
+        ]
         result[row.thread_id].append(
             MessageFacts(
                 message_id=row.message_id,
@@ -433,15 +445,8 @@ def load_facts(
                     + ([row.in_reply_to] if row.in_reply_to else [])
                 ),
                 colleague_reply=row.category == "internal"
-                and is_colleague_reply(
-                    row.from_email,
-                    [
-                        str(a.get("email") or "")
-                        for a in [*(row.to_addrs or []), *(row.cc_addrs or [])]
-                        if isinstance(a, dict)
-                    ],
-                    internal_domains,
-                ),
+                and is_colleague_reply(row.from_email, recipients, internal_domains)
+                and any(r in clients[row.thread_id] for r in recipients),
             )
         )
     return result

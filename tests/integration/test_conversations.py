@@ -175,7 +175,11 @@ def test_a_settings_change_reanalyses_stored_mail(imap_user, tmp_path):
     env2 = write_env(tmp_path, imap_user, internal_domains="partner.test")
     assert mailwatch(env2, "sync", "--once").returncode == 0
     (row,) = json_out(env2, "threads", "--json")
-    assert row["state"] == "closed"
+    assert row["state"] == "closed", (
+        row["state"],
+        row["needs_reply_reason"],
+        row.get("answered_by"),
+    )
     assert "internal" in row["needs_reply_reason"]
 
 
