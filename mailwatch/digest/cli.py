@@ -151,7 +151,7 @@ def print_digest(digest: Digest, console: Console) -> None:
     console.print(table if promises else _t("promises due soon or missed: none"))
 
     table = Table(
-        title=f"clients showing warning signs ({len(digest.warning_clients)})",
+        title=f"clients showing warning signs ({digest.warning_count})",
         title_justify="left",
     )
     for column in ("client", "threads", "signs and evidence"):

@@ -119,7 +119,7 @@ def render_text(digest: Digest, queue_url: str | None = None) -> str:
             out.append(f"      {_who(p.client_name, p.client_email)}: {p.text}")
     out.append("")
 
-    out.append(f"WARNING SIGNS ({len(digest.warning_clients)})")
+    out.append(f"WARNING SIGNS ({digest.warning_count})")
     for c in digest.warning_clients:
         threads = ", ".join(f"#{tid}" for tid in c.thread_ids)
         out.append(f"  {_who(c.client_name, c.client_email)} (threads {threads})")
@@ -299,7 +299,7 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
     parts.append(
         _section(
             "Clients showing warning signs",
-            len(digest.warning_clients),
+            digest.warning_count,
             _table(["client", "signs and evidence"], rows) if rows else _none(),
         )
     )

@@ -313,7 +313,7 @@ def overdue_summary(
     """
     plain = (
         (Thread.state == AWAITING_US)
-        & Thread.manual_state.is_(None)
+        & _tracked_state_stands(now)
         & Thread.waiting_since.is_not(None)
         & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
     )
@@ -353,14 +353,12 @@ def overdue_summary(
                 )
             )
         rows = thread_rows(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
-    # Only a thread tracked as awaiting us, or re-tracked as of ``now``, can be overdue.
-    special = (
-        (Thread.state == AWAITING_US)
-        & (Thread.manual_state.is_not(None) | Thread.waiting_since.is_(None))
-    ) | (Thread.last_message_at > now)
-    others = list(session.scalars(select(Thread.id).where(special)))
+    # Besides those, only a thread re-tracked as of ``now`` can be overdue (one awaiting us
+    # without a start of the wait, or whose user decision stands, cannot).
+    others = list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
     if client_only and others:
-        others = [tid for tid in others if tid in _with_client_message(session, now, others)]
+        clients = _with_client_message(session, now, others)
+        others = [tid for tid in others if tid in clients]
     extra = thread_rows(session, now, "overdue", view, thread_ids=others, with_message_ids=False)
     total += len(extra)
     since += [datetime.fromisoformat(r["waiting_since"]) for r in extra if r["waiting_since"]]
@@ -388,6 +386,25 @@ def _latest_start_with(
         else:
             hi = mid
     return _EPOCH + timedelta(minutes=hi)
+
+
+def _tracked_state_stands(now: datetime) -> Any:
+    """SQL for ``effective_state(...) == tracked state`` (see core.tracking.effective_state):
+    no decision, or a closed / snoozed one that lapsed because the client wrote after it (by
+    ``now``) or the snooze ended."""
+    client_wrote_since = (
+        Thread.last_client_at.is_not(None)
+        & Thread.manual_state_at.is_not(None)
+        & (Thread.last_client_at > Thread.manual_state_at)
+        & (Thread.last_client_at <= now)
+    )
+    snooze_over = Thread.snoozed_until.is_not(None) & (Thread.snoozed_until <= now)
+    return (
+        Thread.manual_state.is_(None)
+        | Thread.manual_state.not_in(("ignored", "closed", "snoozed"))
+        | (Thread.manual_state.in_(("closed", "snoozed")) & client_wrote_since)
+        | ((Thread.manual_state == "snoozed") & snooze_over)
+    )
 
 
 def _has_client_message(now: datetime) -> Any:
