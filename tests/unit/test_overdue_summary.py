@@ -4,7 +4,6 @@ overdue thread: on a generated store with user decisions, mail after "now" and t
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -53,9 +52,7 @@ VIEWS = [
 
 
 @pytest.mark.parametrize("view", VIEWS)
-@pytest.mark.parametrize(
-    "now", [NOW, NOW - timedelta(days=40), NOW - timedelta(days=200, hours=5)]
-)
+@pytest.mark.parametrize("now", [NOW, NOW - timedelta(days=40), NOW - timedelta(days=200, hours=5)])
 def test_summary_equals_reading_every_overdue_thread(store, view: View, now: datetime) -> None:
     with store() as session:
         want = reference(session, now, view, None)
