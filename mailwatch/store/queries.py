@@ -367,6 +367,43 @@ def overdue_summary(
     return OverdueSummary(rows[: max(0, top)], total, since)
 
 
+def waiting_page(
+    session: Session, now: datetime, view: View, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Threads awaiting our answer but not overdue: the ``limit`` newest, and how many in all.
+
+    The same rows, in the same order, as ``thread_rows(state="awaiting_us")`` without the
+    overdue ones, but counted in SQL and read ``limit`` at a time (see overdue_summary).
+    """
+    earliest = session.scalar(
+        select(func.min(Thread.waiting_since)).where(Thread.state == AWAITING_US)
+    )
+    cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
+    waiting = (
+        (Thread.state == AWAITING_US)
+        & _tracked_state_stands(now)
+        & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
+    )
+    if cutoff is not None:
+        waiting = waiting & (Thread.waiting_since.is_(None) | (Thread.waiting_since >= cutoff))
+    total = int(session.scalar(select(func.count()).select_from(Thread).where(waiting)) or 0)
+    ids = list(
+        session.scalars(
+            select(Thread.id)
+            .where(waiting)
+            .order_by(Thread.last_message_at.desc(), Thread.id.desc())
+            .limit(max(0, limit))
+        )
+    )
+    later = list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
+    rows = thread_rows(
+        session, now, "awaiting_us", view, thread_ids=ids + later, with_message_ids=False
+    )
+    rows = [r for r in rows if not r["overdue"]]
+    total += sum(1 for r in rows if r["id"] in set(later))
+    return rows[: max(0, limit)], total
+
+
 def _latest_start_with(
     calendar: BusinessCalendar, now: datetime, minutes: int, start: datetime
 ) -> datetime:
