@@ -15,8 +15,6 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
-
 from mailwatch.digest.data import FULL_LIST_PATH, Digest, WeekFigures, business_duration
 
 __all__ = [
@@ -343,6 +341,8 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
 
 
 def _font(size: int) -> Any:
+    from PIL import ImageFont
+
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
@@ -350,7 +350,11 @@ def _font(size: int) -> Any:
 
 
 def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
-    """A PNG bar chart: median first response last week against this week, with the SLA."""
+    """A PNG bar chart: median first response last week against this week, with the SLA.
+
+    Pillow is imported here: the terminal digest and the CLI's start-up do not need it."""
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     small, label = _font(12), _font(14)
