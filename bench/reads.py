@@ -209,9 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_commands:
         with tempfile.TemporaryDirectory() as tmp:
             env_file = Path(tmp) / "bench.env"
-            env_file.write_text(
-                "".join(f"{k}={v}\n" for k, v in settings_values(args.url).items())
-            )
+            env_file.write_text("".join(f"{k}={v}\n" for k, v in settings_values(args.url).items()))
             reps = max(3, args.repeat // 4)
             results["mailwatch --help (process)"] = command(["--help"], env_file, reps)
             results["mailwatch threads --state overdue --json (process)"] = command(
