@@ -93,9 +93,8 @@ def test_cutoff_is_the_exact_boundary() -> None:
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("now", [NOW, NOW - timedelta(days=40)])
 def test_waiting_page_equals_the_full_list(store, view: View, now: datetime) -> None:
-    from mailwatch.store.queries import waiting_page
-
     from mailwatch.store.models import Thread
+    from mailwatch.store.queries import waiting_page
 
     with store() as session:
         # Just after some client began to wait: that thread is waiting, not yet overdue.
