@@ -273,6 +273,7 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("store (SQLite batch writes)", "mailwatch/store/mail.py", "save_batch"),
     ("analysis: classify", "mailwatch/core/classify.py", "classify_inbound"),
     ("analysis: language (lingua)", "mailwatch/core/language.py", "detect_language"),
+    ("analysis: language (lingua)", "mailwatch/core/language.py", "detect_languages"),
     ("analysis: requested deadline", "mailwatch/core/promises.py", "detect_requested_deadline"),
     ("analysis: promises", "mailwatch/core/promises.py", "detect_promises"),
     ("analysis: warning signs", "mailwatch/core/warning_signs.py", "detect_text_signs"),

@@ -17,8 +17,6 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 __all__ = [
     "BusinessCalendar",
     "business_duration",
@@ -37,7 +35,12 @@ _MAX_SEARCH_DAYS = 3660
 
 @lru_cache(maxsize=512)
 def _country_holidays(country: str, year: int) -> frozenset[date]:
-    """Public holidays of one country and year; cached because the lookup builds a big table."""
+    """Public holidays of one country and year; cached because the lookup builds a big table.
+
+    ``holidays`` is imported here, on first use: it is large, and `mailwatch --help` or a
+    calendar without a country never needs it."""
+    import holidays
+
     table = holidays.country_holidays(country, years=year)
     return frozenset(table.keys())
 

@@ -39,8 +39,6 @@ def digest_command(
     from mailwatch.cli import _factory, console, fail, parse_now, settings
     from mailwatch.config import PREFIX
     from mailwatch.digest.data import build_digest
-    from mailwatch.digest.render import build_email
-    from mailwatch.digest.send import DigestSendError, digest_from_address, send_email
 
     cfg = settings()
     when = parse_now(now)
@@ -53,6 +51,10 @@ def digest_command(
         digest = build_digest(session, cfg, when)
     sent: dict[str, Any] | None = None
     if send:
+        # Only sending needs the chart (Pillow) and the SMTP client: --print stays light.
+        from mailwatch.digest.render import build_email
+        from mailwatch.digest.send import DigestSendError, digest_from_address, send_email
+
         try:
             message = build_email(digest, cfg, digest_from_address(cfg), cfg.digest_to)
             refused = asyncio.run(send_email(cfg, message))
@@ -155,7 +157,7 @@ def print_digest(digest: Digest, console: Console) -> None:
     console.print(table if promises else _t("promises due soon or missed: none"))
 
     table = Table(
-        title=f"clients showing warning signs ({len(digest.warning_clients)})",
+        title=f"clients showing warning signs ({digest.warning_count})",
         title_justify="left",
     )
     for column in ("client", "threads", "signs and evidence"):

@@ -61,6 +61,9 @@ SNIPPET_CHARS = 160
 DIGEST_TOP = 20
 FULL_LIST_COMMAND = "mailwatch threads --state overdue"
 FULL_LIST_PATH = "/threads?show=all#overdue-h"
+# Warning signs are news while the conversation is: threads with mail in the last this many
+# days; the section lists the DIGEST_TOP clients with the most signs and counts the rest.
+WARNING_DAYS = 30
 # (label, upper bound in wall-clock days since the client started waiting; None = no bound)
 AGE_BANDS: tuple[tuple[str, float | None], ...] = (
     ("under 1 day", 1),
@@ -204,6 +207,11 @@ class Digest:
     overdue_total: int | None = None
     overdue_bands: list[AgeBand] = field(default_factory=list)
     full_list_command: str = FULL_LIST_COMMAND
+    warning_total: int | None = None
+
+    @property
+    def warning_count(self) -> int:
+        return len(self.warning_clients) if self.warning_total is None else self.warning_total
 
     @property
     def overdue_count(self) -> int:
@@ -249,7 +257,7 @@ class Digest:
             "drafts": len(self.drafts),
             "promises_due": len(self.promises_due),
             "promises_missed": len(self.promises_missed),
-            "warning_clients": len(self.warning_clients),
+            "warning_clients": self.warning_count,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -313,7 +321,7 @@ def build_digest(
     wanted = {r["id"] for r in overdue_all}
     wanted |= {d.thread_id for d in draft_rows if d.thread_id is not None}
     wanted |= {p["thread_id"] for p in promises if p["thread_id"] is not None}
-    signed = _threads_with_signs(session)
+    signed = _threads_with_signs(session, now - timedelta(days=WARNING_DAYS))
     wanted |= signed
     rows = thread_rows(
         session, now, "all", view, thread_ids=wanted - {r["id"] for r in overdue_all},
@@ -401,7 +409,8 @@ def build_digest(
         drafts=drafts,
         promises_due=promises_due,
         promises_missed=promises_missed,
-        warning_clients=warning_clients,
+        warning_clients=warning_clients[: max(0, top)],
+        warning_total=len(warning_clients),
         this_week=this_week,
         last_week=last_week,
         overdue_total=overdue_total,
@@ -489,10 +498,13 @@ def _inbound_threads(session: Session, now: datetime, among: Iterable[int]) -> s
     return _threads_where(session, among, Message.direction == "inbound", _at_or_before(now))
 
 
-def _threads_with_signs(session: Session) -> set[int]:
-    """Threads whose tracking found a warning sign (JSON null and [] are no sign)."""
+def _threads_with_signs(session: Session, since: datetime) -> set[int]:
+    """Threads with mail since ``since`` whose tracking found a warning sign (JSON null and []
+    are no sign)."""
     text = func.coalesce(cast(Thread.signs, Text), "null")
-    query = select(Thread.id).where(Thread.signs.is_not(None), text.not_in(["null", "[]"]))
+    query = select(Thread.id).where(
+        Thread.last_message_at >= since, Thread.signs.is_not(None), text.not_in(["null", "[]"])
+    )
     return set(session.scalars(query))
 
 

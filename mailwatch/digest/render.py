@@ -15,8 +15,6 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
-
 from mailwatch.core.timefmt import local
 from mailwatch.digest.data import FULL_LIST_PATH, Digest, WeekFigures, business_duration
 
@@ -135,7 +133,7 @@ def render_text(digest: Digest, queue_url: str | None = None) -> str:
             out.append(f"      {_who(p.client_name, p.client_email)}: {p.text}")
     out.append("")
 
-    out.append(f"WARNING SIGNS ({len(digest.warning_clients)})")
+    out.append(f"WARNING SIGNS ({digest.warning_count})")
     for c in digest.warning_clients:
         threads = ", ".join(f"#{tid}" for tid in c.thread_ids)
         out.append(f"  {_who(c.client_name, c.client_email)} (threads {threads})")
@@ -341,7 +339,7 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
     parts.append(
         _section(
             "Clients showing warning signs",
-            len(digest.warning_clients),
+            digest.warning_count,
             _table(["client", "signs and evidence"], rows) if rows else _none(),
         )
     )
@@ -391,6 +389,8 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
 
 
 def _font(size: int) -> Any:
+    from PIL import ImageFont
+
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
@@ -419,7 +419,11 @@ def bar_colours(values: Sequence[int | None], sla: int) -> list[str]:
 
 
 def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
-    """A PNG bar chart: median first response last week against this week, with the SLA."""
+    """A PNG bar chart: median first response last week against this week, with the SLA.
+
+    Pillow is imported here: the terminal digest and the CLI's start-up do not need it."""
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     small, label = _font(12), _font(14)

@@ -324,7 +324,7 @@ def overdue_summary(
     """
     plain = (
         (Thread.state == AWAITING_US)
-        & Thread.manual_state.is_(None)
+        & _tracked_state_stands(now)
         & Thread.waiting_since.is_not(None)
         & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
     )
@@ -364,20 +364,55 @@ def overdue_summary(
                 )
             )
         rows = thread_rows(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
-    # Only a thread tracked as awaiting us, or re-tracked as of ``now``, can be overdue.
-    special = (
-        (Thread.state == AWAITING_US)
-        & (Thread.manual_state.is_not(None) | Thread.waiting_since.is_(None))
-    ) | (Thread.last_message_at > now)
-    others = list(session.scalars(select(Thread.id).where(special)))
+    # Besides those, only a thread re-tracked as of ``now`` can be overdue (one awaiting us
+    # without a start of the wait, or whose user decision stands, cannot).
+    others = list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
     if client_only and others:
-        others = [tid for tid in others if tid in _with_client_message(session, now, others)]
+        clients = _with_client_message(session, now, others)
+        others = [tid for tid in others if tid in clients]
     extra = thread_rows(session, now, "overdue", view, thread_ids=others, with_message_ids=False)
     total += len(extra)
     since += [datetime.fromisoformat(r["waiting_since"]) for r in extra if r["waiting_since"]]
     rows += extra
     rows.sort(key=lambda r: (-int(r["waiting_business_minutes"]), r["id"]))
     return OverdueSummary(rows[: max(0, top)], total, since)
+
+
+def waiting_page(
+    session: Session, now: datetime, view: View, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Threads awaiting our answer but not overdue: the ``limit`` newest, and how many in all.
+
+    The same rows, in the same order, as ``thread_rows(state="awaiting_us")`` without the
+    overdue ones, but counted in SQL and read ``limit`` at a time (see overdue_summary).
+    """
+    earliest = session.scalar(
+        select(func.min(Thread.waiting_since)).where(Thread.state == AWAITING_US)
+    )
+    cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
+    waiting = (
+        (Thread.state == AWAITING_US)
+        & _tracked_state_stands(now)
+        & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
+    )
+    if cutoff is not None:
+        waiting = waiting & (Thread.waiting_since.is_(None) | (Thread.waiting_since >= cutoff))
+    total = int(session.scalar(select(func.count()).select_from(Thread).where(waiting)) or 0)
+    ids = list(
+        session.scalars(
+            select(Thread.id)
+            .where(waiting)
+            .order_by(Thread.last_message_at.desc(), Thread.id.desc())
+            .limit(max(0, limit))
+        )
+    )
+    later = list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
+    rows = thread_rows(
+        session, now, "awaiting_us", view, thread_ids=ids + later, with_message_ids=False
+    )
+    rows = [r for r in rows if not r["overdue"]]
+    total += sum(1 for r in rows if r["id"] in set(later))
+    return rows[: max(0, limit)], total
 
 
 def _latest_start_with(
@@ -399,6 +434,25 @@ def _latest_start_with(
         else:
             hi = mid
     return _EPOCH + timedelta(minutes=hi)
+
+
+def _tracked_state_stands(now: datetime) -> Any:
+    """SQL for ``effective_state(...) == tracked state`` (see core.tracking.effective_state):
+    no decision, or a closed / snoozed one that lapsed because the client wrote after it (by
+    ``now``) or the snooze ended."""
+    client_wrote_since = (
+        Thread.last_client_at.is_not(None)
+        & Thread.manual_state_at.is_not(None)
+        & (Thread.last_client_at > Thread.manual_state_at)
+        & (Thread.last_client_at <= now)
+    )
+    snooze_over = Thread.snoozed_until.is_not(None) & (Thread.snoozed_until <= now)
+    return (
+        Thread.manual_state.is_(None)
+        | Thread.manual_state.not_in(("ignored", "closed", "snoozed"))
+        | (Thread.manual_state.in_(("closed", "snoozed")) & client_wrote_since)
+        | ((Thread.manual_state == "snoozed") & snooze_over)
+    )
 
 
 def _has_client_message(now: datetime) -> Any:

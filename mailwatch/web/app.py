@@ -37,7 +37,13 @@ from mailwatch.core.timefmt import zone_note
 from mailwatch.digest.links import verify_draft_token
 from mailwatch.drafts.service import DraftError, DraftService
 from mailwatch.store.models import Message, Thread
-from mailwatch.store.queries import View, promise_rows, thread_rows
+from mailwatch.store.queries import (
+    View,
+    overdue_summary,
+    promise_rows,
+    thread_rows,
+    waiting_page,
+)
 from mailwatch.track.actions import ActionError, mark_promise_done, set_thread_state
 from mailwatch.web.render import age, local_time, looks_like_html, template_env
 from mailwatch.web.security import (
@@ -628,17 +634,28 @@ class WebPages:
     # -- threads and promises ----------------------------------------------------------------
 
     async def threads(self, request: Request) -> Response:
+        show_all = request.query_params.get("show") == "all"
+
         def load() -> dict[str, Any]:
             now = self.clock()
             with self.factory() as session:
-                overdue = thread_rows(session, now, "overdue", self.view, with_message_ids=False)
-                waiting = [
-                    t
-                    for t in thread_rows(
-                        session, now, "awaiting_us", self.view, with_message_ids=False
+                if show_all:
+                    overdue = thread_rows(
+                        session, now, "overdue", self.view, with_message_ids=False
                     )
-                    if not t["overdue"]
-                ]
+                    waiting = [
+                        t
+                        for t in thread_rows(
+                            session, now, "awaiting_us", self.view, with_message_ids=False
+                        )
+                        if not t["overdue"]
+                    ]
+                    totals = {"overdue": len(overdue), "waiting": len(waiting)}
+                else:  # the first page: counted in SQL, only the rows shown are read
+                    summary = overdue_summary(session, now, self.view, FIRST_PAGE)
+                    overdue = summary.top
+                    waiting, waiting_total = waiting_page(session, now, self.view, FIRST_PAGE)
+                    totals = {"overdue": summary.total, "waiting": waiting_total}
                 promises = [
                     p
                     for p in promise_rows(session, now, self.view)
@@ -660,16 +677,13 @@ class WebPages:
             return {
                 "overdue": overdue,
                 "waiting": waiting,
+                "totals": totals,
                 "promises": promises,
                 "subjects": subjects,
                 "pending": pending,
             }
 
         data = await self.call(load)
-        data["totals"] = {key: len(data[key]) for key in ("overdue", "waiting")}
-        if request.query_params.get("show") != "all":  # longest waits first, then "show all"
-            data["overdue"] = data["overdue"][:FIRST_PAGE]
-            data["waiting"] = data["waiting"][:FIRST_PAGE]
         for rows in (data["overdue"], data["waiting"]):
             for row in rows:
                 row["due_local"] = local_time(row.get("reply_due_at"), self.tz)

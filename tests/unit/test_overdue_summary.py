@@ -89,3 +89,33 @@ def test_cutoff_is_the_exact_boundary() -> None:
     assert cal.business_minutes_between(before, now) > 240
     assert cal.business_minutes_between(at, now) <= 240
     assert overdue_cutoff(cal, sla, now, now - timedelta(minutes=10)) is None
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("now", [NOW, NOW - timedelta(days=40)])
+def test_waiting_page_equals_the_full_list(store, view: View, now: datetime) -> None:
+    from mailwatch.store.models import Thread
+    from mailwatch.store.queries import waiting_page
+
+    with store() as session:
+        # Just after some client began to wait: that thread is waiting, not yet overdue.
+        starts = sorted(
+            session.scalars(
+                select(Thread.waiting_since).where(
+                    Thread.waiting_since < now,
+                    Thread.manual_state.is_(None),
+                    Thread.state == "awaiting_us",
+                )
+            )
+        )
+        now = starts[len(starts) // 2] + timedelta(minutes=20)
+        want = [
+            r
+            for r in thread_rows(session, now, "awaiting_us", view, with_message_ids=False)
+            if not r["overdue"]
+        ]
+        assert want
+        for limit in (1, 20, len(want) + 3):
+            rows, total = waiting_page(session, now, view, limit)
+            assert total == len(want)
+            assert rows == want[:limit]

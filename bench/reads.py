@@ -1,0 +1,233 @@
+"""Read latency on a large store: the reads a user waits for, p50 / p95 over N repetitions.
+
+    .venv/bin/python bench/store_gen.py --url sqlite:///big.db --messages 1000000 --threads 200000
+    .venv/bin/python bench/reads.py --url sqlite:///big.db --repeat 20
+
+Measured (wall and CPU time of this process, so that a busy machine shows as wall >> CPU):
+
+- ``threads --state overdue --json``: ``thread_rows(state="overdue")`` with message ids, as the
+  command builds it, and the JSON text;
+- ``digest --print``: ``build_digest`` and the plain-text rendering;
+- the web pages over real HTTP (uvicorn in a thread, logged in): the approval queue
+  ``/drafts``, the thread list ``/threads`` (first page) and one thread page;
+- the commands as subprocesses (start-up included): ``mailwatch --help``,
+  ``mailwatch threads --state overdue --json`` and ``mailwatch digest --print``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "bench-password-0123456789"
+
+
+def settings_values(url: str) -> dict[str, str]:
+    return {
+        "MAILWATCH_DATABASE_URL": url,
+        "MAILWATCH_IMAP_HOST": "imap.example.com",
+        "MAILWATCH_IMAP_USERNAME": "sales@example.com",
+        "MAILWATCH_IMAP_PASSWORD": "unused",
+        "MAILWATCH_WEB_PASSWORD": PASSWORD,
+        "MAILWATCH_WEB_SECRET": "bench-secret-0123456789abcdef0123456789",
+    }
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
+    fn()  # warm: caches, the business-time tables, SQLite's page cache
+    walls, cpus = [], []
+    for _ in range(repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return summary(walls, cpus)
+
+
+def summary(walls: list[float], cpus: list[float] | None = None) -> dict[str, float]:
+    def p95(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+    out = {
+        "wall_p50_ms": round(statistics.median(walls) * 1000, 1),
+        "wall_p95_ms": round(p95(walls) * 1000, 1),
+    }
+    if cpus:
+        out["cpu_p50_ms"] = round(statistics.median(cpus) * 1000, 1)
+        out["cpu_p95_ms"] = round(p95(cpus) * 1000, 1)
+    return out
+
+
+class Web:
+    """The real app on a loopback port, and a logged-in HTTP client."""
+
+    def __init__(self, factory: Any, settings: Any) -> None:
+        import socket
+
+        import uvicorn
+
+        from mailwatch.service.web import create_app
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(factory, settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the web app did not start")
+            time.sleep(0.02)
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        page = self.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token, "no CSRF token on the login page"
+        body = urllib.parse.urlencode(
+            {"password": PASSWORD, "csrf_token": token.group(1), "next": "/drafts"}
+        ).encode()
+        request = urllib.request.Request(
+            self.url("/login"),
+            data=body,
+            headers={"Origin": self.url(""), "Sec-Fetch-Site": "same-origin"},
+        )
+        with self.opener.open(request, timeout=60) as response:
+            assert "/drafts" in response.url, "login failed"
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.url(path), timeout=120) as response:
+            assert response.status == 200, (path, response.status)
+            return str(response.read().decode())
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def command(args: list[str], env_file: Path, repeat: int) -> dict[str, float]:
+    exe = Path(sys.executable).parent / "mailwatch"
+    cmd = [str(exe), "--env-file", str(env_file), *args]
+    subprocess.run(cmd, capture_output=True, check=True, timeout=600)  # warm the page cache
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = os.times()
+        w0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True, timeout=600)
+        walls.append(time.perf_counter() - w0)
+        after = os.times()
+        cpus.append(
+            (after.children_user - before.children_user)
+            + (after.children_system - before.children_system)
+        )
+    return summary(walls, cpus)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--no-commands", action="store_true", help="skip the subprocess runs")
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import func, select
+
+    from mailwatch.config import settings_from_values
+    from mailwatch.digest.data import build_digest
+    from mailwatch.digest.render import render_text
+    from mailwatch.store.db import make_engine, session_factory
+    from mailwatch.store.models import Message, Thread
+    from mailwatch.store.queries import View, thread_rows
+
+    settings = settings_from_values(settings_values(args.url))
+    engine = make_engine(args.url)
+    factory = session_factory(engine)
+    view = View.of(settings)
+    now = datetime.now(UTC)
+    with factory() as session:
+        size = {
+            "threads": session.scalar(select(func.count()).select_from(Thread)),
+            "messages": session.scalar(select(func.count()).select_from(Message)),
+        }
+        overdue_n = len(thread_rows(session, now, "overdue", view, with_message_ids=False))
+        one = session.scalar(select(Thread.id).where(Thread.state == "awaiting_us").limit(1))
+    size["overdue"] = overdue_n
+    print(f"store: {size}")
+    results: dict[str, Any] = {"store": size, "url": engine.url.render_as_string()}
+
+    def overdue_json() -> None:
+        with factory() as session:
+            json.dumps(thread_rows(session, now, "overdue", view), default=str)
+
+    def digest_text() -> None:
+        with factory() as session:
+            render_text(build_digest(session, settings, now))
+
+    results["threads --state overdue --json (in process)"] = timed(overdue_json, args.repeat)
+    results["digest --print (in process)"] = timed(digest_text, args.repeat)
+    web = Web(factory, settings)
+    try:
+        for name, path in (
+            ("web /drafts (queue)", "/drafts"),
+            ("web /threads (first page)", "/threads"),
+            ("web /threads/{id} (thread page)", f"/threads/{one}"),
+        ):
+            results[name] = timed(lambda p=path: web.get(p), args.repeat)
+    finally:
+        web.stop()
+    if not args.no_commands:
+        with tempfile.TemporaryDirectory() as tmp:
+            env_file = Path(tmp) / "bench.env"
+            env_file.write_text("".join(f"{k}={v}\n" for k, v in settings_values(args.url).items()))
+            reps = max(3, args.repeat // 4)
+            results["mailwatch --help (process)"] = command(["--help"], env_file, reps)
+            results["mailwatch threads --state overdue --json (process)"] = command(
+                ["threads", "--state", "overdue", "--json"], env_file, reps
+            )
+            results["mailwatch digest --print (process)"] = command(
+                ["digest", "--print"], env_file, reps
+            )
+    results["loadavg"] = os.getloadavg()
+    for name, figures in results.items():
+        print(f"{name:<55} {figures}")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"reads-{datetime.now().strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
