@@ -6,9 +6,10 @@ twice, or re-run after a restart, never doubles anything.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -56,6 +57,10 @@ class Jobs:
         self.view = View.of(settings)
         self.drafts = DraftService(factory, settings)
         self.tracker = Tracker(factory, settings)
+        # Set by the service once every mailbox finished a sync pass in this process: until
+        # then the checks would draft from what the store held before a restart (a reply
+        # written in Outlook meanwhile is not in it yet). None: no gate (tests, CLI).
+        self.ready: threading.Event | None = None
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -416,26 +421,40 @@ def _run(name: str, call: Callable[[Jobs, datetime], Any]) -> None:
     if _jobs is None:
         log.warning("job %s ran before the service installed its context; skipped", name)
         return
-    now = datetime.now(UTC)
+    from mailwatch import clock
+
+    now = clock.now()
     try:
         call(_jobs, now)
     except Exception as exc:  # one failing job must not stop the scheduler
         log.exception("job %s failed; it runs again at its next time", name)
-        record_job(_jobs.factory, name, datetime.now(UTC), error_line(exc))
+        record_job(_jobs.factory, name, clock.now(), error_line(exc))
         return
-    record_job(_jobs.factory, name, datetime.now(UTC))
+    record_job(_jobs.factory, name, clock.now())
+
+
+def _checks_ready(name: str) -> bool:
+    """The drafting checks wait for the first sync pass of every mailbox (see Jobs.ready)."""
+    jobs = _jobs
+    if jobs is None or jobs.ready is None or jobs.ready.is_set():
+        return True
+    log.debug("job %s waits for the first sync pass of every mailbox", name)
+    return False
 
 
 def sla_job() -> None:
-    _run("sla-check", lambda jobs, now: jobs.sla_check(now))
+    if _checks_ready("sla-check"):
+        _run("sla-check", lambda jobs, now: jobs.sla_check(now))
 
 
 def promise_job() -> None:
-    _run("promise-check", lambda jobs, now: jobs.promise_check(now))
+    if _checks_ready("promise-check"):
+        _run("promise-check", lambda jobs, now: jobs.promise_check(now))
 
 
 def follow_up_job() -> None:
-    _run("follow-up-check", lambda jobs, now: jobs.follow_up_check(now))
+    if _checks_ready("follow-up-check"):
+        _run("follow-up-check", lambda jobs, now: jobs.follow_up_check(now))
 
 
 def outbox_job() -> None:

@@ -26,6 +26,25 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_is_gone(owner: str) -> bool:
+    """The holder ran on this machine and its process no longer exists (a ``kill -9``).
+
+    A restart right after a crash would otherwise run without a scheduler until the dead
+    process's lease expired. Another machine's holder, or a live process, is never taken over.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 @dataclass(frozen=True)
 class LeaseState:
     acquired: bool
@@ -43,7 +62,7 @@ def acquire(
             if row is None:
                 session.add(Lease(name=name, owner=owner, expires_at=now + ttl, acquired_at=now))
                 return LeaseState(True, owner, now + ttl)
-            if row.owner != owner and row.expires_at > now:
+            if row.owner != owner and row.expires_at > now and not holder_is_gone(row.owner):
                 return LeaseState(False, row.owner, row.expires_at)
             if row.owner != owner:
                 row.acquired_at = now

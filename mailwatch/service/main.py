@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,8 +57,11 @@ def build_scheduler(settings: Settings) -> Any:
         },
         timezone=settings.calendar.tz,
     )
+    from mailwatch import clock
+
     for job_id, func, every in INTERVAL_JOBS:
-        scheduler.add_job(func, "interval", id=job_id, replace_existing=True, **every)
+        seconds = clock.interval(timedelta(**every).total_seconds())  # simulated time: scaled
+        scheduler.add_job(func, "interval", id=job_id, replace_existing=True, seconds=seconds)
     days = ",".join(
         ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d]
         for d in sorted(settings.calendar.work_days)
@@ -132,8 +136,11 @@ def run_service(
     factory = session_factory(engine)
     store = MailStore(factory, settings.own_addresses, settings.thread_subject_window)
     tracker = Tracker(factory, settings)
-    job_module.install(job_module.Jobs(factory, settings))
+    jobs = job_module.Jobs(factory, settings)
+    jobs.ready = threading.Event()
+    job_module.install(jobs)
     running: dict[str, Any] = {"scheduler": None}
+    synced: set[str] = set()
 
     def after_sync(report: Any) -> None:
         try:
@@ -142,11 +149,18 @@ def run_service(
         except Exception:  # tracking must never stop the sync; the next pass retries
             log.exception("tracking failed; will retry after the next sync pass")
         else:
+            synced.add(report.mailbox)
+            wake = report
+            first = jobs.ready is not None and not jobs.ready.is_set()
+            if first and synced >= {m.name for m in settings.mailboxes}:
+                assert jobs.ready is not None
+                jobs.ready.set()
+                wake = _AllNews(report)  # run the checks now, on fresh data
             # In the event loop, where the scheduler lives: never after it began shutting down.
             loop, scheduler = running.get("loop"), running["scheduler"]
-            if loop is not None and scheduler is not None and (report.new or report.flags_changed):
+            if loop is not None and scheduler is not None and (wake.new or wake.flags_changed):
                 with contextlib.suppress(RuntimeError):  # the loop is closing
-                    loop.call_soon_threadsafe(wake_if_running, report)
+                    loop.call_soon_threadsafe(wake_if_running, wake)
         if on_sync is not None:
             on_sync(report)
 
@@ -165,19 +179,15 @@ def run_service(
         scheduler = None
         lease = await asyncio.to_thread(acquire, factory, SCHEDULER, owner, LEASE_TTL, _now())
         if lease.acquired:
-            from mailwatch.service.backlog import first_started_at
-
-            await asyncio.to_thread(first_started_at, factory, _now())  # the backlog's edge
-            scheduler = build_scheduler(settings)
-            scheduler.start()
+            scheduler = await _start_scheduler(settings, factory, owner)
             running["scheduler"] = scheduler
-            log.info("scheduler started (lease held by %s)", owner)
         else:
             until = local(lease.expires_at, settings.calendar.tz, missing="unknown")
             log.error(
                 "another mailwatch run (%s) already runs the scheduler on this database "
                 "(lease until %s): this process syncs and serves the web page, but starts no "
-                "scheduler; stop the other process first",
+                "scheduler; stop the other process first (this one takes over when its lease "
+                "ends)",
                 lease.owner,
                 until,
             )
@@ -186,10 +196,8 @@ def run_service(
         watch_task = asyncio.create_task(
             watch_all(settings, store, stop, on_report=after_sync), name="sync"
         )
-        renew_task = (
-            asyncio.create_task(_renew(factory, owner, stop, scheduler), name="lease")
-            if scheduler is not None
-            else None
+        renew_task = asyncio.create_task(
+            _renew(settings, factory, owner, stop, running), name="lease"
         )
         log.info(
             "mailwatch running: %d mailbox(es), web on http://%s, log times in %s",
@@ -204,9 +212,9 @@ def run_service(
             stop.set()
         log.info("stopping")
         server.should_exit = True
+        scheduler = running["scheduler"]
         running["scheduler"] = None
-        if renew_task is not None:
-            renew_task.cancel()
+        renew_task.cancel()
         if scheduler is not None:
             await asyncio.to_thread(scheduler.shutdown, True)
             await asyncio.to_thread(release, factory, SCHEDULER, owner)
@@ -219,15 +227,41 @@ def run_service(
     asyncio.run(main())
 
 
+class _AllNews:
+    """A report that says "news" so the first pass wakes the checks."""
+
+    def __init__(self, report: Any) -> None:
+        self.mailbox = report.mailbox
+        self.new = max(1, report.new)
+        self.flags_changed = report.flags_changed
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _renew(factory: Any, owner: str, stop: asyncio.Event, scheduler: Any) -> None:
+async def _start_scheduler(settings: Settings, factory: Any, owner: str) -> Any:
+    from mailwatch import clock
+    from mailwatch.service.backlog import first_started_at
+
+    await asyncio.to_thread(first_started_at, factory, clock.now())  # the backlog's edge
+    scheduler = build_scheduler(settings)
+    scheduler.start()
+    log.info("scheduler started (lease held by %s)", owner)
+    return scheduler
+
+
+async def _renew(
+    settings: Settings, factory: Any, owner: str, stop: asyncio.Event, running: dict[str, Any]
+) -> None:
+    """Renew the lease while we hold it; take it over (and start the scheduler) when it ends."""
     while not stop.is_set():
         await asyncio.sleep(LEASE_RENEW)
         state = await asyncio.to_thread(acquire, factory, SCHEDULER, owner, LEASE_TTL, _now())
-        if not state.acquired:
+        scheduler = running["scheduler"]
+        if scheduler is not None and not state.acquired:
             log.error("lost the scheduler lease to %s: pausing the scheduler", state.owner)
             scheduler.pause()
             return
+        if scheduler is None and state.acquired and not stop.is_set():
+            running["scheduler"] = await _start_scheduler(settings, factory, owner)
