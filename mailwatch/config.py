@@ -754,7 +754,8 @@ GLOBAL_KEYS = tuple(s.key for s in SETTINGS if s.scope == "global")
 MAILBOX_KEYS = tuple(s.key for s in SETTINGS if s.scope == _MB)
 ALL_KEYS = GLOBAL_KEYS + MAILBOX_KEYS
 SECRET_KEYS = frozenset(s.key for s in SETTINGS if s.secret)
-# MAILWATCH_* names that are not settings: the demo's switch, a test-only fault injection, and
+# MAILWATCH_* names that are not settings: the demo's switch, test-only fault injection and the
+# simulated clock of the week test (mailwatch/clock.py), and
 # what a token command is given. They never stop start-up as unknown keys.
 NOT_SETTINGS = frozenset(
     {
@@ -763,6 +764,7 @@ NOT_SETTINGS = frozenset(
         "MAILWATCH_TEST_TMPDIR",
         "MAILWATCH_OAUTH_USER",
         "MAILWATCH_OAUTH_MAILBOX",
+        "MAILWATCH_SIMULATED_CLOCK",
     }
 )
 

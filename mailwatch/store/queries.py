@@ -324,7 +324,7 @@ def overdue_summary(
     """
     plain = (
         (Thread.state == AWAITING_US)
-        & _tracked_state_stands(now)
+        & _tracked_state_stands(now, session.get_bind().dialect.name)
         & Thread.waiting_since.is_not(None)
         & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
     )
@@ -392,7 +392,7 @@ def waiting_page(
     cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
     waiting = (
         (Thread.state == AWAITING_US)
-        & _tracked_state_stands(now)
+        & _tracked_state_stands(now, session.get_bind().dialect.name)
         & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
     )
     if cutoff is not None:
@@ -436,14 +436,24 @@ def _latest_start_with(
     return _EPOCH + timedelta(minutes=hi)
 
 
-def _tracked_state_stands(now: datetime) -> Any:
+def _after_decision(dialect: str) -> Any:
+    """SQL for ``last_client_at > manual_state_at - 1 s``: effective_state counts a client's
+    message in the same second as the user's decision as after it."""
+    if dialect == "sqlite":  # datetimes are text there: compare them as Julian days
+        return func.julianday(Thread.last_client_at) > func.julianday(Thread.manual_state_at) - (
+            1.0 / 86_400
+        )
+    return Thread.last_client_at > Thread.manual_state_at - timedelta(seconds=1)
+
+
+def _tracked_state_stands(now: datetime, dialect: str) -> Any:
     """SQL for ``effective_state(...) == tracked state`` (see core.tracking.effective_state):
     no decision, or a closed / snoozed one that lapsed because the client wrote after it (by
     ``now``) or the snooze ended."""
     client_wrote_since = (
         Thread.last_client_at.is_not(None)
         & Thread.manual_state_at.is_not(None)
-        & (Thread.last_client_at > Thread.manual_state_at)
+        & _after_decision(dialect)
         & (Thread.last_client_at <= now)
     )
     snooze_over = Thread.snoozed_until.is_not(None) & (Thread.snoozed_until <= now)
