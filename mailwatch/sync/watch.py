@@ -277,15 +277,26 @@ async def watch_all(
     stop: asyncio.Event,
     on_report: Callable[[SyncReport], None] | None = None,
 ) -> None:
-    """Run one watcher thread per mailbox until ``stop`` is set."""
+    """Run one watcher thread per mailbox until ``stop`` is set.
+
+    Dedicated threads, not ``asyncio.to_thread``: the loop's default pool has min(32, cores + 4)
+    workers (6 on 2 cores), so with more mailboxes than that the rest never started, and the
+    lease renewal and ``/healthz`` (which use the same pool) waited behind the watchers.
+    """
     halt = threading.Event()
     watchers = [
         MailboxWatcher(MailboxSync(settings, mailbox, store), settings, halt, on_report)
         for mailbox in settings.mailboxes
     ]
-    tasks = [asyncio.create_task(asyncio.to_thread(w.run)) for w in watchers]
+    threads = [
+        threading.Thread(target=w.run, name=f"watch-{w.syncer.mailbox.name}", daemon=True)
+        for w in watchers
+    ]
+    for thread in threads:
+        thread.start()
     try:
         await stop.wait()
     finally:
         halt.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for thread in threads:
+            await asyncio.to_thread(thread.join)
