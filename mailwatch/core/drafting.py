@@ -654,6 +654,19 @@ def _with_greeting_plan(inputs: DraftInputs, language: str) -> DraftInputs:
     return replace(inputs, greeting_name_used=False, neutral_reason=why)
 
 
+def _has_own_time(inputs: DraftInputs) -> bool:
+    """Whether the client's deadline carries a time they gave (not 18:00/23:59/00:00 local)."""
+    value = inputs.client_deadline
+    if not isinstance(value, datetime):
+        return False
+    local = _local(value, _zone(inputs.timezone))
+    return isinstance(local, datetime) and (local.hour, local.minute) not in (
+        (18, 0),
+        (23, 59),
+        (0, 0),
+    )
+
+
 SIGN_OFFS = {
     "en": "Kind regards,",
     "ru": "С уважением,",
@@ -712,7 +725,8 @@ def template_context(inputs: DraftInputs, language: str) -> dict[str, object]:
         "original_subject": inputs.original_subject,
         "original_date": when(inputs.original_date, with_time=False),
         "reply_by": when(inputs.reply_by),
-        "client_deadline": when(inputs.client_deadline),
+        # the client named a day; the end of our business day we read it as is not theirs to see
+        "client_deadline": when(inputs.client_deadline, with_time=_has_own_time(inputs)),
         "old_date": when(inputs.old_date),
         "new_date": when(inputs.new_date),
         "promised_on": when(inputs.promised_on, with_time=False),
