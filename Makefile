@@ -55,7 +55,7 @@ i18n: $(BIN)/.installed
 		-k N_ -c TRANSLATORS: -o $(LOCALES)/messages.pot mailwatch
 	for lang in $(UI_LANGS); do \
 		$(BIN)/pybabel -q update -i $(LOCALES)/messages.pot -d $(LOCALES) -l $$lang \
-			--no-wrap --ignore-obsolete --init-missing || exit 1; \
+			--no-wrap --ignore-obsolete --init-missing --no-fuzzy-matching || exit 1; \
 	done
 	$(MAKE) --no-print-directory i18n-compile
 

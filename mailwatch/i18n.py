@@ -33,6 +33,7 @@ __all__ = [
     "DRAFT_KIND_LABELS",
     "LANGUAGE_NAMES",
     "N_",
+    "STATUS_LABELS",
     "UI_LANGUAGES",
     "_",
     "best_language",
@@ -41,6 +42,7 @@ __all__ = [
     "datetime_text",
     "duration",
     "gettext",
+    "label",
     "ngettext",
     "pgettext",
     "time_text",
@@ -71,6 +73,35 @@ DRAFT_KIND_LABELS = {
     "closing": N_("closing"),
     "clarify": N_("clarifying question"),
 }
+
+# States and statuses of drafts, conversations and promises, for people (``label()``).
+STATUS_LABELS = {
+    "pending": N_("pending"),
+    "approved": N_("approved"),
+    "sending": N_("sending"),
+    "sent": N_("sent"),
+    "rejected": N_("rejected"),
+    "failed": N_("failed"),
+    "uncertain": N_("uncertain"),
+    "awaiting_us": N_("awaiting our reply"),
+    "awaiting_them": N_("awaiting the client"),
+    "closed": N_("closed"),
+    "snoozed": N_("snoozed"),
+    "ignored": N_("ignored"),
+    "open": N_("open"),
+    "kept": N_("kept"),
+    "missed": N_("missed"),
+    "renegotiated": N_("renegotiated"),
+}
+
+
+def label(identifier: str | None) -> str:
+    """A status, state or draft kind identifier as words in the interface language."""
+    if not identifier:
+        return ""
+    text = STATUS_LABELS.get(identifier) or DRAFT_KIND_LABELS.get(identifier)
+    return gettext(text) if text else identifier.replace("_", " ")
+
 
 _current: ContextVar[str] = ContextVar("mailwatch_ui_language", default=DEFAULT)
 

@@ -18,6 +18,8 @@ import nh3
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from mailwatch import i18n
+
 ALLOWED_TAGS = {
     "a",
     "abbr",
@@ -95,35 +97,42 @@ def message_body(text: str, content_type: str = "text/plain") -> Markup:
 
 
 def age(then: datetime | str | None, now: datetime) -> str:
-    """``5 min``, ``3 h``, ``2 d``: how long ago."""
+    """``5 min``, ``3 h``, ``2 d``: how long ago (in the interface language)."""
     if then is None:
         return "—"
     if isinstance(then, str):
         then = datetime.fromisoformat(then)
     seconds = max(0, int((now - then).total_seconds()))
     if seconds < 3600:
-        return f"{max(1, seconds // 60)} min"
+        return i18n.gettext("%(num)d min", num=max(1, seconds // 60))
     if seconds < 48 * 3600:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} d"
+        return i18n.gettext("%(num)d h", num=seconds // 3600)
+    return i18n.gettext("%(num)d d", num=seconds // 86400)
 
 
 def local_time(value: datetime | str | None, tz: Any) -> str:
-    """``2026-11-23 14:05`` in the team's time zone."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    """``2026-11-23 14:05`` in the team's time zone (Babel's date and time in other languages)."""
+    return i18n.datetime_text(value, tz)
 
 
 def business_minutes(value: int | None) -> str:
     if not value:
-        return "0 min"
+        return i18n.gettext("%(num)d min", num=0)
     hours, minutes = divmod(int(value), 60)
     if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
+        return i18n.gettext("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    if hours:
+        return i18n.gettext("%(num)d h", num=hours)
+    return i18n.gettext("%(num)d min", num=minutes)
+
+
+def sign_label(kind: str | None) -> str:
+    """A warning sign's name in the interface language (its kind stays English in JSON)."""
+    from mailwatch.digest.data import SIGN_LABELS
+
+    if kind in SIGN_LABELS:
+        return i18n.gettext(SIGN_LABELS[kind])
+    return (kind or i18n.gettext("sign")).replace("_", " ")
 
 
 def template_env() -> Environment:
@@ -133,7 +142,21 @@ def template_env() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # gettext with the request's language (mailwatch.i18n's context variable); newstyle: the
+    # template's %(name)s values are escaped, and {% trans %} blocks are trimmed as extracted.
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message: i18n.translations(i18n.current()).gettext(message),
+        ngettext=lambda one, many, n: i18n.translations(i18n.current()).ngettext(one, many, n),
+        pgettext=lambda context, message: i18n.translations(i18n.current()).pgettext(
+            context, message
+        ),
+        newstyle=True,
+    )
+    env.globals["label"] = i18n.label
+    env.globals["sign_label"] = sign_label
     env.filters["message_body"] = message_body
     env.filters["business_minutes"] = business_minutes
     return env
