@@ -103,7 +103,9 @@ def test_the_language_switch_sets_a_cookie_that_wins(site, browser):  # noqa: F8
         page.goto(f"{site.url}/threads")
         page.get_by_label("Language").select_option("ro")
         page.get_by_role("button", name="Change").click()
-        page.wait_for_function("document.documentElement.lang === 'ro'")
+        from playwright.sync_api import expect
+
+        expect(page.locator("html")).to_have_attribute("lang", "ro")  # waits, with a deadline
         assert page.url.endswith("/threads")  # back on the same page
         assert page.locator("h1").inner_text() == WORDS["ro"]["threads"]
         cookies = {c["name"]: c for c in context.cookies()}
