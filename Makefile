@@ -52,7 +52,7 @@ UI_LANGS := ru ro es
 i18n: $(BIN)/.installed
 	mkdir -p $(LOCALES)
 	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header \
-		-k N_ -c TRANSLATORS: -o $(LOCALES)/messages.pot mailwatch
+		-k N_ -k N_plural:1,2 -c TRANSLATORS: -o $(LOCALES)/messages.pot mailwatch
 	for lang in $(UI_LANGS); do \
 		$(BIN)/pybabel -q update -i $(LOCALES)/messages.pot -d $(LOCALES) -l $$lang \
 			--no-wrap --ignore-obsolete --init-missing --no-fuzzy-matching || exit 1; \

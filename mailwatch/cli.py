@@ -15,6 +15,7 @@ from rich.table import Table
 
 from mailwatch.config import ConfigError, Settings, describe, load_settings
 from mailwatch.core.business_time import business_duration as _minutes
+from mailwatch.i18n import _, set_language
 
 app = typer.Typer(
     add_completion=False,
@@ -37,7 +38,7 @@ state = _State()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print("[bold red]" + _("error:") + f"[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -50,6 +51,9 @@ def settings() -> Settings:
         from mailwatch.logs import setup_logging
 
         setup_logging(state.settings.log_format, state.settings.log_level)
+        # what this run prints: the first mailbox's UI_LANGUAGE (logs and JSON stay English)
+        first = state.settings.mailboxes[0] if state.settings.mailboxes else None
+        set_language(first.values.get("UI_LANGUAGE") if first is not None else None)
     return state.settings
 
 
@@ -79,6 +83,7 @@ def main_options(
     state.env_file = env_file if env_file is not None else Path(".env")
     state.env_file_named = env_file is not None
     state.settings = None
+    set_language(None)
 
 
 def _engine(cfg: Settings) -> Any:
@@ -486,10 +491,12 @@ def _print_draft(draft: dict[str, Any], as_json: bool) -> None:
         console.print(f"In-Reply-To: {draft['in_reply_to']}", highlight=False, markup=False)
     console.print("")
     console.print(draft["body_text"], highlight=False, markup=False)
+    from mailwatch.i18n_text import finding_text
+
     marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
     for finding in draft["etiquette"]:
         console.print(
-            f"  {marks.get(finding['level'], finding['level'])} {finding['message']}",
+            f"  {marks.get(finding['level'], finding['level'])} {finding_text(finding['message'])}",
             highlight=False,
         )
     if draft["status"] == "uncertain":

@@ -35,6 +35,7 @@ __all__ = [
     "N_",
     "STATUS_LABELS",
     "UI_LANGUAGES",
+    "N_plural",
     "_",
     "best_language",
     "current",
@@ -45,6 +46,7 @@ __all__ = [
     "label",
     "ngettext",
     "pgettext",
+    "set_language",
     "time_text",
     "translations",
     "use_language",
@@ -55,6 +57,11 @@ __all__ = [
 def N_(message: str) -> str:
     """Marks a string for extraction; it is translated where it is shown."""
     return message
+
+
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a plural pair for extraction (``-k N_plural:1,2``); shown with ``ngettext``."""
+    return singular, plural
 
 
 UI_LANGUAGES = ("en", "ru", "ro", "es")
@@ -143,6 +150,14 @@ def use_language(language: str | None) -> Iterator[str]:
         yield language  # type: ignore[misc]
     finally:
         _current.reset(token)
+
+
+def set_language(language: str | None) -> str:
+    """For a command-line run: the language of everything after this (one process, one run).
+    Code that serves many people (the web page) uses :func:`use_language` instead."""
+    language = language if language in UI_LANGUAGES else DEFAULT
+    _current.set(language)  # type: ignore[arg-type]
+    return language  # type: ignore[return-value]
 
 
 def gettext(message: str, **variables: Any) -> str:

@@ -44,6 +44,7 @@ from mailwatch.i18n import (
     label,
     use_language,
 )
+from mailwatch.i18n_text import finding_text
 from mailwatch.store.models import Message, Thread
 from mailwatch.store.queries import View, promise_rows, thread_rows
 from mailwatch.track.actions import ActionError, mark_promise_done, set_thread_state
@@ -463,7 +464,9 @@ class WebPages:
             if new_subject is None and new_body is None:
                 return "nothing changed"
             saved = self.drafts.edit(draft_id, self.clock(), new_body, new_subject)
-            problems = [f["message"] for f in saved["etiquette"] if f.get("level") != "ok"]
+            problems = [
+                finding_text(f["message"]) for f in saved["etiquette"] if f.get("level") != "ok"
+            ]
             return "saved" + (f"; check: {'; '.join(problems)}" if problems else "")
 
         try:

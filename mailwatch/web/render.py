@@ -157,6 +157,11 @@ def template_env() -> Environment:
     )
     env.globals["label"] = i18n.label
     env.globals["sign_label"] = sign_label
+    from mailwatch.i18n_text import finding_code, finding_text, reason_text
+
+    env.filters["finding"] = finding_text
+    env.filters["check_name"] = finding_code
+    env.filters["reason"] = reason_text
     env.filters["message_body"] = message_body
     env.filters["business_minutes"] = business_minutes
     return env
