@@ -102,11 +102,24 @@ STATUS_LABELS = {
 }
 
 
+# The languages drafts are written in, named in the interface language ("английский").
+LANGUAGE_LABELS = {
+    "en": N_("English"),
+    "ru": N_("Russian"),
+    "ro": N_("Romanian"),
+    "es": N_("Spanish"),
+}
+
+
 def label(identifier: str | None) -> str:
-    """A status, state or draft kind identifier as words in the interface language."""
+    """A status, state, draft kind or language code as words in the interface language."""
     if not identifier:
         return ""
-    text = STATUS_LABELS.get(identifier) or DRAFT_KIND_LABELS.get(identifier)
+    text = (
+        STATUS_LABELS.get(identifier)
+        or DRAFT_KIND_LABELS.get(identifier)
+        or LANGUAGE_LABELS.get(identifier)
+    )
     return gettext(text) if text else identifier.replace("_", " ")
 
 
