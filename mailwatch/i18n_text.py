@@ -206,6 +206,21 @@ _REASONS: list[Rule] = [
         ),
     ),
     (
+        re.compile(r"sent from our own address (?P<email>\S+)"),
+        _plain(N_("sent from our own address %(email)s")),
+    ),
+    (re.compile(r"internal sender (?P<email>\S+)"), _plain(N_("a colleague: %(email)s"))),
+    (re.compile(r"no sender address"), _plain(N_("no sender address"))),
+    (
+        re.compile(r"sender (?P<email>\S+) but Reply-To (?P<reply>\S+) \(a contact form\)"),
+        _plain(N_("sender %(email)s, but replies go to %(reply)s (a contact form)")),
+    ),
+    (re.compile(r"sender (?P<email>\S+)"), _plain(N_("automatic sender %(email)s"))),
+    (
+        re.compile(r"subject starts with (?P<prefix>.+)"),
+        _plain(N_("the subject starts with %(prefix)s")),
+    ),
+    (
         re.compile(r"no client is waiting: no inbound message"),
         _plain(N_("no client is waiting: no incoming message")),
     ),

@@ -4,8 +4,8 @@ The same real site as test_web (mail synced from Dovecot, drafts from the DraftS
 under uvicorn). The browser's Accept-Language picks the language when UI_LANGUAGE is unset; the
 switch in the page (a CSRF-checked form) sets a cookie that wins. Every page and the digest's
 HTML are rendered in en, ru, ro and es at desktop and at 390 px: translated, with the right
-``lang``, and nothing scrolls sideways. Screenshots go to $MAILWATCH_SCREENSHOTS (the committed
-ones in docs/screenshots/ come from ``MAILWATCH_SCREENSHOTS=docs/screenshots``), else tmp.
+``lang``, and nothing scrolls sideways. Screenshots go to $I18N_SCREENSHOTS (the committed
+ones in docs/screenshots/ come from ``I18N_SCREENSHOTS=docs/screenshots``), else tmp.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ WORDS = {
 
 
 def shots_dir(tmp_path: Path) -> Path:
-    target = Path(os.environ.get("MAILWATCH_SCREENSHOTS") or tmp_path)
+    target = Path(os.environ.get("I18N_SCREENSHOTS") or tmp_path)
     target.mkdir(parents=True, exist_ok=True)
     return target
 

@@ -57,7 +57,9 @@ def test_needs_reply_reasons():
         assert reason_text("no client is waiting: from client a@b.test; thanks only (gracias)") == (
             "ningún cliente espera respuesta: del cliente a@b.test; solo agradece (gracias)"
         )
-        assert reason_text("sender noreply@x.test") == "sender noreply@x.test"  # not listed: as is
+        assert reason_text("sender noreply@x.test") == "remitente automático noreply@x.test"
+        assert reason_text("internal sender ion@example.com") == "un compañero: ion@example.com"
+        assert reason_text("X-Spam-Flag: YES") == "X-Spam-Flag: YES"  # a header: as it is
 
 
 def test_digest_print_in_russian():
