@@ -158,9 +158,10 @@ def current() -> str:
 def use_language(language: str | None) -> Iterator[str]:
     """Everything inside speaks ``language`` (``None`` or unknown: English)."""
     language = language if language in UI_LANGUAGES else DEFAULT
-    token = _current.set(language)  # type: ignore[arg-type]
+    chosen = language or DEFAULT
+    token = _current.set(chosen)
     try:
-        yield language  # type: ignore[misc]
+        yield chosen
     finally:
         _current.reset(token)
 
@@ -169,8 +170,9 @@ def set_language(language: str | None) -> str:
     """For a command-line run: the language of everything after this (one process, one run).
     Code that serves many people (the web page) uses :func:`use_language` instead."""
     language = language if language in UI_LANGUAGES else DEFAULT
-    _current.set(language)  # type: ignore[arg-type]
-    return language  # type: ignore[return-value]
+    chosen = language or DEFAULT
+    _current.set(chosen)
+    return chosen
 
 
 def gettext(message: str, **variables: Any) -> str:
@@ -185,7 +187,7 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
 
 
 def pgettext(context: str, message: str, **variables: Any) -> str:
-    text = translations(current()).pgettext(context, message)
+    text = str(translations(current()).pgettext(context, message))
     return text % variables if variables else text
 
 

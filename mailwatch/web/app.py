@@ -1002,7 +1002,7 @@ def request_language(cookie: str | None, setting: str | None, accept: str | None
     """The page's language: the switch (cookie), else UI_LANGUAGE, else the browser's
     Accept-Language, else English."""
     if cookie in UI_LANGUAGES:
-        return cookie  # type: ignore[return-value]
+        return cookie
     if setting:
         setting = setting.strip().lower()
         if setting in UI_LANGUAGES:
