@@ -71,3 +71,27 @@ def test_digest_print_in_russian():
     assert "подтверждение получения" in text  # the draft kind, as words
     assert "скорость ответа (рабочее время)" in text
     assert "overdue" not in text and "drafts to approve" not in text
+
+
+def test_every_passed_check_has_words_in_each_language() -> None:
+    """The web page's "Reads well: ..." words: English is core's PASSED_WORDS, the others are
+    translated (a check added in core without words here would show English)."""
+    from mailwatch.core.etiquette import PASSED_WORDS
+    from mailwatch.i18n_text import passed_word
+
+    for code, english in PASSED_WORDS.items():
+        with i18n.use_language("en"):
+            assert passed_word(code) == english
+        for language in ("ru", "ro", "es"):
+            with i18n.use_language(language):
+                assert passed_word(code) != english, (language, code)
+
+
+def test_a_kind_keeps_english_articles_and_the_bare_word_elsewhere() -> None:
+    from mailwatch.web.app import a_kind
+
+    with i18n.use_language("en"):
+        assert a_kind("acknowledgment") == "An acknowledgment"
+        assert a_kind("decline") == "A decline"
+    with i18n.use_language("ru"):
+        assert a_kind("acknowledgment") == "подтверждение получения"
