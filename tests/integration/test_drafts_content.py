@@ -121,7 +121,9 @@ def test_late_renegotiation_apologises(imap_user, tmp_path):
     an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="minutes")
     refused = mailwatch(env, "draft", "renegotiation", tid, "--new-date", an_hour_ago)
     assert refused.returncode == 2 and "already past" in refused.stderr, refused.stderr
-    assert [d["status"] for d in json_out(env, "drafts", "list", "--json")] == ["rejected"]
+    assert [d["status"] for d in json_out(env, "drafts", "list", "--status", "all", "--json")] == [
+        "rejected"
+    ]
 
 
 def test_a_colleagues_copied_answer_answers_the_thread(imap_user, tmp_path):
