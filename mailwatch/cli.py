@@ -17,6 +17,7 @@ from rich.table import Table
 from mailwatch.config import ConfigError, Settings, describe, load_settings
 from mailwatch.core.business_time import business_duration as _minutes
 from mailwatch.core.timefmt import local, zone_name, zone_note
+from mailwatch.i18n import _, set_language
 
 app = typer.Typer(
     add_completion=False,
@@ -76,7 +77,7 @@ state = _State()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print("[bold red]" + _("error:") + f"[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -94,6 +95,9 @@ def settings() -> Settings:
             state.settings.calendar.tz_name,
         )
         _warn_exposed(state.settings)
+        # what this run prints: the first mailbox's UI_LANGUAGE (logs and JSON stay English)
+        first = state.settings.mailboxes[0] if state.settings.mailboxes else None
+        set_language(first.values.get("UI_LANGUAGE") if first is not None else None)
     return state.settings
 
 
@@ -136,6 +140,7 @@ def main_options(
     state.env_file = env_file if env_file is not None else Path(".env")
     state.env_file_named = env_file is not None
     state.settings = None
+    set_language(None)
 
 
 def _engine(cfg: Settings) -> Any:
@@ -543,10 +548,12 @@ def _print_draft(draft: dict[str, Any], as_json: bool) -> None:
         console.print(f"In-Reply-To: {draft['in_reply_to']}", highlight=False, markup=False)
     console.print("")
     console.print(draft["body_text"], highlight=False, markup=False)
+    from mailwatch.i18n_text import finding_text
+
     marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
     for finding in draft["etiquette"]:
         console.print(
-            f"  {marks.get(finding['level'], finding['level'])} {finding['message']}",
+            f"  {marks.get(finding['level'], finding['level'])} {finding_text(finding['message'])}",
             highlight=False,
         )
     if draft["status"] == "uncertain":

@@ -681,6 +681,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LANGUAGES", ",".join(LANGUAGES), "languages, comma-separated",
             "Languages to detect and write in (a subset of en, ru, ro, es).", DRAFTING,
             parse=_languages),
+    Setting("UI_LANGUAGE", "", "en | ru | ro | es",
+            "The language people read: the digest, the web page and the command line's "
+            "messages (the drafts are in the client's language). Per mailbox: the digest "
+            "speaks the first mailbox's.", DIGEST, _MB, parse=_choice(LANGUAGES),
+            default_note="English; the web page follows the browser's Accept-Language and "
+            "its language switch"),
     Setting("DIGEST_AT", "08:30", "HH:MM", "Local time of the daily digest.", DIGEST,
             parse=_clock),
     Setting("DIGEST_TO", "", "email addresses, comma-separated", "Who gets the daily digest.",

@@ -372,6 +372,8 @@ def classify_inbound(
     reason = f"from client {email}"
     if notes:
         reason += "; " + "; ".join(notes)
+    if not msg.new_text.strip():  # older mail classified from its headers only
+        return Verdict(True, Category.CLIENT, reason)
     intent = classify_intent(msg.new_text)
     if intent.intent is Intent.THANKS_ONLY:
         return Verdict(False, Category.CLIENT, f"{reason}; thanks only ({intent.evidence})")

@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "DRAFT_KINDS",
     "DRAFT_LANGUAGES",
+    "SIGN_OFFS",
     "About",
     "DraftInputError",
     "DraftInputs",
@@ -54,6 +55,7 @@ __all__ = [
     "infer_gender",
     "normalize_language",
     "offset_of_domain",
+    "sign_off",
     "template_context",
     "utc_offset_text",
 ]
@@ -501,7 +503,9 @@ def _signature_lines(signature: str, sender_name: str) -> tuple[str, ...]:
     while lines and not lines[-1]:
         lines.pop()
     if sender_name and _fold(sender_name) not in _fold("\n".join(lines)):
-        lines.insert(0, sender_name)
+        # after a sign-off the signature itself starts with ("С уважением,")
+        at = 1 if lines and _SIGN_OFF_RE.match(lines[0].strip()) else 0
+        lines.insert(at, sender_name)
     return tuple(lines)
 
 
@@ -650,6 +654,42 @@ def _with_greeting_plan(inputs: DraftInputs, language: str) -> DraftInputs:
     return replace(inputs, greeting_name_used=False, neutral_reason=why)
 
 
+def _has_own_time(inputs: DraftInputs) -> bool:
+    """Whether the client's deadline carries a time they gave (not 18:00/23:59/00:00 local)."""
+    value = inputs.client_deadline
+    if not isinstance(value, datetime):
+        return False
+    local = _local(value, _zone(inputs.timezone))
+    return isinstance(local, datetime) and (local.hour, local.minute) not in (
+        (18, 0),
+        (23, 59),
+        (0, 0),
+    )
+
+
+SIGN_OFFS = {
+    "en": "Kind regards,",
+    "ru": "С уважением,",
+    "ro": "Cu stimă,",
+    "es": "Un cordial saludo,",
+}
+_SIGN_OFF_RE = re.compile(
+    r"^(?:kind|best|warm)?\s*regards|^best wishes|^yours|^sincerely|^с уважением|^всего доброго"
+    r"|^с наилучшими|^cu stim|^cu respect|^toate cele bune|^(?:un )?(?:cordial )?saludo|^atentamente"
+    r"|^reciba un",
+    re.IGNORECASE,
+)
+
+
+def sign_off(language: str, signature_lines: Sequence[str]) -> str:
+    """The closing line before the signature: the language's own, unless the configured
+    signature (SIGNATURE_<LANG>) already starts with one ("С уважением,\nЕлена Русу")."""
+    first = next((line.strip() for line in signature_lines if line.strip()), "")
+    if first and _SIGN_OFF_RE.match(first):
+        return ""
+    return SIGN_OFFS.get(language, SIGN_OFFS[DEFAULT_LANGUAGE])
+
+
 def template_context(inputs: DraftInputs, language: str) -> dict[str, object]:
     """The variables a template gets (documented in docs/templates.md), for ``language``."""
     subject, is_reply = draft_subject(inputs, language)
@@ -685,7 +725,8 @@ def template_context(inputs: DraftInputs, language: str) -> dict[str, object]:
         "original_subject": inputs.original_subject,
         "original_date": when(inputs.original_date, with_time=False),
         "reply_by": when(inputs.reply_by),
-        "client_deadline": when(inputs.client_deadline),
+        # the client named a day; the end of our business day we read it as is not theirs to see
+        "client_deadline": when(inputs.client_deadline, with_time=_has_own_time(inputs)),
         "old_date": when(inputs.old_date),
         "new_date": when(inputs.new_date),
         "promised_on": when(inputs.promised_on, with_time=False),
@@ -700,6 +741,7 @@ def template_context(inputs: DraftInputs, language: str) -> dict[str, object]:
         "about": inputs.about or "",
         "reason": inputs.reason,
         "sender_name": inputs.sender_name,
+        "sign_off": sign_off(language, inputs.signature_lines),
         "signature_lines": list(inputs.signature_lines),
         "signature": "\n".join(inputs.signature_lines),
         "timezone": inputs.timezone,

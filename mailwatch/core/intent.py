@@ -245,7 +245,10 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
     ),
 }
 
-_COMPILED = {intent: [re.compile(p) for p in ps] for intent, ps in _PATTERNS.items()}
+# one alternation per intent: a message is scanned once per intent, not once per phrase
+_COMPILED = {
+    intent: re.compile("|".join(f"(?:{p})" for p in ps)) for intent, ps in _PATTERNS.items()
+}
 
 _THANKS = re.compile(
     r"\b(?:thanks?|thank you|many thanks|received|got it|noted|спасибо|благодар\w*|"
@@ -363,11 +366,8 @@ def _body(text: str) -> str:
 
 
 def _first(intent: Intent, text: str) -> str | None:
-    for pattern in _COMPILED[intent]:
-        match = pattern.search(text)
-        if match:
-            return match.group(0).strip()
-    return None
+    match = _COMPILED[intent].search(text)
+    return match.group(0).strip() if match else None
 
 
 def classify_intent(text: str | None) -> IntentVerdict:

@@ -48,7 +48,8 @@ class MessageFacts:
     signs: tuple[WarningSign, ...] = ()
     sender: str | None = None
     parents: tuple[str, ...] = ()  # In-Reply-To and References: orders same-second messages
-    colleague_reply: bool = False  # a colleague (INTERNAL_DOMAINS) wrote to the client: an answer
+    colleague_reply: bool = False  # a colleague (INTERNAL_DOMAINS) wrote outside the company
+    recipients: tuple[str, ...] = ()  # To and Cc addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +109,17 @@ def track_thread(
     ordered = _ordered(messages)
     client = [m for m in ordered if m.direction is Direction.INBOUND and m.needs_reply]
     ours = [m for m in ordered if m.direction is Direction.OUTBOUND]
-    answers = [m for m in ordered if m.direction is Direction.OUTBOUND or m.colleague_reply]
+    # a colleague's mail answers the thread when it goes to a client who wrote in it
+    clients = {m.sender.lower() for m in client if m.sender}
+
+    def answers_client(m: MessageFacts) -> bool:
+        if m.direction is Direction.OUTBOUND:
+            return True
+        return m.colleague_reply and any(r.lower() in clients for r in m.recipients)
+
+    answers = [m for m in ordered if answers_client(m)]
     last_out = answers[-1] if answers else None
-    last_out_position = max(
-        (
-            i
-            for i, m in enumerate(ordered)
-            if m.direction is Direction.OUTBOUND or m.colleague_reply
-        ),
-        default=-1,
-    )
+    last_out_position = max((i for i, m in enumerate(ordered) if answers_client(m)), default=-1)
     pending = [
         m
         for i, m in enumerate(ordered)
@@ -205,7 +207,10 @@ def track_thread(
 
 
 def is_colleague_reply(
-    sender: str | None, recipients: Sequence[str], internal_domains: frozenset[str]
+    sender: str | None,
+    recipients: Sequence[str],
+    internal_domains: frozenset[str],
+    own_addresses: frozenset[str] = frozenset(),
 ) -> bool:
     """A colleague's mail to someone outside the company (a client), seen because we were copied
     or it sits in a watched folder: it answers the client as much as our own would."""
@@ -220,7 +225,8 @@ def is_colleague_reply(
 
     if not internal(sender):
         return False
-    return any("@" in r and not internal(r) for r in recipients)
+    own = {a.lower() for a in own_addresses}
+    return any("@" in r and r.lower() not in own and not internal(r) for r in recipients)
 
 
 def _minutes(span: timedelta) -> int:

@@ -97,55 +97,71 @@ def _who(name: str | None, email: str | None) -> Text:
 
 
 def print_digest(digest: Digest, console: Console) -> None:
-    from mailwatch.digest.render import week_line
+    """The digest as tables in the terminal, in its language."""
+    from mailwatch.i18n import use_language
+
+    with use_language(digest.language):
+        _print_digest(digest, console)
+
+
+def _print_digest(digest: Digest, console: Console) -> None:
+    from mailwatch.digest.render import kind_label, week_line
+    from mailwatch.i18n import _
 
     console.print(_t(digest.subject_line(), "bold"))
-    console.print(_t(f"as of {digest.as_of}; all times in {digest.timezone}", "dim"))
+    console.print(
+        _t(
+            _("as of %(when)s; all times in %(zone)s", when=digest.as_of, zone=digest.timezone),
+            "dim",
+        )
+    )
     for line in digest.alerts:
-        console.print(_t(f"SYNC PROBLEM: {line}", "bold red"), soft_wrap=True)
+        console.print(_t(f"{_('SYNC PROBLEM')}: {line}", "bold red"), soft_wrap=True)
     for line in digest.job_problems:
-        console.print(_t(f"JOB FAILING: {line}", "bold red"), soft_wrap=True)
+        console.print(_t(f"{_('JOB FAILING')}: {line}", "bold red"), soft_wrap=True)
     if digest.backlog:
-        console.print(_t(f"BACKLOG: {digest.backlog}", "yellow"), soft_wrap=True)
+        console.print(_t(f"{_('BACKLOG')}: {digest.backlog}", "yellow"), soft_wrap=True)
 
-    title = f"overdue ({digest.overdue_count}), business time"
+    title = _("overdue (%(num)d), business time", num=digest.overdue_count)
     if digest.overdue_more:
-        title += f", the {len(digest.overdue)} longest waits"
+        title += ", " + _("the %(num)d longest waits", num=len(digest.overdue))
     table = Table(title=title, title_justify="left")
-    for column in ("thread", "waiting", "client", "subject / last message"):
-        table.add_column(column, no_wrap=column in ("thread", "waiting"))
+    for column in (_("thread"), _("waiting"), _("client"), _("subject / last message")):
+        table.add_column(column, no_wrap=len(table.columns) < 2)
     for t in digest.overdue:
         body = _t(t.subject)
         if t.snippet:
             body.append("\n" + t.snippet, style="dim")
         table.add_row(_t(t.thread_id), _t(t.wait, "red"), _who(t.client_name, t.client_email), body)
-    console.print(table if digest.overdue else _t("overdue: none"))
+    console.print(table if digest.overdue else _t(_("overdue: none")))
     if digest.overdue_more:
         from mailwatch.digest.render import overdue_summary_lines
 
         for line in overdue_summary_lines(digest, None):
             console.print(_t(line.strip()), soft_wrap=True)
 
-    table = Table(title=f"drafts to approve ({len(digest.drafts)})", title_justify="left")
-    for column in ("draft", "kind", "age", "to", "subject", "link"):
-        table.add_column(column, no_wrap=column in ("draft", "kind", "age"))
+    title = _("drafts to approve (%(num)d)", num=len(digest.drafts))
+    table = Table(title=title, title_justify="left")
+    for column in (_("draft"), _("kind"), _("age"), _("to"), _("subject"), _("link")):
+        table.add_column(column, no_wrap=len(table.columns) < 3)
     for d in digest.drafts:
         table.add_row(
             _t(d.id),
-            _t(d.kind),
+            _t(kind_label(d.kind)),
             _t(d.age),
             _who(d.client_name, d.client_email),
             _t(d.subject),
             _t(d.link, "blue"),
         )
-    console.print(table if digest.drafts else _t("drafts to approve: none"))
+    console.print(table if digest.drafts else _t(_("drafts to approve: none")))
 
     promises = [(p, "yellow") for p in digest.promises_due] + [
         (p, "red") for p in digest.promises_missed
     ]
-    table = Table(title=f"promises due soon or missed ({len(promises)})", title_justify="left")
-    for column in ("promise", "thread", "when", "client", "text"):
-        table.add_column(column, no_wrap=column in ("promise", "thread"))
+    title = _("promises due soon or missed (%(num)d)", num=len(promises))
+    table = Table(title=title, title_justify="left")
+    for column in (_("promise"), _("thread"), _("when"), _("client"), _("text")):
+        table.add_column(column, no_wrap=len(table.columns) < 2)
     for p, colour in promises:
         table.add_row(
             _t(p.id),
@@ -154,13 +170,11 @@ def print_digest(digest: Digest, console: Console) -> None:
             _who(p.client_name, p.client_email),
             _t(p.text),
         )
-    console.print(table if promises else _t("promises due soon or missed: none"))
+    console.print(table if promises else _t(_("promises due soon or missed: none")))
 
-    table = Table(
-        title=f"clients showing warning signs ({digest.warning_count})",
-        title_justify="left",
-    )
-    for column in ("client", "threads", "signs and evidence"):
+    title = _("clients showing warning signs (%(num)d)", num=digest.warning_count)
+    table = Table(title=title, title_justify="left")
+    for column in (_("client"), _("threads"), _("signs and evidence")):
         table.add_column(column)
     for c in digest.warning_clients:
         signs = Text()
@@ -174,11 +188,11 @@ def print_digest(digest: Digest, console: Console) -> None:
             _t(", ".join(f"#{tid}" for tid in c.thread_ids)),
             signs,
         )
-    console.print(table if digest.warning_clients else _t("warning signs: none"))
+    console.print(table if digest.warning_clients else _t(_("warning signs: none")))
 
-    console.print(_t("response times (business time)", "bold"))
+    console.print(_t(_("response times (business time)"), "bold"))
     console.print(_t("  " + week_line(digest.this_week)))
     console.print(_t("  " + week_line(digest.last_week)))
-    console.print(_t("sync", "bold"))
+    console.print(_t(_("sync"), "bold"))
     for health in digest.sync:
         console.print(_t("  " + health.line, "red" if health.problem else ""), soft_wrap=True)

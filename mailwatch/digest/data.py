@@ -35,8 +35,10 @@ from sqlalchemy.orm import Session
 from mailwatch.config import Settings
 from mailwatch.core.business_time import business_duration
 from mailwatch.core.headers import header_safe
-from mailwatch.core.timefmt import local
 from mailwatch.digest.links import draft_link, public_base
+from mailwatch.i18n import N_, _, ngettext, use_language
+from mailwatch.i18n import datetime_text as _datetime_text
+from mailwatch.i18n import duration as _duration
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
 from mailwatch.store.queries import View, overdue_summary, promise_rows, thread_rows
 
@@ -66,20 +68,21 @@ FULL_LIST_PATH = "/threads?show=all#overdue-h"
 WARNING_DAYS = 30
 # (label, upper bound in wall-clock days since the client started waiting; None = no bound)
 AGE_BANDS: tuple[tuple[str, float | None], ...] = (
-    ("under 1 day", 1),
-    ("1-7 days", 7),
-    ("1-4 weeks", 28),
-    ("1-3 months", 91),
-    ("over 3 months", None),
+    (N_("under 1 day"), 1),
+    (N_("1-7 days"), 7),
+    (N_("1-4 weeks"), 28),
+    (N_("1-3 months"), 91),
+    (N_("over 3 months"), None),
 )
 EVIDENCE_CHARS = 200
+# Shown in the interface language (``_(SIGN_LABELS[kind])``); the kinds stay English in JSON.
 SIGN_LABELS = {
-    "price_pressure": "pushes on price",
-    "urgency": "demands urgency",
-    "meeting_push": "insists on meetings",
-    "contract_nitpicking": "nitpicks the contract",
-    "no_clear_goal": "no clear goal",
-    "slow_but_demanding": "slow to answer but demanding",
+    "price_pressure": N_("pushes on price"),
+    "urgency": N_("demands urgency"),
+    "meeting_push": N_("insists on meetings"),
+    "contract_nitpicking": N_("nitpicks the contract"),
+    "no_clear_goal": N_("no clear goal"),
+    "slow_but_demanding": N_("slow to answer but demanding"),
 }
 _AUTH_ERROR = re.compile(
     r"login refused|authenticat|\bauth\b|oauth|token|password|credential|invalid_grant"
@@ -208,6 +211,7 @@ class Digest:
     overdue_bands: list[AgeBand] = field(default_factory=list)
     full_list_command: str = FULL_LIST_COMMAND
     warning_total: int | None = None
+    language: str = "en"  # the interface language it was built and is shown in (UI_LANGUAGE)
 
     @property
     def warning_count(self) -> int:
@@ -231,22 +235,38 @@ class Digest:
         """``2026-11-30 08:30 Europe/Chisinau``: when, for people (the one clock)."""
         from zoneinfo import ZoneInfo
 
-        return f"{local(self.generated_at, ZoneInfo(self.timezone))} {self.timezone}"
+        with use_language(self.language):
+            return f"{_datetime_text(self.generated_at, ZoneInfo(self.timezone))} {self.timezone}"
 
     def subject_line(self) -> str:
         """A safe one-line Subject: counts only, nothing taken from the mail."""
-        parts = []
-        if self.alerts:
-            parts.append("SYNC PROBLEM")
-        if self.job_problems:
-            parts.append("JOB FAILING")
-        parts.append(f"{self.overdue_count} overdue")
-        parts.append(_plural(len(self.drafts), "draft") + " to approve")
-        if self.promises_missed:
-            parts.append(_plural(len(self.promises_missed), "promise") + " missed")
-        if self.promises_due:
-            parts.append(_plural(len(self.promises_due), "promise") + " due soon")
-        return "mailwatch digest: " + ", ".join(parts)
+        with use_language(self.language):
+            parts = []
+            if self.alerts:
+                parts.append(_("SYNC PROBLEM"))
+            if self.job_problems:
+                parts.append(_("JOB FAILING"))
+            parts.append(ngettext("%(num)d overdue", "%(num)d overdue", self.overdue_count))
+            parts.append(
+                ngettext("%(num)d draft to approve", "%(num)d drafts to approve", len(self.drafts))
+            )
+            if self.promises_missed:
+                parts.append(
+                    ngettext(
+                        "%(num)d promise missed",
+                        "%(num)d promises missed",
+                        len(self.promises_missed),
+                    )
+                )
+            if self.promises_due:
+                parts.append(
+                    ngettext(
+                        "%(num)d promise due soon",
+                        "%(num)d promises due soon",
+                        len(self.promises_due),
+                    )
+                )
+            return _("mailwatch digest: %(counts)s", counts=", ".join(parts))
 
     def counts(self) -> dict[str, int]:
         return {
@@ -275,13 +295,10 @@ def _plural(n: int, word: str) -> str:
 
 
 def wall_duration(minutes: int) -> str:
-    """Clock minutes as "2d 3h", "5h 10m" or "12m"."""
-    minutes = max(0, int(minutes))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {mins:02d}m" if hours else f"{mins}m"
+    """Clock minutes as "2d 3h", "5h 10m" or "12m" (in the interface language)."""
+    from mailwatch.i18n import wall_duration as localised
+
+    return localised(minutes)
 
 
 def one_line(text: str | None, limit: int = SNIPPET_CHARS) -> str:
@@ -290,10 +307,17 @@ def one_line(text: str | None, limit: int = SNIPPET_CHARS) -> str:
 
 
 def _local_label(view: View, value: datetime) -> str:
-    return value.astimezone(view.calendar.tz).strftime("%Y-%m-%d %H:%M")
+    return _datetime_text(value, view.calendar.tz)
 
 
 # -- building -----------------------------------------------------------------------------------
+
+
+def digest_language(settings: Settings) -> str:
+    """The digest speaks the first mailbox's UI_LANGUAGE (it is sent from that mailbox)."""
+    mailbox = settings.mailboxes[0] if settings.mailboxes else None
+    language = mailbox.values.get("UI_LANGUAGE") if mailbox is not None else None
+    return language or "en"
 
 
 def build_digest(
@@ -303,9 +327,24 @@ def build_digest(
     *,
     missed_days: int = 14,
     top: int = DIGEST_TOP,
+    language: str | None = None,
 ) -> Digest:
     """Everything the daily digest shows, as of ``now``: the ``top`` longest waits one by one,
-    the other overdue threads as counts by age band."""
+    the other overdue threads as counts by age band; its words in ``language`` (default: the
+    first mailbox's UI_LANGUAGE)."""
+    language = language or digest_language(settings)
+    with use_language(language):
+        return _build_digest(session, settings, now, missed_days, top, language)
+
+
+def _build_digest(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    missed_days: int,
+    top: int,
+    language: str,
+) -> Digest:
     view = View.of(settings)
     cal = view.calendar
     today = now.astimezone(cal.tz).date()
@@ -347,7 +386,7 @@ def build_digest(
             reply_due_at=r["reply_due_at"],
             waiting_business_minutes=int(r["waiting_business_minutes"]),
             overdue_business_minutes=int(r["overdue_business_minutes"]),
-            wait=business_duration(r["waiting_business_minutes"]),
+            wait=_duration(r["waiting_business_minutes"]),
             snippet=snippets.get(r["id"], ""),
             warning_signs=sorted({str(s.get("kind")) for s in r["warning_signs"]}),
         )
@@ -377,9 +416,11 @@ def build_digest(
         due = datetime.fromisoformat(p["due_at"])
         if p["status"] == "open" and due <= horizon:
             left = cal.business_minutes_between(now, due)
-            promises_due.append(_promise(p, by_id, left, f"due in {business_duration(left)}"))
+            when = _("due in %(left)s", left=_duration(left))
+            promises_due.append(_promise(p, by_id, left, when))
         elif p["status"] == "missed" and due >= missed_since:
-            promises_missed.append(_promise(p, by_id, 0, f"missed, due {_local_label(view, due)}"))
+            when = _("missed, due %(due)s", due=_local_label(view, due))
+            promises_missed.append(_promise(p, by_id, 0, when))
     promises_missed.sort(key=lambda p: p.due_at or "", reverse=True)
 
     warning_clients = _warning_clients(
@@ -418,6 +459,7 @@ def build_digest(
         job_problems=_job_problems(session, view),
         backlog=backlog_line(backlog_count, settings, read_started_at(session)),
         backlog_threads=backlog_count,
+        language=language,
     )
 
 
@@ -434,7 +476,7 @@ def age_bands(waiting_since: Iterable[datetime | str | None], now: datetime) -> 
             if bound is None or days < bound:
                 counts[index] += 1
                 break
-    return [AgeBand(label, n) for (label, _b), n in zip(AGE_BANDS, counts, strict=True)]
+    return [AgeBand(_(label), n) for (label, _b), n in zip(AGE_BANDS, counts, strict=True)]
 
 
 def _job_problems(session: Session, view: View) -> list[str]:
@@ -446,15 +488,21 @@ def _job_problems(session: Session, view: View) -> list[str]:
         if not state.failing:
             continue
         since = _local_label(view, state.last_failure_at) if state.last_failure_at else "?"
-        runs = _plural(state.consecutive_failures, "failed run")
+        runs = ngettext("%(num)d failed run", "%(num)d failed runs", state.consecutive_failures)
         ok = (
-            f"last success {_local_label(view, state.last_success_at)}"
+            _("last success %(when)s", when=_local_label(view, state.last_success_at))
             if state.last_success_at
-            else "never succeeded"
+            else _("never succeeded")
         )
         lines.append(
-            f"job {state.job}: {runs} in a row (last {since}, {ok}): "
-            f"{one_line(state.last_error, 300)}"
+            _(
+                "job %(job)s: %(runs)s in a row (last %(since)s, %(ok)s): %(error)s",
+                job=state.job,
+                runs=runs,
+                since=since,
+                ok=ok,
+                error=one_line(state.last_error, 300),
+            )
         )
     return lines
 
@@ -630,7 +678,10 @@ def _warning_clients(rows: list[dict[str, Any]]) -> list[WarningClient]:
                 seen.add((kind, evidence))
                 signs.append(
                     SignItem(
-                        kind, SIGN_LABELS.get(kind, kind.replace("_", " ")), evidence, row["id"]
+                        kind,
+                        _(SIGN_LABELS[kind]) if kind in SIGN_LABELS else kind.replace("_", " "),
+                        evidence,
+                        row["id"],
                     )
                 )
         first = group[0]["counterpart"]
@@ -724,8 +775,8 @@ def _response_figures(
         )
 
     return (
-        figures("this", "this week", this_start, now),
-        figures("last", "last week", last_start, this_start),
+        figures("this", _("this week"), this_start, now),
+        figures("last", _("last week"), last_start, this_start),
     )
 
 
@@ -747,18 +798,30 @@ def _sync_health(
         since = (
             max(0, int((now - last_sync).total_seconds() // 60)) if last_sync is not None else None
         )
-        synced = f"last sync {_local_label(view, last_sync)}" if last_sync else "never synced"
+        synced = (
+            _("last sync %(when)s", when=_local_label(view, last_sync))
+            if last_sync
+            else _("never synced")
+        )
         if error and (last_sync is None or error_at is None or error_at >= last_sync):
             status = "auth_error" if _AUTH_ERROR.search(error) else "error"
-            what = "login problem" if status == "auth_error" else "sync failing"
+            what = _("login problem") if status == "auth_error" else _("sync failing")
             line = f"{name}: {what}: {one_line(error, 300)} ({synced})"
         elif last_sync is None:
-            status, line = "never", f"{name}: never synced: run `mailwatch sync --once` or `run`"
+            status = "never"
+            line = _(
+                "%(mailbox)s: never synced: run `mailwatch sync --once` or `run`", mailbox=name
+            )
         elif since is not None and now - last_sync > gap_after:
             status = "gap"
-            line = f"{name}: no sync for {wall_duration(since)} ({synced}): is `mailwatch run` running?"
+            line = _(
+                "%(mailbox)s: no sync for %(gap)s (%(synced)s): is `mailwatch run` running?",
+                mailbox=name,
+                gap=wall_duration(since),
+                synced=synced,
+            )
         else:
-            status, line = "ok", f"{name}: OK, {synced}"
+            status, line = "ok", _("%(mailbox)s: OK, %(synced)s", mailbox=name, synced=synced)
         result.append(
             SyncHealth(
                 mailbox=name,

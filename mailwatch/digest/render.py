@@ -7,16 +7,18 @@ and the Subject is made of counts only.
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
-from mailwatch.core.timefmt import local
-from mailwatch.digest.data import FULL_LIST_PATH, Digest, WeekFigures, business_duration
+from mailwatch.digest.data import FULL_LIST_PATH, Digest, WeekFigures
+from mailwatch.i18n import _, datetime_text, ngettext, use_language
+from mailwatch.i18n import duration as business_duration
 
 __all__ = [
     "CHART_CID_DOMAIN",
@@ -29,32 +31,56 @@ __all__ = [
 
 CHART_CID_DOMAIN = "digest.mailwatch"
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def speaks(func: F) -> F:
+    """Run ``func(digest, ...)`` in the digest's language (``Digest.language``)."""
+
+    @functools.wraps(func)
+    def wrapper(digest: Digest, *args: Any, **kwargs: Any) -> Any:
+        with use_language(digest.language):
+            return func(digest, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
 
 def _local(value: str | None, digest: Digest) -> str:
-    """A time for people: the digest's zone, to the minute (the zone is named at the top)."""
+    """A time for people: the digest's zone, to the minute (the zone is named at the top), as
+    the digest's language writes dates (English: ``2026-11-23 14:05``)."""
     from zoneinfo import ZoneInfo
 
-    return local(value, ZoneInfo(digest.timezone))
+    return datetime_text(value, ZoneInfo(digest.timezone))
 
 
 def _who(name: str | None, email: str | None) -> str:
     if name and email:
         return f"{name} <{email}>"
-    return name or email or "(unknown)"
+    return name or email or _("(unknown)")
 
 
 def _median(week: WeekFigures) -> str:
     value = week.median_first_response_business_minutes
-    return business_duration(value) if value is not None else "no replies"
+    return business_duration(value) if value is not None else _("no replies")
 
 
 def week_line(week: WeekFigures) -> str:
-    extra = f", {week.unanswered} still unanswered" if week.unanswered else ""
+    extra = (
+        ngettext(", %(num)d still unanswered", ", %(num)d still unanswered", week.unanswered)
+        if week.unanswered
+        else ""
+    )
     if not week.threads:
-        return f"{week.label}: no first responses{extra}"
+        return _("%(week)s: no first responses", week=week.label) + extra
     return (
-        f"{week.label}: median first response {_median(week)} "
-        f"over {week.threads} thread{'s' if week.threads != 1 else ''}{extra}"
+        ngettext(
+            "%(week)s: median first response %(median)s over %(num)d thread",
+            "%(week)s: median first response %(median)s over %(num)d threads",
+            week.threads,
+            week=week.label,
+            median=_median(week),
+        )
+        + extra
     )
 
 
@@ -68,89 +94,139 @@ def full_list_url(queue_url: str | None) -> str | None:
     return queue_url.rsplit("/drafts", 1)[0] + FULL_LIST_PATH
 
 
+@speaks
 def overdue_summary_lines(digest: Digest, queue_url: str | None) -> list[str]:
     """When more threads are overdue than listed: all of them by age, and where to see them."""
     if not digest.overdue_more:
         return []
     bands = ", ".join(f"{b.label}: {b.count}" for b in digest.overdue_bands if b.count)
-    lines = [f"  ... and {digest.overdue_more} more. All {digest.overdue_count} by age: {bands}"]
-    lines.append(f"  full list: `{digest.full_list_command}`")
+    lines = [
+        "  "
+        + _(
+            "... and %(more)d more. All %(total)d by age: %(bands)s",
+            more=digest.overdue_more,
+            total=digest.overdue_count,
+            bands=bands,
+        )
+    ]
+    lines.append("  " + _("full list: `%(command)s`", command=digest.full_list_command))
     url = full_list_url(queue_url)
     if url:
-        lines.append(f"  or {url}")
+        lines.append("  " + _("or %(url)s", url=url))
     return lines
 
 
+def kind_label(kind: str) -> str:
+    """A draft kind for people (the identifier stays English in JSON)."""
+    from mailwatch.i18n import DRAFT_KIND_LABELS
+
+    return _(DRAFT_KIND_LABELS[kind]) if kind in DRAFT_KIND_LABELS else kind
+
+
+@speaks
 def render_text(digest: Digest, queue_url: str | None = None) -> str:
-    out: list[str] = [digest.subject_line(), f"as of {digest.as_of} (all times)", ""]
+    none = "  " + _("none")
+    out: list[str] = [
+        digest.subject_line(),
+        _("as of %(when)s (all times)", when=digest.as_of),
+        "",
+    ]
     if digest.alerts:
-        out.append("!! SYNC PROBLEMS")
+        out.append("!! " + _("SYNC PROBLEMS"))
         out += [f"  {line}" for line in digest.alerts]
         out.append("")
     if digest.job_problems:
-        out.append("!! FAILING JOBS")
+        out.append("!! " + _("FAILING JOBS"))
         out += [f"  {line}" for line in digest.job_problems]
         out.append("")
     if digest.backlog:
-        out += ["BACKLOG", f"  {digest.backlog}", ""]
+        out += [_("BACKLOG"), f"  {digest.backlog}", ""]
 
-    out.append(f"OVERDUE ({digest.overdue_count}), longest wait first, business time")
+    out.append(_("OVERDUE (%(num)d), longest wait first, business time", num=digest.overdue_count))
     if digest.overdue_more:
-        out.append(f"  the {len(digest.overdue)} longest waits:")
+        out.append("  " + _("the %(num)d longest waits:", num=len(digest.overdue)))
     for t in digest.overdue:
-        out.append(f"  #{t.thread_id}  {t.wait} waiting  {_who(t.client_name, t.client_email)}")
+        who = _who(t.client_name, t.client_email)
+        out.append(f"  #{t.thread_id}  " + _("%(wait)s waiting", wait=t.wait) + f"  {who}")
         out.append(f"      {t.subject}")
         if t.snippet:
             out.append(f"      > {t.snippet}")
     if not digest.overdue:
-        out.append("  none")
+        out.append(none)
     out += overdue_summary_lines(digest, queue_url)
     out.append("")
 
-    out.append(f"DRAFTS TO APPROVE ({len(digest.drafts)})")
+    out.append(_("DRAFTS TO APPROVE (%(num)d)", num=len(digest.drafts)))
     for d in digest.drafts:
-        flag = " UNCERTAIN: sent or not? decide on the page" if d.status == "uncertain" else ""
+        flag = (
+            " " + _("UNCERTAIN: sent or not? decide on the page") if d.status == "uncertain" else ""
+        )
         out.append(
-            f"  draft {d.id} ({d.kind}, {d.age} old) to {_who(d.client_name, d.client_email)}"
+            "  "
+            + _(
+                "draft %(id)d (%(kind)s, %(age)s old) to %(who)s",
+                id=d.id,
+                kind=kind_label(d.kind),
+                age=d.age,
+                who=_who(d.client_name, d.client_email),
+            )
             + flag
         )
         out.append(f"      {d.subject}")
         out.append(f"      {d.link}")
     if not digest.drafts:
-        out.append("  none")
+        out.append(none)
     out.append("")
 
-    out.append(f"PROMISES DUE SOON ({len(digest.promises_due)})")
+    out.append(_("PROMISES DUE SOON (%(num)d)", num=len(digest.promises_due)))
     for p in digest.promises_due:
-        out.append(f"  promise {p.id} {p.when} ({_local(p.due_at, digest)}), thread #{p.thread_id}")
+        out.append(
+            "  "
+            + _(
+                "promise %(id)d %(when)s (%(due)s), thread #%(thread)s",
+                id=p.id,
+                when=p.when,
+                due=_local(p.due_at, digest),
+                thread=p.thread_id,
+            )
+        )
         out.append(f"      {_who(p.client_name, p.client_email)}: {p.text}")
     if not digest.promises_due:
-        out.append("  none")
+        out.append(none)
     if digest.promises_missed:
-        out.append(f"PROMISES MISSED ({len(digest.promises_missed)})")
+        out.append(_("PROMISES MISSED (%(num)d)", num=len(digest.promises_missed)))
         for p in digest.promises_missed:
-            out.append(f"  promise {p.id} {p.when}, thread #{p.thread_id}")
+            out.append(
+                "  "
+                + _(
+                    "promise %(id)d %(when)s, thread #%(thread)s",
+                    id=p.id,
+                    when=p.when,
+                    thread=p.thread_id,
+                )
+            )
             out.append(f"      {_who(p.client_name, p.client_email)}: {p.text}")
     out.append("")
 
-    out.append(f"WARNING SIGNS ({digest.warning_count})")
+    out.append(_("WARNING SIGNS (%(num)d)", num=digest.warning_count))
     for c in digest.warning_clients:
         threads = ", ".join(f"#{tid}" for tid in c.thread_ids)
-        out.append(f"  {_who(c.client_name, c.client_email)} (threads {threads})")
+        who = _who(c.client_name, c.client_email)
+        out.append(f"  {who} (" + _("threads %(ids)s", ids=threads) + ")")
         for s in c.signs:
             out.append(f'      {s.label}: "{s.evidence}"')
     if not digest.warning_clients:
-        out.append("  none")
+        out.append(none)
     out.append("")
 
-    out.append("RESPONSE TIMES (business time)")
+    out.append(_("RESPONSE TIMES (business time)"))
     out.append(f"  {week_line(digest.this_week)}")
     out.append(f"  {week_line(digest.last_week)}")
     out.append("")
-    out.append("SYNC")
-    out += [f"  {s.line}" for s in digest.sync] or ["  no mailbox configured"]
+    out.append(_("SYNC"))
+    out += [f"  {s.line}" for s in digest.sync] or ["  " + _("no mailbox configured")]
     if queue_url:
-        out += ["", f"Approval queue: {queue_url}"]
+        out += ["", _("Approval queue: %(url)s", url=queue_url)]
     return "\n".join(out) + "\n"
 
 
@@ -196,7 +272,7 @@ def _section(title: str, count: int | None, inner: str) -> str:
 
 
 def _none() -> str:
-    return f'<p style="{_MUTED}margin:4px 0;">none</p>'
+    return f'<p style="{_MUTED}margin:4px 0;">' + e(_("none")) + "</p>"
 
 
 def _who_html(name: str | None, email: str | None) -> str:
@@ -205,36 +281,50 @@ def _who_html(name: str | None, email: str | None) -> str:
         parts.append(f"<strong>{e(name)}</strong>")
     if email:  # an address may break anywhere: a long one must not widen a phone's screen
         parts.append(f'<span style="{_MUTED}{_LONG}">{e(email)}</span>')
-    return "<br>".join(parts) or "(unknown)"
+    return "<br>".join(parts) or e(_("(unknown)"))
 
 
+@speaks
 def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | None = None) -> str:
     """The digest as one HTML document; ``chart_cid`` embeds the chart as ``cid:...``."""
     parts: list[str] = []
     parts.append(
-        f'<h1 style="{_FONT}font-size:22px;margin:0 0 4px 0;">mailwatch digest</h1>'
-        f'<p style="{_MUTED}margin:0 0 12px 0;">as of {e(digest.as_of)} (all times), '
-        f"reply SLA {e(business_duration(digest.reply_sla_minutes))}</p>"
+        f'<h1 style="{_FONT}font-size:22px;margin:0 0 4px 0;">' + e(_("mailwatch digest")) + "</h1>"
+        f'<p style="{_MUTED}margin:0 0 12px 0;">'
+        + e(
+            _(
+                "as of %(when)s (all times), reply SLA %(sla)s",
+                when=digest.as_of,
+                sla=business_duration(digest.reply_sla_minutes),
+            )
+        )
+        + "</p>"
     )
     if digest.alerts:
         items = "".join(f'<li style="margin:2px 0;">{e(line)}</li>' for line in digest.alerts)
         parts.append(
             '<div style="background:#ffe3e3;border:1px solid #e12d39;border-radius:4px;'
             f'padding:10px 14px;margin:0 0 12px 0;{_FONT}color:#8a041a;">'
-            f'<strong>Sync problem</strong><ul style="margin:6px 0 0 18px;padding:0;">{items}</ul></div>'
+            + "<strong>"
+            + e(_("Sync problem"))
+            + f'</strong><ul style="margin:6px 0 0 18px;padding:0;">{items}</ul></div>'
         )
     if digest.job_problems:
         items = "".join(f'<li style="margin:2px 0;">{e(line)}</li>' for line in digest.job_problems)
         parts.append(
             '<div style="background:#ffe3e3;border:1px solid #e12d39;border-radius:4px;'
             f'padding:10px 14px;margin:0 0 12px 0;{_FONT}color:#8a041a;">'
-            f'<strong>Failing jobs</strong><ul style="margin:6px 0 0 18px;padding:0;">{items}</ul></div>'
+            + "<strong>"
+            + e(_("Failing jobs"))
+            + f'</strong><ul style="margin:6px 0 0 18px;padding:0;">{items}</ul></div>'
         )
     if digest.backlog:
         parts.append(
             '<div style="background:#fff8e1;border:1px solid #f0b429;border-radius:4px;'
             f'padding:10px 14px;margin:0 0 12px 0;{_FONT}color:#513c06;">'
-            f'<strong>Backlog</strong><p style="margin:6px 0 0 0;">{e(digest.backlog)}</p></div>'
+            + "<strong>"
+            + e(_("Backlog"))
+            + f'</strong><p style="margin:6px 0 0 0;">{e(digest.backlog)}</p></div>'
         )
 
     rows = []
@@ -245,7 +335,7 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
         rows.append(
             [
                 f'<strong style="color:#c81e1e;white-space:nowrap;">{e(t.wait)}</strong><br>'
-                f'<span style="{_MUTED}">thread #{e(t.thread_id)}</span>',
+                f'<span style="{_MUTED}">' + e(_("thread #%(id)s", id=t.thread_id)) + "</span>",
                 _who_html(t.client_name, t.client_email),
                 f'<div style="{_LONG}min-width:8em;">{e(t.subject)}</div>{snippet}',
             ]
@@ -259,31 +349,46 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
         )
         url = full_list_url(queue_url)
         link = (
-            f' or <a href="{e(url)}" style="color:#2563eb;">open the full list</a>' if url else ""
+            " "
+            + e(_("or"))
+            + f' <a href="{e(url)}" style="color:#2563eb;">'
+            + e(_("open the full list"))
+            + "</a>"
+            if url
+            else ""
+        )
+        listed = _(
+            "The %(listed)d longest waits are listed; %(more)d more are overdue. "
+            "All %(total)d by how long the client has waited:",
+            listed=len(digest.overdue),
+            more=digest.overdue_more,
+            total=digest.overdue_count,
         )
         more = (
-            f'<p style="{_FONT}font-size:14px;margin:8px 0 2px 0;">The {e(len(digest.overdue))} '
-            f"longest waits are listed; {e(digest.overdue_more)} more are overdue. "
-            f"All {e(digest.overdue_count)} by how long the client has waited:</p>"
+            f'<p style="{_FONT}font-size:14px;margin:8px 0 2px 0;">{e(listed)}</p>'
             f'<ul style="{_FONT}font-size:14px;margin:2px 0 6px 18px;padding:0;">{bands}</ul>'
-            f'<p style="{_MUTED}margin:2px 0;">Full list: <code>{e(digest.full_list_command)}</code>'
-            f"{link}</p>"
+            f'<p style="{_MUTED}margin:2px 0;">' + e(_("Full list:")) + " "
+            f"<code>{e(digest.full_list_command)}</code>{link}</p>"
         )
     parts.append(
         _section(
-            "Overdue",
+            _("Overdue"),
             digest.overdue_count,
-            (_table(["waiting", "client", "subject"], rows) if rows else _none()) + more,
+            (_table([_("waiting"), _("client"), _("subject")], rows) if rows else _none()) + more,
         )
     )
 
     rows = [
         [
-            f'<a href="{e(d.link)}" style="color:#2563eb;">draft&nbsp;{e(d.id)}</a><br>'
-            f'<span style="{_MUTED}">{e(d.kind.replace("_", "-"))}, '
-            f'<span style="white-space:nowrap;">{e(d.age)}</span></span>'
+            f'<a href="{e(d.link)}" style="color:#2563eb;">'
+            + e(_("draft %(id)d", id=d.id)).replace(" ", "&nbsp;", 1)
+            + "</a><br>"
+            + f'<span style="{_MUTED}">{e(kind_label(d.kind))}, '
+            + f'<span style="white-space:nowrap;">{e(d.age)}</span></span>'
             + (
-                '<br><strong style="color:#b91c1c;">uncertain: sent or not? decide</strong>'
+                '<br><strong style="color:#b91c1c;">'
+                + e(_("uncertain: sent or not? decide"))
+                + "</strong>"
                 if d.status == "uncertain"
                 else ""
             ),
@@ -294,9 +399,9 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
     ]
     parts.append(
         _section(
-            "Drafts to approve",
+            _("Drafts to approve"),
             len(digest.drafts),
-            _table(["draft, age", "to", "subject"], rows) if rows else _none(),
+            _table([_("draft, age"), _("to"), _("subject")], rows) if rows else _none(),
         )
     )
 
@@ -321,9 +426,9 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
     ]
     parts.append(
         _section(
-            "Promises due soon or missed",
+            _("Promises due soon or missed"),
             len(digest.promises_due) + len(digest.promises_missed),
-            _table(["when", "client", "promise"], rows) if rows else _none(),
+            _table([_("when"), _("client"), _("promise")], rows) if rows else _none(),
         )
     )
 
@@ -338,9 +443,9 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
         rows.append([_who_html(c.client_name, c.client_email), signs])
     parts.append(
         _section(
-            "Clients showing warning signs",
+            _("Clients showing warning signs"),
             digest.warning_count,
-            _table(["client", "signs and evidence"], rows) if rows else _none(),
+            _table([_("client"), _("signs and evidence")], rows) if rows else _none(),
         )
     )
 
@@ -350,22 +455,24 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
     )
     chart = (
         f'<img src="cid:{e(chart_cid)}" width="560" height="220" '
-        'alt="median first response: this week and last week" '
+        + 'alt="'
+        + e(_("median first response: this week and last week"))
+        + '" '
         'style="display:block;margin:8px 0;border:0;width:100%;max-width:560px;height:auto;">'
         if chart_cid
         else ""
     )
-    parts.append(_section("Response times (business time)", None, weeks + chart))
+    parts.append(_section(_("Response times (business time)"), None, weeks + chart))
 
     sync = "".join(
         f'<p style="margin:3px 0;font-size:13px;color:{"#c81e1e" if s.problem else "#52606d"};">'
         f"{e(s.line)}</p>"
         for s in digest.sync
     )
-    parts.append(_section("Sync", None, sync or _none()))
+    parts.append(_section(_("Sync"), None, sync or _none()))
     if queue_url:
         parts.append(
-            f'<p style="{_MUTED}margin:18px 0 0 0;">Approval queue: '
+            f'<p style="{_MUTED}margin:18px 0 0 0;">' + e(_("Approval queue:")) + " "
             f'<a href="{e(queue_url)}" style="color:#2563eb;">{e(queue_url)}</a></p>'
         )
 
@@ -374,7 +481,7 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
     # words wrap, and the frame keeps its padding small (inline CSS only: mail clients strip
     # <style>).
     return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f'<!DOCTYPE html><html lang="{e(digest.language)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title></head>"
         f'<body style="margin:0;padding:6px;background:#f5f7fa;{_FONT}color:#1f2933;">'
@@ -391,6 +498,13 @@ def render_html(digest: Digest, chart_cid: str | None = None, queue_url: str | N
 def _font(size: int) -> Any:
     from PIL import ImageFont
 
+    # DejaVu Sans (Debian's default font) has Cyrillic and Romanian letters; Pillow's built-in
+    # font has Latin only, so a Russian chart would show boxes without it.
+    for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
@@ -418,6 +532,7 @@ def bar_colours(values: Sequence[int | None], sla: int) -> list[str]:
     return colours
 
 
+@speaks
 def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
     """A PNG bar chart: median first response last week against this week, with the SLA.
 
@@ -427,7 +542,7 @@ def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     small, label = _font(12), _font(14)
-    draw.text((12, 8), "Median first response (business time)", fill="#1f2933", font=label)
+    draw.text((12, 8), _("Median first response (business time)"), fill="#1f2933", font=label)
     weeks = [digest.last_week, digest.this_week]
     values = [w.median_first_response_business_minutes for w in weeks]
     sla = digest.reply_sla_minutes
@@ -445,13 +560,17 @@ def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
         else:
             text_y = base_y - 18
         draw.text((x0 + 4, text_y), _median(week), fill="#1f2933", font=label)
-        caption = f"{week.label} ({week.threads} thread{'s' if week.threads != 1 else ''})"
+        caption = (
+            f"{week.label} (" + ngettext("%(num)d thread", "%(num)d threads", week.threads) + ")"
+        )
         draw.text((x0, base_y + 8), caption, fill="#52606d", font=small)
     draw.line((86, base_y, width - 20, base_y), fill="#cbd2d9", width=1)
     sla_y = base_y - round(span * sla / top)
     for x in range(86, width - 20, 12):
         draw.line((x, sla_y, min(x + 6, width - 20), sla_y), fill="#e12d39", width=1)
-    draw.text((8, sla_y - 7), f"SLA {business_duration(sla)}", fill="#e12d39", font=small)
+    draw.text(
+        (8, sla_y - 17), _("SLA %(sla)s", sla=business_duration(sla)), fill="#e12d39", font=small
+    )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
@@ -460,6 +579,7 @@ def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
 # -- the message --------------------------------------------------------------------------------
 
 
+@speaks
 def build_email(
     digest: Digest,
     settings: Any,

@@ -16,7 +16,7 @@ from datetime import datetime
 from email.utils import make_msgid, parsedate_tz
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -185,10 +185,20 @@ class DraftService:
             thread = session.get(Thread, thread_id)
             if thread is None:
                 raise DraftError(f"no thread with id {thread_id}")
-            parent = self._parent(session, thread, "acknowledgment")
-            if parent is None or parent.direction != "inbound":
+            last = session.scalars(
+                select(Message)
+                .where(
+                    Message.thread_id == thread.id,
+                    Message.direction == "inbound",
+                    # a person at the client: not an auto-reply, a bounce or a colleague
+                    or_(Message.category == "client", Message.category.is_(None)),
+                )
+                .order_by(Message.date.desc(), Message.id.desc())
+                .limit(1)
+            ).first()
+            if last is None:
                 raise DraftError(f"thread {thread_id} has no client message to answer")
-            verdict = classify_intent(parent.new_text)
+            verdict = classify_intent(last.new_text)  # the client's last word decides
         return verdict.kind, verdict
 
     def _mailbox(self, session: Session, mailbox_id: int) -> MailboxSettings:

@@ -76,11 +76,22 @@ def backlog_rows(session: Session, settings: Settings, now: datetime) -> list[di
 def backlog_line(count: int, settings: Settings, started: datetime | None) -> str:
     if not count or started is None:
         return ""
+    from mailwatch.i18n import _, datetime_text, ngettext
+
     days = settings.ack_backlog_limit
-    span = "a business day" if days == 1 else f"{days} business days"
-    when = started.astimezone(settings.calendar.tz).strftime("%Y-%m-%d %H:%M")
-    return (
-        f"{count} thread{'s' if count != 1 else ''} waiting longer than {span} when mailwatch "
-        f"started ({when}): no automatic acknowledgment; draft them in bulk from the web page "
-        "(Approval queue) or answer them yourself"
+    span = (
+        _("a business day")
+        if days == 1
+        else ngettext("%(num)d business day", "%(num)d business days", days)
+    )
+    return ngettext(
+        "%(num)d thread waiting longer than %(span)s when mailwatch started (%(when)s): no "
+        "automatic acknowledgment; draft them in bulk from the web page (Approval queue) or "
+        "answer them yourself",
+        "%(num)d threads waiting longer than %(span)s when mailwatch started (%(when)s): no "
+        "automatic acknowledgment; draft them in bulk from the web page (Approval queue) or "
+        "answer them yourself",
+        count,
+        span=span,
+        when=datetime_text(started, settings.calendar.tz),
     )

@@ -319,7 +319,8 @@ class Jobs:
                     now,
                     report,
                     promise_id=promise["id"],
-                    new_date=proposed_new_date(due, cal, lead),
+                    # a promise already missed gets a new date counted from now, not the past
+                    new_date=proposed_new_date(max(due, now), cal, lead),
                 )
         return report
 

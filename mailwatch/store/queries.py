@@ -41,12 +41,14 @@ class View:
     sla: timedelta = timedelta(hours=4)
     default_language: str = "en"
     internal_domains: frozenset[str] = frozenset()
+    own_addresses: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, settings: Any) -> View:
         languages = getattr(settings, "languages", ()) or ("en",)
         internal = frozenset(getattr(settings, "internal_domains", ()) or ())
-        return cls(settings.calendar, settings.reply_sla, languages[0], internal)
+        own = frozenset(getattr(settings, "own_addresses", ()) or ())
+        return cls(settings.calendar, settings.reply_sla, languages[0], internal, own)
 
     def iso(self, value: datetime | None) -> str | None:
         """ISO 8601 with the offset of the team's timezone (to the second), for JSON."""
@@ -151,7 +153,9 @@ def thread_rows(
     later = [t.id for t in threads if t.last_message_at is not None and t.last_message_at > now]
     facts_then: dict[int, list[MessageFacts]] = {}
     if later:
-        for tid, facts in load_facts(session, later, view.internal_domains).items():
+        for tid, facts in load_facts(
+            session, later, view.internal_domains, view.own_addresses
+        ).items():
             facts_then[tid] = [f for f in facts if f.at is None or f.at <= now]
 
     result = []

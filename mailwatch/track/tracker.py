@@ -365,7 +365,9 @@ class Tracker:
         for start in range(0, len(ordered), BATCH):
             chunk = ordered[start : start + BATCH]
             with transaction(self.factory) as session:
-                facts = load_facts(session, chunk, self.settings.internal_domains)
+                facts = load_facts(
+                    session, chunk, self.settings.internal_domains, self.settings.own_addresses
+                )
                 now = datetime.now(UTC)
                 threads = list(session.scalars(select(Thread).where(Thread.id.in_(chunk))))
                 for thread in threads:
@@ -384,7 +386,10 @@ class Tracker:
 
 
 def load_facts(
-    session: Session, thread_ids: Sequence[int], internal_domains: frozenset[str] = frozenset()
+    session: Session,
+    thread_ids: Sequence[int],
+    internal_domains: frozenset[str] = frozenset(),
+    own_addresses: frozenset[str] = frozenset(),
 ) -> dict[int, list[MessageFacts]]:
     """The tracker's view of the messages of ``thread_ids``, oldest first.
 
@@ -426,7 +431,7 @@ def load_facts(
         recipients = [
             str(a.get("email") or "").lower()
             for a in [*(row.to_addrs or []), *(row.cc_addrs or [])]
-            if isinstance(a, dict)
+            if isinstance(a, dict) and a.get("email")
         ]
         result[row.thread_id].append(
             MessageFacts(
@@ -445,8 +450,9 @@ def load_facts(
                     + ([row.in_reply_to] if row.in_reply_to else [])
                 ),
                 colleague_reply=row.category == "internal"
-                and is_colleague_reply(row.from_email, recipients, internal_domains)
+                and is_colleague_reply(row.from_email, recipients, internal_domains, own_addresses)
                 and any(r in clients[row.thread_id] for r in recipients),
+                recipients=tuple(recipients),
             )
         )
     return result

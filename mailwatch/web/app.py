@@ -32,10 +32,21 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailwatch.config import SETTINGS, Setting, Settings, mask_url
-from mailwatch.core.etiquette import PASSED_WORDS
-from mailwatch.core.timefmt import zone_note
+from mailwatch.core.timefmt import zone_name
 from mailwatch.digest.links import verify_draft_token
 from mailwatch.drafts.service import DraftError, DraftService
+from mailwatch.i18n import (
+    LANGUAGE_NAMES,
+    N_,
+    UI_LANGUAGES,
+    _,
+    best_language,
+    current,
+    label,
+    ngettext,
+    use_language,
+)
+from mailwatch.i18n_text import finding_text, passed_word
 from mailwatch.store.models import Message, Thread
 from mailwatch.store.queries import (
     View,
@@ -65,13 +76,14 @@ FIRST_PAGE = 20  # rows per section before "show all" (the digest lists as many)
 REGENERATE_KINDS = ("decline", "acknowledgment", "closing", "clarify")
 THREAD_DRAFT_KINDS = ("acknowledgment", "decline", "follow_up", "closing", "clarify")
 KIND_LABELS = {
-    "acknowledgment": "acknowledgment",
-    "decline": "decline",
-    "renegotiation": "renegotiation",
-    "follow_up": "follow-up",
-    "closing": "closing",
-    "clarify": "questions",
+    "acknowledgment": N_("acknowledgment"),
+    "decline": N_("decline"),
+    "renegotiation": N_("renegotiation"),
+    "follow_up": N_("follow-up"),
+    "closing": N_("closing"),
+    "clarify": N_("questions"),
 }
+LANGUAGE_COOKIE = "mailwatch_lang"  # the page's language switch; not a secret, no session
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -142,6 +154,7 @@ class WebPages:
             ),
             Route("/settings", self.get(self.settings_page)),
             Route("/favicon.ico", self.favicon),
+            Route("/language", self.post(self.set_language, auth=False), methods=["POST"]),
             Mount(
                 "/static", app=StaticFiles(packages=[("mailwatch.web", "static")]), name="static"
             ),
@@ -179,8 +192,11 @@ class WebPages:
             csrf=csrf_token(request.session),
             logged_in=self.logged_in(request),
             flashes=flashes,
-            kinds=KIND_LABELS,
-            zone=zone_note(self.tz),
+            kinds={kind: _(text) for kind, text in KIND_LABELS.items()},
+            zone=zone_name(self.tz),
+            lang=current(),
+            languages=LANGUAGE_NAMES,
+            here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             **context,
         )
         return HTMLResponse(html, status_code=status)
@@ -220,15 +236,15 @@ class WebPages:
                     request.headers.get("host"),
                     request.headers.get("sec-fetch-site"),
                 ):
-                    raise Refused(403, "Refused", "This form was sent from another site.")
+                    raise Refused(403, _("Refused"), _("This form was sent from another site."))
                 length = request.headers.get("content-length")
                 if length is None or not length.isdigit():
-                    raise Refused(411, "Refused", "The form came without a Content-Length.")
+                    raise Refused(411, _("Refused"), _("The form came without a Content-Length."))
                 if int(length) > MAX_FORM_BYTES:
-                    raise Refused(413, "Too large", "The form is too large.")
+                    raise Refused(413, _("Too large"), _("The form is too large."))
                 form = await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM_BYTES)
                 if auth and not self.logged_in(request):  # nothing happens: to the login
-                    self.flash(request, "error", "Your login has ended; log in again.")
+                    self.flash(request, "error", _("Your login has ended; log in again."))
                     return self.to_login(request, back=self._back(form, "/drafts"))
                 if not csrf_ok(request.session, form.get("csrf_token")):
                     log.warning(
@@ -236,8 +252,8 @@ class WebPages:
                     )
                     raise Refused(
                         403,
-                        "Refused: the form's security token is missing or stale",
-                        "Nothing was changed. Reload the page and try again.",
+                        _("Refused: the form's security token is missing or stale"),
+                        _("Nothing was changed. Reload the page and try again."),
                     )
                 return await handler(request, form)
             except Refused as refused:
@@ -257,7 +273,7 @@ class WebPages:
         target = safe_next(request.query_params.get("next"))
         if self.logged_in(request):
             return RedirectResponse(target, 303)
-        return self.render(request, "login.html", next=target, title="Log in")
+        return self.render(request, "login.html", next=target, title=_("Log in"))
 
     async def login(self, request: Request, form: FormData) -> Response:
         client = request.client.host if request.client else "unknown"
@@ -270,8 +286,11 @@ class WebPages:
                 "login.html",
                 status=429,
                 next=target,
-                title="Log in",
-                problem=f"Too many wrong passwords. Wait {wait} seconds, then try again.",
+                title=_("Log in"),
+                problem=_(
+                    "Too many wrong passwords. Wait %(seconds)d seconds, then try again.",
+                    seconds=wait,
+                ),
             )
             response.headers["retry-after"] = str(wait)
             return response
@@ -284,8 +303,8 @@ class WebPages:
                 "login.html",
                 status=401,
                 next=target,
-                title="Log in",
-                problem="Wrong password.",
+                title=_("Log in"),
+                problem=_("Wrong password."),
             )
         self.limiter.succeeded(client)
         old_sid = request.session.get("sid")
@@ -296,14 +315,14 @@ class WebPages:
         request.session["auth"] = True
         request.session["csrf"] = secrets.token_urlsafe(32)
         log.info("web: logged in from %s", client)
-        self.flash(request, "ok", "Logged in.")
+        self.flash(request, "ok", _("Logged in."))
         return RedirectResponse(target, 303)
 
     async def logout(self, request: Request, form: FormData) -> Response:
         if self.sessions is not None:  # server side too: a copied cookie dies with it
             await self.call(self.sessions.revoke, request.session.get("sid"))
         request.session.clear()
-        request.session["flash"] = [["ok", "Logged out."]]
+        request.session["flash"] = [["ok", _("Logged out.")]]
         return RedirectResponse("/login", 303)
 
     # -- the queue ---------------------------------------------------------------------------
@@ -329,7 +348,7 @@ class WebPages:
             request,
             "queue.html",
             nav="queue",
-            title="Approval queue",
+            title=_("Approval queue"),
             groups=groups,
             totals=totals,
             backlog=backlog,
@@ -346,7 +365,7 @@ class WebPages:
         """Acknowledgment drafts for every backlog thread at once (they still need approval)."""
         from mailwatch.service.backlog import backlog_rows
 
-        def work() -> tuple[int, list[str]]:
+        def work() -> tuple[int, list[tuple[int, str]]]:
             now = self.clock()
             with self.factory() as session:
                 ids = [row["id"] for row in backlog_rows(session, self.settings, now)]
@@ -356,7 +375,7 @@ class WebPages:
                     if self.drafts.create("acknowledgment", thread_id, now).created:
                         written += 1
                 except DraftError as exc:
-                    problems.append(f"thread {thread_id}: {exc}")
+                    problems.append((thread_id, str(exc)))
             return written, problems
 
         written, problems = await self.call(work)
@@ -364,9 +383,23 @@ class WebPages:
         self.flash(
             request,
             "ok" if not problems else "error",
-            f"{written} acknowledgment draft{'s' if written != 1 else ''} written; check and "
-            "approve them below."
-            + (f" Not written: {'; '.join(problems[:5])}" if problems else ""),
+            ngettext(
+                "%(num)d acknowledgment draft written; check and approve them below.",
+                "%(num)d acknowledgment drafts written; check and approve them below.",
+                written,
+            )
+            + (
+                " "
+                + _(
+                    "Not written: %(problems)s",
+                    problems="; ".join(
+                        _("thread %(id)d: %(error)s", id=tid, error=error)
+                        for tid, error in problems[:5]
+                    ),
+                )
+                if problems
+                else ""
+            ),
         )
         return RedirectResponse("/drafts", 303)
 
@@ -380,7 +413,7 @@ class WebPages:
         findings = draft.get("etiquette") or []
         draft["problems"] = [f for f in findings if f.get("level") != "ok"]
         draft["passed"] = [f for f in findings if f.get("level") == "ok"]
-        draft["passed_words"] = [PASSED_WORDS.get(f["code"], f["code"]) for f in draft["passed"]]
+        draft["passed_words"] = [passed_word(f["code"]) for f in draft["passed"]]
         return draft
 
     # -- one draft --------------------------------------------------------------------------
@@ -395,8 +428,8 @@ class WebPages:
                     log.warning("web: refused a bad or expired link to draft %d", draft_id)
                     raise Refused(
                         403,
-                        "This link is invalid or has expired",
-                        "Links in the digest work for a week. Open the approval queue instead.",
+                        _("This link is invalid or has expired"),
+                        _("Links in the digest work for a week. Open the approval queue instead."),
                     )
             elif not self.logged_in(request):
                 return self.to_login(request)
@@ -408,7 +441,7 @@ class WebPages:
         try:
             draft = self.drafts.get(draft_id)
         except DraftError as exc:
-            raise Refused(404, "Not found", str(exc)) from None
+            raise Refused(404, _("Not found"), str(exc)) from None
         return draft
 
     async def _draft_view(self, request: Request, draft_id: int, via_link: bool) -> Response:
@@ -423,7 +456,7 @@ class WebPages:
             request,
             "draft.html",
             nav="queue",
-            title=f"Draft {draft_id}",
+            title=_("Draft %(id)d", id=draft_id),
             draft=draft,
             thread=thread,
             messages=messages,
@@ -485,7 +518,7 @@ class WebPages:
         subject = form.get("subject")
         body = form.get("body")
         if isinstance(body, str) and len(body) > MAX_BODY_CHARS:
-            raise Refused(413, "Too large", "The text is too long for an email reply.")
+            raise Refused(413, _("Too large"), _("The text is too long for an email reply."))
         if action == "save":
             return await self._save(request, draft_id, subject, body)
         if action == "approve":
@@ -494,7 +527,9 @@ class WebPages:
             return await self._reject(request, draft_id)
         if action in ("mark_sent", "resend"):
             return await self._decide_uncertain(request, draft_id, action)
-        raise Refused(400, "Unknown action", f"Nothing to do for {action[:40]!r}.")
+        raise Refused(
+            400, _("Unknown action"), _("Nothing to do for %(action)r.", action=action[:40])
+        )
 
     def _changes(
         self, current: dict[str, Any], subject: Any, body: Any
@@ -515,17 +550,27 @@ class WebPages:
             if new_subject is None and new_body is None:
                 return "nothing changed"
             saved = self.drafts.edit(draft_id, self.clock(), new_body, new_subject)
-            problems = [f["message"] for f in saved["etiquette"] if f.get("level") != "ok"]
+            problems = [
+                finding_text(f["message"]) for f in saved["etiquette"] if f.get("level") != "ok"
+            ]
             return "saved" + (f"; check: {'; '.join(problems)}" if problems else "")
 
         try:
             outcome = await self.call(work)
         except DraftError as exc:
-            self.flash(request, "error", f"Not saved: {exc}")
+            self.flash(request, "error", _("Not saved: %(error)s", error=exc))
         else:
             level = "ok" if outcome == "saved" else "info"
-            self.flash(request, level, f"Draft {draft_id}: {outcome}.")
-            log.info("web: draft %d %s", draft_id, outcome.split(";")[0])
+            said, _sep, checks = outcome.partition("; check: ")
+            text = (
+                _("Draft %(id)d: saved.", id=draft_id)
+                if said == "saved"
+                else _("Draft %(id)d: nothing changed.", id=draft_id)
+            )
+            if checks:
+                text += " " + _("Check: %(problems)s", problems=checks)
+            self.flash(request, level, text)
+            log.info("web: draft %d %s", draft_id, said)
         return RedirectResponse(f"/drafts/{draft_id}", 303)
 
     async def _approve(self, request: Request, draft_id: int, subject: Any, body: Any) -> Response:
@@ -541,26 +586,34 @@ class WebPages:
         try:
             result = await self.call(work)
         except DraftError as exc:
-            self.flash(request, "error", f"Not approved: {exc}")
+            self.flash(request, "error", _("Not approved: %(error)s", error=exc))
             return RedirectResponse(f"/drafts/{draft_id}", 303)
-        to = result.get("to") or "the client"
+        to = result.get("to") or _("the client")
         status = result["status"]
         log.info("web: draft %d approved; status %s", draft_id, status)
         if status == "sent":
-            self.flash(request, "ok", f"Draft {draft_id} sent to {to}.")
+            self.flash(request, "ok", _("Draft %(id)d sent to %(to)s.", id=draft_id, to=to))
             return RedirectResponse("/drafts", 303)
         if status == "failed":
             self.flash(
                 request,
                 "error",
-                f"Draft {draft_id} was approved but sending failed: {result.get('last_error') or 'unknown error'}",
+                _(
+                    "Draft %(id)d was approved but sending failed: %(error)s",
+                    id=draft_id,
+                    error=result.get("last_error") or _("unknown error"),
+                ),
             )
             return RedirectResponse(f"/drafts/{draft_id}", 303)
         reason = f" ({result['last_error']})" if result.get("last_error") else ""
         self.flash(
             request,
             "info",
-            f"Draft {draft_id} approved; it goes out with the next outbox pass{reason}.",
+            _(
+                "Draft %(id)d approved; it goes out with the next outbox pass%(reason)s.",
+                id=draft_id,
+                reason=reason,
+            ),
         )
         return RedirectResponse("/drafts", 303)
 
@@ -576,28 +629,36 @@ class WebPages:
         try:
             result = await self.call(work)
         except DraftError as exc:
-            self.flash(request, "error", f"Nothing changed: {exc}")
+            self.flash(request, "error", _("Nothing changed: %(error)s", error=exc))
             return RedirectResponse(f"/drafts/{draft_id}", 303)
         log.info("web: uncertain draft %d: %s; status %s", draft_id, action, result["status"])
         level = "ok" if result["status"] == "sent" else "error"
-        self.flash(request, level, f"Draft {draft_id}: {result['status']}.")
+        self.flash(
+            request,
+            level,
+            _("Draft %(id)d: %(status)s.", id=draft_id, status=label(result["status"])),
+        )
         return RedirectResponse(f"/drafts/{draft_id}", 303)
 
     async def _reject(self, request: Request, draft_id: int) -> Response:
         try:
             await self.call(self.drafts.reject, draft_id, self.clock())
         except DraftError as exc:
-            self.flash(request, "error", f"Not rejected: {exc}")
+            self.flash(request, "error", _("Not rejected: %(error)s", error=exc))
             return RedirectResponse(f"/drafts/{draft_id}", 303)
         log.info("web: draft %d rejected", draft_id)
-        self.flash(request, "ok", f"Draft {draft_id} rejected; it will never be sent.")
+        self.flash(request, "ok", _("Draft %(id)d rejected; it will never be sent.", id=draft_id))
         return RedirectResponse("/drafts", 303)
 
     async def regenerate(self, request: Request, form: FormData) -> Response:
         draft_id = int(request.path_params["draft_id"])
         kind = str(form.get("kind") or "")
         if kind not in REGENERATE_KINDS:
-            raise Refused(400, "Unknown kind", f"Cannot write a draft of kind {kind[:40]!r} here.")
+            raise Refused(
+                400,
+                _("Unknown kind"),
+                _("Cannot write a draft of kind %(kind)r here.", kind=kind[:40]),
+            )
 
         def work() -> tuple[int, bool]:
             now = self.clock()
@@ -619,15 +680,25 @@ class WebPages:
         try:
             new_id, created = await self.call(work)
         except DraftError as exc:
-            self.flash(request, "error", f"Not rewritten: {exc}")
+            self.flash(request, "error", _("Not rewritten: %(error)s", error=exc))
             return RedirectResponse(f"/drafts/{draft_id}", 303)
-        label = KIND_LABELS.get(kind, kind)
-        what = "written" if created else "already waiting; opened it"
-        self.flash(
-            request,
-            "ok",
-            f"A new {label} draft ({new_id}) was {what}; draft {draft_id} is rejected.",
+        what = (
+            _(
+                "A new %(kind)s draft (%(new)d) was written; draft %(id)d is rejected.",
+                kind=kind_word(kind),
+                new=new_id,
+                id=draft_id,
+            )
+            if created
+            else _(
+                "%(a_kind)s draft (%(new)d) was already waiting; opened it. Draft %(id)d is "
+                "rejected.",
+                a_kind=a_kind(kind),
+                new=new_id,
+                id=draft_id,
+            )
         )
+        self.flash(request, "ok", what)
         log.info("web: draft %d replaced by %s draft %d", draft_id, kind, new_id)
         return RedirectResponse(f"/drafts/{new_id}", 303)
 
@@ -694,7 +765,7 @@ class WebPages:
             request,
             "threads.html",
             nav="threads",
-            title="Threads and promises",
+            title=_("Threads and promises"),
             today=self.clock().astimezone(self.tz).date().isoformat(),
             thread_kinds=THREAD_DRAFT_KINDS,
             **data,
@@ -713,7 +784,9 @@ class WebPages:
         def load() -> dict[str, Any]:
             thread, messages = self._conversation(thread_id)
             if thread is None:
-                raise Refused(404, "Not found", f"No conversation with id {thread_id}.")
+                raise Refused(
+                    404, _("Not found"), _("No conversation with id %(id)d.", id=thread_id)
+                )
             with self.factory() as session:
                 promises = promise_rows(session, self.clock(), self.view, thread_id=thread_id)
             return {
@@ -730,7 +803,7 @@ class WebPages:
             request,
             "thread.html",
             nav="threads",
-            title=data["thread"]["subject"] or f"Conversation {thread_id}",
+            title=data["thread"]["subject"] or _("Conversation %(id)d", id=thread_id),
             thread_kinds=THREAD_DRAFT_KINDS,
             today=self.clock().astimezone(self.tz).date().isoformat(),
             text_limit=self.settings.text_prefix_bytes,
@@ -741,26 +814,32 @@ class WebPages:
         thread_id = int(request.path_params["thread_id"])
         kind = str(form.get("kind") or "")
         if kind not in THREAD_DRAFT_KINDS:
-            raise Refused(400, "Unknown kind", f"Cannot write a draft of kind {kind[:40]!r} here.")
+            raise Refused(
+                400,
+                _("Unknown kind"),
+                _("Cannot write a draft of kind %(kind)r here.", kind=kind[:40]),
+            )
         try:
             result = await self.call(self.drafts.create, kind, thread_id, self.clock())
         except DraftError as exc:
-            self.flash(request, "error", f"No draft written: {exc}")
+            self.flash(request, "error", _("No draft written: %(error)s", error=exc))
             return RedirectResponse(self._back(form, "/threads"), 303)
         new_id = int(result.draft["id"])
-        label = KIND_LABELS.get(kind, kind)
         if result.created:
             self.flash(
                 request,
                 "ok",
-                f"{with_article(label).capitalize()} draft ({new_id}) was written; check it "
-                "and approve.",
+                _(
+                    "%(a_kind)s draft (%(id)d) was written; check it and approve.",
+                    a_kind=a_kind(kind),
+                    id=new_id,
+                ),
             )
         else:
             self.flash(
                 request,
                 "info",
-                f"{with_article(label).capitalize()} draft ({new_id}) was already waiting.",
+                _("%(a_kind)s draft (%(id)d) was already waiting.", a_kind=a_kind(kind), id=new_id),
             )
         return RedirectResponse(f"/drafts/{new_id}", 303)
 
@@ -768,7 +847,9 @@ class WebPages:
         thread_id = int(request.path_params["thread_id"])
         state = str(form.get("state") or "")
         if state not in ("closed", "reopen"):
-            raise Refused(400, "Unknown state", f"Cannot set {state[:40]!r} here.")
+            raise Refused(
+                400, _("Unknown state"), _("Cannot set %(state)r here.", state=state[:40])
+            )
         try:
             await self.call(
                 set_thread_state,
@@ -778,10 +859,14 @@ class WebPages:
                 self.clock(),
             )
         except ActionError as exc:
-            self.flash(request, "error", f"Not changed: {exc}")
+            self.flash(request, "error", _("Not changed: %(error)s", error=exc))
         else:
-            text = "closed: it needs no reply" if state == "closed" else "reopened"
-            self.flash(request, "ok", f"Conversation {thread_id} {text}.")
+            text = (
+                _("Conversation %(id)d closed: it needs no reply.", id=thread_id)
+                if state == "closed"
+                else _("Conversation %(id)d reopened.", id=thread_id)
+            )
+            self.flash(request, "ok", text)
         return RedirectResponse(self._back(form, "/threads"), 303)
 
     @staticmethod
@@ -795,9 +880,9 @@ class WebPages:
         try:
             await self.call(mark_promise_done, self.factory, promise_id, self.clock())
         except ActionError as exc:
-            self.flash(request, "error", f"Not changed: {exc}")
+            self.flash(request, "error", _("Not changed: %(error)s", error=exc))
         else:
-            self.flash(request, "ok", f"Promise {promise_id} marked as kept.")
+            self.flash(request, "ok", _("Promise %(id)d marked as kept.", id=promise_id))
         return RedirectResponse(self._back(form, "/threads"), 303)
 
     async def promise_move(self, request: Request, form: FormData) -> Response:
@@ -806,7 +891,11 @@ class WebPages:
         try:
             day = date.fromisoformat(raw)
         except ValueError:
-            self.flash(request, "error", f"Not moved: {raw[:40]!r} is not a date (YYYY-MM-DD).")
+            self.flash(
+                request,
+                "error",
+                _("Not moved: %(value)r is not a date (YYYY-MM-DD).", value=raw[:40]),
+            )
             return RedirectResponse(self._back(form, "/threads"), 303)
         new_date = self.settings.calendar.end_of_business_day(day)
 
@@ -833,23 +922,47 @@ class WebPages:
         try:
             new_id, created = await self.call(work)
         except DraftError as exc:
-            self.flash(request, "error", f"Not moved: {exc}")
+            self.flash(request, "error", _("Not moved: %(error)s", error=exc))
             return RedirectResponse(self._back(form, "/threads"), 303)
         if created:
             self.flash(
                 request,
                 "ok",
-                f"A renegotiation draft ({new_id}) proposes {day.isoformat()}; the promise moves "
-                "once it is approved and sent.",
+                _(
+                    "A renegotiation draft (%(id)d) proposes %(date)s; the promise moves once it "
+                    "is approved and sent.",
+                    id=new_id,
+                    date=day.isoformat(),
+                ),
             )
         else:
             self.flash(
                 request,
                 "info",
-                f"A renegotiation draft ({new_id}) was already waiting for this conversation; "
-                "edit its date there or reject it first.",
+                _(
+                    "A renegotiation draft (%(id)d) was already waiting for this conversation; "
+                    "edit its date there or reject it first.",
+                    id=new_id,
+                ),
             )
         return RedirectResponse(f"/drafts/{new_id}", 303)
+
+    # -- the language switch ---------------------------------------------------------------------
+
+    async def set_language(self, request: Request, form: FormData) -> Response:
+        """The page's language switch: a cookie for a year (a plain form, CSRF-checked)."""
+        language = str(form.get("language") or "")
+        if language not in UI_LANGUAGES:
+            raise Refused(
+                400,
+                _("Unknown language"),
+                _("%(language)r is not offered.", language=language[:20]),
+            )
+        response = RedirectResponse(self._back(form, "/drafts"), 303)
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, max_age=365 * 86400, httponly=True, samesite="lax"
+        )
+        return response
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -858,7 +971,7 @@ class WebPages:
             request,
             "settings.html",
             nav="settings",
-            title="Settings",
+            title=_("Settings"),
             general=settings_rows(self.settings),
             mailboxes=mailbox_rows(self.settings),
             help=SETTING_HELP,
@@ -870,11 +983,24 @@ def with_article(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
+def kind_word(kind: str) -> str:
+    """A draft kind as the page names it, in the interface language."""
+    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
+
+
+def a_kind(kind: str) -> str:
+    """The start of "An acknowledgment draft ...": English needs its article; the other
+    catalogs build the sentence around the bare word."""
+    if current() == "en":
+        return with_article(kind_word(kind)).capitalize()
+    return kind_word(kind)
+
+
 # -- the settings page's rows ------------------------------------------------------------------
 
 
 def _secret(value: Any) -> str:
-    return "set (hidden)" if value else "not set"
+    return _("set (hidden)") if value else _("not set")
 
 
 def _minutes(value: Any) -> str:
@@ -891,13 +1017,13 @@ def _shown(setting: Setting, raw: Mapping[str, str], values: Mapping[str, Any]) 
     if setting.key in raw:
         text, note = raw[setting.key], ""
     elif setting.default:
-        text, note = setting.default, " (default)"
+        text, note = setting.default, " (" + _("default") + ")"
     else:
         value = values.get(setting.key)
         if value is None or value == "" or value == frozenset() or value == ():
             return "—"
         text = _minutes(value) if isinstance(value, timedelta) else str(value)
-        note = f" ({setting.default_note})" if setting.default_note else " (default)"
+        note = f" ({setting.default_note})" if setting.default_note else " (" + _("default") + ")"
     if setting.key == "DATABASE_URL":
         text = mask_url(text)
     unit = f" {setting.unit}" if setting.unit else ""
@@ -960,16 +1086,61 @@ def pages_app(
     pages = WebPages(factory, settings, check, limiter=limiter, clock=clock, sessions=sessions)
 
     async def server_error(request: Request, exc: Exception) -> Response:
+        from markupsafe import escape
+
         return HTMLResponse(
-            "<!doctype html><html lang=en><meta charset=utf-8><title>Error · mailwatch</title>"
-            '<link rel="stylesheet" href="/static/style.css"><main><h1>Something went wrong</h1>'
-            "<p>Nothing more was done; the service's log has the details. "
-            '<a href="/drafts">Back to the approval queue</a></p></main>',
+            f"<!doctype html><html lang={current()}><meta charset=utf-8>"
+            + "<title>"
+            + escape(_("Error"))
+            + " · mailwatch</title>"
+            '<link rel="stylesheet" href="/static/style.css"><main><h1>'
+            + escape(_("Something went wrong"))
+            + "</h1><p>"
+            + escape(_("Nothing more was done; the service's log has the details."))
+            + ' <a href="/drafts">'
+            + escape(_("Back to the approval queue"))
+            + "</a></p></main>",
             status_code=500,
         )
 
     return Starlette(
         routes=pages.routes(),
-        middleware=[Middleware(SessionMiddleware, secret=secret, binding=binding, store=sessions)],
+        middleware=[
+            Middleware(LanguageMiddleware, setting=settings.mailboxes[0].raw.get("UI_LANGUAGE")),
+            Middleware(SessionMiddleware, secret=secret, binding=binding, store=sessions),
+        ],
         exception_handlers={500: server_error},
     )
+
+
+def request_language(cookie: str | None, setting: str | None, accept: str | None) -> str:
+    """The page's language: the switch (cookie), else UI_LANGUAGE, else the browser's
+    Accept-Language, else English."""
+    if cookie in UI_LANGUAGES:
+        return cookie
+    if setting:
+        setting = setting.strip().lower()
+        if setting in UI_LANGUAGES:
+            return setting
+    return best_language(accept) or "en"
+
+
+class LanguageMiddleware:
+    """Sets the interface language for the whole request (mailwatch.i18n's context variable)."""
+
+    def __init__(self, app: Any, setting: str | None = None) -> None:
+        self.app = app
+        self.setting = setting
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.requests import HTTPConnection
+
+        conn = HTTPConnection(scope)
+        language = request_language(
+            conn.cookies.get(LANGUAGE_COOKIE), self.setting, conn.headers.get("accept-language")
+        )
+        with use_language(language):
+            await self.app(scope, receive, send)

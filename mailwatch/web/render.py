@@ -18,7 +18,7 @@ import nh3
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from mailwatch.core import timefmt
+from mailwatch import i18n
 
 ALLOWED_TAGS = {
     "a",
@@ -97,31 +97,43 @@ def message_body(text: str, content_type: str = "text/plain") -> Markup:
 
 
 def age(then: datetime | str | None, now: datetime) -> str:
-    """``5 min``, ``3 h``, ``2 d``: how long ago."""
+    """``5 min``, ``3 h``, ``2 d``: how long ago (in the interface language)."""
     if then is None:
         return "—"
     if isinstance(then, str):
         then = datetime.fromisoformat(then)
     seconds = max(0, int((now - then).total_seconds()))
     if seconds < 3600:
-        return f"{max(1, seconds // 60)} min"
+        return i18n.gettext("%(num)d min", num=max(1, seconds // 60))
     if seconds < 48 * 3600:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} d"
+        return i18n.gettext("%(num)d h", num=seconds // 3600)
+    return i18n.gettext("%(num)d d", num=seconds // 86400)
 
 
 def local_time(value: datetime | str | None, tz: Any) -> str:
-    """``2026-11-23 14:05`` in the team's time zone (the one clock: core.timefmt)."""
-    return timefmt.local(value, tz)
+    """``2026-11-23 14:05`` in the team's time zone (the one clock: core.timefmt), or Babel's
+    date and time to the minute in the other interface languages."""
+    return i18n.datetime_text(value, tz)
 
 
 def business_minutes(value: int | None) -> str:
     if not value:
-        return "0 min"
+        return i18n.gettext("%(num)d min", num=0)
     hours, minutes = divmod(int(value), 60)
     if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
+        return i18n.gettext("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    if hours:
+        return i18n.gettext("%(num)d h", num=hours)
+    return i18n.gettext("%(num)d min", num=minutes)
+
+
+def sign_label(kind: str | None) -> str:
+    """A warning sign's name in the interface language (its kind stays English in JSON)."""
+    from mailwatch.digest.data import SIGN_LABELS
+
+    if kind in SIGN_LABELS:
+        return i18n.gettext(SIGN_LABELS[kind])
+    return (kind or i18n.gettext("sign")).replace("_", " ")
 
 
 def template_env() -> Environment:
@@ -131,7 +143,26 @@ def template_env() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # gettext with the request's language (mailwatch.i18n's context variable); newstyle: the
+    # template's %(name)s values are escaped, and {% trans %} blocks are trimmed as extracted.
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message: i18n.translations(i18n.current()).gettext(message),
+        ngettext=lambda one, many, n: i18n.translations(i18n.current()).ngettext(one, many, n),
+        pgettext=lambda context, message: i18n.translations(i18n.current()).pgettext(
+            context, message
+        ),
+        newstyle=True,
+    )
+    env.globals["label"] = i18n.label
+    env.globals["sign_label"] = sign_label
+    from mailwatch.i18n_text import finding_code, finding_text, reason_text
+
+    env.filters["finding"] = finding_text
+    env.filters["check_name"] = finding_code
+    env.filters["reason"] = reason_text
     env.filters["message_body"] = message_body
     env.filters["business_minutes"] = business_minutes
     return env

@@ -156,3 +156,31 @@ def test_a_colleagues_copied_answer_answers_the_thread(imap_user, tmp_path):
     assert thread["state"] == "awaiting_them" and thread["needs_reply"] is False
     assert thread["answered_by"] == "ion.rusu@nordpack.test"
     assert "colleague ion.rusu@nordpack.test" in thread["needs_reply_reason"]
+
+
+def test_gender_from_how_we_greeted_her_in_our_sent_mail(imap_user, tmp_path):
+    ours = make_msg(
+        subject="Fisa tehnica",
+        sender=f"Elena Rusu <{imap_user.username}>",
+        to="Nelea Pascaru <nelea.pascaru@agroterra.test>",
+        msgid="<fisa-1@nordpack.test>",
+        date=datetime.now(UTC) - timedelta(days=2),
+        body="Bună ziua, doamnă Pascaru,\n\nVă trimit în atașament fișa tehnică a peliculei.\n",
+    )
+    theirs = make_msg(
+        subject="Re: Fisa tehnica",
+        sender="Nelea Pascaru <nelea.pascaru@agroterra.test>",
+        msgid="<fisa-2@agroterra.test>",
+        in_reply_to="<fisa-1@nordpack.test>",
+        references="<fisa-1@nordpack.test>",
+        date=datetime.now(UTC) - timedelta(hours=2),
+        body="Bună ziua,\n\nMulțumesc pentru fișă. Ne puteți trimite și prețul pentru 3 tone?\n\n"
+        "Nelea Pascaru\n",
+    )
+    env = _setup(imap_user, tmp_path, ("Sent Items", ours), ("INBOX", theirs))
+    (thread,) = json_out(env, "threads", "--json")
+    (draft,) = json_out(env, "draft", "--auto", str(thread["id"]), "--json")
+    # "Nelea" is in no name list: the gender comes from our own earlier greeting
+    assert draft["body_text"].startswith("Bună ziua, doamnă Pascaru,\n")
+    assert draft["kind"] == "acknowledgment" and draft["language"] == "ro"
+    assert "cel târziu pe" in draft["body_text"]

@@ -146,10 +146,10 @@ def test_a_stranger_follows_the_readme(imap_user, smtp_server, tmp_path):
         if command.endswith("mailwatch run"):
             continue  # the service runs until stopped; test_service covers it
         if re.search(r"\bID\b", command):
-            continue  # a placeholder for a draft the reader picks (mark-sent ID)
+            continue  # a placeholder for a draft in a state this walk does not reach (uncertain)
         if " draft acknowledgment " in command or " draft --auto " in command:
             assert thread_id is not None
-            command = re.sub(r"(acknowledgment|--auto) \d+", rf"\1 {thread_id}", command)
+            command = re.sub(r"(acknowledgment|--auto) \d+", rf"\g<1> {thread_id}", command)
         result = _run(command, clone)
         ran.append(command)
         first = _first_line(result.stdout)

@@ -34,6 +34,7 @@ def _colleague(at: datetime, to_client: bool) -> MessageFacts:
         "internal sender ion@nordpack.md",
         sender="ion@nordpack.md",
         colleague_reply=to_client,
+        recipients=("ana@firma.ro",) if to_client else ("elena@nordpack.md",),
     )
 
 
@@ -63,9 +64,27 @@ def test_the_client_writing_again_waits_again() -> None:
     assert status.state == AWAITING_US and status.answered_by is None
 
 
+def test_a_colleague_writing_to_someone_else_is_not_an_answer() -> None:
+    other = MessageFacts(
+        "k2",
+        Direction.INBOUND,
+        T0 + timedelta(hours=1),
+        False,
+        "internal sender ion@nordpack.md",
+        sender="ion@nordpack.md",
+        colleague_reply=True,
+        recipients=("supplier@paper.example",),
+    )
+    status = track_thread([_client(T0), other], CAL, timedelta(hours=4))
+    assert status.state == AWAITING_US
+
+
 def test_is_colleague_reply() -> None:
     assert is_colleague_reply("ion@nordpack.md", ["ana@firma.ro", "elena@nordpack.md"], INTERNAL)
     assert is_colleague_reply("ion@sales.nordpack.md", ["ana@firma.ro"], INTERNAL)
     assert not is_colleague_reply("ion@nordpack.md", ["elena@nordpack.md"], INTERNAL)
     assert not is_colleague_reply("ana@firma.ro", ["ion@nordpack.md"], INTERNAL)
     assert not is_colleague_reply(None, ["ana@firma.ro"], INTERNAL)
+    # a colleague writing to our own mailbox (another domain) is not answering a client
+    own = frozenset({"sales@nordpack.com"})
+    assert not is_colleague_reply("ion@nordpack.md", ["sales@nordpack.com"], INTERNAL, own)

@@ -189,16 +189,20 @@ def test_ambiguous_deadline_phrasing_is_caught(language: str, text: str, advice:
 @pytest.mark.parametrize("language", DRAFT_LANGUAGES)
 def test_acknowledgment_names_our_date_and_the_clients_date_as_theirs(language: str) -> None:
     now = datetime(2026, 3, 10, 10, 0, tzinfo=ZONE)
-    deadline = datetime(2026, 4, 30, 18, 0, tzinfo=ZONE)
+    deadline = datetime(2026, 4, 30, 18, 0, tzinfo=ZONE)  # "by 30 April": a day, no time
     ours = answer_by(now, CAL, 1, deadline)
     inputs = _inputs("acknowledgment", language, now, reply_by=ours, client_deadline=deadline)
     text = render_draft(inputs).body_text
-    assert format_when(ours, language, TZ, now) in text
-    assert format_when(deadline, language, TZ, now) in text
-    assert text.index(format_when(ours, language, TZ, now)) < text.index(
-        format_when(deadline, language, TZ, now)
-    )
+    our_words = format_when(ours, language, TZ, now)
+    their_words = format_when(deadline, language, TZ, now, with_time=False)
+    assert our_words in text and their_words in text
+    assert text.index(our_words) < text.index(their_words)
+    assert format_when(deadline, language, TZ, now) not in text  # no time they did not give
     assert check_draft_facts(inputs, text, language) == []
+    # a time the client gave is kept
+    at_three = datetime(2026, 4, 30, 15, 0, tzinfo=ZONE)
+    inputs = _inputs("acknowledgment", language, now, reply_by=ours, client_deadline=at_three)
+    assert format_when(at_three, language, TZ, now) in render_draft(inputs).body_text
 
 
 def test_dates_named_in_four_languages() -> None:

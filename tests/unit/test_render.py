@@ -408,3 +408,13 @@ def test_text_to_html() -> None:
         '<!DOCTYPE html>\n<html><body style="font-family: Arial, sans-serif;">\n'
         "<p>Dear &lt;John&gt;,</p>\n<p>Line 1<br>\nLine 2 &amp; more</p>\n</body></html>\n"
     )
+
+
+def test_a_signature_per_language_may_bring_its_own_sign_off() -> None:
+    own = render_draft(
+        make("closing", "ru", signature="С наилучшими пожеланиями,\n+373 22 000 000")
+    ).body_text
+    assert own.endswith("С наилучшими пожеланиями,\nAnna Smith\n+373 22 000 000\n")
+    assert "С уважением," not in own
+    default = render_draft(make("closing", "ro")).body_text
+    assert "\nCu stimă,\nAnna Smith\n" in default

@@ -1,0 +1,156 @@
+"""The web page and the digest in each interface language, in a real Chromium.
+
+The same real site as test_web (mail synced from Dovecot, drafts from the DraftService, the app
+under uvicorn). The browser's Accept-Language picks the language when UI_LANGUAGE is unset; the
+switch in the page (a CSRF-checked form) sets a cookie that wins. Every page and the digest's
+HTML are rendered in en, ru, ro and es at desktop and at 390 px: translated, with the right
+``lang``, and nothing scrolls sideways. Screenshots go to $I18N_SCREENSHOTS (the committed
+ones in docs/screenshots/ come from ``I18N_SCREENSHOTS=docs/screenshots``), else tmp.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailwatch.digest.data import build_digest
+from mailwatch.digest.render import render_html
+from tests.integration.test_web import PASSWORD, site  # noqa: F401 - the module's site fixture
+
+pytestmark = pytest.mark.slow
+
+SIZES = {"desktop": (1280, 900), "390": (390, 844)}
+ACCEPT = {"en": "en-US", "ru": "ru-RU", "ro": "ro-RO", "es": "es-ES"}
+# What each page must say in each language (the real catalogs' words).
+WORDS = {
+    "en": {"login": "Log in", "password": "Password", "queue": "Approval queue",
+           "threads": "Threads and promises", "approve": "Approve and send",
+           "digest": "Overdue"},
+    "ru": {"login": "Войти", "password": "Пароль", "queue": "Черновики на одобрение",
+           "threads": "Переписки и обещания", "approve": "Одобрить и отправить",
+           "digest": "Просрочено"},
+    "ro": {"login": "Autentificare", "password": "Parola", "queue": "Ciorne de aprobat",
+           "threads": "Conversații și promisiuni", "approve": "Aprobă și trimite",
+           "digest": "Întârziate"},
+    "es": {"login": "Iniciar sesión", "password": "Contraseña", "queue": "Borradores por aprobar",
+           "threads": "Conversaciones y promesas", "approve": "Aprobar y enviar",
+           "digest": "Fuera de plazo"},
+}  # fmt: skip
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    target = Path(os.environ.get("I18N_SCREENSHOTS") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def no_sideways_scroll(page: Any, what: str) -> None:
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{what} scrolls sideways ({overflow}px)"
+
+
+def login_in(page: Any, url: str, words: dict[str, str]) -> None:
+    page.goto(url + "/login")
+    assert page.locator("h1").inner_text() == words["login"]
+    page.get_by_label(words["password"]).fill(PASSWORD)
+    page.get_by_role("button", name=words["login"]).click()
+    page.wait_for_url(re.compile(r"/drafts$"))
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "ro", "es"])
+def test_pages_follow_the_browser_language(site, browser, tmp_path, lang):  # noqa: F811
+    words = WORDS[lang]
+    out = shots_dir(tmp_path)
+    draft_id = site.ids["link"]
+    for size, (width, height) in SIZES.items():
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            locale=ACCEPT[lang],
+            is_mobile=size != "desktop",
+        )
+        try:
+            page = context.new_page()
+            login_in(page, site.url, words)
+            assert page.locator("html").get_attribute("lang") == lang
+            assert page.locator("h1").inner_text() == words["queue"]
+            no_sideways_scroll(page, f"{lang} queue at {size}")
+            page.screenshot(path=str(out / f"i18n-{lang}-queue-{size}.png"))
+            page.goto(f"{site.url}/drafts/{draft_id}")
+            assert page.get_by_role("button", name=words["approve"]).is_visible()
+            no_sideways_scroll(page, f"{lang} draft at {size}")
+            page.screenshot(path=str(out / f"i18n-{lang}-draft-{size}.png"))
+            page.goto(f"{site.url}/threads")
+            assert page.locator("h1").inner_text() == words["threads"]
+            no_sideways_scroll(page, f"{lang} threads at {size}")
+            page.goto(f"{site.url}/settings")
+            no_sideways_scroll(page, f"{lang} settings at {size}")
+        finally:
+            context.close()
+
+
+def test_the_language_switch_sets_a_cookie_that_wins(site, browser):  # noqa: F811
+    context = browser.new_context(locale="en-US")
+    try:
+        page = context.new_page()
+        login_in(page, site.url, WORDS["en"])
+        page.goto(f"{site.url}/threads")
+        page.get_by_label("Language").select_option("ro")
+        page.get_by_role("button", name="Change").click()
+        from playwright.sync_api import expect
+
+        expect(page.locator("html")).to_have_attribute("lang", "ro")  # waits, with a deadline
+        assert page.url.endswith("/threads")  # back on the same page
+        assert page.locator("h1").inner_text() == WORDS["ro"]["threads"]
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert cookies["mailwatch_lang"]["value"] == "ro"
+        assert cookies["mailwatch_lang"]["httpOnly"] is True
+        # a later page speaks Romanian too
+        page.goto(f"{site.url}/drafts")
+        assert page.locator("h1").inner_text() == WORDS["ro"]["queue"]
+        assert page.get_by_label("Limba").input_value() == "ro"
+        # the switch is a form like the others: without the CSRF token nothing changes
+        refused = context.request.post(
+            f"{site.url}/language", form={"language": "es", "back": "/drafts"}, max_redirects=0
+        )
+        assert refused.status == 403
+        assert "token" in refused.text()
+        page.goto(f"{site.url}/drafts")
+        assert page.locator("html").get_attribute("lang") == "ro"
+        # an unknown language is refused with one clear line
+        token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+        bad = context.request.post(
+            f"{site.url}/language", form={"language": "xx", "csrf_token": token}, max_redirects=0
+        )
+        assert bad.status == 400
+    finally:
+        context.close()
+
+
+def test_the_digest_html_in_each_language_in_chromium(site, browser, tmp_path):  # noqa: F811
+    out = shots_dir(tmp_path)
+    with site.harness.factory() as session:
+        english = build_digest(session, site.harness.settings, datetime.now(UTC))
+    assert english.overdue_count >= 1
+    for lang, words in WORDS.items():
+        with site.harness.factory() as session:
+            digest = build_digest(session, site.harness.settings, datetime.now(UTC), language=lang)
+        html = render_html(digest, queue_url=f"{site.url}/drafts")
+        for size, (width, height) in SIZES.items():
+            context = browser.new_context(viewport={"width": width, "height": height})
+            try:
+                page = context.new_page()
+                page.set_content(html)
+                assert page.locator("html").get_attribute("lang") == lang
+                assert page.locator("h2").first.inner_text().startswith(words["digest"]) or (
+                    page.get_by_role("heading", name=re.compile(words["digest"])).count() == 1
+                )
+                page.screenshot(path=str(out / f"i18n-{lang}-digest-{size}.png"), full_page=True)
+            finally:
+                context.close()
