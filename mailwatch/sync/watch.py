@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from mailwatch.config import Settings
 from mailwatch.core.backoff import Backoff
+from mailwatch.service.lease import LeaseLost
 from mailwatch.store.mail import MailStore
 from mailwatch.sync.engine import MailboxSync, SyncReport
 from mailwatch.sync.imap import MailAccessError
@@ -60,6 +61,11 @@ class MailboxWatcher:
                 if self.on_report is not None:
                     self.on_report(report)
                 self.wait_for_news()
+            except LeaseLost as exc:  # another worker syncs this mailbox now: stop, write nothing
+                # One line per lost mailbox: when told to stop, whoever stopped us said why.
+                level = logging.DEBUG if self.stop.is_set() else logging.WARNING
+                log.log(level, "mailbox %s: stopped syncing it, nothing written: %s", name, exc)
+                break
             except MailAccessError as exc:
                 delay = self.backoff.next_delay()
                 if not exc.retryable:
