@@ -298,15 +298,22 @@ class MailboxCoordinator:
             release(self.factory, mailbox_lease(name), self.owner, held.generation)
 
     def stop(self, timeout: float) -> None:
-        """Stop every watcher, then release the leases (SIGTERM): others take over at once."""
+        """Stop every watcher, then release the leases (SIGTERM): others take over at once.
+
+        A batch already committing finishes; one still being fetched is dropped at its commit
+        (its checkpoint did not move, so the next holder fetches it again: nothing lost).
+        """
+        import time
+
         with self.lock:
             for held in self.held.values():
                 held.halt.set()
+                self.store.revoke(held.mailbox_id)
+            deadline = time.monotonic() + timeout
             for held in self.held.values():
-                held.thread.join(timeout)
+                held.thread.join(max(0.0, deadline - time.monotonic()))
             for name in list(self.held):
                 held = self.held.pop(name)
-                self.store.revoke(held.mailbox_id)
                 try:
                     release(self.factory, mailbox_lease(name), self.owner, held.generation)
                 except Exception:  # the lease then expires by itself

@@ -345,15 +345,14 @@ class Worker(Base):
 
 
 class SendLog(Base):
-    """One message handed to an SMTP server: SEND_RATE and per-recipient limits count these
-    rows per account, so every process shares one budget."""
+    """One send slot booked on an SMTP account (its start time): SEND_RATE counts these rows
+    per account, so every process shares one budget."""
 
     __tablename__ = "send_log"
     __table_args__ = (Index("ix_send_log_account_sent_at", "account", "sent_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     account: Mapped[str] = mapped_column(String(320))
-    recipient: Mapped[str | None] = mapped_column(String(320))
     sent_at: Mapped[datetime]
 
 

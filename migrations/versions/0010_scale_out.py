@@ -5,8 +5,9 @@ made under a lease checks it in the same transaction, so a worker that lost its 
 partitioned) cannot write. Mailboxes are leased as ``mailbox:<name>`` rows of the same table.
 ``workers``: one row per live ``mailwatch run`` (heartbeat by the database's clock, what it
 holds, a fingerprint of the settings that change analysis).
-``send_log``: one row per message handed to an SMTP server, per account: SEND_RATE and the
-per-recipient limits are counted here, across processes.
+``send_log``: one row per send slot booked on an SMTP account: SEND_RATE is counted here, so
+every process shares one budget per account (the per-recipient automatic-send limits were
+already counted from ``drafts``).
 
 Revision ID: 0010
 Revises: 0006
@@ -51,7 +52,6 @@ def upgrade() -> None:
         "send_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("account", sa.String(320), nullable=False),
-        sa.Column("recipient", sa.String(320), nullable=True),
         sa.Column("sent_at", AWARE, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_send_log"),
     )

@@ -367,3 +367,28 @@ def test_sqlite_refuses_a_second_worker_clearly(imap_user, tmp_path):
         wait_for("restart healthz", again.health, 30)
     finally:
         again.stop()
+
+
+# -- shared budgets -------------------------------------------------------------------------------
+
+
+def test_send_rate_is_one_budget_per_smtp_account_across_processes(pg_url, pg_engine):
+    from mailwatch.send.rate import SharedRateLimiter
+
+    # Two workers = two engines (two connection pools), one database.
+    other = make_engine(pg_url)
+    try:
+        a = SharedRateLimiter(session_factory(pg_engine), rate=3)
+        b = SharedRateLimiter(session_factory(other), rate=3)
+        delays = [
+            a.reserve("smtp.test:sales"),
+            b.reserve("smtp.test:sales"),
+            a.reserve("smtp.test:sales"),
+            b.reserve("smtp.test:sales"),  # the 4th in one minute, from either process, waits
+        ]
+        assert delays[:3] == [0.0, 0.0, 0.0]
+        assert 59.0 <= delays[3] <= 60.0
+        # Another SMTP account has its own budget.
+        assert b.reserve("smtp.test:support") == 0.0
+    finally:
+        other.dispose()
