@@ -210,7 +210,8 @@ def sync(
                 soft_wrap=True,
             )
             continue
-        with progress_reporter(console, target.name) as progress:
+        renewing = lease.Renewer(store.factory, name, owner, ttl, state.generation)
+        with progress_reporter(console, target.name) as progress, renewing:
             syncer = MailboxSync(cfg, target, store, progress=progress)
             fence = lease.Fence(name, owner, state.generation, ttl.total_seconds())
             store.fence(syncer.mailbox_id, fence)
@@ -251,6 +252,35 @@ def _run_service(cfg: Settings, engine: Any) -> None:
         raise fail(f"config: {exc}") from None
     except AlreadyRunning as exc:
         raise fail(str(exc)) from None
+
+
+@app.command()
+def workers(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """The `mailwatch run` workers on this database: mailboxes held, scheduler, last heartbeat."""
+    from mailwatch.service.workers import list_workers
+
+    cfg = settings()
+    found = list_workers(_factory(cfg))
+    if as_json:
+        _print_json([w.as_dict() for w in found])
+        return
+    if not found:
+        console.print("no worker is running (mailwatch run)")
+        return
+    table = Table(title="workers")
+    for column in ("worker", "state", "mailboxes", "scheduler", "last heartbeat (UTC)"):
+        table.add_column(column, no_wrap=column != "mailboxes")
+    for w in found:
+        table.add_row(
+            w.id,
+            "alive" if w.alive else "gone",
+            ", ".join(w.mailboxes) or "-",
+            "yes" if w.scheduler else "-",
+            w.heartbeat_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    console.print(table)
 
 
 @app.command()

@@ -42,6 +42,26 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_is_dead(owner: str) -> bool:
+    """True when ``owner`` is a process of THIS host that no longer exists (e.g. killed -9):
+    its lease need not run out first. Anything else is left to expiry; fencing covers a
+    mistaken verdict (a live holder just loses its lease and cannot write)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
 class LeaseLost(RuntimeError):
     """A write under a lease that this process no longer holds; nothing was written."""
 
@@ -139,7 +159,7 @@ def _acquire(
     if mine:
         row.expires_at = now + ttl
         return LeaseState(True, owner, row.expires_at, row.generation)
-    if held is not None or (row.owner and row.expires_at > now):
+    if held is not None or (row.owner and row.expires_at > now and not holder_is_dead(row.owner)):
         # Renewing a lease that changed hands, or asking for one that is in force.
         return LeaseState(False, row.owner, row.expires_at, row.generation)
     row.owner = owner
@@ -208,3 +228,33 @@ def holders(factory: sessionmaker[Session], prefix: str = "") -> dict[str, Lease
             for row in rows
             if row.owner and row.expires_at > now
         }
+
+
+class Renewer:
+    """Renew one lease every third of its time while a one-off job (``sync --once``) runs."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], name: str, owner: str, ttl: timedelta, held: int
+    ) -> None:
+        import threading
+
+        self.args = (factory, name, owner, ttl, held)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"renew-{name}", daemon=True)
+
+    def _run(self) -> None:
+        factory, name, owner, ttl, held = self.args
+        while not self.done.wait(max(0.5, ttl.total_seconds() / 3)):
+            try:
+                if not acquire(factory, name, owner, ttl, held).acquired:
+                    return  # lost: the fenced writes fail and say so
+            except Exception:  # LeaseBusy, a database hiccup: the next round retries
+                continue
+
+    def __enter__(self) -> Renewer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join(5)

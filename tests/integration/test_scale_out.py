@@ -231,6 +231,16 @@ def test_three_workers_share_twelve_mailboxes_and_survive_kill_9(dovecot, pg_url
             mine = sorted(m for m, (o, _g) in leases.items() if o == worker_id)
             assert sorted(w.health()["process"]["mailboxes"]) == mine
 
+        # `mailwatch workers --json`: the three live workers, one runs the scheduler.
+        def listed_balanced():
+            rows = json.loads(mailwatch(workers[0].env, "workers", "--json").stdout)
+            shares = sorted(len(r["mailboxes"]) for r in rows if r["alive"])
+            return rows if shares == [4, 4, 4] else None
+
+        listed = wait_for("the heartbeats to show the shares", listed_balanced, LEASE_TTL * 3, 0.5)
+        assert {r["id"] for r in listed if r["alive"]} == set(ids)
+        assert sum(r["scheduler"] for r in listed if r["alive"]) == 1
+
         # kill -9 a worker that is still backfilling one of its mailboxes.
         counts = stored(engine)
         victim_id = next(
