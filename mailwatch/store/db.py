@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.paths import data_dir
 
 log = logging.getLogger(__name__)
+
+UPGRADE_LOCK = 0x6D770001  # the advisory lock key that serialises schema upgrades
 
 
 def make_engine(url: str) -> Engine:
@@ -61,6 +63,10 @@ def upgrade(engine: Engine) -> str:
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several workers start at once (compose replicas, systemd instances), each running
+            # `mailwatch init`: one upgrades, the others wait and then find nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     with engine.connect() as connection:
