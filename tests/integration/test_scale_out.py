@@ -208,7 +208,7 @@ def test_lease_takeover_and_fencing_use_the_database_clock(pg_engine):
 
 
 def test_three_workers_share_twelve_mailboxes_and_survive_kill_9(dovecot, pg_url, tmp_path):
-    messages = 600
+    messages = 1000
     accounts = accounts_with_mail(dovecot, 12, messages, "so")
     assert mailwatch(_env(tmp_path, "init", accounts, pg_url), "init").returncode == 0
     engine = create_engine(pg_url)
@@ -234,9 +234,9 @@ def test_three_workers_share_twelve_mailboxes_and_survive_kill_9(dovecot, pg_url
 
         # kill -9 a worker that is still backfilling one of its mailboxes.
         counts = stored(engine)
-        victim_id = next(
-            o for m, (o, _g) in leases.items() if counts.get(m, (0, 0, 0))[0] < messages
-        )
+        backfilling = [o for m, (o, _g) in leases.items() if counts.get(m, (0,))[0] < messages]
+        assert backfilling, "the backfill finished before the kill"
+        victim_id = backfilling[0]
         victim = ids[victim_id]
         lost = {m: g for m, (o, g) in leases.items() if o == victim_id}
         victim.proc.kill()
