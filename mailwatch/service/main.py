@@ -234,7 +234,12 @@ def run_service(
     def after_sync(report: Any) -> None:
         try:
             # Waiting threads are rechecked only when an \Answered flag may have come in.
-            tracker.refresh(recheck_waiting=bool(getattr(report, "flags_changed", 1)))
+            # Only the synced mailbox: with several workers each analyses the mailboxes it holds.
+            held = coordinator.held.get(getattr(report, "mailbox", ""))
+            tracker.refresh(
+                mailbox_id=held.mailbox_id if held is not None else None,
+                recheck_waiting=bool(getattr(report, "flags_changed", 1)),
+            )
         except Exception:  # tracking must never stop the sync; the next pass retries
             log.exception("tracking failed; will retry after the next sync pass")
         else:
