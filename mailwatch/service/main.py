@@ -306,7 +306,7 @@ def run_service(
             web=settings.web_bind,
             fingerprint=fingerprint,
         )
-        coordinator.tick(len(live))
+        coordinator.tick([w.id for w in live])
         scheduler_round()
 
     async def apply_scheduler() -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import socket
 import threading
@@ -192,9 +191,12 @@ def check_settings_agree(workers: Sequence[WorkerInfo], owner: str, mine: dict[s
             )
 
 
-def share(mailboxes: int, workers: int) -> int:
-    """How many mailboxes each of ``workers`` live workers aims to hold."""
-    return math.ceil(mailboxes / max(1, workers))
+def share(mailboxes: int, workers: Sequence[str], me: str) -> int:
+    """How many mailboxes ``me`` aims to hold among the live ``workers``: M // N each, and one
+    more for the first M % N of them (by id), so 12 mailboxes on 5 workers are 3, 3, 2, 2, 2."""
+    ids = sorted(set(workers) | {me})
+    base, extra = divmod(mailboxes, len(ids))
+    return base + (1 if ids.index(me) < extra else 0)
 
 
 @dataclass
@@ -239,7 +241,7 @@ class MailboxCoordinator:
     def _publish(self) -> None:
         self.snapshot = tuple(sorted(self.held))
 
-    def tick(self, live_workers: int) -> None:
+    def tick(self, live_workers: Sequence[str]) -> None:
         """Renew what we hold, drop what we lost, and claim or give back to reach our share."""
         with self.lock:
             for name, held in list(self.held.items()):
@@ -260,10 +262,12 @@ class MailboxCoordinator:
                         state.generation,
                     )
                     self._drop(name, give_back=False)
-            target = share(len(self.names), live_workers)
+            target = share(len(self.names), live_workers, self.owner)
             if len(self.held) > target:
                 for name in sorted(self.held, reverse=True)[: len(self.held) - target]:
-                    log.info("mailbox %s: given back to balance %d workers", name, live_workers)
+                    log.info(
+                        "mailbox %s: given back to balance %d workers", name, len(live_workers)
+                    )
                     self._drop(name, give_back=True)
             for name in self.order:
                 if len(self.held) >= target:
