@@ -145,7 +145,12 @@ def one_run(postgres, accounts, workers: int, messages: int, ttl: int, work: Pat
     )
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # runs the finally blocks: workers, Dovecot, PostgreSQL stopped
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mailboxes", type=int, default=50)
     parser.add_argument("--messages", type=int, default=2000, help="per mailbox")

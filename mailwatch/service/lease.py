@@ -169,6 +169,37 @@ def _acquire(
     return LeaseState(True, owner, row.expires_at, row.generation)
 
 
+def renew_many(
+    factory: sessionmaker[Session], held: dict[str, int], owner: str, ttl: timedelta
+) -> dict[str, LeaseState]:
+    """Renew every lease in ``held`` (name -> our generation) in one transaction; the result
+    says, per name, whether it is still ours."""
+    if not held:
+        return {}
+    try:
+        with transaction(factory) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text(f"SET LOCAL lock_timeout = {LOCK_WAIT_MS}"))
+            now = db_now(session)
+            rows = session.scalars(
+                select(Lease).where(Lease.name.in_(held)).order_by(Lease.name).with_for_update()
+            )
+            result = {}
+            for row in rows:
+                if row.owner == owner and row.generation == held[row.name]:
+                    row.expires_at = now + ttl
+                    result[row.name] = LeaseState(True, owner, row.expires_at, row.generation)
+                else:
+                    result[row.name] = LeaseState(False, row.owner, row.expires_at, row.generation)
+            for name in held:
+                result.setdefault(name, LeaseState(False, "", None, 0))
+            return result
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":
+            raise LeaseBusy("a lease row is locked; renewing next round") from None
+        raise
+
+
 def release(factory: sessionmaker[Session], name: str, owner: str, held: int | None = None) -> None:
     """Give the lease up at once (on SIGTERM, or to let a new worker take its share).
 
@@ -214,8 +245,8 @@ def check(session: Session, fence: Fence) -> None:
             f"lease {fence.name} is now held by {holder} (generation {generation}, "
             f"ours was {fence.generation})"
         )
-    if row.expires_at <= db_now(session):
-        raise LeaseLost(f"lease {fence.name} expired at {row.expires_at.isoformat()}")
+    # An expired lease that nobody took (same owner, same generation) still fences: a takeover
+    # raises the generation, and it waits for this transaction's share lock to end.
 
 
 def holders(factory: sessionmaker[Session], prefix: str = "") -> dict[str, LeaseState]:

@@ -35,8 +35,11 @@ from mailwatch.service.lease import (
     LeaseState,
     acquire,
     db_now,
+    holder_is_dead,
+    holders,
     mailbox_lease,
     release,
+    renew_many,
 )
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Worker
@@ -247,14 +250,18 @@ class MailboxCoordinator:
             for name, held in list(self.held.items()):
                 if not held.thread.is_alive():  # it stopped on a lost lease (fencing)
                     self._drop(name, give_back=False)
-                    continue
-                try:
-                    state = acquire(
-                        self.factory, mailbox_lease(name), self.owner, self.ttl, held.generation
-                    )
-                except LeaseBusy:  # our own batch is committing: renew next round
-                    continue
-                if not state.acquired:
+            try:
+                renewed = renew_many(
+                    self.factory,
+                    {mailbox_lease(n): h.generation for n, h in self.held.items()},
+                    self.owner,
+                    self.ttl,
+                )
+            except LeaseBusy:  # one of our batches is committing: renew next round
+                renewed = {}
+            for name in list(self.held):
+                state = renewed.get(mailbox_lease(name))
+                if state is not None and not state.acquired:
                     log.warning(
                         "mailbox %s: lost its lease to %s (generation %d); stopped syncing it",
                         name,
@@ -269,9 +276,16 @@ class MailboxCoordinator:
                         "mailbox %s: given back to balance %d workers", name, len(live_workers)
                     )
                     self._drop(name, give_back=True)
+            in_force = (
+                holders(self.factory, "mailbox:") if len(self.held) < target else {}
+            )  # one query, instead of one transaction per mailbox held by someone else
             for name in self.order:
                 if len(self.held) >= target:
                     break
+                other = in_force.get(mailbox_lease(name))
+                held_elsewhere = other is not None and other.owner != self.owner
+                if held_elsewhere and not holder_is_dead(other.owner):  # type: ignore[union-attr]
+                    continue
                 old = self.stopping.get(name)
                 if name not in self.held and (old is None or not old.is_alive()):
                     try:
