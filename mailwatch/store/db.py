@@ -33,7 +33,10 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A worker's mailbox threads share at most 15 connections (5 + 10 overflow), so N workers
+    # stay within PostgreSQL's max_connections; a thread waits its turn for one (transactions
+    # are short) instead of failing after SQLAlchemy's default 30 s.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=600)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
