@@ -156,6 +156,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000, help="per mailbox")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--lease-ttl", type=int, default=15)
+    parser.add_argument("--logs", type=Path, help="copy the workers' logs into this directory")
     args = parser.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
     with tempfile.TemporaryDirectory(prefix="mw-scale-") as tmp:
@@ -186,6 +187,10 @@ def main() -> None:
                 )
                 runs.append(run)
         finally:
+            if args.logs is not None:
+                import shutil
+
+                shutil.copytree(work, args.logs, dirs_exist_ok=True)
             postgres.stop()
             dovecot.stop()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -194,7 +199,7 @@ def main() -> None:
     out.write_text(
         json.dumps(
             {
-                "args": vars(args),
+                "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                 "runs": [asdict(r) for r in runs],
             },
