@@ -404,3 +404,57 @@ def test_send_rate_is_one_budget_per_smtp_account_across_processes(pg_url, pg_en
         assert b.reserve("smtp.test:support") == 0.0
     finally:
         other.dispose()
+
+
+# -- the digest: once per day across workers ----------------------------------------------------
+
+
+def test_the_digest_is_sent_once_per_day_across_workers(imap_user, pg_url, pg_engine):
+    import threading
+    from datetime import UTC, datetime
+
+    from mailwatch.service.jobs import Jobs, _claim_digest
+    from tests.helpers import make_settings
+
+    settings = make_settings(imap_user, pg_url, digest_to="boss@example.com")
+    factory = session_factory(pg_engine)
+    now = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    sent: list[str] = []
+    start = threading.Barrier(3)
+
+    def slow_send(name: str):
+        def send(_when: datetime) -> None:
+            sent.append(name)
+            time.sleep(0.5)  # a send in progress while the others ask
+
+        return send
+
+    def worker(name: str) -> None:
+        other = make_engine(pg_url)  # each worker its own pool, as separate processes
+        try:
+            start.wait()
+            Jobs(session_factory(other), settings).digest(now, send=slow_send(name))
+        finally:
+            other.dispose()
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(sent) == 1
+    # Killed between send and mark (claim left, no mark): the day's digest is not sent again.
+    next_day = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
+    assert _claim_digest(factory, "2026-11-24", next_day)  # ...and then the process died
+    assert Jobs(factory, settings).digest(next_day, send=slow_send("again")) is False
+    assert sent == sent[:1]
+    # A send that failed (no acceptance) gives the claim back: the next run sends it.
+    third = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
+
+    def refused(_when: datetime) -> None:
+        raise ConnectionRefusedError("smtp down")
+
+    with pytest.raises(ConnectionRefusedError):
+        Jobs(factory, settings).digest(third, send=refused)
+    assert Jobs(factory, settings).digest(third, send=slow_send("retry")) is True
+    assert sent[1:] == ["retry"]
