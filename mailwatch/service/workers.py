@@ -154,7 +154,8 @@ def heartbeat(
     web: str | None,
     fingerprint: dict[str, str],
 ) -> list[WorkerInfo]:
-    """Write our heartbeat (database clock); returns the live workers, us included."""
+    """Write our heartbeat (database clock); returns the live workers, us included (a dead
+    process of this host left out)."""
     with transaction(factory) as session:
         now = db_now(session)
         row = session.get(Worker, owner)
@@ -171,7 +172,9 @@ def heartbeat(
         session.execute(delete(Worker).where(Worker.expires_at < now - FORGET_DEAD_AFTER))
         session.flush()
         rows = session.scalars(select(Worker).where(Worker.expires_at > now))
-        return [_info(r, now) for r in rows]
+        # A worker of this host whose process is gone (kill -9) is not counted: otherwise its
+        # heartbeat, still in force, would keep its share of the mailboxes from a restart.
+        return [_info(r, now) for r in rows if r.id == owner or not holder_is_gone(r.id)]
 
 
 def leave(factory: sessionmaker[Session], owner: str) -> None:
