@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -247,6 +247,7 @@ def sync(
     if not once:
         _run_service(cfg, engine)
         return
+    from mailwatch.service import lease
     from mailwatch.store.db import session_factory
     from mailwatch.store.mail import MailStore
     from mailwatch.sync.engine import MailboxSync
@@ -254,19 +255,39 @@ def sync(
     from mailwatch.sync.progress import progress_reporter
 
     store = MailStore(session_factory(engine), cfg.own_addresses, cfg.thread_subject_window)
+    owner = lease.new_owner_id()
+    ttl = timedelta(seconds=cfg.value("LEASE_TTL"))
     failed = False
     for target in targets:
-        with progress_reporter(console, target.name) as progress:
+        # The mailbox's lease, like a worker's: never two writers on one mailbox.
+        name = lease.mailbox_lease(target.name)
+        state = lease.acquire(store.factory, name, owner, ttl)
+        if not state.acquired:
+            failed = True
+            until = state.expires_at.isoformat(timespec="seconds") if state.expires_at else "?"
+            err.print(
+                f"[red]{target.name}:[/] not synced: another process ({state.owner}) holds "
+                f"this mailbox's lease until {until}; it is syncing it already",
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
+        renewing = lease.Renewer(store.factory, name, owner, ttl, state.generation)
+        with progress_reporter(console, target.name) as progress, renewing:
             syncer = MailboxSync(cfg, target, store, progress=progress)
+            fence = lease.Fence(name, owner, state.generation, ttl.total_seconds())
+            store.fence(syncer.mailbox_id, fence)
             try:
                 report = syncer.sync_once()
-            except MailAccessError as exc:
+            except (MailAccessError, lease.LeaseLost) as exc:
                 failed = True
-                store.record_mailbox_error(syncer.mailbox_id, str(exc))
+                if isinstance(exc, MailAccessError):
+                    store.record_mailbox_error(syncer.mailbox_id, str(exc))
                 err.print(f"[red]{target.name}:[/] {exc}", highlight=False)
                 continue
             finally:
                 syncer.close()
+                lease.release(store.factory, name, owner, state.generation)
         folders = ", ".join(f"{f.folder}: {f.new} new" for f in report.folders)
         extra = f", {report.parse_errors} kept aside unreadable" if report.parse_errors else ""
         console.print(
@@ -285,9 +306,43 @@ def sync(
 
 
 def _run_service(cfg: Settings, engine: Any) -> None:
-    from mailwatch.service.main import run_service
+    from mailwatch.service.main import AlreadyRunning, run_service
 
-    run_service(cfg, engine)
+    try:
+        run_service(cfg, engine)
+    except ConfigError as exc:
+        raise fail(f"config: {exc}") from None
+    except AlreadyRunning as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def workers(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """The `mailwatch run` workers on this database: mailboxes held, scheduler, last heartbeat."""
+    from mailwatch.service.workers import list_workers
+
+    cfg = settings()
+    found = list_workers(_factory(cfg))
+    if as_json:
+        _print_json([w.as_dict() for w in found])
+        return
+    if not found:
+        console.print("no worker is running (mailwatch run)")
+        return
+    table = Table(title="workers")
+    for column in ("worker", "state", "mailboxes", "scheduler", "last heartbeat (UTC)"):
+        table.add_column(column, no_wrap=column != "mailboxes")
+    for w in found:
+        table.add_row(
+            w.id,
+            "alive" if w.alive else "gone",
+            ", ".join(w.mailboxes) or "-",
+            "yes" if w.scheduler else "-",
+            w.heartbeat_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    console.print(table)
 
 
 @app.command()

@@ -749,6 +749,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("THREAD_SUBJECT_WINDOW", "30d", _DURATION,
             "Last-resort threading by subject and counterpart only within this window.",
             TUNING, parse=_positive_duration),
+    Setting("LEASE_TTL", "60", "seconds, 3-3600",
+            "Several workers on PostgreSQL: a worker's mailboxes and scheduler are taken over "
+            "this long after it dies (leases and heartbeats are renewed every third of it).",
+            TUNING, parse=_int_range(3, 3600), unit="s"),
     Setting("ALLOW_INSECURE", "false", _BOOL,
             "Allow IMAP/SMTP security none to hosts other than loopback (passwords in clear "
             "text).", TUNING, parse=_bool),

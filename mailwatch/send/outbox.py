@@ -60,7 +60,7 @@ from mailwatch.core.classify import is_automatic_recipient
 from mailwatch.core.message import Address
 from mailwatch.core.timefmt import local
 from mailwatch.send.message import BuiltMessage, DraftMessageError, build_message, recipients_of
-from mailwatch.send.rate import RateLimiter, process_rate_limiter
+from mailwatch.send.rate import RateLimiter, SharedRateLimiter
 from mailwatch.send.sent import NoSentFolder, SentFolder, sent_copy_needed
 from mailwatch.send.smtp import SmtpFailure, classify_smtp_error, submit
 from mailwatch.store.db import transaction
@@ -156,7 +156,7 @@ class Outbox:
         factory: sessionmaker[Session],
         settings: Settings,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | SharedRateLimiter | None = None,
         transport: Transport | None = None,
         sent_store: Callable[[MailboxSettings], SentStore] | None = None,
         token_source: TokenSource | None = None,
@@ -168,7 +168,8 @@ class Outbox:
     ) -> None:
         self.factory = factory
         self.settings = settings
-        self.limiter = limiter or process_rate_limiter(settings.send_rate)
+        # SEND_RATE per SMTP account, counted in the database across every process
+        self.limiter = limiter or SharedRateLimiter(factory, settings.send_rate)
         self.transport = transport or self._smtp_transport
         self.sent_store = sent_store or self._sent_folder
         self.token_source = token_source
@@ -356,7 +357,7 @@ class Outbox:
                 )
                 return self._finish_sent(draft, clock(), note, "found_in_sent", "approved")
 
-        await self.limiter.acquire()
+        await self.limiter.acquire(f"{mailbox.smtp.host}:{mailbox.smtp.username}".lower())
         attempts = draft.attempts + 1
         started = clock()
         with transaction(self.factory) as session:

@@ -371,28 +371,31 @@ class Jobs:
         return results
 
     def digest(self, now: datetime, send: Callable[[datetime], Any] | None = None) -> bool:
-        """Send the daily digest once per local day (a restart never repeats it)."""
+        """Send the daily digest once per local day (a restart never repeats it).
+
+        Claim, send, mark, as the outbox does: the claim (``digest_claimed_for``) is committed
+        before sending, so of several workers only one sends; a process killed between send
+        and mark leaves the claim without the mark, and the day's digest is then NOT sent
+        again (it may have gone out), with one warning line.
+        """
         if not self.settings.digest_to:
             return False
         today = self.settings.calendar.local(now).date().isoformat()
-        with transaction(self.factory) as session:
-            state = session.get(ServiceState, "digest_sent_for", with_for_update=True)
-            if state is not None and state.value == today:
-                return False
-        if send is None:
-            import asyncio
+        if not _claim_digest(self.factory, today, now):
+            return False
+        try:
+            if send is None:
+                import asyncio
 
-            from mailwatch.digest.send import send_digest
+                from mailwatch.digest.send import send_digest
 
-            asyncio.run(send_digest(self.factory, self.settings, now))
-        else:
-            send(now)
-        with transaction(self.factory) as session:
-            state = session.get(ServiceState, "digest_sent_for", with_for_update=True)
-            if state is None:
-                session.add(ServiceState(key="digest_sent_for", value=today, updated_at=now))
+                asyncio.run(send_digest(self.factory, self.settings, now))
             else:
-                state.value, state.updated_at = today, now
+                send(now)
+        except BaseException:
+            _set_state(self.factory, "digest_claimed_for", "", now)  # not sent: retry later
+            raise
+        _set_state(self.factory, "digest_sent_for", today, now)
         return True
 
     def drafts_folder(self, now: datetime) -> Any:
@@ -404,6 +407,46 @@ class Jobs:
 # -- entry points for APScheduler (module-level, so the persisted job store can name them) -----
 
 _jobs: Jobs | None = None
+
+
+def _set_state(factory: Any, key: str, value: str, now: datetime) -> None:
+    with transaction(factory) as session:
+        state = session.get(ServiceState, key, with_for_update=True)
+        if state is None:
+            session.add(ServiceState(key=key, value=value, updated_at=now))
+        else:
+            state.value, state.updated_at = value, now
+
+
+def _claim_digest(factory: Any, today: str, now: datetime) -> bool:
+    """Take today's digest for this process; False when it is sent, or being sent, already."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        return _claim_digest_once(factory, today, now)
+    except IntegrityError:  # another worker inserted the first claim at the same moment
+        return False
+
+
+def _claim_digest_once(factory: Any, today: str, now: datetime) -> bool:
+    with transaction(factory) as session:
+        sent = session.get(ServiceState, "digest_sent_for", with_for_update=True)
+        if sent is not None and sent.value == today:
+            return False
+        claim = session.get(ServiceState, "digest_claimed_for", with_for_update=True)
+        if claim is not None and claim.value == today:
+            log.warning(
+                "the digest for %s was claimed at %s and never marked sent (another worker is "
+                "sending it, or its process stopped while sending): not sending it again",
+                today,
+                claim.updated_at.isoformat(timespec="seconds"),
+            )
+            return False
+        if claim is None:
+            session.add(ServiceState(key="digest_claimed_for", value=today, updated_at=now))
+        else:
+            claim.value, claim.updated_at = today, now
+        return True
 
 
 def install(jobs: Jobs | None) -> None:

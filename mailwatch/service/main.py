@@ -14,20 +14,26 @@ import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from mailwatch.config import Settings, is_loopback
+from mailwatch.config import PREFIX, ConfigError, Settings, is_loopback
 from mailwatch.core.timefmt import local
 from mailwatch.service import jobs as job_module
-from mailwatch.service.lease import SCHEDULER, acquire, new_owner_id, release
+from mailwatch.service.lease import (
+    SCHEDULER,
+    Fence,
+    LeaseBusy,
+    acquire,
+    new_owner_id,
+    release,
+)
 from mailwatch.store.db import session_factory
 
 log = logging.getLogger("mailwatch.service")
 
-LEASE_TTL = timedelta(seconds=90)
-LEASE_RENEW = 30.0
 SHUTDOWN_BUDGET = 8.0
 
 # (job id, function, trigger kind, trigger arguments)
@@ -40,10 +46,37 @@ INTERVAL_JOBS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
 )
 
 
-def build_scheduler(settings: Settings) -> Any:
+# The scheduler lease's fence while this process holds it: each job checks it before running.
+_scheduler_fence: dict[str, Any] = {"fence": None, "factory": None}
+
+
+def run_job(job_id: str) -> None:
+    """Run one scheduler job if this process still holds the scheduler lease (fencing).
+
+    A process paused past its lease (another took the scheduler over) skips the run instead
+    of running it a second time.
+    """
+    from mailwatch.service.lease import LeaseLost, check
+    from mailwatch.store.db import transaction
+
+    fence, factory = _scheduler_fence["fence"], _scheduler_fence["factory"]
+    if fence is not None and factory is not None:
+        try:
+            with transaction(factory) as session:
+                check(session, fence)
+        except LeaseLost as exc:
+            log.warning("job %s not run: %s", job_id, exc)
+            return
+    job_module.ENTRY_POINTS[job_id]()
+
+
+def build_scheduler(settings: Settings, fenced: bool = False) -> Any:
+    """The APScheduler with every job; ``fenced``: each run first checks the scheduler lease."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from mailwatch import clock
 
     scheduler = AsyncIOScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=settings.database_url)},
@@ -57,19 +90,27 @@ def build_scheduler(settings: Settings) -> Any:
         },
         timezone=settings.calendar.tz,
     )
-    from mailwatch import clock
+
+    def job(job_id: str, func: Any) -> dict[str, Any]:
+        return {"func": run_job, "args": (job_id,)} if fenced else {"func": func}
 
     for job_id, func, every in INTERVAL_JOBS:
         seconds = clock.interval(timedelta(**every).total_seconds())  # simulated time: scaled
-        scheduler.add_job(func, "interval", id=job_id, replace_existing=True, seconds=seconds)
+        scheduler.add_job(
+            trigger="interval",
+            id=job_id,
+            replace_existing=True,
+            seconds=seconds,
+            **job(job_id, func),
+        )
     days = ",".join(
         ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d]
         for d in sorted(settings.calendar.work_days)
     )
     scheduler.add_job(
-        job_module.digest_job,
-        "cron",
+        trigger="cron",
         id="daily-digest",
+        **job("daily-digest", job_module.digest_job),
         replace_existing=True,
         day_of_week=days,
         hour=settings.digest_at.hour,
@@ -96,7 +137,7 @@ def wake_checks(scheduler: Any, report: Any) -> None:
             log.warning("could not wake job %s after a sync pass: %s", job_id, exc)
 
 
-def web_server(settings: Settings, factory: Any) -> Any:
+def web_server(settings: Settings, factory: Any, process: Any = None) -> Any:
     import uvicorn
 
     from mailwatch.service.web import create_app
@@ -110,7 +151,7 @@ def web_server(settings: Settings, factory: Any) -> Any:
             settings.web_bind,
         )
     config = uvicorn.Config(
-        create_app(factory, settings),
+        create_app(factory, settings, process=process),
         host=host,
         port=int(port),
         log_level="warning",
@@ -126,14 +167,76 @@ def web_server(settings: Settings, factory: Any) -> Any:
     return server
 
 
+class AlreadyRunning(RuntimeError):
+    """A second ``mailwatch run`` on one SQLite database (SQLite carries one process)."""
+
+
+def _sqlite_lock(settings: Settings) -> Any:
+    """On SQLite: an exclusive OS lock beside the database file, held while we run.
+
+    The OS drops it when the process dies (even by kill -9), so a restart never waits.
+    """
+    import fcntl
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.database_url).database
+    if not database or database == ":memory:":
+        return None
+    path = f"{database}.run-lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the process's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise AlreadyRunning(
+            f"another mailwatch run ({holder}) already uses the SQLite database {database}: "
+            "SQLite carries one process; stop it first, or move to PostgreSQL to run several "
+            "workers (docs/deploy.md)"
+        ) from None
+    handle.truncate(0)
+    handle.write(new_owner_id())
+    handle.flush()
+    return handle
+
+
 def run_service(
     settings: Settings, engine: Engine, on_sync: Callable[[Any], None] | None = None
 ) -> None:
+    from mailwatch.service import workers
     from mailwatch.store.mail import MailStore
-    from mailwatch.sync.watch import watch_all
+    from mailwatch.sync.engine import MailboxSync
+    from mailwatch.sync.watch import MailboxWatcher
     from mailwatch.track.tracker import Tracker
 
+    sqlite = engine.dialect.name == "sqlite"
+    if not sqlite and not settings.web_secret:
+        raise ConfigError(
+            PREFIX + "WEB_SECRET",
+            "is required when DATABASE_URL is not SQLite: every worker must sign sessions and "
+            "digest links with the same key (set a long random value, the same on each)",
+        )
+    lock = _sqlite_lock(settings) if sqlite else None
     factory = session_factory(engine)
+    owner = new_owner_id()
+    ttl = timedelta(seconds=settings.value("LEASE_TTL"))
+    fingerprint = workers.settings_fingerprint(settings)
+    live = workers.heartbeat(
+        factory,
+        owner,
+        ttl,
+        mailboxes=(),
+        scheduler=False,
+        web=settings.web_bind,
+        fingerprint=fingerprint,
+    )
+    try:
+        workers.check_settings_agree(live, owner, fingerprint)
+    except ConfigError:
+        workers.leave(factory, owner)
+        raise
     store = MailStore(factory, settings.own_addresses, settings.thread_subject_window)
     tracker = Tracker(factory, settings)
     jobs = job_module.Jobs(factory, settings)
@@ -141,18 +244,24 @@ def run_service(
     job_module.install(jobs)
     running: dict[str, Any] = {"scheduler": None}
     synced: set[str] = set()
+    started = datetime.now(UTC)
 
     def after_sync(report: Any) -> None:
         try:
             # Waiting threads are rechecked only when an \Answered flag may have come in.
-            tracker.refresh(recheck_waiting=bool(getattr(report, "flags_changed", 1)))
+            # Only the synced mailbox: with several workers each analyses the mailboxes it holds.
+            held = coordinator.held.get(getattr(report, "mailbox", ""))
+            tracker.refresh(
+                mailbox_id=held.mailbox_id if held is not None else None,
+                recheck_waiting=bool(getattr(report, "flags_changed", 1)),
+            )
         except Exception:  # tracking must never stop the sync; the next pass retries
             log.exception("tracking failed; will retry after the next sync pass")
         else:
             synced.add(report.mailbox)
             wake = report
             first = jobs.ready is not None and not jobs.ready.is_set()
-            if first and synced >= {m.name for m in settings.mailboxes}:
+            if first and first_passes_done():
                 assert jobs.ready is not None
                 jobs.ready.set()
                 wake = _AllNews(report)  # run the checks now, on fresh data
@@ -164,10 +273,121 @@ def run_service(
         if on_sync is not None:
             on_sync(report)
 
+    def first_passes_done() -> bool:
+        """Every configured mailbox had a sync pass since this process started: the ones we
+        hold here, the others by whichever worker holds them (their ``last_sync_at``, stamped
+        by that worker's clock). Until then the drafting checks wait (see ``Jobs.ready``)."""
+        if not synced >= set(coordinator.mailbox_names()):
+            return False
+        others = {m.name for m in settings.mailboxes} - synced
+        if not others:
+            return True
+        from sqlalchemy import select
+
+        from mailwatch.store.models import Mailbox
+
+        with factory() as session:
+            rows = session.execute(
+                select(Mailbox.name, Mailbox.last_sync_at).where(Mailbox.name.in_(others))
+            ).all()
+        done = {
+            name
+            for name, at in rows
+            if at is not None and (at if at.tzinfo else at.replace(tzinfo=UTC)) >= started
+        }
+        return done >= others
+
     def wake_if_running(report: Any) -> None:
         stopping = running.get("stop")
         if stopping is None or not stopping.is_set():
             wake_checks(running["scheduler"], report)
+
+    def start_watcher(mailbox: Any, halt: threading.Event) -> threading.Thread:
+        watcher = MailboxWatcher(MailboxSync(settings, mailbox, store), settings, halt, after_sync)
+        thread = threading.Thread(target=watcher.run, name=f"sync-{mailbox.name}", daemon=True)
+        thread.start()
+        return thread
+
+    coordinator = workers.MailboxCoordinator(settings, store, owner, ttl, start_watcher)
+
+    def scheduler_round() -> None:
+        """Renew the scheduler lease, or try to take it (its holder may have died)."""
+        held = running.get("scheduler_generation")
+        try:
+            state = acquire(factory, SCHEDULER, owner, ttl, held)
+        except LeaseBusy:
+            return
+        if state.acquired and held is None:
+            _scheduler_fence["fence"] = Fence(
+                SCHEDULER, owner, state.generation, ttl.total_seconds()
+            )
+            _scheduler_fence["factory"] = factory
+            running["scheduler_generation"] = state.generation
+            running["start_scheduler"] = True
+        elif not state.acquired and held is not None:
+            log.error(
+                "lost the scheduler lease to %s (generation %d): stopping the scheduler",
+                state.owner or "nobody",
+                state.generation,
+            )
+            _scheduler_fence["fence"] = None
+            running["scheduler_generation"] = None
+            running["stop_scheduler"] = True
+        elif not state.acquired and not running.get("told_scheduler"):
+            running["told_scheduler"] = True
+            log.info(
+                "another mailwatch run (%s) runs the scheduler on this database (lease until "
+                "%s); this process takes it over if that one stops",
+                state.owner,
+                local(state.expires_at, settings.calendar.tz, missing="unknown"),
+            )
+
+    def coordinate() -> None:
+        """One round: heartbeat, mailbox leases, scheduler lease; run in a thread."""
+        live = workers.heartbeat(
+            factory,
+            owner,
+            ttl,
+            mailboxes=coordinator.mailbox_names(),
+            scheduler=running.get("scheduler_generation") is not None,
+            web=settings.web_bind,
+            fingerprint=fingerprint,
+        )
+        coordinator.tick([w.id for w in live])
+        scheduler_round()
+        if jobs.ready is not None and not jobs.ready.is_set() and first_passes_done():
+            # The mailboxes other workers hold had their passes there: run the checks now.
+            jobs.ready.set()
+            loop = running.get("loop")
+            if loop is not None and running["scheduler"] is not None:
+                news = _AllNews(SimpleNamespace(mailbox="", new=1, flags_changed=0))
+                with contextlib.suppress(RuntimeError):  # the loop is closing
+                    loop.call_soon_threadsafe(wake_if_running, news)
+
+    async def apply_scheduler() -> None:
+        if running.pop("start_scheduler", False):
+            from mailwatch import clock
+            from mailwatch.service.backlog import first_started_at
+
+            await asyncio.to_thread(first_started_at, factory, clock.now())  # the backlog's edge
+            scheduler = build_scheduler(settings, fenced=True)
+            scheduler.start()
+            running["scheduler"] = scheduler
+            log.info("scheduler started (lease held by %s)", owner)
+        if running.pop("stop_scheduler", False) and running["scheduler"] is not None:
+            scheduler, running["scheduler"] = running["scheduler"], None
+            await asyncio.to_thread(scheduler.shutdown, False)
+
+    async def coordinate_forever(stop: asyncio.Event) -> None:
+        every = max(1.0, ttl.total_seconds() / 3)
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(coordinate)
+                await apply_scheduler()
+            except Exception:  # e.g. the database is briefly unreachable: leases expire safely
+                log.exception("lease round failed; retrying in %.0f s", every)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -175,32 +395,22 @@ def run_service(
         running["loop"], running["stop"] = loop, stop
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        owner = new_owner_id()
-        scheduler = None
-        lease = await asyncio.to_thread(acquire, factory, SCHEDULER, owner, LEASE_TTL, _now())
-        if lease.acquired:
-            scheduler = await _start_scheduler(settings, factory, owner)
-            running["scheduler"] = scheduler
-        else:
-            until = local(lease.expires_at, settings.calendar.tz, missing="unknown")
-            log.error(
-                "another mailwatch run (%s) already runs the scheduler on this database "
-                "(lease until %s): this process syncs and serves the web page, but starts no "
-                "scheduler; stop the other process first (this one takes over when its lease "
-                "ends)",
-                lease.owner,
-                until,
-            )
-        server = web_server(settings, factory)
+
+        def process() -> dict[str, Any]:
+            return {
+                "worker": owner,
+                "alive": True,
+                "mailboxes": coordinator.mailbox_names(),
+                "scheduler": running.get("scheduler_generation") is not None,
+            }
+
+        server = web_server(settings, factory, process)
         web_task = asyncio.create_task(server.serve(), name="web")
-        watch_task = asyncio.create_task(
-            watch_all(settings, store, stop, on_report=after_sync), name="sync"
-        )
-        renew_task = asyncio.create_task(
-            _renew(settings, factory, owner, stop, running), name="lease"
-        )
+        lease_task = asyncio.create_task(coordinate_forever(stop), name="leases")
         log.info(
-            "mailwatch running: %d mailbox(es), web on http://%s, log times in %s",
+            "mailwatch running: worker %s, %d mailbox(es) configured, web on http://%s, "
+            "log times in %s",
+            owner,
             len(settings.mailboxes),
             settings.web_bind,
             settings.calendar.tz_name,
@@ -212,19 +422,26 @@ def run_service(
             stop.set()
         log.info("stopping")
         server.should_exit = True
-        scheduler = running["scheduler"]
-        running["scheduler"] = None
-        renew_task.cancel()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(lease_task, return_exceptions=True), 5)
+        scheduler, running["scheduler"] = running["scheduler"], None
         if scheduler is not None:
             await asyncio.to_thread(scheduler.shutdown, True)
-            await asyncio.to_thread(release, factory, SCHEDULER, owner)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(
-                asyncio.gather(watch_task, web_task, return_exceptions=True), SHUTDOWN_BUDGET
+        if running.get("scheduler_generation") is not None:
+            await asyncio.to_thread(
+                release, factory, SCHEDULER, owner, running["scheduler_generation"]
             )
+        await asyncio.to_thread(coordinator.stop, SHUTDOWN_BUDGET)
+        await asyncio.to_thread(workers.leave, factory, owner)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(web_task, return_exceptions=True), 3)
         log.info("mailwatch stopped cleanly")
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 class _AllNews:
@@ -234,34 +451,3 @@ class _AllNews:
         self.mailbox = report.mailbox
         self.new = max(1, report.new)
         self.flags_changed = report.flags_changed
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def _start_scheduler(settings: Settings, factory: Any, owner: str) -> Any:
-    from mailwatch import clock
-    from mailwatch.service.backlog import first_started_at
-
-    await asyncio.to_thread(first_started_at, factory, clock.now())  # the backlog's edge
-    scheduler = build_scheduler(settings)
-    scheduler.start()
-    log.info("scheduler started (lease held by %s)", owner)
-    return scheduler
-
-
-async def _renew(
-    settings: Settings, factory: Any, owner: str, stop: asyncio.Event, running: dict[str, Any]
-) -> None:
-    """Renew the lease while we hold it; take it over (and start the scheduler) when it ends."""
-    while not stop.is_set():
-        await asyncio.sleep(LEASE_RENEW)
-        state = await asyncio.to_thread(acquire, factory, SCHEDULER, owner, LEASE_TTL, _now())
-        scheduler = running["scheduler"]
-        if scheduler is not None and not state.acquired:
-            log.error("lost the scheduler lease to %s: pausing the scheduler", state.owner)
-            scheduler.pause()
-            return
-        if scheduler is None and state.acquired and not stop.is_set():
-            running["scheduler"] = await _start_scheduler(settings, factory, owner)

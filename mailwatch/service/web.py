@@ -165,7 +165,12 @@ class StoreCollector:
 
 
 def create_app(
-    factory: sessionmaker[Session], settings: Settings, *, pages: bool = True, **page_options: Any
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    pages: bool = True,
+    process: Any = None,
+    **page_options: Any,
 ) -> Starlette:
     """``/healthz`` and ``/metrics`` always; the approval pages when ``WEB_PASSWORD`` is set
     (``page_options`` go to :func:`mailwatch.web.app.pages_app`, for tests)."""
@@ -178,10 +183,14 @@ def create_app(
         health = await asyncio.to_thread(mailbox_health, factory, settings, datetime.now(UTC))
         jobs = await asyncio.to_thread(job_health, factory)
         ok = all(item["ok"] for item in health) and all(item["ok"] for item in jobs)
-        return JSONResponse(
-            {"status": "ok" if ok else "degraded", "mailboxes": health, "jobs": jobs},
-            status_code=200 if ok else 503,
-        )
+        body: dict[str, Any] = {
+            "status": "ok" if ok else "degraded",
+            "mailboxes": health,
+            "jobs": jobs,
+        }
+        if process is not None:  # this process: alive (it answers), and what it holds
+            body["process"] = process()
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
         import asyncio

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.paths import data_dir
 
 log = logging.getLogger(__name__)
+
+UPGRADE_LOCK = 0x6D770001  # the advisory lock key that serialises schema upgrades
 
 
 # Query-string keys that carry a secret (libpq's ``password``, ``sslpassword``, tokens...).
@@ -145,7 +147,10 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A worker's mailbox threads share at most 15 connections (5 + 10 overflow), so N workers
+    # stay within PostgreSQL's max_connections; a thread waits its turn for one (transactions
+    # are short) instead of failing after SQLAlchemy's default 30 s.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=600)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -175,6 +180,10 @@ def upgrade(engine: Engine) -> str:
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several workers start at once (compose replicas, systemd instances), each running
+            # `mailwatch init`: one upgrades, the others wait and then find nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     with engine.connect() as connection:

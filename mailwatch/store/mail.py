@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.core.message import Address, Direction, ParsedMessage, message_time
@@ -176,8 +178,50 @@ class MailStore:
         self.own_addresses = own_addresses
         self.subject_window = subject_window
         self._caches: dict[int, _MailboxCache] = {}
+        # mailbox id -> the lease every write to it must still hold (``mailwatch run`` and
+        # ``sync --once`` set it; a bare MailStore, as in tests, writes unfenced)
+        self.fences: dict[int, Any] = {}
+        self.revoked: set[int] = set()
 
-    # -- mailboxes and folders -------------------------------------------------------------
+    def fence(self, mailbox_id: int, fence: Any) -> None:
+        """Write to this mailbox only under ``fence`` (a lease); the thread index is rebuilt
+        from the database, since another process may have written while we did not hold it."""
+        self._caches.pop(mailbox_id, None)
+        self.revoked.discard(mailbox_id)
+        self.fences[mailbox_id] = fence
+
+    def revoke(self, mailbox_id: int) -> None:
+        """Refuse every further write to this mailbox (the lease is lost or given up)."""
+        self.revoked.add(mailbox_id)
+        self._caches.pop(mailbox_id, None)
+
+    @contextmanager
+    def _fenced(self, mailbox_id: int) -> Iterator[Session]:
+        """A transaction that commits only if this process still holds the mailbox's lease.
+
+        The lease is checked as the transaction's last statement, under a share lock that a
+        takeover waits for; PostgreSQL also ends the transaction if it idles longer than the
+        lease (a paused process must not keep its locks). Either way: :class:`LeaseLost`.
+        """
+        from mailwatch.service.lease import LeaseLost, begin_fenced, check, still_holds
+
+        if mailbox_id in self.revoked:
+            raise LeaseLost(f"mailbox {mailbox_id}: this process gave up or lost its lease")
+        fence = self.fences.get(mailbox_id)
+        try:
+            with transaction(self.factory) as session:
+                if fence is not None:
+                    begin_fenced(session, fence)
+                yield session
+                if fence is not None:
+                    check(session, fence)
+        except DBAPIError as exc:
+            if fence is not None and not still_holds(self.factory, fence):
+                raise LeaseLost(
+                    f"lease {fence.name} was taken over while this process was stalled; the "
+                    f"database ended its transaction ({exc.__class__.__name__})"
+                ) from None
+            raise
 
     def ensure_mailbox(self, name: str, username: str) -> int:
         with transaction(self.factory) as session:
@@ -210,7 +254,7 @@ class MailStore:
 
     def reset_for_uidvalidity(self, folder: FolderState, uidvalidity: int) -> FolderState:
         """The server renumbered the folder: forget its UIDs (never the messages)."""
-        with transaction(self.factory) as session:
+        with self._fenced(folder.mailbox_id) as session:
             session.execute(delete(MessageLocation).where(MessageLocation.folder_id == folder.id))
             row = session.get_one(Folder, folder.id)
             if row.uidvalidity is not None:
@@ -236,7 +280,7 @@ class MailStore:
         backfill_done: bool,
         flag_scan_at: datetime | None = None,
     ) -> FolderState:
-        with transaction(self.factory) as session:
+        with self._fenced(folder.mailbox_id) as session:
             row = session.get_one(Folder, folder.id)
             row.uidnext = uidnext
             if highestmodseq is not None:
@@ -295,7 +339,7 @@ class MailStore:
     ) -> tuple[BatchResult, FolderState]:
         """Store a batch and move the folder's checkpoint to ``checkpoint_uid``, atomically."""
         try:
-            with transaction(self.factory) as session:
+            with self._fenced(folder.mailbox_id) as session:  # fencing: same transaction
                 result = self._save(session, folder, fetched)
                 row = session.get_one(Folder, folder.id)
                 row.last_uid = max(row.last_uid, checkpoint_uid)
@@ -548,7 +592,7 @@ class MailStore:
     ) -> int:
         """Apply flag changes seen on the server; returns how many locations changed."""
         changed = 0
-        with transaction(self.factory) as session:
+        with self._fenced(folder.mailbox_id) as session:
             current = {
                 uid: (loc_id, msg_id, list(flags or []))
                 for loc_id, msg_id, uid, flags in session.execute(

@@ -329,7 +329,11 @@ class Draft(Base):
 
 
 class Lease(Base):
-    """Who holds a service-wide role (the scheduler), until when; renewed while alive."""
+    """Who holds a role (the scheduler, ``mailbox:<name>``), until when by the database's clock.
+
+    ``generation`` is the fencing number: raised each time the lease changes hands and checked
+    in the same transaction as every write made under it.
+    """
 
     __tablename__ = "leases"
 
@@ -337,6 +341,37 @@ class Lease(Base):
     owner: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
     acquired_at: Mapped[datetime]
+    generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class Worker(Base):
+    """One ``mailwatch run`` process: its heartbeat (database clock) and what it holds."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    # the values (hashed) of the settings that change analysis: all workers must agree
+    fingerprint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    mailboxes: Mapped[list[Any] | None] = mapped_column(JSON)
+    scheduler: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    web: Mapped[str | None] = mapped_column(String(255))
+
+
+class SendLog(Base):
+    """One send slot booked on an SMTP account (its start time): SEND_RATE counts these rows
+    per account, so every process shares one budget."""
+
+    __tablename__ = "send_log"
+    __table_args__ = (Index("ix_send_log_account_sent_at", "account", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(320))
+    sent_at: Mapped[datetime]
 
 
 class ServiceState(Base):

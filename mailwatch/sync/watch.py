@@ -28,6 +28,7 @@ from typing import Any
 
 from mailwatch.config import Settings
 from mailwatch.core.backoff import Backoff
+from mailwatch.service.lease import LeaseLost
 from mailwatch.store.mail import MailStore
 from mailwatch.sync.engine import MailboxSync, SyncReport
 from mailwatch.sync.imap import ImapConnection, MailAccessError
@@ -61,6 +62,8 @@ class MailboxWatcher:
         self.wake = threading.Event()  # set by the Sent watcher: run a pass now
         self.watch_sent = watch_sent
         self.sent_watcher: SentWatcher | None = None
+        # The Sent watcher's own stop: set when this watcher ends, whatever ended it.
+        self.sent_stop = threading.Event()
 
     def run(self) -> None:
         name = self.syncer.mailbox.name
@@ -85,6 +88,11 @@ class MailboxWatcher:
                         self.on_report(report)
                     self._start_sent_watcher()
                     self.wait_for_news()
+                except LeaseLost as exc:  # another worker syncs this mailbox now: write nothing
+                    # One line per lost mailbox: when told to stop, whoever stopped us said why.
+                    level = logging.DEBUG if self.stop.is_set() else logging.WARNING
+                    log.log(level, "mailbox %s: stopped syncing it, nothing written: %s", name, exc)
+                    break
                 except MailAccessError as exc:
                     delay = self.backoff.next_delay()
                     if not exc.retryable:
@@ -102,6 +110,7 @@ class MailboxWatcher:
                     self.syncer.close()
                     self.stop.wait(delay)
         finally:
+            self.sent_stop.set()  # also when the loop ended on a lost lease, not on ``stop``
             self.syncer.close()
             if self.sent_watcher is not None:
                 self.sent_watcher.join()
@@ -116,7 +125,7 @@ class MailboxWatcher:
         sent = self.syncer.roles.get("sent")
         if not self.watch_sent or sent is None or self.sent_watcher is not None:
             return
-        self.sent_watcher = SentWatcher(self.syncer, sent, self.settings, self.stop, self.wake)
+        self.sent_watcher = SentWatcher(self.syncer, sent, self.settings, self.sent_stop, self.wake)
         self.sent_watcher.start()
 
     def wait_for_news(self) -> None:

@@ -967,6 +967,10 @@ class WebPages:
     # -- settings -----------------------------------------------------------------------------
 
     async def settings_page(self, request: Request) -> Response:
+        import asyncio
+
+        from mailwatch.service.workers import list_workers
+
         return self.render(
             request,
             "settings.html",
@@ -975,6 +979,7 @@ class WebPages:
             general=settings_rows(self.settings),
             mailboxes=mailbox_rows(self.settings),
             help=SETTING_HELP,
+            workers=await asyncio.to_thread(list_workers, self.factory),
         )
 
 

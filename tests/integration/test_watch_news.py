@@ -133,3 +133,29 @@ def test_mail_appended_just_before_idle_is_reported_at_once(imap_user, tmp_path)
             assert news and time.monotonic() - started < 1.5
     finally:
         conn.close()
+
+
+def test_a_lost_lease_ends_the_watcher_and_its_sent_watcher(imap_user, tmp_path):
+    """Scale-out: when another worker took the mailbox (its writes are refused), the watcher
+    stops without writing, and so does its Sent connection, though nobody set ``stop``."""
+    h = harness(imap_user, tmp_path)
+    stop = threading.Event()
+    watcher = MailboxWatcher(h.syncer, h.settings, stop)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: watcher.passes >= 1 and watcher.sent_watcher is not None, 10)
+        sent = watcher.sent_watcher
+        assert sent is not None
+        _wait(lambda: sent.conn.idling, 10)
+        h.syncer.store.revoke(h.syncer.mailbox_id)  # what the coordinator does on a lost lease
+        imap_user.server.append(imap_user.username, "INBOX", make_msg(msgid="<late@x.test>"))
+        _wait(lambda: not thread.is_alive(), 15)
+        _wait(lambda: sent.thread is not None and not sent.thread.is_alive(), 15)
+        assert not stop.is_set()
+        assert h.count() == 0  # nothing written under a lost lease
+    finally:
+        stop.set()
+        thread.join(15)
+        h.close()
+    assert not thread.is_alive()

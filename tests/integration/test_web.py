@@ -500,6 +500,33 @@ def test_settings_page_masks_secrets(site, context):
     assert "per minute" in send_rate.inner_text()
 
 
+def test_settings_page_lists_the_workers(site, context):
+    from datetime import timedelta
+
+    from mailwatch.service.workers import heartbeat, leave
+
+    factory = site.harness.factory
+    heartbeat(
+        factory,
+        "sales-host:4242:feedbeef",
+        timedelta(minutes=5),
+        mailboxes=["main"],
+        scheduler=True,
+        web="127.0.0.1:8025",
+        fingerprint={},
+    )
+    try:
+        page = logged_in_page(context, site)
+        page.goto(f"{site.url}/settings")
+        workers = page.locator("section[aria-labelledby=workers-h]").inner_text()
+        assert "sales-host:4242:feedbeef" in workers
+        assert "alive" in workers and "main" in workers
+    finally:
+        leave(factory, "sales-host:4242:feedbeef")
+    page.reload()
+    assert "No worker is running" in page.locator("section[aria-labelledby=workers-h]").inner_text()
+
+
 def test_phone_width_and_keyboard(site, browser):
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     try:
