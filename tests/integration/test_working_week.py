@@ -10,7 +10,8 @@ Europe/Chisinau, Tuesday a holiday (CLOSED_DATES):
   "in Outlook" (appended to Sent); 09:45 the ru one gets \\Answered "from a phone";
 - ro and es are acknowledged automatically (AUTO_SEND=acknowledgment) four business hours in;
 - 10:00 the connection is cut by the proxy; a client writes at 10:30;
-- 11:30 we promise an offer "by Wednesday" (a renegotiation draft comes before it is due);
+- 11:30 we promise an offer "by Wednesday" (a renegotiation draft comes before it is due), and
+  a price list "today", which nobody sends: missed, and in the digest;
 - Tuesday is a holiday: Dovecot restarts at 09:00, `kill -9` and a restart at 11:00, each
   followed by a client message; another client writes at 14:00. All are tracked at once and
   acknowledged on Wednesday, not on the holiday.
@@ -305,6 +306,15 @@ def test_a_simulated_working_week(tmp_path, smtp_server):
             subject="Offer for crates",
             body="Dear Dan,\n\nI will send you the offer by Wednesday.\n",
         )
+        # 11:35: a promise for today that nobody keeps: missed by Wednesday.
+        week.append(
+            "Sent Items",
+            msgid="<missed@example.com>",
+            sender=us,
+            to="Ana Rusu <ana@rusu.test>",
+            subject="Price list",
+            body="Dear Ana,\n\nI will send you the price list today.\n",
+        )
         # 10:00 the link is cut; 10:30 a client writes.
         week.until(local(23, 10))
         week.proxy.cut_all()
@@ -448,5 +458,7 @@ def test_a_simulated_working_week(tmp_path, smtp_server):
     assert {d.kind for d in digest.drafts} == {"renegotiation"}
     assert len(digest.drafts) == len(renegotiated)
     assert "dan@lungu.test" in {p.client_email for p in digest.promises_due}
+    # The promise for Monday was never kept: missed, and the digest says so.
+    assert {p.client_email for p in digest.promises_missed} == {"ana@rusu.test"}
     counts = Counter(kind for kind, *_ in drafts)
     assert counts["acknowledgment"] == 6
