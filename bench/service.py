@@ -74,7 +74,7 @@ def write_env(path: Path, server: DovecotServer, accounts: list[Any], **extra: s
         "WEB_BIND": f"127.0.0.1:{free_port()}",
         "SENDER_NAME": "Ion",
         "SIGNATURE": "Ion",
-        **extra,
+        **{key.upper(): value for key, value in extra.items()},
     }
     values["IMAP_USERNAME"] = accounts[0].username
     values["IMAP_PASSWORD"] = accounts[0].password

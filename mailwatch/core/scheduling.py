@@ -6,7 +6,7 @@ Pure: every function takes the instant and the business calendar as arguments.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from mailwatch.core.business_time import BusinessCalendar
 
@@ -50,6 +50,20 @@ def renegotiation_due(
         previous = calendar.previous_business_day(local_when.date())
         when = max(start, calendar.end_of_business_day(previous))
     return when
+
+
+def renegotiation_horizon(now: datetime, calendar: BusinessCalendar, lead_days: int) -> datetime:
+    """The latest due time whose renegotiation can have come by ``now``.
+
+    ``renegotiation_due`` walks back at most ``lead_days`` business days of work time from the
+    due time, so a promise due later than this needs nothing yet: the promise check reads only
+    the promises due before it (O(due soon), not every open promise). A day is added as margin.
+    """
+    day = datetime.combine(date.min, calendar.work_end) - datetime.combine(
+        date.min, calendar.work_start
+    )
+    minutes = max(0, lead_days) * int(day.total_seconds() // 60)
+    return calendar.add_business_minutes(now, minutes) + timedelta(days=1)
 
 
 def in_backlog(

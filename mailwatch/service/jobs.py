@@ -24,6 +24,7 @@ from mailwatch.core.scheduling import (
     in_backlog,
     proposed_new_date,
     renegotiation_due,
+    renegotiation_horizon,
 )
 from mailwatch.drafts.service import DraftError, DraftService
 from mailwatch.store.db import transaction
@@ -301,7 +302,14 @@ class Jobs:
         report = JobReport()
         cal, lead = self.settings.calendar, self.settings.renegotiate_lead
         with self.factory() as session:
-            rows = promise_rows(session, now, self.view, "open")
+            rows = promise_rows(
+                session,
+                now,
+                self.view,
+                "open",
+                due_from=now,
+                due_to=renegotiation_horizon(now, cal, lead),
+            )
         for promise in rows:
             due, made = _parse(promise["due_at"]), _parse(promise["made_at"])
             if due is None or made is None or promise["thread_id"] is None:

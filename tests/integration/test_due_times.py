@@ -152,3 +152,45 @@ def test_an_upgraded_database_gets_its_due_times_on_the_first_check(imap_user, t
         assert len(created.created) == 1
     finally:
         h.close()
+
+
+def test_the_promise_check_reads_only_promises_due_soon(tmp_path, imap_user, monkeypatch):
+    """2,000 open promises due in a month: the check reads none of them (a promise due within
+    RENEGOTIATE_LEAD is still read and renegotiated: test_service_clock, test_working_week)."""
+    from mailwatch.service import jobs as job_module
+    from mailwatch.store.models import Promise
+
+    settings = make_settings(imap_user, f"sqlite:///{tmp_path / 'promises.db'}")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    factory = session_factory(engine)
+    waiting_threads(factory, 1, timedelta(hours=1))
+    with factory() as session, session.begin():
+        mailbox_id = session.scalar(select(Mailbox.id))
+        thread_id = session.scalar(select(Thread.id))
+        session.execute(
+            insert(Promise),
+            [
+                {
+                    "mailbox_id": mailbox_id,
+                    "thread_id": thread_id,
+                    "text": f"I will send offer {i} next month.",
+                    "made_at": NOW - timedelta(days=1),
+                    "due_at": NOW + timedelta(days=30, minutes=i),
+                    "source": "detected",
+                }
+                for i in range(2000)
+            ],
+        )
+    read: list[int] = []
+    real = job_module.promise_rows
+
+    def counting(*args, **kwargs):
+        rows = real(*args, **kwargs)
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(job_module, "promise_rows", counting)
+    assert Jobs(factory, settings).promise_check(NOW).created == []
+    engine.dispose()
+    assert read == [0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailwatch.core.business_time import BusinessCalendar
@@ -16,6 +16,7 @@ from mailwatch.core.scheduling import (
     in_backlog,
     proposed_new_date,
     renegotiation_due,
+    renegotiation_horizon,
     renegotiation_lead_minutes,
 )
 
@@ -109,3 +110,26 @@ def test_backlog_only_for_mail_older_than_the_start_and_monotone_in_the_limit(si
         assert not result
     if result:  # a shorter limit keeps it in the backlog
         assert all(in_backlog(since, started, CAL, d) for d in range(1, days + 1))
+
+
+# -- the promise check's window ---------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    made=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 1)),
+    span_minutes=st.integers(min_value=1, max_value=60 * 24 * 40),
+    now_offset=st.integers(min_value=-60 * 24 * 10, max_value=60 * 24 * 40),
+    lead=st.integers(min_value=0, max_value=3),
+)
+def test_no_promise_due_after_the_horizon_needs_renegotiating_yet(
+    made: datetime, span_minutes: int, now_offset: int, lead: int
+) -> None:
+    """The promise check reads only promises due by renegotiation_horizon(now): any promise
+    due later must not have reached its renegotiation time."""
+    cal = BusinessCalendar(tz_name="Europe/Chisinau", holidays_country="MD")
+    made_at = made.replace(tzinfo=UTC)
+    due_at = made_at + timedelta(minutes=span_minutes)
+    now = made_at + timedelta(minutes=now_offset)
+    if due_at > renegotiation_horizon(now, cal, lead):
+        assert renegotiation_due(made_at, due_at, cal, lead) > now
