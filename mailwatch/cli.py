@@ -824,6 +824,26 @@ def drafts_edit(
     _print_draft(edited, as_json)
 
 
+def _report_send(
+    draft_id: int, draft: dict[str, Any], as_json: bool, exit_on: tuple[str, ...]
+) -> None:
+    """What became of a send (approve, resend): its status, the server's reason when it did
+    not go, and exit 1 for the statuses the caller counts as failure."""
+    if as_json:
+        _print_json([draft])
+    else:
+        colour = {"sent": "green", "failed": "red"}.get(draft["status"], "yellow")
+        console.print(f"draft {draft_id} [{colour}]{draft['status']}[/]", end="", highlight=False)
+        extra = (
+            f": {draft['last_error']}"
+            if draft["status"] != "sent" and draft.get("last_error")
+            else ""
+        )
+        console.print(extra, highlight=False, markup=False)
+    if draft["status"] in exit_on:
+        raise typer.Exit(1)
+
+
 @drafts_app.command("approve")
 def drafts_approve(
     draft_id: Annotated[int, typer.Argument(help="draft id")],
@@ -841,14 +861,7 @@ def drafts_approve(
     approved = _draft_call(lambda: service.approve(draft_id, datetime.now(UTC)))
     if send:
         approved = service.send_now(draft_id, datetime.now(UTC))
-    if as_json:
-        _print_json([approved])
-    else:
-        colour = {"sent": "green", "failed": "red"}.get(approved["status"], "yellow")
-        extra = f": {approved['last_error']}" if approved.get("last_error") else ""
-        console.print(f"draft {draft_id} [{colour}]{approved['status']}[/]{extra}", highlight=False)
-    if approved["status"] == "failed":
-        raise typer.Exit(1)
+    _report_send(draft_id, approved, as_json, exit_on=("failed",))
 
 
 @drafts_app.command("reject")
@@ -898,14 +911,7 @@ def drafts_resend(
     done = _draft_call(lambda: service.resend(draft_id, datetime.now(UTC)))
     if send:
         done = service.send_now(draft_id, datetime.now(UTC))
-    if as_json:
-        _print_json([done])
-    else:
-        extra = f": {done['last_error']}" if done["status"] != "sent" and done["last_error"] else ""
-        console.print(f"draft {draft_id} {done['status']}", end="", highlight=False)
-        console.print(extra, highlight=False, markup=False)
-    if done["status"] in ("failed", "uncertain"):
-        raise typer.Exit(1)
+    _report_send(draft_id, done, as_json, exit_on=("failed", "uncertain"))
 
 
 @app.command()
