@@ -28,6 +28,7 @@ from mailwatch.core.business_time import (
     parse_work_days,
     parse_work_hours,
 )
+from mailwatch.errors import ConfigError
 
 PREFIX = "MAILWATCH_"
 DEFAULT_MAILBOX = "main"
@@ -39,15 +40,6 @@ OFFICE365_SMTP_HOST = "smtp.office365.com"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DRAFT_KINDS = ("acknowledgment", "decline", "renegotiation", "follow_up", "closing", "clarify")
 LANGUAGES = ("en", "ru", "ro", "es")
-
-
-class ConfigError(ValueError):
-    """A setting is wrong or missing; ``str()`` is the one line shown to the user."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        self.key = key
-        self.problem = problem
-        super().__init__(f"{key}: {problem}")
 
 
 class Secret:

@@ -32,6 +32,7 @@ from imapclient.response_types import BodyData
 
 from mailwatch.config import ServerSettings
 from mailwatch.core.folders import FolderInfo
+from mailwatch.errors import MailAccessError
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +42,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     imaplib.IMAP4.abort,
     EOFError,
 )
-
-
-class MailAccessError(Exception):
-    """A problem reaching or logging in to the mail server, said in one clear line.
-
-    ``retry_after`` (seconds) is the least wait the server asked for (Office 365's
-    "Suggested Backoff Time"); a reconnect loop must not try again sooner.
-    """
-
-    def __init__(
-        self, message: str, *, retryable: bool = True, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
 
 
 class ConnectionLost(MailAccessError):
