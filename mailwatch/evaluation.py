@@ -55,6 +55,7 @@ from mailwatch.core.promises import (
 from mailwatch.core.threads import message_direction
 from mailwatch.drafts.render import DraftRenderer
 from mailwatch.drafts.service import gender_of_first_name
+from mailwatch.errors import UsageError
 
 __all__ = [
     "REQUIRED_CATEGORIES",
@@ -80,7 +81,7 @@ REQUIRED_CATEGORIES: tuple[str, ...] = (
 )
 
 
-class EvalSetError(Exception):
+class EvalSetError(UsageError):
     """The evaluation set itself is malformed (missing file, bad label)."""
 
 

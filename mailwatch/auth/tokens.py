@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailwatch.config import PREFIX, MailboxSettings, OAuthSettings
-from mailwatch.sync.imap import MailAccessError
+from mailwatch.errors import MailAccessError
 
 if TYPE_CHECKING:  # msal (and requests) load only when a token is really needed
     import msal  # type: ignore[import-untyped]

@@ -20,11 +20,12 @@ from mailwatch.config import PREFIX, Settings
 from mailwatch.core.headers import header_safe
 from mailwatch.digest.data import Digest, build_digest
 from mailwatch.digest.render import build_email
+from mailwatch.errors import WorkFailed
 
 __all__ = ["DigestSendError", "SentDigest", "digest_from_address", "send_digest", "send_email"]
 
 
-class DigestSendError(Exception):
+class DigestSendError(WorkFailed):
     """The digest could not be sent; ``str()`` is the one line for the user."""
 
 

@@ -46,6 +46,7 @@ from mailwatch.core.drafting import (
     build_draft_inputs,
     template_context,
 )
+from mailwatch.errors import MailwatchError
 from mailwatch.paths import data_dir
 
 __all__ = [
@@ -60,7 +61,7 @@ __all__ = [
 _LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "ro": "Romanian", "es": "Spanish"}
 
 
-class DraftTemplateError(Exception):
+class DraftTemplateError(MailwatchError):
     """A draft template cannot be found, loaded or rendered; ``str()`` is one line naming it."""
 
 

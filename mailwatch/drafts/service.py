@@ -40,6 +40,7 @@ from mailwatch.core.message import Address
 from mailwatch.core.names import addressee
 from mailwatch.core.threads import child_thread_index
 from mailwatch.drafts.render import DraftRenderer, DraftTemplateError
+from mailwatch.errors import UsageError
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
 
@@ -47,7 +48,7 @@ MAX_REFERENCES = 20
 EDITABLE = ("pending",)
 
 
-class DraftError(ValueError):
+class DraftError(UsageError, ValueError):
     """A draft request that cannot be done; the text says why, for the CLI and the web page."""
 
 

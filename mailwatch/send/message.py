@@ -19,6 +19,7 @@ from email.utils import format_datetime
 from typing import Any, Protocol
 
 from mailwatch.core.headers import format_address, header_safe, plain_display_name
+from mailwatch.errors import UsageError
 
 __all__ = ["BuiltMessage", "DraftLike", "DraftMessageError", "build_message", "recipients_of"]
 
@@ -29,7 +30,7 @@ _THREAD_INDEX_RE = re.compile(r"^[A-Za-z0-9+/=]+$")
 MAX_REFERENCES = 20
 
 
-class DraftMessageError(ValueError):
+class DraftMessageError(UsageError, ValueError):
     """The draft cannot become a valid message; ``str()`` says why (stored in last_error)."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import aiosmtplib
 
 from mailwatch.config import MailboxSettings
+from mailwatch.errors import MailwatchError, WorkFailed
 
 __all__ = [
     "SmtpConfigError",
@@ -32,11 +33,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class SmtpConfigError(Exception):
+class SmtpConfigError(MailwatchError):
     """Sending is not possible with the settings as they are (retried: the user may fix them)."""
 
 
-class SmtpUncertain(Exception):
+class SmtpUncertain(WorkFailed):
     """The message went out up to the DATA terminator and no answer came back (link lost,
     timeout): the server may have accepted it. Never retried blindly (docs/sending.md)."""
 

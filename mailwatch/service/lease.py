@@ -27,6 +27,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailwatch.errors import WorkFailed
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Lease
 
@@ -64,11 +65,11 @@ def holder_is_gone(owner: str) -> bool:
     return False
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(WorkFailed, RuntimeError):
     """A write under a lease that this process no longer holds; nothing was written."""
 
 
-class LeaseBusy(RuntimeError):
+class LeaseBusy(WorkFailed, RuntimeError):
     """The lease row stayed locked (a holder's write is committing): try again next round."""
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from mailwatch.config import PREFIX, ConfigError, Settings, is_loopback
 from mailwatch.core.timefmt import local
+from mailwatch.errors import UsageError
 from mailwatch.service import jobs as job_module
 from mailwatch.service.lease import (
     SCHEDULER,
@@ -167,7 +168,7 @@ def web_server(settings: Settings, factory: Any, process: Any = None) -> Any:
     return server
 
 
-class AlreadyRunning(RuntimeError):
+class AlreadyRunning(UsageError, RuntimeError):
     """A second ``mailwatch run`` on one SQLite database (SQLite carries one process)."""
 
 

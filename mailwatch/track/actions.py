@@ -8,11 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.core.tracking import CLOSED, IGNORED, SNOOZED
+from mailwatch.errors import UsageError
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Message, Promise, Thread
 
 
-class ActionError(ValueError):
+class ActionError(UsageError, ValueError):
     """A request that cannot be done (unknown id, a date in the past); the text says why."""
 
 
