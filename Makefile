@@ -64,6 +64,8 @@ i18n: $(BIN)/.installed
 		$(BIN)/pybabel -q update -i $(LOCALES)/messages.pot -d $(LOCALES) -l $$lang \
 			--no-wrap --ignore-obsolete --init-missing --no-fuzzy-matching || exit 1; \
 	done
+	# the header's creation time changes on every run and would make every run a diff
+	sed -i '/^"POT-Creation-Date: /d' $(LOCALES)/*/LC_MESSAGES/messages.po
 	$(MAKE) --no-print-directory i18n-compile
 
 i18n-compile: $(BIN)/.installed
