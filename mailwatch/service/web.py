@@ -8,6 +8,7 @@ in a row (``jobs``: which job, and its last error).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,8 @@ from mailwatch.config import Settings
 from mailwatch.service.health import JobState, job_states
 from mailwatch.store.models import Draft, Mailbox
 from mailwatch.store.queries import View, thread_rows
+from mailwatch.web.app import pages_app
+from mailwatch.web.security import SecurityHeaders
 
 
 def stale_after(settings: Settings) -> timedelta:
@@ -175,11 +178,9 @@ def create_app(
     """``/healthz`` and ``/metrics`` always; the approval pages when ``WEB_PASSWORD`` is set
     (``page_options`` go to :func:`mailwatch.web.app.pages_app`, for tests)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(factory, settings))  # type: ignore[arg-type]
+    registry.register(StoreCollector(factory, settings))
 
     async def healthz(request: Request) -> Response:
-        import asyncio
-
         health = await asyncio.to_thread(mailbox_health, factory, settings, datetime.now(UTC))
         jobs = await asyncio.to_thread(job_health, factory)
         ok = all(item["ok"] for item in health) and all(item["ok"] for item in jobs)
@@ -193,17 +194,11 @@ def create_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
-        import asyncio
-
         body = await asyncio.to_thread(generate_latest, registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
-    web = None
-    if pages:
-        from mailwatch.web.app import pages_app
-
-        web = pages_app(factory, settings, **page_options)
+    web = pages_app(factory, settings, **page_options) if pages else None
     if web is not None:
         routes.append(Mount("/", app=web))
     else:
@@ -215,6 +210,4 @@ def create_app(
             )
 
         routes.append(Route("/{path:path}", disabled, methods=["GET", "HEAD", "POST"]))
-    from mailwatch.web.security import SecurityHeaders
-
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
