@@ -14,7 +14,6 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,8 +23,8 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from mailwatch.config import Settings
 from mailwatch.service.health import JobState, job_states
-from mailwatch.store.models import Draft, Mailbox
 from mailwatch.store.queries import View, thread_rows
+from mailwatch.web import reads
 from mailwatch.web.app import pages_app
 from mailwatch.web.security import SecurityHeaders
 
@@ -39,8 +38,7 @@ def mailbox_health(
     factory: sessionmaker[Session], settings: Settings, now: datetime
 ) -> list[dict[str, Any]]:
     result = []
-    with factory() as session:
-        rows = {m.name: m for m in session.scalars(select(Mailbox))}
+    rows = reads.sync_states(factory)
     for mailbox in settings.mailboxes:
         row = rows.get(mailbox.name)
         last = row.last_sync_at if row is not None else None
@@ -150,12 +148,7 @@ class StoreCollector:
             overdue = len(
                 thread_rows(session, now, "overdue", View.of(self.settings), with_message_ids=False)
             )
-            counts = dict(
-                (status, count)
-                for status, count in session.execute(
-                    select(Draft.status, func.count(Draft.id)).group_by(Draft.status)
-                )
-            )
+        counts = reads.draft_counts(self.factory)
         yield GaugeMetricFamily(
             "mailwatch_overdue_threads", "Client threads waiting past REPLY_SLA", value=overdue
         )

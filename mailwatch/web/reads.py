@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import Settings
 from mailwatch.service.backlog import backlog_line, backlog_rows, read_started_at
 from mailwatch.service.workers import WorkerInfo, list_workers
-from mailwatch.store.models import Message, Thread
+from mailwatch.store.models import Draft, Mailbox, Message, Thread
 from mailwatch.store.queries import View, overdue_summary, promise_rows, thread_rows, waiting_page
 
 Factory = sessionmaker[Session]
@@ -42,6 +42,15 @@ class MessageRead:
     needs_reply: bool | None
     reason: str
     category: str
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """A mailbox's last successful sync and its last error (for /healthz and /metrics)."""
+
+    last_sync_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -149,3 +158,23 @@ def backlog_thread_ids(factory: Factory, settings: Settings, now: datetime) -> l
 def workers(factory: Factory) -> list[WorkerInfo]:
     """Every worker seen in the last day, live ones first (the settings page)."""
     return list_workers(factory)
+
+
+def sync_states(factory: Factory) -> dict[str, SyncState]:
+    """Each stored mailbox's sync state, by the mailbox's name."""
+    with factory() as session:
+        return {
+            m.name: SyncState(m.last_sync_at, m.last_error, m.last_error_at)
+            for m in session.scalars(select(Mailbox))
+        }
+
+
+def draft_counts(factory: Factory) -> dict[str, int]:
+    """How many drafts are in each status."""
+    with factory() as session:
+        return {
+            status: count
+            for status, count in session.execute(
+                select(Draft.status, func.count(Draft.id)).group_by(Draft.status)
+            )
+        }
