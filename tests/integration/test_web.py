@@ -22,11 +22,14 @@ from typing import Any
 
 import pytest
 import time_machine
+import uvicorn
 from sqlalchemy import select
 
+from mailwatch.config import ALL_KEYS
 from mailwatch.digest.links import draft_token
 from mailwatch.drafts.service import DraftService
 from mailwatch.service.web import create_app
+from mailwatch.service.workers import heartbeat, leave
 from mailwatch.store.models import Draft, Promise
 from mailwatch.store.queries import View, thread_rows
 from mailwatch.track.actions import add_promise
@@ -55,8 +58,6 @@ class LiveApp:
     """An ASGI app served by uvicorn on a free loopback port, in a daemon thread."""
 
     def __init__(self, app: Any) -> None:
-        import uvicorn
-
         self.port = free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(
@@ -504,8 +505,6 @@ def test_settings_page_masks_secrets(site, context):
     assert values and not any(imap_password in v for v in values)
     assert "set (hidden)" in values
     # every key of the table is listed, SEND_RATE with its real unit
-    from mailwatch.config import ALL_KEYS
-
     keys = set(page.locator("dt").all_inner_texts())
     assert set(ALL_KEYS) <= keys
     send_rate = page.locator("dt", has_text="SEND_RATE").locator("xpath=..").locator("dd")
@@ -513,10 +512,6 @@ def test_settings_page_masks_secrets(site, context):
 
 
 def test_settings_page_lists_the_workers(site, context):
-    from datetime import timedelta
-
-    from mailwatch.service.workers import heartbeat, leave
-
     factory = site.harness.factory
     heartbeat(
         factory,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from mailwatch.digest.data import build_digest
 from mailwatch.digest.render import render_html
@@ -103,8 +104,6 @@ def test_the_language_switch_sets_a_cookie_that_wins(site, browser):  # noqa: F8
         page.goto(f"{site.url}/threads")
         page.get_by_label("Language").select_option("ro")
         page.get_by_role("button", name="Change").click()
-        from playwright.sync_api import expect
-
         expect(page.locator("html")).to_have_attribute("lang", "ro")  # waits, with a deadline
         assert page.url.endswith("/threads")  # back on the same page
         assert page.locator("h1").inner_text() == WORDS["ro"]["threads"]
