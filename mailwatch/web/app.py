@@ -9,8 +9,8 @@ without a full reload.
 Errors: a route raises a :class:`~mailwatch.errors.MailwatchError` and never catches it; the
 one handler here answers. A form action that declared :func:`~mailwatch.web.pages.on_refusal`
 sends the person back with one flash line (POST/redirect/GET); anything else is the error page
-with the error's HTTP status. A 5xx never shows its details (they go to the log), and an
-unexpected exception is the plain 500 page, without a stack trace.
+with the error's HTTP status and its ``user_line``. An unexpected exception (a bug) is the plain
+500 page, without a stack trace; the log has the details.
 """
 
 from __future__ import annotations
@@ -109,13 +109,15 @@ def error_handler(pages: Pages) -> Callable[[Request, Exception], Awaitable[Resp
             log.info("web: %s refused: %s", request.url.path, exc.user_line)
             pages.flash(request, "error", _(wording, error=exc.user_line))
             return RedirectResponse(back, 303)
-        if exc.http_status >= 500:  # the details may name the set-up: the log has them
+        if exc.http_status >= 500:
             log.error("web: %s failed: %s", request.url.path, exc.user_line)
-            text = _("Nothing more was done; the service's log has the details.")
-        else:
-            text = exc.user_line
+        # user_line is written for the person (and the log): no secret, no stack trace
         return pages.render(
-            request, "error.html", status=exc.http_status, title=error_title(exc), text=text
+            request,
+            "error.html",
+            status=exc.http_status,
+            title=error_title(exc),
+            text=exc.user_line,
         )
 
     return mailwatch_error
