@@ -8,12 +8,12 @@ in a row (``jobs``: which job, and its last error).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,8 +23,10 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from mailwatch.config import Settings
 from mailwatch.service.health import JobState, job_states
-from mailwatch.store.models import Draft, Mailbox
 from mailwatch.store.queries import View, thread_rows
+from mailwatch.web import reads
+from mailwatch.web.app import pages_app
+from mailwatch.web.security import SecurityHeaders
 
 
 def stale_after(settings: Settings) -> timedelta:
@@ -36,8 +38,7 @@ def mailbox_health(
     factory: sessionmaker[Session], settings: Settings, now: datetime
 ) -> list[dict[str, Any]]:
     result = []
-    with factory() as session:
-        rows = {m.name: m for m in session.scalars(select(Mailbox))}
+    rows = reads.sync_states(factory)
     for mailbox in settings.mailboxes:
         row = rows.get(mailbox.name)
         last = row.last_sync_at if row is not None else None
@@ -147,12 +148,7 @@ class StoreCollector:
             overdue = len(
                 thread_rows(session, now, "overdue", View.of(self.settings), with_message_ids=False)
             )
-            counts = dict(
-                (status, count)
-                for status, count in session.execute(
-                    select(Draft.status, func.count(Draft.id)).group_by(Draft.status)
-                )
-            )
+        counts = reads.draft_counts(self.factory)
         yield GaugeMetricFamily(
             "mailwatch_overdue_threads", "Client threads waiting past REPLY_SLA", value=overdue
         )
@@ -175,11 +171,9 @@ def create_app(
     """``/healthz`` and ``/metrics`` always; the approval pages when ``WEB_PASSWORD`` is set
     (``page_options`` go to :func:`mailwatch.web.app.pages_app`, for tests)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(factory, settings))  # type: ignore[arg-type]
+    registry.register(StoreCollector(factory, settings))
 
     async def healthz(request: Request) -> Response:
-        import asyncio
-
         health = await asyncio.to_thread(mailbox_health, factory, settings, datetime.now(UTC))
         jobs = await asyncio.to_thread(job_health, factory)
         ok = all(item["ok"] for item in health) and all(item["ok"] for item in jobs)
@@ -193,17 +187,11 @@ def create_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
-        import asyncio
-
         body = await asyncio.to_thread(generate_latest, registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
-    web = None
-    if pages:
-        from mailwatch.web.app import pages_app
-
-        web = pages_app(factory, settings, **page_options)
+    web = pages_app(factory, settings, **page_options) if pages else None
     if web is not None:
         routes.append(Mount("/", app=web))
     else:
@@ -215,6 +203,4 @@ def create_app(
             )
 
         routes.append(Route("/{path:path}", disabled, methods=["GET", "HEAD", "POST"]))
-    from mailwatch.web.security import SecurityHeaders
-
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])

@@ -19,6 +19,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from mailwatch import i18n
+from mailwatch.digest.data import SIGN_LABELS
+from mailwatch.i18n_text import finding_code, finding_text, reason_text
 
 ALLOWED_TAGS = {
     "a",
@@ -129,8 +131,6 @@ def business_minutes(value: int | None) -> str:
 
 def sign_label(kind: str | None) -> str:
     """A warning sign's name in the interface language (its kind stays English in JSON)."""
-    from mailwatch.digest.data import SIGN_LABELS
-
     if kind in SIGN_LABELS:
         return i18n.gettext(SIGN_LABELS[kind])
     return (kind or i18n.gettext("sign")).replace("_", " ")
@@ -158,8 +158,6 @@ def template_env() -> Environment:
     )
     env.globals["label"] = i18n.label
     env.globals["sign_label"] = sign_label
-    from mailwatch.i18n_text import finding_code, finding_text, reason_text
-
     env.filters["finding"] = finding_text
     env.filters["check_name"] = finding_code
     env.filters["reason"] = reason_text

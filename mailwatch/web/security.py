@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import threading
@@ -32,9 +33,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mailwatch.store.db import transaction
+from mailwatch.store.models import ServiceState
 
 SESSION_COOKIE = "mailwatch_session"
 SESSION_IDLE = 12 * 3600  # seconds without a request before the login ends
@@ -92,8 +97,6 @@ def password_binding(secret: str, password: str) -> str:
 
 def client_key(host: str) -> str:
     """Whose attempts these are: the IPv4 address, or the IPv6 /64 (one machine has many)."""
-    import ipaddress
-
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -127,7 +130,7 @@ class LoginLimiter:
     def _wait(self, failures: int) -> float:
         if failures < self.free:
             return 0.0
-        return min(self.maximum, self.base * 2 ** (failures - self.free))
+        return min(self.maximum, self.base * 2.0 ** (failures - self.free))
 
     def retry_after(self, client: str) -> int:
         """0 when ``client`` may try now, else the whole seconds until it may."""
@@ -176,11 +179,6 @@ class SessionStore:
         return self.PREFIX + hashlib.sha256(sid.encode()).hexdigest()[:48]
 
     def create(self) -> str:
-        from sqlalchemy import delete
-
-        from mailwatch.store.db import transaction
-        from mailwatch.store.models import ServiceState
-
         sid = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         with transaction(self.factory) as session:
@@ -195,8 +193,6 @@ class SessionStore:
         return sid
 
     def valid(self, sid: object) -> bool:
-        from mailwatch.store.models import ServiceState
-
         if not isinstance(sid, str) or not sid:
             return False
         with self.factory() as session:
@@ -210,11 +206,6 @@ class SessionStore:
             return fresh and hmac.compare_digest(row.value, self.binding)
 
     def revoke(self, sid: object) -> None:
-        from sqlalchemy import delete
-
-        from mailwatch.store.db import transaction
-        from mailwatch.store.models import ServiceState
-
         if not isinstance(sid, str) or not sid:
             return
         with transaction(self.factory) as session:

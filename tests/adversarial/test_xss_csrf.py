@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from mailwatch.store.db import session_factory
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
 from tests.adversarial.test_web_abuse import PASSWORD, Served
 
@@ -31,8 +32,6 @@ HOSTILE_HTML = (
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Served, int]]:
     with Served(tmp_path) as served:
-        from mailwatch.store.db import session_factory
-
         factory = session_factory(served.engine)
         now = datetime.now(UTC)
         with factory.begin() as session:
@@ -79,8 +78,6 @@ def site(tmp_path: Path) -> Iterator[tuple[Served, int]]:
 
 
 def _status(served: Served, draft_id: int) -> str:
-    from mailwatch.store.db import session_factory
-
     with session_factory(served.engine)() as session:
         return session.get_one(Draft, draft_id).status
 

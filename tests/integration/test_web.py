@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.header import Header
@@ -22,11 +22,14 @@ from typing import Any
 
 import pytest
 import time_machine
+import uvicorn
 from sqlalchemy import select
 
+from mailwatch.config import ALL_KEYS
 from mailwatch.digest.links import draft_token
 from mailwatch.drafts.service import DraftService
 from mailwatch.service.web import create_app
+from mailwatch.service.workers import heartbeat, leave
 from mailwatch.store.models import Draft, Promise
 from mailwatch.store.queries import View, thread_rows
 from mailwatch.track.actions import add_promise
@@ -42,12 +45,19 @@ NOW = datetime.now(UTC)
 pytestmark = pytest.mark.slow
 
 
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Polls ``condition`` until it holds; fails with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
 class LiveApp:
     """An ASGI app served by uvicorn on a free loopback port, in a daemon thread."""
 
     def __init__(self, app: Any) -> None:
-        import uvicorn
-
         self.port = free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(
@@ -67,11 +77,11 @@ class LiveApp:
 
     def __enter__(self) -> LiveApp:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the web app did not start")
-            time.sleep(0.02)
+        wait_until(
+            lambda: self.server.started or not self.thread.is_alive(), "the web app to start"
+        )
+        if not self.server.started:
+            raise RuntimeError("the web app did not start")
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -329,7 +339,10 @@ def test_edit_then_approve_sends_exactly_one_message_with_the_edited_text(site, 
         f"{site.url}/drafts/{draft_id}", form={"csrf_token": token, "action": "approve"}
     )
     assert again.ok
-    time.sleep(0.5)
+    # the answer came after the refusal (the send would have happened inside the request):
+    # the page says why, once, and the server still has exactly one message
+    assert again.url.endswith(f"/drafts/{draft_id}")
+    assert again.text().count(f"Not approved: draft {draft_id} is sent") == 1
     assert len(site.smtp.received) == 1
     assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
 
@@ -359,7 +372,7 @@ def test_hostile_mail_shows_as_text_and_runs_nothing(site, context):
     page.get_by_text("Please send the offer for 40 racks.").wait_for()
     # The plain-text message shows its markup literally, as text.
     page.get_by_text(PLAIN_PAYLOAD).first.wait_for()
-    page.wait_for_timeout(300)
+    page.wait_for_load_state("networkidle")  # every image error and load event has fired
     assert page.evaluate("window.__pwned") is None
     assert dialogs == []
     main = page.locator("main")
@@ -492,8 +505,6 @@ def test_settings_page_masks_secrets(site, context):
     assert values and not any(imap_password in v for v in values)
     assert "set (hidden)" in values
     # every key of the table is listed, SEND_RATE with its real unit
-    from mailwatch.config import ALL_KEYS
-
     keys = set(page.locator("dt").all_inner_texts())
     assert set(ALL_KEYS) <= keys
     send_rate = page.locator("dt", has_text="SEND_RATE").locator("xpath=..").locator("dd")
@@ -501,10 +512,6 @@ def test_settings_page_masks_secrets(site, context):
 
 
 def test_settings_page_lists_the_workers(site, context):
-    from datetime import timedelta
-
-    from mailwatch.service.workers import heartbeat, leave
-
     factory = site.harness.factory
     heartbeat(
         factory,
@@ -627,4 +634,61 @@ def test_an_uncertain_send_waits_in_the_queue_for_a_persons_decision(site, conte
     after = site.draft(draft_id)
     assert after.status == "sent" and after.sent_at is not None
     assert "marked sent by a person" in (after.last_error or "")
+    assert len(site.smtp.received) == before
+
+
+def test_a_refused_action_answers_with_its_status_and_one_clear_line(site, context):
+    """Issue #15: routes raise MailwatchError and one handler answers. A missing thread or
+    draft is a 404 page; a form action the domain refuses (approving or rewriting a rejected
+    draft, closing a thread that is gone) sends the person back with one flash line. Never a
+    stack trace, and nothing changes or goes out."""
+    page = logged_in_page(context, site)
+    missing = 999_999
+
+    thread = context.request.get(f"{site.url}/threads/{missing}", max_redirects=0)
+    assert thread.status == 404
+    assert thread.text().count(f"No conversation with id {missing}.") == 1
+    assert "<h1>Not found</h1>" in thread.text() and "Traceback" not in thread.text()
+    draft = context.request.get(f"{site.url}/drafts/{missing}", max_redirects=0)
+    assert draft.status == 404 and draft.text().count(f"no draft with id {missing}") == 1
+
+    page.goto(f"{site.url}/drafts")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    gone = context.request.post(
+        f"{site.url}/drafts/{missing}",
+        form={"csrf_token": token, "action": "approve"},
+        max_redirects=0,
+    )
+    assert gone.status == 404 and gone.text().count(f"no draft with id {missing}") == 1
+
+    closed = context.request.post(
+        f"{site.url}/threads/{missing}/state",
+        form={"csrf_token": token, "state": "closed", "back": "/threads"},
+        max_redirects=0,
+    )
+    assert closed.status == 303 and closed.headers["location"] == "/threads"
+    shown = context.request.get(site.url + "/threads")
+    assert shown.text().count(f"Not changed: no thread with id {missing}") == 1
+
+    draft_id = site.drafts.create("decline", site.threads["link"], NOW).draft["id"]
+    site.drafts.reject(draft_id, NOW)
+    before = len(site.smtp.received)
+    approve = context.request.post(
+        f"{site.url}/drafts/{draft_id}",
+        form={"csrf_token": token, "action": "approve"},
+        max_redirects=0,
+    )
+    assert approve.status == 303 and approve.headers["location"] == f"/drafts/{draft_id}"
+    page.goto(f"{site.url}/drafts/{draft_id}")
+    assert flash(page).inner_text() == (
+        f"Not approved: draft {draft_id} is rejected; only a pending or failed one is approved"
+    )
+    assert page.locator(".flash").count() == 1
+    rewrite = context.request.post(
+        f"{site.url}/drafts/{draft_id}/regenerate",
+        form={"csrf_token": token, "kind": "closing"},
+    )
+    assert rewrite.ok and rewrite.url.endswith(f"/drafts/{draft_id}")
+    assert rewrite.text().count(f"Not rewritten: draft {draft_id} is rejected") == 1
+    assert site.draft(draft_id).status == "rejected"
     assert len(site.smtp.received) == before

@@ -13,7 +13,7 @@ import pytest
 from mailwatch.drafts.service import DraftService
 from mailwatch.service.web import create_app
 from mailwatch.store.queries import View, thread_rows
-from mailwatch.web.app import FIRST_PAGE
+from mailwatch.web.pages import FIRST_PAGE
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url
 from tests.integration.test_web import PASSWORD, SECRET, LiveApp
 

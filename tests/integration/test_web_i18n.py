@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from mailwatch.digest.data import build_digest
 from mailwatch.digest.render import render_html
@@ -103,8 +104,6 @@ def test_the_language_switch_sets_a_cookie_that_wins(site, browser):  # noqa: F8
         page.goto(f"{site.url}/threads")
         page.get_by_label("Language").select_option("ro")
         page.get_by_role("button", name="Change").click()
-        from playwright.sync_api import expect
-
         expect(page.locator("html")).to_have_attribute("lang", "ro")  # waits, with a deadline
         assert page.url.endswith("/threads")  # back on the same page
         assert page.locator("h1").inner_text() == WORDS["ro"]["threads"]
@@ -154,3 +153,35 @@ def test_the_digest_html_in_each_language_in_chromium(site, browser, tmp_path): 
                 page.screenshot(path=str(out / f"i18n-{lang}-digest-{size}.png"), full_page=True)
             finally:
                 context.close()
+
+
+def test_errors_speak_the_interface_language(site, browser):  # noqa: F811
+    """The one error handler runs inside the language middleware: a missing page's title and a
+    refused action's flash line are in the reader's language (the domain's reason stays as the
+    service wrote it)."""
+    context = browser.new_context(locale=ACCEPT["ru"])
+    try:
+        page = context.new_page()
+        login_in(page, site.url, WORDS["ru"])
+        missing = page.goto(f"{site.url}/threads/999999")
+        assert missing is not None and missing.status == 404
+        assert page.locator("main h1").inner_text() == "Не найдено"
+        assert page.locator("html").get_attribute("lang") == "ru"
+
+        draft_id = site.drafts.create("closing", site.threads["link"], datetime.now(UTC)).draft[
+            "id"
+        ]
+        site.drafts.reject(draft_id, datetime.now(UTC))
+        token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+        refused = context.request.post(
+            f"{site.url}/drafts/{draft_id}",
+            form={"csrf_token": token, "action": "approve"},
+            headers={"Accept-Language": ACCEPT["ru"]},  # as the browser's own form would send
+            max_redirects=0,
+        )
+        assert refused.status == 303
+        page.goto(f"{site.url}/drafts/{draft_id}")
+        assert page.locator(".flash").count() == 1
+        assert page.locator(".flash").inner_text().startswith(f"Не одобрено: draft {draft_id} ")
+    finally:
+        context.close()

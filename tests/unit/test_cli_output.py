@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mailwatch.core.etiquette import PASSED_WORDS, PROBLEM_WORDS
-from mailwatch.web.app import with_article
+from mailwatch.web.pages import with_article
 
 
 @pytest.mark.parametrize("args", [["--help"], ["sync", "--help"], ["drafts", "list", "--help"]])

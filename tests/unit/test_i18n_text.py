@@ -88,7 +88,7 @@ def test_every_passed_check_has_words_in_each_language() -> None:
 
 
 def test_a_kind_keeps_english_articles_and_the_bare_word_elsewhere() -> None:
-    from mailwatch.web.app import a_kind
+    from mailwatch.web.pages import a_kind
 
     with i18n.use_language("en"):
         assert a_kind("acknowledgment") == "An acknowledgment"

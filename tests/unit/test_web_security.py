@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from mailwatch.config import settings_from_values
-from mailwatch.web.app import mailbox_rows, pages_app, safe_next, settings_rows
+from mailwatch.web.app import pages_app
+from mailwatch.web.pages import safe_next
+from mailwatch.web.routes.settings import mailbox_rows, settings_rows
 from mailwatch.web.security import (
     SESSION_COOKIE,
     SESSION_MAX,
