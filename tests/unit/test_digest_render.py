@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pytest
+from jinja2 import UndefinedError
 from PIL import Image
 from rich.console import Console
 
 from mailwatch.config import settings_from_values
 from mailwatch.digest.cli import print_digest
 from mailwatch.digest.data import (
+    AgeBand,
     Digest,
     DraftItem,
     OverdueThread,
@@ -22,7 +26,13 @@ from mailwatch.digest.data import (
     WarningClient,
     WeekFigures,
 )
-from mailwatch.digest.render import build_email, render_chart, render_html, render_text
+from mailwatch.digest.render import (
+    _environment,
+    build_email,
+    render_chart,
+    render_html,
+    render_text,
+)
 
 HOSTILE = '<script>alert("x")</script> & <img src=http://evil.test/p.png onerror=boom()>'
 
@@ -234,3 +244,57 @@ def test_the_chart_shows_the_slower_week_in_the_warning_colour():
     assert rgb(WORSE) in colours and rgb(GOOD) in colours
     left_bar = image.getpixel((150, image.height - 50))  # last week's bar (the slower one)
     assert left_bar == rgb(WORSE)
+
+
+def every_section(hostile: str) -> Digest:
+    """Every section filled, mail text in each: job problems, backlog, the age bands, a missed
+    promise, an uncertain draft, a sync line."""
+    base = make_digest(alerts=True)
+    missed = replace(base.promises_due[0], id=2, text=hostile, when="missed, due 2026-11-20 18:00")
+    return replace(
+        base,
+        job_problems=[f"sync: failed: {hostile}"],
+        backlog=f"37 threads waiting: {hostile}",
+        overdue_total=25,
+        overdue_bands=[AgeBand("under 1 day", 3), AgeBand("1-7 days", 0), AgeBand(hostile, 21)],
+        promises_missed=[missed],
+        drafts=[*base.drafts, replace(base.drafts[0], id=4, status="uncertain", kind=hostile)],
+        sync=[*base.sync, replace(base.sync[0], status="gap", line=f"b: gap {hostile}")],
+        this_week=replace(base.this_week, label=hostile),
+    )
+
+
+def test_html_escapes_mail_text_in_every_section():
+    html = render_html(every_section(HOSTILE), "c@d", "http://127.0.0.1:8025/drafts")
+    assert "<script" not in html.lower() and "<img src=http" not in html
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;"
+    for where in ("Failing jobs", "Backlog", "longest waits are listed", "Sync"):
+        assert where in html
+    assert html.count(escaped) >= 10
+    assert "draft&nbsp;4" in html and "uncertain: sent or not? decide" in html
+    assert 'href="http://127.0.0.1:8025/threads?show=all#overdue-h"' in html
+
+
+def test_text_lists_the_summary_and_flags_on_their_lines():
+    text = render_text(every_section("x"), "http://127.0.0.1:8025/drafts")
+    lines = text.splitlines()
+    assert "  ... and 24 more. All 25 by age: under 1 day: 3, x: 21" in lines
+    assert "  full list: `mailwatch threads --state overdue`" in lines
+    assert "  or http://127.0.0.1:8025/threads?show=all#overdue-h" in lines
+    assert (
+        "  draft 4 (x, 2h 00m old) to Mallory <mallory@client.test> "
+        "UNCERTAIN: sent or not? decide on the page"
+    ) in lines
+    assert (
+        "PROMISES MISSED (1)" in lines
+        and "  promise 2 missed, due 2026-11-20 18:00, thread #7" in lines
+    )
+    assert text.endswith("\n\nApproval queue: http://127.0.0.1:8025/drafts\n")
+    assert "\n\n\n" not in text
+
+
+@pytest.mark.parametrize("html", [True, False])
+def test_a_misspelt_name_in_a_template_fails(html: bool):
+    """StrictUndefined: a name the data lacks stops the digest instead of printing nothing."""
+    with pytest.raises(UndefinedError):
+        _environment(html).from_string("{{ digest.overdue_cuont }}").render(digest=make_digest())
