@@ -6,13 +6,17 @@ exactly that way: a fresh process, an empty working directory, no .env.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from email.utils import parsedate_to_datetime
 from importlib import resources
 from pathlib import Path
@@ -22,6 +26,7 @@ import pytest
 
 from mailwatch.core.parse import parse_message
 from mailwatch.demo import SAMPLES, sample_bytes, with_date
+from tests.helpers import wait_until
 
 SUBJECTS = (
     "Delivery terms for 200 units of ST-40 shelving",
@@ -122,9 +127,17 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
                 b"Message-ID: <live-1@client.example>\r\n\r\nBuna ziua, cat costa?\r\n",
             )
             client.logout()
-        time.sleep(3)
+        # The watcher syncs it and shows the conversations again: then Ctrl-C.
+        lines, reader = _collect_lines(proc)
+        wait_until(
+            lambda: "Live message while the demo runs" in "".join(lines),
+            60,
+            lambda: "the demo never showed the live message:\n" + head + "".join(lines),
+        )
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        reader.join(timeout=30)  # to the end of its output
+        rest = "".join(lines)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -137,20 +150,30 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
     _assert_nothing_left(port)
 
 
-def _wait_for_page(url: str) -> dict:
-    import json
-    import urllib.error
-    import urllib.request
+def _collect_lines(proc: subprocess.Popen[str]) -> tuple[list[str], threading.Thread]:
+    """The process's further output, line by line as it comes: a thread reads it to the end."""
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    lines: list[str] = []
 
-    deadline = time.monotonic() + 40
-    while True:
+    def read() -> None:
+        for line in stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lines, reader
+
+
+def _wait_for_page(url: str) -> dict:
+    def page() -> dict | None:
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return json.loads(response.read())
         except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+            return None
+
+    return wait_until(page, 40, f"{url} never answered")
 
 
 def test_every_sample_parses_cleanly() -> None:
