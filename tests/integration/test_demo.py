@@ -104,14 +104,16 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
         encoding="utf-8",
     )
     try:
-        assert proc.stdout is not None
-        head = ""
-        deadline = time.monotonic() + 60
-        while "Ctrl-C" not in head and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            head += line
+        lines, reader = _collect_lines(proc)
+
+        def started() -> int:
+            """How many lines up to the one that says the demo runs (0: not yet)."""
+            count = next((i + 1 for i, line in enumerate(lines) if "Ctrl-C" in line), 0)
+            assert count or reader.is_alive(), "".join(lines)  # it ended without running
+            return count
+
+        count = wait_until(started, 60, lambda: "the demo never ran:\n" + "".join(lines))
+        head = "".join(lines[:count])
         port = _port(head)
         web = re.search(r"web page (http://127\.0\.0\.1:\d+)/", head)
         assert web, head
@@ -128,16 +130,15 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
             )
             client.logout()
         # The watcher syncs it and shows the conversations again: then Ctrl-C.
-        lines, reader = _collect_lines(proc)
         wait_until(
-            lambda: "Live message while the demo runs" in "".join(lines),
+            lambda: "Live message while the demo runs" in "".join(lines[count:]),
             60,
-            lambda: "the demo never showed the live message:\n" + head + "".join(lines),
+            lambda: "the demo never showed the live message:\n" + "".join(lines),
         )
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
         reader.join(timeout=30)  # to the end of its output
-        rest = "".join(lines)
+        rest = "".join(lines[count:])
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -151,7 +152,8 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
 
 
 def _collect_lines(proc: subprocess.Popen[str]) -> tuple[list[str], threading.Thread]:
-    """The process's further output, line by line as it comes: a thread reads it to the end."""
+    """The process's output, line by line as it comes: a thread reads it to the end (a
+    blocking readline in the test itself could wait forever on a silent process)."""
     assert proc.stdout is not None
     stdout = proc.stdout
     lines: list[str] = []

@@ -24,10 +24,13 @@ def test_news_sent_during_a_command_is_kept(imap_user, tmp_path):
         conn.examine("INBOX")
         assert not conn.take_news()
         imap_user.server.append(imap_user.username, "INBOX", make_msg())
+
         # A UID SEARCH, not a NOOP: Dovecot tells about the new mail in its answer.
-        deadline = time.monotonic() + 5
-        while not conn.news and time.monotonic() < deadline:
+        def told() -> bool:
             conn.search_uids(0, None)
+            return bool(conn.news)
+
+        wait_until(told, 5, "Dovecot told of the new mail in a UID SEARCH answer", interval=0.01)
         assert conn.take_news("INBOX")
         assert not conn.take_news("INBOX")  # taken once
         # A SELECT's own EXISTS is its answer, not news.

@@ -27,7 +27,11 @@ from mailwatch.digest.data import (
     WeekFigures,
 )
 from mailwatch.digest.render import (
+    GOOD,
+    OVER_SLA,
+    WORSE,
     _environment,
+    bar_colours,
     build_email,
     render_chart,
     render_html,
@@ -221,8 +225,6 @@ def test_terminal_print_does_not_interpret_markup():
 
 
 def test_the_worse_week_is_never_painted_good():
-    from mailwatch.digest.render import GOOD, OVER_SLA, WORSE, bar_colours
-
     # [last week, this week] medians against a 240-minute SLA
     assert bar_colours([95, 30], 240) == [WORSE, GOOD]  # this week faster: it is the green one
     assert bar_colours([30, 95], 240) == [GOOD, WORSE]  # this week slower: amber, not green
@@ -232,8 +234,6 @@ def test_the_worse_week_is_never_painted_good():
 
 
 def test_the_chart_shows_the_slower_week_in_the_warning_colour():
-    from mailwatch.digest.render import GOOD, WORSE
-
     digest = make_digest()  # last week 95 min over 4 threads, this week 30 min
     image = Image.open(io.BytesIO(render_chart(digest))).convert("RGB")
     colours = {image.getpixel((x, image.height - 50)) for x in range(90, 460)}
