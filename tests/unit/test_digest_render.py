@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from jinja2 import UndefinedError
@@ -38,6 +39,7 @@ from mailwatch.digest.render import (
     render_text,
 )
 
+DATA = Path(__file__).resolve().parents[1] / "data" / "digest"
 HOSTILE = '<script>alert("x")</script> & <img src=http://evil.test/p.png onerror=boom()>'
 
 
@@ -298,3 +300,53 @@ def test_a_misspelt_name_in_a_template_fails(html: bool):
     """StrictUndefined: a name the data lacks stops the digest instead of printing nothing."""
     with pytest.raises(UndefinedError):
         _environment(html).from_string("{{ digest.overdue_cuont }}").render(digest=make_digest())
+
+
+# The text part as the hand-written renderer wrote it before the templates: every line, every
+# blank line between the sections, and the final newline are the contract.
+TEXT_BEFORE_THE_TEMPLATES = """\
+mailwatch digest: 1 overdue, 1 draft to approve, 1 promise due soon
+as of 2026-11-23 12:00 UTC (all times)
+
+OVERDUE (1), longest wait first, business time
+  #7  11h 00m waiting  Mallory <b>Evil</b> <mallory@client.test>
+      <script>alert("x")</script> & <img src=http://evil.test/p.png onerror=boom()>
+      > [bold red]not markup[/] "quoted" <iframe src='x'>
+
+DRAFTS TO APPROVE (1)
+  draft 3 (acknowledgment, 2h 00m old) to Mallory <mallory@client.test>
+      Re: <script>alert("x")</script> & <img src=http://evil.test/p.png onerror=boom()>
+      http://127.0.0.1:8025/drafts/3?t=abc"><script>
+
+PROMISES DUE SOON (1)
+  promise 1 due in 15h 00m (2026-11-24 18:00), thread #7
+      Mallory <mallory@client.test>: send <the> offer
+
+WARNING SIGNS (1)
+  Mallory <mallory@client.test> (threads #7)
+      pushes on price: "why so <expensive>"
+
+RESPONSE TIMES (business time)
+  this week: median first response 30m over 1 thread
+  last week: median first response 1h 35m over 4 threads
+
+SYNC
+  main: OK
+
+Approval queue: http://127.0.0.1:8025/drafts
+"""
+
+
+def test_the_text_part_is_the_same_line_for_line():
+    text = render_text(make_digest(), queue_url="http://127.0.0.1:8025/drafts")
+    assert text == TEXT_BEFORE_THE_TEMPLATES
+
+
+def test_the_html_part_is_the_same_byte_for_byte():
+    """tests/data/digest/every-section-en.html is what the hand-written renderer made of
+    ``every_section(HOSTILE)`` before the templates (one line, every value escaped). When the
+    design changes on purpose, write the new file from ``render_html`` and review its diff."""
+    html = render_html(
+        every_section(HOSTILE), "chart.1@digest.mailwatch", "http://127.0.0.1:8025/drafts"
+    )
+    assert html == (DATA / "every-section-en.html").read_text(encoding="utf-8")
