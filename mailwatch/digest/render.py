@@ -187,6 +187,8 @@ def _environment(html: bool) -> Environment:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        # the HTML writes these as markup of its own (the ``who`` macro, the band list)
+        env.globals.update(who=who_text, bands=band_counts, thread_ids=thread_refs)
     # The catalog of the digest's language (``@speaks`` sets it); ``pybabel extract`` reads
     # these calls from the templates too (babel.cfg), so the msgids are the code's.
     env.globals.update(
@@ -194,12 +196,9 @@ def _environment(html: bool) -> Environment:
         ngettext=ngettext,
         duration=business_duration,
         local=local_time,
-        who=who_text,
         kind_label=kind_label,
         week_line=week_line,
         full_list_url=full_list_url,
-        bands=band_counts,
-        thread_ids=thread_refs,
     )
     return env
 
