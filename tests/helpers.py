@@ -1,11 +1,14 @@
-"""Small builders shared by the tests: messages, settings, a store and a syncer."""
+"""Small builders shared by the tests: messages, settings, a store and a syncer, and the one way
+to wait for something (:func:`wait_until`)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -15,6 +18,34 @@ from mailwatch.store.mail import MailStore
 from mailwatch.store.models import Message, MessageLocation
 from mailwatch.sync.engine import MailboxSync
 from mailwatch.track.tracker import Tracker
+
+T = TypeVar("T")
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float,
+    message: str | Callable[[], str],
+    *,
+    interval: float = 0.05,
+) -> T:
+    """Poll ``predicate`` until it returns something truthy, and return that.
+
+    Why: a test waits for what it needs (a row, a log line, a server's answer), never a fixed
+    time that is too short on a loaded machine and too long on a quiet one. After ``timeout``
+    seconds it fails with ``message`` (a callable is called then, so it can show the state at
+    the end). An exception in ``predicate`` (an assert that the process still runs) ends the
+    wait at once.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            raise AssertionError(f"not within {timeout:g} s: {text}")
+        time.sleep(interval)
 
 
 def make_msg(

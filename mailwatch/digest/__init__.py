@@ -1,7 +1,8 @@
 """The daily digest: what is overdue, what waits for approval, promises, warning signs.
 
 - :func:`mailwatch.digest.data.build_digest` builds it as plain data as of an instant;
-- :mod:`mailwatch.digest.render` turns it into text, HTML, a PNG chart and an email message;
+- :mod:`mailwatch.digest.render` turns it into text and HTML (``templates/*.j2``), a PNG
+  chart and an email message;
 - :mod:`mailwatch.digest.send` mails it (``send_digest`` for the scheduler);
 - :func:`mailwatch.digest.cli.register` adds ``mailwatch digest`` to the command line.
 

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, getaddresses, parseaddr
 
@@ -21,6 +22,7 @@ from mailwatch.core.headers import header_safe
 from mailwatch.digest.data import Digest, build_digest
 from mailwatch.digest.render import build_email
 from mailwatch.errors import WorkFailed
+from mailwatch.send.smtp import classify_smtp_error, submit
 
 __all__ = ["DigestSendError", "SentDigest", "digest_from_address", "send_digest", "send_email"]
 
@@ -79,10 +81,6 @@ async def send_email(
     ]
     if not sender or not recipients:
         raise DigestSendError("the digest message needs a From and at least one To address")
-    from email import policy
-
-    from mailwatch.send.smtp import classify_smtp_error, submit
-
     raw = message.as_bytes(policy=policy.SMTP)
     try:
         return await submit(

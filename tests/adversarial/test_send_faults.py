@@ -9,13 +9,13 @@ the server received: exactly one, or zero with the draft ``uncertain`` for a per
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import wait_until
 from tests.sending import Env, make_env
 from tests.servers.dovecot import ImapAccount
 from tests.servers.smtp import SmtpServer
@@ -98,9 +98,7 @@ def test_slow_content_filter_waits_for_the_servers_copy(env, smtp_server):
     assert '"status": "sending"' in first.stdout, first.stdout + first.stderr
     assert len(smtp_server.wait_for(1, timeout=10)) == 1
     message_id = env.draft(draft_id).message_id
-    deadline = time.monotonic() + 10
-    while not env.sent_items(message_id) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: env.sent_items(message_id), 10, "the server's copy filed in Sent")
     second = env.run_send()
     assert '"outcome": "found_in_sent"' in second.stdout, second.stdout + second.stderr
     _settle(env)
@@ -173,20 +171,23 @@ def test_the_running_service_never_resends_an_uncertain_message(env, smtp_server
             env={k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")},
         )
         try:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
+
+            def tried() -> bool:
                 assert proc.poll() is None, log_path.read_text()
                 draft = env.draft(draft_id)
-                if draft.smtp_data_at is not None and "uncertain" in (draft.last_error or ""):
-                    break
-                time.sleep(0.5)
-            else:
-                raise AssertionError("the outbox never tried: " + log_path.read_text())
+                return draft.smtp_data_at is not None and "uncertain" in (draft.last_error or "")
+
+            wait_until(
+                tried, 90, lambda: "the outbox never tried: " + log_path.read_text(), interval=0.5
+            )
             # The next outbox passes (every 30 s) must leave it alone.
             attempts = smtp_server.attempts
-            deadline = time.monotonic() + 35
-            while time.monotonic() < deadline and "left alone" not in log_path.read_text():
-                time.sleep(0.5)
+            wait_until(
+                lambda: "left alone" in log_path.read_text(),
+                35,
+                lambda: "no later pass left it alone: " + log_path.read_text(),
+                interval=0.5,
+            )
             assert smtp_server.attempts == attempts == 1
             assert env.draft(draft_id).status == "sending"
         finally:

@@ -9,12 +9,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_msg
+from tests.helpers import make_msg, wait_until
 from tests.mailsample import repeated_sample
 
 
@@ -200,13 +199,12 @@ def test_kill_9_mid_backfill_resumes_without_loss_or_duplicates(imap_user, tmp_p
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    stored = 0
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        stored = _count(db, "messages")
-        if stored >= 200:
-            break
-        time.sleep(0.02)
+    wait_until(
+        lambda: proc.poll() is not None or _count(db, "messages") >= 200,
+        60,
+        "200 messages stored",
+        interval=0.02,
+    )
     assert proc.poll() is None, "the sync finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -6,13 +6,17 @@ exactly that way: a fresh process, an empty working directory, no .env.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from email.utils import parsedate_to_datetime
 from importlib import resources
 from pathlib import Path
@@ -22,6 +26,7 @@ import pytest
 
 from mailwatch.core.parse import parse_message
 from mailwatch.demo import SAMPLES, sample_bytes, with_date
+from tests.helpers import wait_until
 
 SUBJECTS = (
     "Delivery terms for 200 units of ST-40 shelving",
@@ -99,14 +104,16 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
         encoding="utf-8",
     )
     try:
-        assert proc.stdout is not None
-        head = ""
-        deadline = time.monotonic() + 60
-        while "Ctrl-C" not in head and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            head += line
+        lines, reader = _collect_lines(proc)
+
+        def started() -> int:
+            """How many lines up to the one that says the demo runs (0: not yet)."""
+            count = next((i + 1 for i, line in enumerate(lines) if "Ctrl-C" in line), 0)
+            assert count or reader.is_alive(), "".join(lines)  # it ended without running
+            return count
+
+        count = wait_until(started, 60, lambda: "the demo never ran:\n" + "".join(lines))
+        head = "".join(lines[:count])
         port = _port(head)
         web = re.search(r"web page (http://127\.0\.0\.1:\d+)/", head)
         assert web, head
@@ -122,9 +129,16 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
                 b"Message-ID: <live-1@client.example>\r\n\r\nBuna ziua, cat costa?\r\n",
             )
             client.logout()
-        time.sleep(3)
+        # The watcher syncs it and shows the conversations again: then Ctrl-C.
+        wait_until(
+            lambda: "Live message while the demo runs" in "".join(lines[count:]),
+            60,
+            lambda: "the demo never showed the live message:\n" + "".join(lines),
+        )
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        reader.join(timeout=30)  # to the end of its output
+        rest = "".join(lines[count:])
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -137,20 +151,31 @@ def test_keep_running_demo_syncs_new_mail_and_stops_on_ctrl_c(tmp_path: Path) ->
     _assert_nothing_left(port)
 
 
-def _wait_for_page(url: str) -> dict:
-    import json
-    import urllib.error
-    import urllib.request
+def _collect_lines(proc: subprocess.Popen[str]) -> tuple[list[str], threading.Thread]:
+    """The process's output, line by line as it comes: a thread reads it to the end (a
+    blocking readline in the test itself could wait forever on a silent process)."""
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    lines: list[str] = []
 
-    deadline = time.monotonic() + 40
-    while True:
+    def read() -> None:
+        for line in stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lines, reader
+
+
+def _wait_for_page(url: str) -> dict:
+    def page() -> dict | None:
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return json.loads(response.read())
         except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+            return None
+
+    return wait_until(page, 40, f"{url} never answered")
 
 
 def test_every_sample_parses_cleanly() -> None:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +23,7 @@ from mailwatch.service.health import DEGRADED_AFTER, job_states
 from mailwatch.service.main import CHECK_JOBS, INTERVAL_JOBS
 from mailwatch.service.web import StoreCollector, create_app
 from mailwatch.store.models import Draft
-from tests.helpers import Harness, make_msg, make_settings, sqlite_url
+from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.integration.test_cli import mailwatch, write_env
 from tests.integration.test_service import _free_port, _get, _start, _stop, _wait_healthy
 
@@ -259,12 +258,12 @@ def test_the_running_service_drafts_an_acknowledgment_without_a_traceback(imap_u
     proc, handle = _start(env, tmp_path / "run.log")
     try:
         _wait_healthy(port, proc)
-        deadline = time.monotonic() + 30  # the checks run right after the first sync pass
-        while time.monotonic() < deadline:
+
+        def checks_ran() -> bool:  # they run right after the first sync pass
             done = _query(db, "SELECT job FROM job_runs WHERE last_success_at IS NOT NULL")
-            if {j for (j,) in done} >= set(CHECK_JOBS):
-                break
-            time.sleep(0.2)
+            return {j for (j,) in done} >= set(CHECK_JOBS)
+
+        wait_until(checks_ran, 30, f"every check job ({', '.join(CHECK_JOBS)}) ran", interval=0.2)
         assert _query(db, "SELECT kind, status FROM drafts") == [("acknowledgment", "pending")]
         failures = _query(db, "SELECT job, total_failures FROM job_runs")
         assert failures and all(n == 0 for _job, n in failures), failures

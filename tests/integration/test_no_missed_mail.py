@@ -9,13 +9,14 @@ and the check before IDLE can find the mail that fast. A reply appended to Sent 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import make_msg
+from tests.helpers import make_msg, wait_until
 from tests.integration.test_cli import mailwatch, write_env
 from tests.integration.test_service import _free_port, _start, _stop, _wait_healthy
 
@@ -58,9 +59,10 @@ class Clock:
             self.stop.wait(0.03)
 
     def wait_for(self, message_id: str, timeout: float = 10.0) -> float:
-        deadline = time.monotonic() + timeout
-        while message_id not in self.seen and time.monotonic() < deadline:
-            time.sleep(0.01)
+        """Seconds from append to tracked; inf when not within ``timeout`` (the caller's assert
+        then shows it as late)."""
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: message_id in self.seen, timeout, message_id, interval=0.01)
         return self.seen.get(message_id, float("inf")) - self.appended[message_id]
 
     def latencies(self) -> dict[str, float]:
@@ -110,9 +112,8 @@ def test_every_message_is_tracked_within_two_seconds_and_sent_closes_threads(ima
                 append()
         last = max(clock.appended, key=clock.appended.get)
         clock.wait_for(last)
-        deadline = time.monotonic() + 5
-        while len(clock.seen) < len(clock.appended) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with contextlib.suppress(AssertionError):  # the assert below names the late ones
+            wait_until(lambda: len(clock.seen) >= len(clock.appended), 5, "every message")
         latencies = clock.latencies()
         ordered = sorted(latencies.values())
         print(
@@ -139,10 +140,12 @@ def test_every_message_is_tracked_within_two_seconds_and_sent_closes_threads(ima
             ),
         )
         sent_at = time.monotonic()
-        while time.monotonic() - sent_at < SENT_CLOSES_WITHIN + 5:
-            if clock.states.get(asked) not in (None, "awaiting_us"):
-                break
-            time.sleep(0.02)
+        wait_until(
+            lambda: clock.states.get(asked) not in (None, "awaiting_us"),
+            SENT_CLOSES_WITHIN + 5,
+            "the thread closed by the reply in Sent",
+            interval=0.02,
+        )
         closed_after = time.monotonic() - sent_at
         assert clock.states[asked] != "awaiting_us"
         assert closed_after < SENT_CLOSES_WITHIN, closed_after

@@ -15,8 +15,7 @@ import asyncio
 import re
 import stat
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from mailwatch.send.smtp import SmtpConfigError, classify_smtp_error, submit
 from mailwatch.store.models import Mailbox, Message
 from mailwatch.sync.imap import ImapConnection, MailAccessError
 from mailwatch.sync.watch import MailboxWatcher
-from tests.helpers import Harness, make_msg, sqlite_url
+from tests.helpers import Harness, make_msg, sqlite_url, wait_until
 from tests.servers.common import require_binary, require_root, scratch_dir
 from tests.servers.dovecot import DovecotServer, ImapAccount
 from tests.servers.oauth import OAuthServer, OAuthSmtpServer
@@ -113,14 +112,6 @@ def oauth_settings(
 def app_settings(oauth: OAuthServer, tmp_path: Path, account: Any = None, **extra: str) -> Settings:
     values = {"OAUTH_FLOW": "client_credentials", "OAUTH_CLIENT_SECRET": SECRET, **extra}
     return oauth_settings(oauth, tmp_path, account, **values)
-
-
-def _wait(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 class Refusing:
@@ -216,7 +207,7 @@ def test_token_expiry_mid_run_renews_and_loses_nothing(account, oauth, tmp_path)
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
     try:
-        _wait(lambda: h.count(Message) == 3, 15)
+        wait_until(lambda: h.count(Message) == 3, 15, "the first 3 messages stored")
         assert provider.fetches == 1
         old_token = provider()
         grants_before = sum(
@@ -228,7 +219,7 @@ def test_token_expiry_mid_run_renews_and_loses_nothing(account, oauth, tmp_path)
         for mid in later:  # arrives while mailwatch is cut off
             account.server.append(account.username, "INBOX", make_msg(msgid=mid))
 
-        _wait(lambda: h.count(Message) == 5, 20)
+        wait_until(lambda: h.count(Message) == 5, 20, "the 2 later messages stored")
     finally:
         stop.set()
         thread.join(15)

@@ -33,7 +33,7 @@ from mailwatch.service.lease import (
 )
 from mailwatch.store.db import make_engine, session_factory, transaction, upgrade
 from mailwatch.store.models import Lease, Mailbox, Message, MessageLocation
-from tests.helpers import make_msg
+from tests.helpers import make_msg, wait_until
 from tests.integration.test_cli import mailwatch
 from tests.integration.test_service import _free_port, _get
 
@@ -108,13 +108,7 @@ class Worker:
 
 
 def wait_for(what: str, condition, timeout: float, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    return wait_until(condition, timeout, f"waiting for {what}", interval=every)
 
 
 def owners(engine: Engine) -> dict[str, tuple[str, int]]:

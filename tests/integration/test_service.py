@@ -20,7 +20,7 @@ from sqlalchemy import select
 from mailwatch.service.jobs import Jobs
 from mailwatch.service.main import build_scheduler
 from mailwatch.store.models import Draft, ServiceState
-from tests.helpers import Harness, make_msg, make_settings, sqlite_url
+from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.integration.test_cli import write_env
 
 CLIENT = "Ana Popescu <ana@client.test>"
@@ -231,18 +231,15 @@ def _start(env, log_path):
 
 
 def _wait_healthy(port: int, proc) -> dict:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def healthy() -> dict | None:
         assert proc.poll() is None, "mailwatch run exited early"
         try:
             status, body = _get(f"http://127.0.0.1:{port}/healthz")
         except OSError:
-            time.sleep(0.2)
-            continue
-        if status == 200:
-            return json.loads(body)
-        time.sleep(0.2)
-    raise AssertionError("never healthy")
+            return None
+        return json.loads(body) if status == 200 else None
+
+    return wait_until(healthy, 30, "never healthy", interval=0.2)
 
 
 def _stop(proc) -> float:
@@ -320,17 +317,17 @@ def test_health_reports_a_mailbox_that_cannot_sync(imap_user, tmp_path):
     assert mailwatch(env, "init").returncode == 0
     proc, log = _start(env, tmp_path / "run.log")
     try:
-        deadline = time.monotonic() + 30
-        body = ""
-        while time.monotonic() < deadline:
+
+        def degraded() -> str | None:
             try:
                 status, body = _get(f"http://127.0.0.1:{port}/healthz")
             except OSError:
-                time.sleep(0.2)
-                continue
+                return None
             if status == 503 and "problem" in body and json.loads(body)["mailboxes"][0]["problem"]:
-                break
-            time.sleep(0.3)
+                return body
+            return None
+
+        body = wait_until(degraded, 30, "/healthz never showed the login problem", interval=0.2)
         health = json.loads(body)
         assert health["status"] == "degraded"
         assert health["mailboxes"][0]["problem"]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from mailwatch.service import jobs as job_module
 from mailwatch.service.main import build_scheduler
 from mailwatch.store.models import Draft
-from tests.helpers import Harness, make_msg, make_settings, sqlite_url
+from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.integration.test_cli import _count, mailwatch, write_env
 from tests.integration.test_service import _free_port
 from tests.mailsample import repeated_sample
@@ -140,10 +140,12 @@ def test_sigterm_during_a_sync_stops_cleanly_and_loses_nothing(imap_user, tmp_pa
         env={k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")},
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and _count(db, "messages") < 100:
+
+        def backfilling() -> bool:
             assert proc.poll() is None, (tmp_path / "run.log").read_text()
-            time.sleep(0.02)
+            return _count(db, "messages") >= 100
+
+        wait_until(backfilling, 60, "100 messages stored", interval=0.02)
         assert _count(db, "messages") < len(files), "the backfill finished before SIGTERM"
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)

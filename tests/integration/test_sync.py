@@ -16,7 +16,7 @@ from mailwatch.store.models import Folder, Message, Thread
 from mailwatch.store.queries import thread_rows
 from mailwatch.sync.imap import MailAccessError
 from mailwatch.sync.watch import MailboxWatcher
-from tests.helpers import Harness, make_msg, make_settings, sqlite_url
+from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.mailsample import corpus_files
 
 
@@ -154,12 +154,12 @@ def test_idle_wakes_the_watcher_on_new_mail(imap_user, tmp_path):
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
     try:
-        _wait(lambda: watcher.passes >= 1, 10)
+        wait_until(lambda: watcher.passes >= 1, 10, "the watcher's first pass")
         assert h.syncer.conn.has_idle
-        time.sleep(0.5)  # let it enter IDLE
+        wait_until(lambda: h.syncer.conn.idling, 10, "the watcher in IDLE")
         started = time.monotonic()
         imap_user.server.append(imap_user.username, "INBOX", make_msg(msgid="<idle@acme.test>"))
-        _wait(lambda: h.count(Message) == 1, 10)
+        wait_until(lambda: h.count(Message) == 1, 10, "the new message stored")
         assert time.monotonic() - started < 5  # woken by IDLE, not by the 10-minute poll
     finally:
         stop.set()
@@ -224,15 +224,6 @@ def test_dead_link_times_out_instead_of_hanging(imap_user, tmp_path, proxy_facto
     finally:
         proxy.restore()
         h.close()
-
-
-def _wait(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_odd_headers_are_decoded(imap_user, tmp_path):

@@ -7,8 +7,7 @@ import threading
 import time
 
 from mailwatch.sync.watch import MailboxWatcher, SentWatcher
-from tests.helpers import Harness, make_msg, make_settings, sqlite_url
-from tests.integration.test_sync import _wait
+from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 
 
 def harness(imap_user, tmp_path) -> Harness:
@@ -25,10 +24,13 @@ def test_news_sent_during_a_command_is_kept(imap_user, tmp_path):
         conn.examine("INBOX")
         assert not conn.take_news()
         imap_user.server.append(imap_user.username, "INBOX", make_msg())
+
         # A UID SEARCH, not a NOOP: Dovecot tells about the new mail in its answer.
-        deadline = time.monotonic() + 5
-        while not conn.news and time.monotonic() < deadline:
+        def told() -> bool:
             conn.search_uids(0, None)
+            return bool(conn.news)
+
+        wait_until(told, 5, "Dovecot told of the new mail in a UID SEARCH answer", interval=0.01)
         assert conn.take_news("INBOX")
         assert not conn.take_news("INBOX")  # taken once
         # A SELECT's own EXISTS is its answer, not news.
@@ -55,7 +57,7 @@ def test_mail_arriving_during_the_pass_is_fetched_before_idle(imap_user, tmp_pat
     started = time.monotonic()
     thread.start()
     try:
-        _wait(lambda: h.count() == 3, 10)
+        wait_until(lambda: h.count() == 3, 10, "the 3 messages appended during the pass")
         assert time.monotonic() - started < 3
         assert {s.name for s in h.syncer.seen.values()} >= {"INBOX"}
     finally:
@@ -88,10 +90,14 @@ def test_a_reply_appended_to_sent_wakes_the_watcher(imap_user, tmp_path):
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
     try:
-        _wait(lambda: watcher.passes >= 1 and watcher.sent_watcher is not None, 10)
+        wait_until(
+            lambda: watcher.passes >= 1 and watcher.sent_watcher is not None,
+            10,
+            "a first pass and a Sent watcher",
+        )
         sent = watcher.sent_watcher
         assert isinstance(sent, SentWatcher) and sent.folder == "Sent Items"
-        _wait(lambda: sent.conn.idling, 10)
+        wait_until(lambda: sent.conn.idling, 10, "the Sent watcher in IDLE")
         passes = watcher.passes
         started = time.monotonic()
         imap_user.server.append(
@@ -99,7 +105,7 @@ def test_a_reply_appended_to_sent_wakes_the_watcher(imap_user, tmp_path):
             "Sent Items",
             make_msg(sender=f"Sales <{imap_user.username}>", msgid="<out@example.com>"),
         )
-        _wait(lambda: h.count() == 1, 10)
+        wait_until(lambda: h.count() == 1, 10, "the reply in Sent stored")
         assert time.monotonic() - started < 3
         assert watcher.passes > passes and sent.wakes >= 1
     finally:
@@ -144,14 +150,22 @@ def test_a_lost_lease_ends_the_watcher_and_its_sent_watcher(imap_user, tmp_path)
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
     try:
-        _wait(lambda: watcher.passes >= 1 and watcher.sent_watcher is not None, 10)
+        wait_until(
+            lambda: watcher.passes >= 1 and watcher.sent_watcher is not None,
+            10,
+            "a first pass and a Sent watcher",
+        )
         sent = watcher.sent_watcher
         assert sent is not None
-        _wait(lambda: sent.conn.idling, 10)
+        wait_until(lambda: sent.conn.idling, 10, "the Sent watcher in IDLE")
         h.syncer.store.revoke(h.syncer.mailbox_id)  # what the coordinator does on a lost lease
         imap_user.server.append(imap_user.username, "INBOX", make_msg(msgid="<late@x.test>"))
-        _wait(lambda: not thread.is_alive(), 15)
-        _wait(lambda: sent.thread is not None and not sent.thread.is_alive(), 15)
+        wait_until(lambda: not thread.is_alive(), 15, "the watcher ends")
+        wait_until(
+            lambda: sent.thread is not None and not sent.thread.is_alive(),
+            15,
+            "the Sent watcher ends",
+        )
         assert not stop.is_set()
         assert h.count() == 0  # nothing written under a lost lease
     finally:

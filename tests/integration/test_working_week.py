@@ -41,7 +41,7 @@ from mailwatch.config import settings_from_values
 from mailwatch.core.scheduling import renegotiation_due
 from mailwatch.digest.data import build_digest
 from mailwatch.store.db import make_engine, session_factory
-from tests.helpers import make_msg
+from tests.helpers import make_msg, wait_until
 from tests.integration.test_cli import write_env
 from tests.integration.test_service import _free_port
 from tests.servers.dovecot import DovecotServer, _append
@@ -153,12 +153,11 @@ class Week:
         )
 
     def wait_started(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "sync pass done" in Path(self.logs[-1]).read_text():
-                return
-            time.sleep(0.05)
-        raise AssertionError("mailwatch run did not finish a first sync pass")
+        wait_until(
+            lambda: "sync pass done" in Path(self.logs[-1]).read_text(),
+            timeout,
+            "mailwatch run did not finish a first sync pass",
+        )
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -202,11 +201,6 @@ class Week:
                 self.seen.setdefault(mid, now)
                 self.states[mid] = state
             self.halt.wait(0.03)
-
-    def wait_tracked(self, mid: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while mid not in self.seen and time.monotonic() < deadline:
-            time.sleep(0.02)
 
     def query(self, sql: str) -> list[tuple]:
         with sqlite3.connect(self.db, timeout=5) as conn:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
+import pytest
+from jinja2 import UndefinedError
 from PIL import Image
 from rich.console import Console
 
 from mailwatch.config import settings_from_values
 from mailwatch.digest.cli import print_digest
 from mailwatch.digest.data import (
+    AgeBand,
     Digest,
     DraftItem,
     OverdueThread,
@@ -22,8 +27,19 @@ from mailwatch.digest.data import (
     WarningClient,
     WeekFigures,
 )
-from mailwatch.digest.render import build_email, render_chart, render_html, render_text
+from mailwatch.digest.render import (
+    GOOD,
+    OVER_SLA,
+    WORSE,
+    _environment,
+    bar_colours,
+    build_email,
+    render_chart,
+    render_html,
+    render_text,
+)
 
+DATA = Path(__file__).resolve().parents[1] / "data" / "digest"
 HOSTILE = '<script>alert("x")</script> & <img src=http://evil.test/p.png onerror=boom()>'
 
 
@@ -211,8 +227,6 @@ def test_terminal_print_does_not_interpret_markup():
 
 
 def test_the_worse_week_is_never_painted_good():
-    from mailwatch.digest.render import GOOD, OVER_SLA, WORSE, bar_colours
-
     # [last week, this week] medians against a 240-minute SLA
     assert bar_colours([95, 30], 240) == [WORSE, GOOD]  # this week faster: it is the green one
     assert bar_colours([30, 95], 240) == [GOOD, WORSE]  # this week slower: amber, not green
@@ -222,8 +236,6 @@ def test_the_worse_week_is_never_painted_good():
 
 
 def test_the_chart_shows_the_slower_week_in_the_warning_colour():
-    from mailwatch.digest.render import GOOD, WORSE
-
     digest = make_digest()  # last week 95 min over 4 threads, this week 30 min
     image = Image.open(io.BytesIO(render_chart(digest))).convert("RGB")
     colours = {image.getpixel((x, image.height - 50)) for x in range(90, 460)}
@@ -234,3 +246,107 @@ def test_the_chart_shows_the_slower_week_in_the_warning_colour():
     assert rgb(WORSE) in colours and rgb(GOOD) in colours
     left_bar = image.getpixel((150, image.height - 50))  # last week's bar (the slower one)
     assert left_bar == rgb(WORSE)
+
+
+def every_section(hostile: str) -> Digest:
+    """Every section filled, mail text in each: job problems, backlog, the age bands, a missed
+    promise, an uncertain draft, a sync line."""
+    base = make_digest(alerts=True)
+    missed = replace(base.promises_due[0], id=2, text=hostile, when="missed, due 2026-11-20 18:00")
+    return replace(
+        base,
+        job_problems=[f"sync: failed: {hostile}"],
+        backlog=f"37 threads waiting: {hostile}",
+        overdue_total=25,
+        overdue_bands=[AgeBand("under 1 day", 3), AgeBand("1-7 days", 0), AgeBand(hostile, 21)],
+        promises_missed=[missed],
+        drafts=[*base.drafts, replace(base.drafts[0], id=4, status="uncertain", kind=hostile)],
+        sync=[*base.sync, replace(base.sync[0], status="gap", line=f"b: gap {hostile}")],
+        this_week=replace(base.this_week, label=hostile),
+    )
+
+
+def test_html_escapes_mail_text_in_every_section():
+    html = render_html(every_section(HOSTILE), "c@d", "http://127.0.0.1:8025/drafts")
+    assert "<script" not in html.lower() and "<img src=http" not in html
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;"
+    for where in ("Failing jobs", "Backlog", "longest waits are listed", "Sync"):
+        assert where in html
+    assert html.count(escaped) >= 10
+    assert "draft&nbsp;4" in html and "uncertain: sent or not? decide" in html
+    assert 'href="http://127.0.0.1:8025/threads?show=all#overdue-h"' in html
+
+
+def test_text_lists_the_summary_and_flags_on_their_lines():
+    text = render_text(every_section("x"), "http://127.0.0.1:8025/drafts")
+    lines = text.splitlines()
+    assert "  ... and 24 more. All 25 by age: under 1 day: 3, x: 21" in lines
+    assert "  full list: `mailwatch threads --state overdue`" in lines
+    assert "  or http://127.0.0.1:8025/threads?show=all#overdue-h" in lines
+    assert (
+        "  draft 4 (x, 2h 00m old) to Mallory <mallory@client.test> "
+        "UNCERTAIN: sent or not? decide on the page"
+    ) in lines
+    assert (
+        "PROMISES MISSED (1)" in lines
+        and "  promise 2 missed, due 2026-11-20 18:00, thread #7" in lines
+    )
+    assert text.endswith("\n\nApproval queue: http://127.0.0.1:8025/drafts\n")
+    assert "\n\n\n" not in text
+
+
+@pytest.mark.parametrize("html", [True, False])
+def test_a_misspelt_name_in_a_template_fails(html: bool):
+    """StrictUndefined: a name the data lacks stops the digest instead of printing nothing."""
+    with pytest.raises(UndefinedError):
+        _environment(html).from_string("{{ digest.overdue_cuont }}").render(digest=make_digest())
+
+
+# The text part as the hand-written renderer wrote it before the templates: every line, every
+# blank line between the sections, and the final newline are the contract.
+TEXT_BEFORE_THE_TEMPLATES = """\
+mailwatch digest: 1 overdue, 1 draft to approve, 1 promise due soon
+as of 2026-11-23 12:00 UTC (all times)
+
+OVERDUE (1), longest wait first, business time
+  #7  11h 00m waiting  Mallory <b>Evil</b> <mallory@client.test>
+      <script>alert("x")</script> & <img src=http://evil.test/p.png onerror=boom()>
+      > [bold red]not markup[/] "quoted" <iframe src='x'>
+
+DRAFTS TO APPROVE (1)
+  draft 3 (acknowledgment, 2h 00m old) to Mallory <mallory@client.test>
+      Re: <script>alert("x")</script> & <img src=http://evil.test/p.png onerror=boom()>
+      http://127.0.0.1:8025/drafts/3?t=abc"><script>
+
+PROMISES DUE SOON (1)
+  promise 1 due in 15h 00m (2026-11-24 18:00), thread #7
+      Mallory <mallory@client.test>: send <the> offer
+
+WARNING SIGNS (1)
+  Mallory <mallory@client.test> (threads #7)
+      pushes on price: "why so <expensive>"
+
+RESPONSE TIMES (business time)
+  this week: median first response 30m over 1 thread
+  last week: median first response 1h 35m over 4 threads
+
+SYNC
+  main: OK
+
+Approval queue: http://127.0.0.1:8025/drafts
+"""
+
+
+def test_the_text_part_is_the_same_line_for_line():
+    text = render_text(make_digest(), queue_url="http://127.0.0.1:8025/drafts")
+    assert text == TEXT_BEFORE_THE_TEMPLATES
+
+
+def test_the_html_part_is_the_same_byte_for_byte():
+    """tests/data/digest/every-section-en.html is what the hand-written renderer made of
+    ``every_section(HOSTILE)`` before the templates (one line, every value escaped). When the
+    design changes on purpose, write the new file from ``render_html`` and review its diff."""
+    html = render_html(
+        every_section(HOSTILE), "chart.1@digest.mailwatch", "http://127.0.0.1:8025/drafts"
+    )
+    assert html == (DATA / "every-section-en.html").read_text(encoding="utf-8")
