@@ -81,7 +81,7 @@ async def send_email(
         raise DigestSendError("the digest message needs a From and at least one To address")
     from email import policy
 
-    from mailwatch.send.smtp import classify_smtp_error, submit
+    from mailwatch.mail.smtp import classify_smtp_error, submit
 
     raw = message.as_bytes(policy=policy.SMTP)
     try:

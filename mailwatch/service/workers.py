@@ -29,9 +29,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import PREFIX, ConfigError, Settings
+from mailwatch.errors import LeaseBusy
 from mailwatch.service.lease import (
     Fence,
-    LeaseBusy,
     LeaseState,
     acquire,
     db_now,

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from mailwatch.core.threads import (
     message_direction,
     normalize_subject,
 )
+from mailwatch.errors import LeaseLost
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Folder, Mailbox, Message, MessageLocation, Thread
 
@@ -203,7 +204,9 @@ class MailStore:
         takeover waits for; PostgreSQL also ends the transaction if it idles longer than the
         lease (a paused process must not keep its locks). Either way: :class:`LeaseLost`.
         """
-        from mailwatch.service.lease import LeaseLost, begin_fenced, check, still_holds
+        # Not at module level: service.lease imports store (a cycle). The lease persistence
+        # moves to store/leases.py (issue #15), then this becomes a top-level import.
+        from mailwatch.service.lease import begin_fenced, check, still_holds
 
         if mailbox_id in self.revoked:
             raise LeaseLost(f"mailbox {mailbox_id}: this process gave up or lost its lease")
@@ -707,8 +710,6 @@ class MailStore:
 def _as_keyed(parsed: ParsedMessage, key: str) -> ParsedMessage:
     if key == parsed.message_id:
         return parsed
-    from dataclasses import replace
-
     return replace(parsed, message_id=key)
 
 

@@ -32,8 +32,9 @@ from mailwatch.core.parse import (
     unparseable,
 )
 from mailwatch.core.uidset import batches, compact
+from mailwatch.errors import MailAccessError
+from mailwatch.mail.imap import ConnectionLost, FolderStatus, ImapConnection
 from mailwatch.store.mail import FetchedMessage, FolderState, MailStore
-from mailwatch.sync.imap import ConnectionLost, FolderStatus, ImapConnection, MailAccessError
 
 log = logging.getLogger(__name__)
 

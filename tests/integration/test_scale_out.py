@@ -22,9 +22,9 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
+from mailwatch.errors import LeaseLost
 from mailwatch.service.lease import (
     Fence,
-    LeaseLost,
     acquire,
     check,
     db_now,

@@ -113,7 +113,7 @@ def test_a_reply_appended_to_sent_wakes_the_watcher(imap_user, tmp_path):
 def test_mail_appended_just_before_idle_is_reported_at_once(imap_user, tmp_path):
     """Dovecot sends "* n EXISTS" in the same packet as "+ idling": it lands in imaplib's
     read buffer, where polling the socket cannot see it (it used to wait for the next mail)."""
-    from mailwatch.sync.imap import ImapConnection
+    from mailwatch.mail.imap import ImapConnection
     from mailwatch.sync.watch import has_news
 
     settings = make_settings(imap_user, sqlite_url(tmp_path))
