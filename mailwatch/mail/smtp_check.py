@@ -55,7 +55,8 @@ def check_smtp(
                 )
             return SmtpCheck(extensions=extensions)
     except smtplib.SMTPAuthenticationError as exc:
-        text = exc.smtp_error.decode(errors="replace")
+        reply = exc.smtp_error
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
         why = explain_smtp_reply(exc.smtp_code, text)
         return SmtpCheck(
             error=f"login refused for {settings.username!r} at {where}: {exc.smtp_code} {text}"

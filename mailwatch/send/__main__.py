@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from mailwatch.config import ConfigError, load_settings
+    from mailwatch.config import load_settings
+    from mailwatch.errors import ConfigError
     from mailwatch.logs import setup_logging
 
     try:

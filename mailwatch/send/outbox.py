@@ -55,12 +55,12 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.auth.tokens import provider_for
-from mailwatch.config import ConfigError, MailboxSettings, Settings
+from mailwatch.config import MailboxSettings, Settings
 from mailwatch.core.backoff import Backoff
 from mailwatch.core.classify import is_automatic_recipient
 from mailwatch.core.message import Address
 from mailwatch.core.timefmt import local
-from mailwatch.errors import MailAccessError
+from mailwatch.errors import ConfigError, MailAccessError
 from mailwatch.mail.smtp import SmtpFailure, classify_smtp_error, submit
 from mailwatch.send.message import BuiltMessage, DraftMessageError, build_message, recipients_of
 from mailwatch.send.rate import RateLimiter, SharedRateLimiter

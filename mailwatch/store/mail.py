@@ -30,7 +30,7 @@ from mailwatch.core.threads import (
 )
 from mailwatch.errors import LeaseLost
 from mailwatch.store.db import transaction
-from mailwatch.store.models import Folder, Mailbox, Message, MessageLocation, Thread
+from mailwatch.store.models import Folder, Mailbox, Message, MessageLocation, Thread, table_of
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +144,24 @@ _THREAD_COLUMNS = (
 _THREAD_WRITTEN = (*_THREAD_COLUMNS[1:], "updated_at")
 
 
+@dataclass(slots=True)
 class _ThreadAggregate:
-    """A thread's ``_THREAD_COLUMNS`` (and ``updated_at``), folded in memory, written once."""
+    """A thread's ``_THREAD_COLUMNS`` (and ``updated_at``), folded in memory, written once.
 
-    __slots__ = (*_THREAD_COLUMNS, "updated_at")
+    The fields are ``_THREAD_COLUMNS`` in order: a row read with those columns builds one.
+    """
 
-    def __init__(self, *values: Any) -> None:
-        for name, value in zip(_THREAD_COLUMNS, values, strict=True):
-            setattr(self, name, value)
-        self.updated_at: datetime | None = None
+    id: int
+    message_count: int | None
+    first_message_at: datetime | None
+    last_message_at: datetime | None
+    last_inbound_at: datetime | None
+    last_outbound_at: datetime | None
+    subject: str | None
+    normalized_subject: str | None
+    counterpart_email: str | None
+    counterpart_name: str | None
+    updated_at: datetime | None = None
 
 
 def fingerprint(parsed: ParsedMessage) -> str:
@@ -398,7 +407,7 @@ class MailStore:
             existing_uids.add(item.uid)
         self._flush_pending(session, cache, batch)
         if batch.locations:
-            locations = [
+            locations: list[dict[str, Any]] = [
                 {
                     "message_id": ref if isinstance(ref, int) else ref.row_id,
                     "folder_id": folder.id,
@@ -408,10 +417,10 @@ class MailStore:
                 for ref, uid, flags in batch.locations
             ]
             conn = session.connection()
-            conn.execute(insert(MessageLocation.__table__), locations)
+            conn.execute(insert(table_of(MessageLocation)), locations)
             answered = [loc["message_id"] for loc in locations if "\\Answered" in loc["flags"]]
             seen = [loc["message_id"] for loc in locations if "\\Seen" in loc["flags"]]
-            messages = Message.__table__
+            messages = table_of(Message)
             if answered:
                 conn.execute(
                     update(messages).where(messages.c.id.in_(answered)).values(answered=True)
@@ -504,8 +513,8 @@ class MailStore:
         normalized: str,
         counterpart: Address | None,
     ) -> int:
-        threads = Thread.__table__
-        row_id = (
+        threads = table_of(Thread)
+        row_id: int = (
             session.connection()
             .execute(
                 insert(threads).returning(threads.c.id),
@@ -528,7 +537,7 @@ class MailStore:
         if not todo:
             return
         conn = session.connection()
-        messages = Message.__table__
+        messages = table_of(Message)
         # A plain executemany (one prepared statement, whatever the batch size), then the
         # new ids by key: INSERT ... RETURNING of a whole batch compiles one huge statement
         # per batch size, and SQLite keeps each in its statement cache (~25 MB more RSS).
@@ -541,7 +550,7 @@ class MailStore:
                     messages.c.mailbox_id == todo[0].row["mailbox_id"],
                     messages.c.message_key.in_(keys[start : start + _IN_CHUNK]),
                 )
-            ):
+            ).tuples():
                 ids[stored_key] = int(row_id)
         for p in todo:
             p.row_id = ids[p.row["message_key"]]
@@ -550,7 +559,7 @@ class MailStore:
         touched = sorted({p.row["thread_id"] for p in todo if p.row["thread_id"] is not None})
         if not touched:
             return
-        threads = Thread.__table__
+        threads = table_of(Thread)
         aggregates: dict[int, _ThreadAggregate] = {}
         for start in range(0, len(touched), _IN_CHUNK):
             chunk = touched[start : start + _IN_CHUNK]
@@ -558,7 +567,7 @@ class MailStore:
                 select(*(threads.c[name] for name in _THREAD_COLUMNS)).where(
                     threads.c.id.in_(chunk)
                 )
-            ):
+            ).tuples():
                 aggregates[row[0]] = _ThreadAggregate(*row)
         for p in todo:
             thread_id = p.row["thread_id"]
@@ -580,7 +589,7 @@ class MailStore:
         """Fold conversations that one message proved to be the same into ``keep``."""
         others = list(others)
         conn = session.connection()
-        messages, threads = Message.__table__, Thread.__table__
+        messages, threads = table_of(Message), table_of(Thread)
         conn.execute(
             update(messages).where(messages.c.thread_id.in_(others)).values(thread_id=keep)
         )
@@ -608,7 +617,7 @@ class MailStore:
                         MessageLocation.folder_id == folder.id,
                         MessageLocation.uid.in_(list(flags_by_uid)),
                     )
-                )
+                ).tuples()
             }
             affected: set[int] = set()
             for uid, flags in flags_by_uid.items():
@@ -624,15 +633,13 @@ class MailStore:
                 changed += 1
             if affected:
                 for message_id in affected:
-                    all_flags = [
-                        f
-                        for (flags,) in session.execute(
-                            select(MessageLocation.flags).where(
-                                MessageLocation.message_id == message_id
-                            )
+                    all_flags: list[str] = []
+                    for (location_flags,) in session.execute(
+                        select(MessageLocation.flags).where(
+                            MessageLocation.message_id == message_id
                         )
-                        for f in (flags or [])
-                    ]
+                    ).tuples():
+                        all_flags.extend(location_flags or [])
                     session.execute(
                         update(Message)
                         .where(Message.id == message_id)
@@ -670,7 +677,7 @@ class MailStore:
                 )
                 .order_by(Message.id)
                 .where(Message.mailbox_id == mailbox_id)
-            )
+            ).tuples()
             for (
                 row_id,
                 key,
@@ -763,7 +770,7 @@ def _recompute_thread(conn: Connection, thread_id: int) -> None:
                 Message.thread_id == thread_id, Message.direction == direction
             )
         ).scalar()
-    threads = Thread.__table__
+    threads = table_of(Thread)
     conn.execute(update(threads).where(threads.c.id == thread_id).values(**values))
 
 

@@ -251,9 +251,10 @@ class MailboxSync:
         bodies = self._fetch_text({uid: part for uid, part in parts.items() if uid not in stored})
         fetched: list[FetchedMessage] = []
         for uid in uids:
-            data = meta.get(uid)
-            if data is None:
+            found = meta.get(uid)
+            if found is None:
                 continue  # expunged between SEARCH and FETCH
+            data = found
             part = parts.get(uid)
             try:
                 fields = headers[uid]
