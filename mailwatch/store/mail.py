@@ -143,6 +143,10 @@ _THREAD_COLUMNS = (
 
 _THREAD_WRITTEN = (*_THREAD_COLUMNS[1:], "updated_at")
 
+# Result rows as mypy should see them: it unpacks a Row of statically unknown width as
+# ``object`` (SQLAlchemy 2.1 types Row as a tuple subclass); a Row is a tuple.
+_Rows = Iterable[tuple[Any, ...]]
+
 
 @dataclass(slots=True)
 class _ThreadAggregate:
@@ -545,12 +549,13 @@ class MailStore:
         keys = [p.row["message_key"] for p in todo]
         ids: dict[str, int] = {}
         for start in range(0, len(keys), _IN_CHUNK):
-            for row_id, stored_key in conn.execute(
+            stored: _Rows = conn.execute(
                 select(messages.c.id, messages.c.message_key).where(
                     messages.c.mailbox_id == todo[0].row["mailbox_id"],
                     messages.c.message_key.in_(keys[start : start + _IN_CHUNK]),
                 )
-            ).tuples():
+            )
+            for row_id, stored_key in stored:
                 ids[stored_key] = int(row_id)
         for p in todo:
             p.row_id = ids[p.row["message_key"]]
@@ -563,11 +568,12 @@ class MailStore:
         aggregates: dict[int, _ThreadAggregate] = {}
         for start in range(0, len(touched), _IN_CHUNK):
             chunk = touched[start : start + _IN_CHUNK]
-            for row in conn.execute(
+            rows: _Rows = conn.execute(
                 select(*(threads.c[name] for name in _THREAD_COLUMNS)).where(
                     threads.c.id.in_(chunk)
                 )
-            ).tuples():
+            )
+            for row in rows:
                 aggregates[row[0]] = _ThreadAggregate(*row)
         for p in todo:
             thread_id = p.row["thread_id"]
@@ -605,19 +611,19 @@ class MailStore:
         """Apply flag changes seen on the server; returns how many locations changed."""
         changed = 0
         with self._fenced(folder.mailbox_id) as session:
+            locations: _Rows = session.execute(
+                select(
+                    MessageLocation.id,
+                    MessageLocation.message_id,
+                    MessageLocation.uid,
+                    MessageLocation.flags,
+                ).where(
+                    MessageLocation.folder_id == folder.id,
+                    MessageLocation.uid.in_(list(flags_by_uid)),
+                )
+            )
             current = {
-                uid: (loc_id, msg_id, list(flags or []))
-                for loc_id, msg_id, uid, flags in session.execute(
-                    select(
-                        MessageLocation.id,
-                        MessageLocation.message_id,
-                        MessageLocation.uid,
-                        MessageLocation.flags,
-                    ).where(
-                        MessageLocation.folder_id == folder.id,
-                        MessageLocation.uid.in_(list(flags_by_uid)),
-                    )
-                ).tuples()
+                uid: (loc_id, msg_id, list(flags or [])) for loc_id, msg_id, uid, flags in locations
             }
             affected: set[int] = set()
             for uid, flags in flags_by_uid.items():
@@ -634,11 +640,12 @@ class MailStore:
             if affected:
                 for message_id in affected:
                     all_flags: list[str] = []
-                    for (location_flags,) in session.execute(
+                    everywhere: _Rows = session.execute(
                         select(MessageLocation.flags).where(
                             MessageLocation.message_id == message_id
                         )
-                    ).tuples():
+                    )
+                    for (location_flags,) in everywhere:
                         all_flags.extend(location_flags or [])
                     session.execute(
                         update(Message)
@@ -659,7 +666,7 @@ class MailStore:
         own_session = session is None
         session = session or self.factory()
         try:
-            rows = session.execute(
+            cached: _Rows = session.execute(
                 select(
                     Message.id,
                     Message.message_key,
@@ -677,7 +684,7 @@ class MailStore:
                 )
                 .order_by(Message.id)
                 .where(Message.mailbox_id == mailbox_id)
-            ).tuples()
+            )
             for (
                 row_id,
                 key,
@@ -692,7 +699,7 @@ class MailStore:
                 idate,
                 sender,
                 header_date,
-            ) in rows:
+            ) in cached:
                 stub = ParsedMessage(
                     message_id=key,
                     in_reply_to=irt,
