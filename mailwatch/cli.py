@@ -190,7 +190,8 @@ def check() -> None:
         raise fail(f"config: {exc}") from None
     from mailwatch.auth.tokens import imap_provider, smtp_provider
     from mailwatch.core.folders import map_folder_roles
-    from mailwatch.mail.imap import ImapConnection, MailAccessError
+    from mailwatch.errors import MailAccessError
+    from mailwatch.mail.imap import ImapConnection
     from mailwatch.mail.smtp_check import check_smtp
 
     ok = True
@@ -247,7 +248,7 @@ def sync(
     if not once:
         _run_service(cfg, engine)
         return
-    from mailwatch.mail.imap import MailAccessError
+    from mailwatch.errors import LeaseLost, MailAccessError
     from mailwatch.service import lease
     from mailwatch.store.db import session_factory
     from mailwatch.store.mail import MailStore
@@ -279,7 +280,7 @@ def sync(
             store.fence(syncer.mailbox_id, fence)
             try:
                 report = syncer.sync_once()
-            except (MailAccessError, lease.LeaseLost) as exc:
+            except (MailAccessError, LeaseLost) as exc:
                 failed = True
                 if isinstance(exc, MailAccessError):
                     store.record_mailbox_error(syncer.mailbox_id, str(exc))

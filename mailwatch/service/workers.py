@@ -34,14 +34,13 @@ from mailwatch.service.lease import (
     Fence,
     LeaseState,
     acquire,
-    db_now,
     holder_is_gone,
     holders,
     mailbox_lease,
     release,
     renew_many,
 )
-from mailwatch.store.db import transaction
+from mailwatch.store.db import db_now, transaction
 from mailwatch.store.models import Worker
 
 log = logging.getLogger("mailwatch.service")

@@ -36,7 +36,8 @@ from mailwatch.auth.tokens import (
     provider_for,
 )
 from mailwatch.config import MailboxSettings, Settings, settings_from_values
-from mailwatch.mail.imap import ImapConnection, MailAccessError
+from mailwatch.errors import MailAccessError
+from mailwatch.mail.imap import ImapConnection
 from mailwatch.mail.smtp import SmtpConfigError, classify_smtp_error, submit
 from mailwatch.store.models import Mailbox, Message
 from mailwatch.sync.watch import MailboxWatcher

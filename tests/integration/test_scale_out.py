@@ -27,11 +27,10 @@ from mailwatch.service.lease import (
     Fence,
     acquire,
     check,
-    db_now,
     mailbox_lease,
     release,
 )
-from mailwatch.store.db import make_engine, session_factory, transaction, upgrade
+from mailwatch.store.db import db_now, make_engine, session_factory, transaction, upgrade
 from mailwatch.store.models import Lease, Mailbox, Message, MessageLocation
 from tests.helpers import make_msg
 from tests.integration.test_cli import mailwatch

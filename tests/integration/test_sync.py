@@ -12,7 +12,7 @@ from email.header import Header
 import pytest
 from sqlalchemy import select
 
-from mailwatch.mail.imap import MailAccessError
+from mailwatch.errors import MailAccessError
 from mailwatch.store.models import Folder, Message, Thread
 from mailwatch.store.queries import thread_rows
 from mailwatch.sync.watch import MailboxWatcher

@@ -18,7 +18,7 @@ import aiosmtplib
 import pytest
 
 from mailwatch.config import MailboxSettings
-from mailwatch.mail.imap import MailAccessError
+from mailwatch.errors import MailAccessError
 from mailwatch.mail.smtp import SmtpUncertain, classify_smtp_error
 from mailwatch.send.message import BuiltMessage
 from mailwatch.send.outbox import RECOVER_AFTER, Outbox, retry_delay
