@@ -217,8 +217,8 @@ class MailStore:
         takeover waits for; PostgreSQL also ends the transaction if it idles longer than the
         lease (a paused process must not keep its locks). Either way: :class:`LeaseLost`.
         """
-        # Not at module level: service.lease imports store (a cycle). The lease persistence
-        # moves to store/leases.py (issue #15), then this becomes a top-level import.
+        # Kept local for now: store must not depend on service, the layer above it. The
+        # lease persistence moves to store/leases.py (issue #15); then import it at the top.
         from mailwatch.service.lease import begin_fenced, check, still_holds
 
         if mailbox_id in self.revoked:
