@@ -84,3 +84,13 @@ def test_a_malformed_baseline_line_is_named() -> None:
 def test_the_checked_in_baseline_names_no_strict_package() -> None:
     baseline = mb.read_baseline(mb.BASELINE.read_text())
     assert [path for path in baseline if mb.must_be_clean(path)] == []
+
+
+def test_the_strict_modules_come_from_pyproject(tmp_path: Path) -> None:
+    assert {"mailwatch/core/", "mailwatch/mail/", "mailwatch/store/"} <= set(mb.CLEAN)
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[[tool.mypy.overrides]]\nmodule = ["a.b.*", "a.c"]\nstrict = true\n'
+        '[[tool.mypy.overrides]]\nmodule = "x.*"\nignore_missing_imports = true\n'
+    )
+    assert mb.strict_paths(pyproject) == ("a/b/", "a/c.py")
