@@ -35,8 +35,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check mailwatch tests bench migrations
 	$(BIN)/ruff format --check mailwatch tests bench migrations
 
+# mypy on all of mailwatch: strict packages clean, the rest within mypy-baseline.txt
+# (lower it after a fix: $(BIN)/python scripts/mypy_baseline.py --update).
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy mailwatch/core
+	$(BIN)/python scripts/mypy_baseline.py
 
 unit: $(BIN)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

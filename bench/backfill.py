@@ -268,7 +268,7 @@ def count_db_messages(db: Path) -> int | None:
 PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("IMAP wait (socket reads)", "~", "<method 'recv_into' of '_socket.socket' objects>"),
     ("IMAP wait (socket reads)", "~", "<method 'read' of '_ssl._SSLSocket' objects>"),
-    ("IMAP response parsing", "mailwatch/sync/imap.py", "parse_fetch"),
+    ("IMAP response parsing", "mailwatch/mail/imap.py", "parse_fetch"),
     ("message parsing (headers, body, quotes)", "mailwatch/core/parse.py", "parse_fetched_headers"),
     ("store (SQLite batch writes)", "mailwatch/store/mail.py", "save_batch"),
     ("analysis: classify", "mailwatch/core/classify.py", "classify_inbound"),

@@ -190,8 +190,9 @@ def check() -> None:
         raise fail(f"config: {exc}") from None
     from mailwatch.auth.tokens import imap_provider, smtp_provider
     from mailwatch.core.folders import map_folder_roles
-    from mailwatch.sync.imap import ImapConnection, MailAccessError
-    from mailwatch.sync.smtp_check import check_smtp
+    from mailwatch.errors import MailAccessError
+    from mailwatch.mail.imap import ImapConnection
+    from mailwatch.mail.smtp_check import check_smtp
 
     ok = True
     for mailbox in cfg.mailboxes:
@@ -247,11 +248,11 @@ def sync(
     if not once:
         _run_service(cfg, engine)
         return
+    from mailwatch.errors import LeaseLost, MailAccessError
     from mailwatch.service import lease
     from mailwatch.store.db import session_factory
     from mailwatch.store.mail import MailStore
     from mailwatch.sync.engine import MailboxSync
-    from mailwatch.sync.imap import MailAccessError
     from mailwatch.sync.progress import progress_reporter
 
     store = MailStore(session_factory(engine), cfg.own_addresses, cfg.thread_subject_window)
@@ -279,7 +280,7 @@ def sync(
             store.fence(syncer.mailbox_id, fence)
             try:
                 report = syncer.sync_once()
-            except (MailAccessError, lease.LeaseLost) as exc:
+            except (MailAccessError, LeaseLost) as exc:
                 failed = True
                 if isinstance(exc, MailAccessError):
                     store.record_mailbox_error(syncer.mailbox_id, str(exc))

@@ -22,7 +22,7 @@ from mailwatch.core.headers import header_safe
 from mailwatch.digest.data import Digest, build_digest
 from mailwatch.digest.render import build_email
 from mailwatch.errors import WorkFailed
-from mailwatch.send.smtp import classify_smtp_error, submit
+from mailwatch.mail.smtp import classify_smtp_error, submit
 
 __all__ = ["DigestSendError", "SentDigest", "digest_from_address", "send_digest", "send_email"]
 

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import MailboxSettings, Settings
 from mailwatch.core.folders import map_folder_roles
+from mailwatch.mail.imap import ImapConnection
 from mailwatch.send.message import build_message
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, Mailbox, Message
-from mailwatch.sync.imap import ImapConnection
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from mailwatch.config import ConfigError, load_settings
+    from mailwatch.config import load_settings
+    from mailwatch.errors import ConfigError
     from mailwatch.logs import setup_logging
 
     try:
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --now: {args.now!r} is not ISO 8601 with an offset", file=sys.stderr)
             return 2
 
-    from mailwatch.send.outbox import Outbox
+    from mailwatch.send.outbox import DATA_TIMEOUT, Outbox
     from mailwatch.store.db import is_current, make_engine, session_factory
 
     engine = make_engine(settings.database_url)
@@ -60,12 +61,13 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        timeouts: dict[str, float] = {"smtp_timeout": args.smtp_timeout}
-        if args.data_timeout is not None:
-            timeouts["data_timeout"] = args.data_timeout
-        results = Outbox(session_factory(engine), settings, **timeouts).send_due_sync(
-            now=now, only_ids=args.ids
+        outbox = Outbox(
+            session_factory(engine),
+            settings,
+            smtp_timeout=args.smtp_timeout,
+            data_timeout=DATA_TIMEOUT if args.data_timeout is None else args.data_timeout,
         )
+        results = outbox.send_due_sync(now=now, only_ids=args.ids)
     finally:
         engine.dispose()
     for result in results:

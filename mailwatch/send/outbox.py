@@ -54,18 +54,19 @@ from typing import Any, Protocol, cast
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailwatch.config import ConfigError, MailboxSettings, Settings
+from mailwatch.auth.tokens import provider_for
+from mailwatch.config import MailboxSettings, Settings
 from mailwatch.core.backoff import Backoff
 from mailwatch.core.classify import is_automatic_recipient
 from mailwatch.core.message import Address
 from mailwatch.core.timefmt import local
+from mailwatch.errors import ConfigError, MailAccessError
+from mailwatch.mail.smtp import SmtpFailure, classify_smtp_error, submit
 from mailwatch.send.message import BuiltMessage, DraftMessageError, build_message, recipients_of
 from mailwatch.send.rate import RateLimiter, SharedRateLimiter
 from mailwatch.send.sent import NoSentFolder, SentFolder, sent_copy_needed
-from mailwatch.send.smtp import SmtpFailure, classify_smtp_error, submit
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, Mailbox, Message
-from mailwatch.sync.imap import MailAccessError
 
 __all__ = [
     "CRASH_ENV",
@@ -581,8 +582,6 @@ class Outbox:
         if source is None:
             if "oauth2" not in (mailbox.imap.auth, mailbox.smtp.auth):
                 return None
-            from mailwatch.auth.tokens import provider_for
-
             return provider_for(mailbox)
         return lambda: source(mailbox)
 

@@ -14,7 +14,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import delete, select, text
+
+from mailwatch.store.db import db_now, transaction
+from mailwatch.store.models import SendLog
 
 __all__ = ["RateLimiter", "SharedRateLimiter", "process_rate_limiter", "slot_start"]
 
@@ -98,14 +104,6 @@ class SharedRateLimiter:
 
     def reserve(self, account: str) -> float:
         """Book the earliest allowed start on ``account``; returns how long to wait for it."""
-        from datetime import timedelta
-
-        from sqlalchemy import delete, select, text
-
-        from mailwatch.service.lease import db_now
-        from mailwatch.store.db import transaction
-        from mailwatch.store.models import SendLog
-
         with self._lock, transaction(self.factory) as session:
             if session.get_bind().dialect.name == "postgresql":
                 # One booking at a time per account, across processes; ends with the transaction.

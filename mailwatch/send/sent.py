@@ -12,7 +12,8 @@ from datetime import datetime
 
 from mailwatch.config import MailboxSettings
 from mailwatch.core.folders import map_folder_roles
-from mailwatch.sync.imap import ImapConnection, MailAccessError
+from mailwatch.errors import MailAccessError
+from mailwatch.mail.imap import ImapConnection
 
 __all__ = ["SELF_FILING_IMAP_HOSTS", "NoSentFolder", "SentFolder", "sent_copy_needed"]
 

@@ -27,8 +27,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailwatch.errors import WorkFailed
-from mailwatch.store.db import transaction
+from mailwatch.errors import LeaseBusy, LeaseLost
+from mailwatch.store.db import db_now, transaction
 from mailwatch.store.models import Lease
 
 SCHEDULER = "scheduler"
@@ -65,14 +65,6 @@ def holder_is_gone(owner: str) -> bool:
     return False
 
 
-class LeaseLost(WorkFailed, RuntimeError):
-    """A write under a lease that this process no longer holds; nothing was written."""
-
-
-class LeaseBusy(WorkFailed, RuntimeError):
-    """The lease row stayed locked (a holder's write is committing): try again next round."""
-
-
 LOCK_WAIT_MS = 2000  # at most this long for a lease row; never block a renewal round
 
 
@@ -92,15 +84,6 @@ class Fence:
     owner: str
     generation: int
     hold_limit: float = 60.0  # seconds a fenced transaction may idle (PostgreSQL ends it)
-
-
-def db_now(session: Session) -> datetime:
-    """The database's time (PostgreSQL's ``clock_timestamp()``; this process's on SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        value = session.scalar(text("SELECT clock_timestamp()"))
-        assert isinstance(value, datetime)
-        return value.astimezone(UTC)
-    return datetime.now(UTC)
 
 
 def _locked_row(session: Session, name: str, *, share: bool = False) -> Lease | None:

@@ -21,12 +21,11 @@ from sqlalchemy.engine import Engine
 
 from mailwatch.config import PREFIX, ConfigError, Settings, is_loopback
 from mailwatch.core.timefmt import local
-from mailwatch.errors import UsageError
+from mailwatch.errors import LeaseBusy, UsageError
 from mailwatch.service import jobs as job_module
 from mailwatch.service.lease import (
     SCHEDULER,
     Fence,
-    LeaseBusy,
     acquire,
     new_owner_id,
     release,
@@ -57,7 +56,8 @@ def run_job(job_id: str) -> None:
     A process paused past its lease (another took the scheduler over) skips the run instead
     of running it a second time.
     """
-    from mailwatch.service.lease import LeaseLost, check
+    from mailwatch.errors import LeaseLost
+    from mailwatch.service.lease import check
     from mailwatch.store.db import transaction
 
     fence, factory = _scheduler_fence["fence"], _scheduler_fence["factory"]

@@ -29,19 +29,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import PREFIX, ConfigError, Settings
+from mailwatch.errors import LeaseBusy
 from mailwatch.service.lease import (
     Fence,
-    LeaseBusy,
     LeaseState,
     acquire,
-    db_now,
     holder_is_gone,
     holders,
     mailbox_lease,
     release,
     renew_many,
 )
-from mailwatch.store.db import transaction
+from mailwatch.store.db import db_now, transaction
 from mailwatch.store.models import Worker
 
 log = logging.getLogger("mailwatch.service")

@@ -41,7 +41,7 @@ def update_due_times(session: Session, threads: Sequence[Thread], settings: Sett
     if not threads:
         return
     ids = [t.id for t in threads]
-    drafted: dict[tuple[int, str], datetime] = {}
+    drafted: dict[tuple[int | None, str], datetime] = {}  # thread_id is nullable
     for thread_id, kind, created in session.execute(
         select(Draft.thread_id, Draft.kind, Draft.created_at).where(
             Draft.thread_id.in_(ids), Draft.kind.in_(("acknowledgment", "follow_up"))

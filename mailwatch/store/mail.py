@@ -11,7 +11,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -28,8 +28,9 @@ from mailwatch.core.threads import (
     message_direction,
     normalize_subject,
 )
+from mailwatch.errors import LeaseLost
 from mailwatch.store.db import transaction
-from mailwatch.store.models import Folder, Mailbox, Message, MessageLocation, Thread
+from mailwatch.store.models import Folder, Mailbox, Message, MessageLocation, Thread, table_of
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +143,29 @@ _THREAD_COLUMNS = (
 
 _THREAD_WRITTEN = (*_THREAD_COLUMNS[1:], "updated_at")
 
+# Result rows as mypy should see them: it unpacks a Row of statically unknown width as
+# ``object`` (SQLAlchemy 2.1 types Row as a tuple subclass); a Row is a tuple.
+_Rows = Iterable[tuple[Any, ...]]
 
+
+@dataclass(slots=True)
 class _ThreadAggregate:
-    """A thread's ``_THREAD_COLUMNS`` (and ``updated_at``), folded in memory, written once."""
+    """A thread's ``_THREAD_COLUMNS`` (and ``updated_at``), folded in memory, written once.
 
-    __slots__ = (*_THREAD_COLUMNS, "updated_at")
+    The fields are ``_THREAD_COLUMNS`` in order: a row read with those columns builds one.
+    """
 
-    def __init__(self, *values: Any) -> None:
-        for name, value in zip(_THREAD_COLUMNS, values, strict=True):
-            setattr(self, name, value)
-        self.updated_at: datetime | None = None
+    id: int
+    message_count: int | None
+    first_message_at: datetime | None
+    last_message_at: datetime | None
+    last_inbound_at: datetime | None
+    last_outbound_at: datetime | None
+    subject: str | None
+    normalized_subject: str | None
+    counterpart_email: str | None
+    counterpart_name: str | None
+    updated_at: datetime | None = None
 
 
 def fingerprint(parsed: ParsedMessage) -> str:
@@ -203,7 +217,9 @@ class MailStore:
         takeover waits for; PostgreSQL also ends the transaction if it idles longer than the
         lease (a paused process must not keep its locks). Either way: :class:`LeaseLost`.
         """
-        from mailwatch.service.lease import LeaseLost, begin_fenced, check, still_holds
+        # Kept local for now: store must not depend on service, the layer above it. The
+        # lease persistence moves to store/leases.py (issue #15); then import it at the top.
+        from mailwatch.service.lease import begin_fenced, check, still_holds
 
         if mailbox_id in self.revoked:
             raise LeaseLost(f"mailbox {mailbox_id}: this process gave up or lost its lease")
@@ -395,7 +411,7 @@ class MailStore:
             existing_uids.add(item.uid)
         self._flush_pending(session, cache, batch)
         if batch.locations:
-            locations = [
+            locations: list[dict[str, Any]] = [
                 {
                     "message_id": ref if isinstance(ref, int) else ref.row_id,
                     "folder_id": folder.id,
@@ -405,10 +421,10 @@ class MailStore:
                 for ref, uid, flags in batch.locations
             ]
             conn = session.connection()
-            conn.execute(insert(MessageLocation.__table__), locations)
+            conn.execute(insert(table_of(MessageLocation)), locations)
             answered = [loc["message_id"] for loc in locations if "\\Answered" in loc["flags"]]
             seen = [loc["message_id"] for loc in locations if "\\Seen" in loc["flags"]]
-            messages = Message.__table__
+            messages = table_of(Message)
             if answered:
                 conn.execute(
                     update(messages).where(messages.c.id.in_(answered)).values(answered=True)
@@ -501,8 +517,8 @@ class MailStore:
         normalized: str,
         counterpart: Address | None,
     ) -> int:
-        threads = Thread.__table__
-        row_id = (
+        threads = table_of(Thread)
+        row_id: int = (
             session.connection()
             .execute(
                 insert(threads).returning(threads.c.id),
@@ -525,7 +541,7 @@ class MailStore:
         if not todo:
             return
         conn = session.connection()
-        messages = Message.__table__
+        messages = table_of(Message)
         # A plain executemany (one prepared statement, whatever the batch size), then the
         # new ids by key: INSERT ... RETURNING of a whole batch compiles one huge statement
         # per batch size, and SQLite keeps each in its statement cache (~25 MB more RSS).
@@ -533,12 +549,13 @@ class MailStore:
         keys = [p.row["message_key"] for p in todo]
         ids: dict[str, int] = {}
         for start in range(0, len(keys), _IN_CHUNK):
-            for row_id, stored_key in conn.execute(
+            stored: _Rows = conn.execute(
                 select(messages.c.id, messages.c.message_key).where(
                     messages.c.mailbox_id == todo[0].row["mailbox_id"],
                     messages.c.message_key.in_(keys[start : start + _IN_CHUNK]),
                 )
-            ):
+            )
+            for row_id, stored_key in stored:
                 ids[stored_key] = int(row_id)
         for p in todo:
             p.row_id = ids[p.row["message_key"]]
@@ -547,15 +564,16 @@ class MailStore:
         touched = sorted({p.row["thread_id"] for p in todo if p.row["thread_id"] is not None})
         if not touched:
             return
-        threads = Thread.__table__
+        threads = table_of(Thread)
         aggregates: dict[int, _ThreadAggregate] = {}
         for start in range(0, len(touched), _IN_CHUNK):
             chunk = touched[start : start + _IN_CHUNK]
-            for row in conn.execute(
+            rows: _Rows = conn.execute(
                 select(*(threads.c[name] for name in _THREAD_COLUMNS)).where(
                     threads.c.id.in_(chunk)
                 )
-            ):
+            )
+            for row in rows:
                 aggregates[row[0]] = _ThreadAggregate(*row)
         for p in todo:
             thread_id = p.row["thread_id"]
@@ -577,7 +595,7 @@ class MailStore:
         """Fold conversations that one message proved to be the same into ``keep``."""
         others = list(others)
         conn = session.connection()
-        messages, threads = Message.__table__, Thread.__table__
+        messages, threads = table_of(Message), table_of(Thread)
         conn.execute(
             update(messages).where(messages.c.thread_id.in_(others)).values(thread_id=keep)
         )
@@ -593,19 +611,19 @@ class MailStore:
         """Apply flag changes seen on the server; returns how many locations changed."""
         changed = 0
         with self._fenced(folder.mailbox_id) as session:
-            current = {
-                uid: (loc_id, msg_id, list(flags or []))
-                for loc_id, msg_id, uid, flags in session.execute(
-                    select(
-                        MessageLocation.id,
-                        MessageLocation.message_id,
-                        MessageLocation.uid,
-                        MessageLocation.flags,
-                    ).where(
-                        MessageLocation.folder_id == folder.id,
-                        MessageLocation.uid.in_(list(flags_by_uid)),
-                    )
+            locations: _Rows = session.execute(
+                select(
+                    MessageLocation.id,
+                    MessageLocation.message_id,
+                    MessageLocation.uid,
+                    MessageLocation.flags,
+                ).where(
+                    MessageLocation.folder_id == folder.id,
+                    MessageLocation.uid.in_(list(flags_by_uid)),
                 )
+            )
+            current = {
+                uid: (loc_id, msg_id, list(flags or [])) for loc_id, msg_id, uid, flags in locations
             }
             affected: set[int] = set()
             for uid, flags in flags_by_uid.items():
@@ -621,15 +639,14 @@ class MailStore:
                 changed += 1
             if affected:
                 for message_id in affected:
-                    all_flags = [
-                        f
-                        for (flags,) in session.execute(
-                            select(MessageLocation.flags).where(
-                                MessageLocation.message_id == message_id
-                            )
+                    all_flags: list[str] = []
+                    everywhere: _Rows = session.execute(
+                        select(MessageLocation.flags).where(
+                            MessageLocation.message_id == message_id
                         )
-                        for f in (flags or [])
-                    ]
+                    )
+                    for (location_flags,) in everywhere:
+                        all_flags.extend(location_flags or [])
                     session.execute(
                         update(Message)
                         .where(Message.id == message_id)
@@ -649,7 +666,7 @@ class MailStore:
         own_session = session is None
         session = session or self.factory()
         try:
-            rows = session.execute(
+            cached: _Rows = session.execute(
                 select(
                     Message.id,
                     Message.message_key,
@@ -682,7 +699,7 @@ class MailStore:
                 idate,
                 sender,
                 header_date,
-            ) in rows:
+            ) in cached:
                 stub = ParsedMessage(
                     message_id=key,
                     in_reply_to=irt,
@@ -707,8 +724,6 @@ class MailStore:
 def _as_keyed(parsed: ParsedMessage, key: str) -> ParsedMessage:
     if key == parsed.message_id:
         return parsed
-    from dataclasses import replace
-
     return replace(parsed, message_id=key)
 
 
@@ -762,7 +777,7 @@ def _recompute_thread(conn: Connection, thread_id: int) -> None:
                 Message.thread_id == thread_id, Message.direction == direction
             )
         ).scalar()
-    threads = Thread.__table__
+    threads = table_of(Thread)
     conn.execute(update(threads).where(threads.c.id == thread_id).values(**values))
 
 

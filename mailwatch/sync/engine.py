@@ -32,8 +32,9 @@ from mailwatch.core.parse import (
     unparseable,
 )
 from mailwatch.core.uidset import batches, compact
+from mailwatch.errors import MailAccessError
+from mailwatch.mail.imap import ConnectionLost, FolderStatus, ImapConnection
 from mailwatch.store.mail import FetchedMessage, FolderState, MailStore
-from mailwatch.sync.imap import ConnectionLost, FolderStatus, ImapConnection, MailAccessError
 
 log = logging.getLogger(__name__)
 
@@ -250,9 +251,10 @@ class MailboxSync:
         bodies = self._fetch_text({uid: part for uid, part in parts.items() if uid not in stored})
         fetched: list[FetchedMessage] = []
         for uid in uids:
-            data = meta.get(uid)
-            if data is None:
+            found = meta.get(uid)
+            if found is None:
                 continue  # expunged between SEARCH and FETCH
+            data = found
             part = parts.get(uid)
             try:
                 fields = headers[uid]

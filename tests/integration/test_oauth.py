@@ -35,9 +35,10 @@ from mailwatch.auth.tokens import (
     provider_for,
 )
 from mailwatch.config import MailboxSettings, Settings, settings_from_values
-from mailwatch.send.smtp import SmtpConfigError, classify_smtp_error, submit
+from mailwatch.errors import MailAccessError
+from mailwatch.mail.imap import ImapConnection
+from mailwatch.mail.smtp import SmtpConfigError, classify_smtp_error, submit
 from mailwatch.store.models import Mailbox, Message
-from mailwatch.sync.imap import ImapConnection, MailAccessError
 from mailwatch.sync.watch import MailboxWatcher
 from tests.helpers import Harness, make_msg, sqlite_url, wait_until
 from tests.servers.common import require_binary, require_root, scratch_dir
@@ -504,7 +505,7 @@ def test_smtp_mail_before_auth_is_530_5_7_57_explained(oauth):
 
 
 def test_check_logs_in_to_smtp_with_xoauth2(oauth, tmp_path, smtp_o365):
-    from mailwatch.sync.smtp_check import check_smtp
+    from mailwatch.mail.smtp_check import check_smtp
 
     box = smtp_mailbox(oauth, tmp_path, smtp_o365)
     provider = provider_for(box, http_client=oauth.http_client())

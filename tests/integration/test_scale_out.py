@@ -22,16 +22,15 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
+from mailwatch.errors import LeaseLost
 from mailwatch.service.lease import (
     Fence,
-    LeaseLost,
     acquire,
     check,
-    db_now,
     mailbox_lease,
     release,
 )
-from mailwatch.store.db import make_engine, session_factory, transaction, upgrade
+from mailwatch.store.db import db_now, make_engine, session_factory, transaction, upgrade
 from mailwatch.store.models import Lease, Mailbox, Message, MessageLocation
 from tests.helpers import make_msg, wait_until
 from tests.integration.test_cli import mailwatch

@@ -12,9 +12,9 @@ from email.header import Header
 import pytest
 from sqlalchemy import select
 
+from mailwatch.errors import MailAccessError
 from mailwatch.store.models import Folder, Message, Thread
 from mailwatch.store.queries import thread_rows
-from mailwatch.sync.imap import MailAccessError
 from mailwatch.sync.watch import MailboxWatcher
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.mailsample import corpus_files

@@ -7,7 +7,7 @@ import pytest
 
 from mailwatch.auth.tokens import TokenError
 from mailwatch.config import ConfigError, settings_from_values
-from mailwatch.send.smtp import classify_smtp_error, explain_smtp_reply
+from mailwatch.mail.smtp import classify_smtp_error, explain_smtp_reply
 
 CLIENT_ID = "0c1a5e2f-7f1d-4a55-9a57-3f1c1f0b6d21"
 TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"

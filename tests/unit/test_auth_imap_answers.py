@@ -18,7 +18,7 @@ import pytest
 from imapclient.exceptions import LoginError
 
 from mailwatch.config import Secret, ServerSettings
-from mailwatch.sync.imap import (
+from mailwatch.mail.imap import (
     ImapConnection,
     MailAccessError,
     describe_connect_error,

@@ -1,6 +1,6 @@
 """The FETCH response parser gives what imapclient's parser gives, and raises when it does.
 
-``mailwatch.sync.imap.parse_fetch`` tokenizes with one regex and falls back to
+``mailwatch.mail.imap.parse_fetch`` tokenizes with one regex and falls back to
 ``imapclient.response_parser.parse_fetch_response`` whenever its own reading is not
 certain. Compared here on hand-made responses in imaplib's shape (lines, and
 ``(line ending in {n}, literal)`` tuples) and on generated ones.
@@ -18,8 +18,8 @@ from imapclient import IMAPClient
 from imapclient.exceptions import ProtocolError
 from imapclient.response_parser import parse_fetch_response
 
-from mailwatch.sync import imap
-from mailwatch.sync.imap import parse_fetch
+from mailwatch.mail import imap
+from mailwatch.mail.imap import parse_fetch
 
 HEADER = b"From: Ann <a@b.c>\r\nSubject: Hi\r\nMessage-ID: <1@b.c>\r\n\r\n"
 REAL = [

@@ -18,14 +18,14 @@ import aiosmtplib
 import pytest
 
 from mailwatch.config import MailboxSettings
+from mailwatch.errors import MailAccessError
+from mailwatch.mail.smtp import SmtpUncertain, classify_smtp_error
 from mailwatch.send.message import BuiltMessage
 from mailwatch.send.outbox import RECOVER_AFTER, Outbox, retry_delay
 from mailwatch.send.rate import RateLimiter
 from mailwatch.send.sent import NoSentFolder, sent_copy_needed
-from mailwatch.send.smtp import SmtpUncertain, classify_smtp_error
 from mailwatch.store.db import make_engine, session_factory, upgrade
 from mailwatch.store.models import Draft, Mailbox, Message
-from mailwatch.sync.imap import MailAccessError
 from tests.helpers import make_settings, sqlite_url
 
 NOW = datetime(2026, 3, 11, 10, 0, tzinfo=UTC)

@@ -3,6 +3,23 @@
 imapclient is blocking; callers run it off the event loop. Every method here issues one
 IMAP command (``commands`` counts them), which is how the benchmark shows that a poll of
 an unchanged folder costs a constant number of commands.
+
+Private parts of imapclient and imaplib that this module uses, and why. imapclient is pinned
+to one exact version in pyproject.toml, and tests/unit/test_imap_private_api.py fails with a
+message naming the part when an upgrade changes one of them (re-check, then move the pin):
+
+- ``IMAPClient._imap`` (the imaplib connection) and imaplib's ``_command``,
+  ``_command_complete``, ``_untagged_response``, ``_get_line``, ``file`` and
+  ``untagged_responses``: UID FETCH with a compact UID set, news the server volunteers in
+  the middle of another command, and an IDLE wait that sees a dead link. imapclient has no
+  public way to do any of these.
+- ``IMAPClient._checkok``: the same OK check imapclient's own ``fetch`` makes.
+- ``response_parser._convert_ENVELOPE`` and ``_convert_INTERNALDATE``: the fast FETCH parser
+  builds the values imapclient builds; on any surprise it falls back to the public
+  ``parse_fetch_response``.
+
+imapclient's private ``_parse_untagged_response`` (IDLE lines) is no longer used: ``_untagged``
+does the same with the public ``parse_response``.
 """
 
 from __future__ import annotations
@@ -21,12 +38,13 @@ from datetime import date
 from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
-from imapclient.imapclient import SocketTimeout, _parse_untagged_response, seq_to_parenstr_upper
+from imapclient.exceptions import IMAPClientError, LoginError, ProtocolError
+from imapclient.imapclient import SocketTimeout, seq_to_parenstr_upper
 from imapclient.response_parser import (
     _convert_ENVELOPE,
     _convert_INTERNALDATE,
     parse_fetch_response,
+    parse_response,
 )
 from imapclient.response_types import BodyData
 
@@ -449,7 +467,7 @@ class ImapConnection:
         try:
             while True:
                 line = client._imap._get_line()
-                responses.append(_parse_untagged_response(line))
+                responses.append(_untagged(line))
                 if not _buffered(client) and not poller.poll(50):
                     break
         except CONNECTION_ERRORS as exc:
@@ -462,6 +480,17 @@ class ImapConnection:
         self.idling = False
         result: tuple[Any, list[Any]] = self._call(self.client.idle_done)
         return result[1]
+
+
+def _untagged(line: bytes) -> Any:
+    """One line the server sent during IDLE, in the shape imapclient's ``idle_check`` gives:
+    ``(b"OK", b"text")`` for a status line, else the parsed atoms (``(7, b"EXISTS")``)."""
+    if not line.startswith(b"* "):
+        raise ProtocolError(f"not an untagged response during IDLE: {line[:80]!r}")
+    text = line[2:]
+    if text.startswith((b"OK ", b"NO ")):
+        return tuple(text.split(b" ", 1))
+    return parse_response([text])
 
 
 def _buffered(client: IMAPClient) -> bool:

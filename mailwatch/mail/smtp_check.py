@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailwatch.config import ServerSettings
+from mailwatch.mail.smtp import explain_smtp_reply
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,8 @@ def check_smtp(
                 )
             return SmtpCheck(extensions=extensions)
     except smtplib.SMTPAuthenticationError as exc:
-        from mailwatch.send.smtp import explain_smtp_reply
-
-        text = exc.smtp_error.decode(errors="replace")
+        reply = exc.smtp_error
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
         why = explain_smtp_reply(exc.smtp_code, text)
         return SmtpCheck(
             error=f"login refused for {settings.username!r} at {where}: {exc.smtp_code} {text}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
+from mailwatch.auth.tokens import TokenError, invalidate_cached, provider_for
 from mailwatch.config import MailboxSettings
 from mailwatch.errors import MailwatchError, WorkFailed
 
@@ -115,7 +116,7 @@ def classify_smtp_error(exc: BaseException) -> SmtpFailure:
         return SmtpFailure(False, f"TLS error: {_text(exc.reason or exc)} (check SMTP_SECURITY)")
     if isinstance(exc, SmtpConfigError | aiosmtplib.SMTPNotSupported):
         return SmtpFailure(False, f"SMTP settings: {_text(exc)}")
-    if _is_token_error(exc):
+    if isinstance(exc, TokenError):
         return SmtpFailure(False, f"OAuth2 token: {_text(exc)}")
     if isinstance(exc, OSError):
         return SmtpFailure(False, f"connection problem: {exc.__class__.__name__}: {_text(exc)}")
@@ -162,7 +163,7 @@ async def submit(
             await client.ehlo()
         if s.auth == "oauth2":
             if token_provider is None:
-                token_provider = _default_provider(mailbox)
+                token_provider = provider_for(mailbox)
             await xoauth2_login(client, mailbox, token_provider)
         elif s.username and client.supports_extension("auth"):
             await client.login(s.username, s.password.reveal())
@@ -260,18 +261,6 @@ async def _transaction(
     return refused
 
 
-def _is_token_error(exc: BaseException) -> bool:
-    from mailwatch.auth.tokens import TokenError
-
-    return isinstance(exc, TokenError)
-
-
-def _default_provider(mailbox: MailboxSettings) -> Callable[[], str]:
-    from mailwatch.auth.tokens import provider_for
-
-    return provider_for(mailbox)
-
-
 async def auth_xoauth2(client: aiosmtplib.SMTP, user: str, token: str) -> None:
     """``AUTH XOAUTH2 base64(user=...^Aauth=Bearer ...^A^A)``; raises SMTPAuthenticationError.
 
@@ -316,8 +305,6 @@ async def xoauth2_login(
     if invalidate is not None:
         invalidate(token)
     else:  # a plain callable (the outbox's token_source): tell the shared provider
-        from mailwatch.auth.tokens import invalidate_cached
-
         invalidate_cached(mailbox, token)
     log.info("SMTP login for %s: token refused, fetching a new one", s.username)
     fresh = await asyncio.to_thread(token_provider)
