@@ -126,3 +126,11 @@ class MailAccessError(WorkFailed):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class LeaseLost(WorkFailed, RuntimeError):
+    """A write under a lease that this process no longer holds; nothing was written."""
+
+
+class LeaseBusy(WorkFailed, RuntimeError):
+    """The lease row stayed locked (a holder's write is committing): try again next round."""

@@ -102,8 +102,8 @@ class SharedRateLimiter:
 
         from sqlalchemy import delete, select, text
 
-        from mailwatch.service.lease import db_now
         from mailwatch.store.db import transaction
+        from mailwatch.store.leases import db_now
         from mailwatch.store.models import SendLog
 
         with self._lock, transaction(self.factory) as session:

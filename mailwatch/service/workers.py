@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,10 +29,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailwatch.config import PREFIX, ConfigError, Settings
-from mailwatch.service.lease import (
+from mailwatch.config import PREFIX, Settings
+from mailwatch.errors import ConfigError, LeaseBusy
+from mailwatch.store.db import transaction
+from mailwatch.store.leases import (
     Fence,
-    LeaseBusy,
     LeaseState,
     acquire,
     db_now,
@@ -41,7 +43,6 @@ from mailwatch.service.lease import (
     release,
     renew_many,
 )
-from mailwatch.store.db import transaction
 from mailwatch.store.models import Worker
 
 log = logging.getLogger("mailwatch.service")
@@ -324,8 +325,6 @@ class MailboxCoordinator:
         A batch already committing finishes; one still being fetched is dropped at its commit
         (its checkpoint did not move, so the next holder fetches it again: nothing lost).
         """
-        import time
-
         with self.lock:
             for held in self.held.values():
                 held.halt.set()

@@ -203,7 +203,7 @@ class MailStore:
         takeover waits for; PostgreSQL also ends the transaction if it idles longer than the
         lease (a paused process must not keep its locks). Either way: :class:`LeaseLost`.
         """
-        from mailwatch.service.lease import LeaseLost, begin_fenced, check, still_holds
+        from mailwatch.store.leases import LeaseLost, begin_fenced, check, still_holds
 
         if mailbox_id in self.revoked:
             raise LeaseLost(f"mailbox {mailbox_id}: this process gave up or lost its lease")

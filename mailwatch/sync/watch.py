@@ -28,7 +28,7 @@ from typing import Any
 
 from mailwatch.config import Settings
 from mailwatch.core.backoff import Backoff
-from mailwatch.service.lease import LeaseLost
+from mailwatch.errors import LeaseLost
 from mailwatch.store.mail import MailStore
 from mailwatch.sync.engine import MailboxSync, SyncReport
 from mailwatch.sync.imap import ImapConnection, MailAccessError

@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
-from mailwatch.service.lease import (
+from mailwatch.store.db import make_engine, session_factory, transaction, upgrade
+from mailwatch.store.leases import (
     Fence,
     LeaseLost,
     acquire,
@@ -31,7 +32,6 @@ from mailwatch.service.lease import (
     mailbox_lease,
     release,
 )
-from mailwatch.store.db import make_engine, session_factory, transaction, upgrade
 from mailwatch.store.models import Lease, Mailbox, Message, MessageLocation
 from tests.helpers import make_msg
 from tests.integration.test_cli import mailwatch
