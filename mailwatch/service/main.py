@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import importlib
 import logging
 import signal
 import threading
@@ -60,6 +61,11 @@ DIGEST_JOB = "daily-digest"
 # instead of at their next interval (an acknowledgment due now is not left waiting a minute).
 CHECK_JOBS = ("sla-check", "promise-check", "follow-up-check")
 
+# Modules the jobs import when they first run (mailwatch.service.jobs): loaded at start, in one
+# thread. Two job threads importing a module of an import cycle for the first time at once
+# see it half-initialised ("cannot import name 'Outbox' from partially initialized module").
+JOB_MODULES = ("mailwatch.send.outbox", "mailwatch.drafts.mailbox", "mailwatch.digest.send")
+
 
 def build_schedule(settings: Settings) -> list[Entry]:
     """Every job's schedule: the interval checks, the outbox, and the digest at ``DIGEST_AT``
@@ -74,6 +80,9 @@ def build_schedule(settings: Settings) -> list[Entry]:
             settings.digest_at,
             frozenset(settings.calendar.work_days),
             settings.calendar.tz,
+            # An hour late is still worth sending; with a fast simulated clock (tests) at least
+            # 30 real seconds, so a busy machine does not skip it.
+            grace=max(timedelta(hours=1), timedelta(seconds=30 * clock.speed())),
         )
     )
     return entries
@@ -190,6 +199,8 @@ def run_service(
         until then it claims none of their runs, so another worker runs them."""
         return job_id not in CHECK_JOBS or jobs.ready is None or jobs.ready.is_set()
 
+    for module in JOB_MODULES:
+        importlib.import_module(module)
     scheduler = Scheduler(factory, owner, build_schedule(settings), run_job, checks_may_run)
     running: dict[str, Any] = {"scheduler": None}
     synced: set[str] = set()

@@ -85,8 +85,8 @@ def claim(
             stmt = pg_insert(JobClaim).values(**values)
         else:
             stmt = sqlite_insert(JobClaim).values(**values)
-        inserted = session.execute(stmt.on_conflict_do_nothing(index_elements=["job", "slot"]))
-        if inserted.rowcount == 1:  # type: ignore[attr-defined]
+        stmt = stmt.on_conflict_do_nothing(index_elements=["job", "slot"]).returning(JobClaim.job)
+        if session.execute(stmt).scalar() is not None:  # our row went in
             return "won"
         row = session.get(JobClaim, (job, slot), with_for_update=True)
         if (

@@ -7,7 +7,7 @@ change therefore only drops locations, never messages.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Interval,
     MetaData,
     String,
     Text,
@@ -51,6 +52,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        """``column - timedelta(...)`` binds an interval, not a datetime (PostgreSQL)."""
+        if isinstance(value, timedelta):
+            return Interval()
+        return self
 
 
 NAMING = {
