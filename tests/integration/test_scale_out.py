@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from mailwatch import clock
 from mailwatch.service.main import INTERVAL_JOBS
@@ -387,8 +388,21 @@ def test_sqlite_refuses_a_second_worker_clearly(imap_user, tmp_path):
     db = f"sqlite:///{tmp_path / 'mw.db'}"
     assert mailwatch(_env(tmp_path, "init", [imap_user], db), "init").returncode == 0
     first = Worker(tmp_path, "first", [imap_user], db)
+    engine = create_engine(db)
     try:
-        wait_for("first healthz", first.health, 30)
+        first_id = wait_for("first healthz", first.health, 30)["process"]["worker"]
+        # The one worker runs every job, through the same claims (its current slots at once).
+        jobs = {job for job, *_ in INTERVAL_JOBS}
+
+        def ran() -> set[str]:
+            try:
+                rows = claim_rows(engine)
+            except OperationalError:  # the database is briefly locked by the worker
+                return set()
+            done = {r.job for r in rows if r.finished_at is not None and r.owner == first_id}
+            return done if done >= jobs else set()
+
+        wait_for("every job claimed and run by the one worker", ran, 30, 0.5)
         second = Worker(tmp_path, "second", [imap_user], db)
         second.proc.wait(timeout=30)
         second.handle.close()
@@ -399,6 +413,7 @@ def test_sqlite_refuses_a_second_worker_clearly(imap_user, tmp_path):
         assert first.proc.poll() is None
     finally:
         first.stop()
+        engine.dispose()
     assert first.proc.returncode == 0
     # After the first stopped (even killed: the OS lock goes with the process), one may start.
     again = Worker(tmp_path, "again", [imap_user], db)
