@@ -124,7 +124,7 @@ class Scheduler:
         self.stopping = False
         self.running: dict[str, datetime] = {}  # job -> the slot it is running now
         self._woken: set[str] = set()
-        self._pokes: dict[str, asyncio.Event] = {}
+        self._pokes = {entry.job: asyncio.Event() for entry in self.entries}
 
     def jobs(self) -> list[str]:
         return [entry.job for entry in self.entries]
@@ -138,7 +138,6 @@ class Scheduler:
 
     async def serve(self) -> None:
         """Every job's loop, until :meth:`stop`; a running job is waited for, never cancelled."""
-        self._pokes = {entry.job: asyncio.Event() for entry in self.entries}
         await asyncio.gather(*(self._loop(entry) for entry in self.entries))
 
     def stop(self) -> None:
@@ -157,11 +156,12 @@ class Scheduler:
                 slot = entry.latest(now)
                 if slot is not None and self.ready(job):
                     if attempted is None or slot > attempted:
-                        attempted, retry_lost = slot, False
                         self._woken.discard(job)  # this run reads the news as well
-                        retry_lost = await self._claim_and_run(job, slot, "due") == "lost"
+                        outcome = await self._claim_and_run(job, slot, "due")
+                        attempted, retry_lost = slot, outcome in ("lost", "busy")
                     elif retry_lost and slot == attempted:  # its claimer may have died
-                        retry_lost = await self._claim_and_run(job, slot, "due") == "lost"
+                        outcome = await self._claim_and_run(job, slot, "due")
+                        retry_lost = outcome in ("lost", "busy")
                 if job in self._woken and self.ready(job) and not self.stopping:
                     self._woken.discard(job)
                     if await self._claim_and_run(job, clock.now(), "wake") == "busy":
