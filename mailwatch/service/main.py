@@ -203,7 +203,9 @@ def run_service(
 
     for module in JOB_MODULES:
         importlib.import_module(module)
-    scheduler = Scheduler(factory, owner, build_schedule(settings), run_job, checks_may_run)
+    scheduler = Scheduler(
+        factory, owner, build_schedule(settings), run_job, checks_may_run, shared=not sqlite
+    )
     running: dict[str, Any] = {"scheduler": None}
     synced: set[str] = set()
     started = datetime.now(UTC)
@@ -285,7 +287,7 @@ def run_service(
             fingerprint=fingerprint,
         )
         coordinator.tick([w.id for w in live])
-        if time.monotonic() - pruned["at"] > PRUNE_EVERY:
+        if not sqlite and time.monotonic() - pruned["at"] > PRUNE_EVERY:
             pruned["at"] = time.monotonic()
             claims.prune(factory)
         if jobs.ready is not None and not jobs.ready.is_set() and first_passes_done():
