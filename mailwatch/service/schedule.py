@@ -179,8 +179,8 @@ class Scheduler:
             now = clock.now()
             upcoming = entry.after(max(now, attempted or now))
             wait = (upcoming - now).total_seconds() / clock.speed()
-            if retry_lost and isinstance(entry, Daily):
-                wait = min(wait, MAX_SLEEP)
+            # At most MAX_SLEEP: a lost daily slot is asked again meanwhile (its claimer may
+            # die), and a clock set forward is noticed.
             wait = min(max(wait, 0.01), MAX_SLEEP if pause is None else pause)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(poke.wait(), wait)
