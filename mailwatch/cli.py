@@ -249,7 +249,7 @@ def sync(
         _run_service(cfg, engine)
         return
     from mailwatch.errors import LeaseLost, MailAccessError
-    from mailwatch.service import lease
+    from mailwatch.store import leases as lease
     from mailwatch.store.db import session_factory
     from mailwatch.store.mail import MailStore
     from mailwatch.sync.engine import MailboxSync

@@ -8,7 +8,7 @@ and restarted carries on where the other left off. The scheduler's intervals are
 speed (``interval``), so "every minute" stays every simulated minute.
 
 What reads it: the scheduler's jobs (their "now"), the first-start instant of the backlog
-policy, and the scheduler's intervals. Sync, IMAP and SMTP timeouts stay in real time.
+policy, and the scheduler's intervals and slots (mailwatch.service.schedule). Sync, IMAP and SMTP timeouts stay in real time.
 """
 
 from __future__ import annotations

@@ -11,16 +11,10 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def include_object(obj: object, name: str | None, type_: str, *_args: object) -> bool:
-    """APScheduler owns its job table (``apscheduler_jobs``); migrations leave it alone."""
-    return not (type_ == "table" and name == "apscheduler_jobs")
-
-
 def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
-        include_object=include_object,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
         compare_type=True,
     )

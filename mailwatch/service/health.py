@@ -58,9 +58,10 @@ def record_job(
         with transaction(factory) as session:
             row = session.get(JobRun, job, with_for_update=True)
             if row is None:
-                row = JobRun(job=job, consecutive_failures=0, total_failures=0)
+                row = JobRun(job=job, consecutive_failures=0, total_failures=0, runs=0)
                 session.add(row)
             row.last_run_at = now
+            row.runs = (row.runs or 0) + 1
             if error is None:
                 row.last_success_at = now
                 row.consecutive_failures = 0

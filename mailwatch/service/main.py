@@ -2,41 +2,52 @@
 
 SIGTERM / SIGINT: the watchers finish the batch they are storing (each batch is one
 transaction), the scheduler waits for running jobs, the web server closes; nothing is left
-half-written. The scheduler runs only in the process holding the ``scheduler`` lease.
+half-written. Every process runs the scheduler; each due run is claimed in the database, so
+it happens once across workers (mailwatch.service.schedule).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import importlib
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy.engine import Engine
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.engine import Engine, make_url
 
-from mailwatch.config import PREFIX, ConfigError, Settings, is_loopback
-from mailwatch.core.timefmt import local
-from mailwatch.errors import LeaseBusy, UsageError
+from mailwatch import clock
+from mailwatch.config import PREFIX, Settings, is_loopback
+from mailwatch.errors import ConfigError, UsageError
 from mailwatch.service import jobs as job_module
-from mailwatch.service.lease import (
-    SCHEDULER,
-    Fence,
-    acquire,
-    new_owner_id,
-    release,
-)
+from mailwatch.service import workers
+from mailwatch.service.backlog import first_started_at
+from mailwatch.service.schedule import Daily, Entry, Every, Scheduler, period
+from mailwatch.service.web import create_app
+from mailwatch.store import claims
 from mailwatch.store.db import session_factory
+from mailwatch.store.leases import new_owner_id
+from mailwatch.store.mail import MailStore
+from mailwatch.store.models import Mailbox
+from mailwatch.sync.engine import MailboxSync
+from mailwatch.sync.watch import MailboxWatcher
+from mailwatch.track.tracker import Tracker
 
 log = logging.getLogger("mailwatch.service")
 
 SHUTDOWN_BUDGET = 8.0
+PRUNE_EVERY = 3600.0  # real seconds between two prunings of old job claims
 
-# (job id, function, trigger kind, trigger arguments)
+# (job id, function, interval)
 INTERVAL_JOBS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
     ("sla-check", job_module.sla_job, {"minutes": 1}),
     ("promise-check", job_module.promise_job, {"minutes": 5}),
@@ -44,105 +55,54 @@ INTERVAL_JOBS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
     ("outbox", job_module.outbox_job, {"seconds": 30}),
     ("drafts-folder", job_module.drafts_folder_job, {"minutes": 2}),
 )
-
-
-# The scheduler lease's fence while this process holds it: each job checks it before running.
-_scheduler_fence: dict[str, Any] = {"fence": None, "factory": None}
-
-
-def run_job(job_id: str) -> None:
-    """Run one scheduler job if this process still holds the scheduler lease (fencing).
-
-    A process paused past its lease (another took the scheduler over) skips the run instead
-    of running it a second time.
-    """
-    from mailwatch.errors import LeaseLost
-    from mailwatch.service.lease import check
-    from mailwatch.store.db import transaction
-
-    fence, factory = _scheduler_fence["fence"], _scheduler_fence["factory"]
-    if fence is not None and factory is not None:
-        try:
-            with transaction(factory) as session:
-                check(session, fence)
-        except LeaseLost as exc:
-            log.warning("job %s not run: %s", job_id, exc)
-            return
-    job_module.ENTRY_POINTS[job_id]()
-
-
-def build_scheduler(settings: Settings, fenced: bool = False) -> Any:
-    """The APScheduler with every job; ``fenced``: each run first checks the scheduler lease."""
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from mailwatch import clock
-
-    scheduler = AsyncIOScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url)},
-        # A thread pool, not the event loop's executor: shutdown(wait=True) then really waits
-        # for a running job, where the asyncio executor cancels it and logs a traceback.
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
-        job_defaults={
-            "coalesce": True,  # a backlog of missed runs is run once
-            "misfire_grace_time": 3600,  # APScheduler's default is 1 s: a restart would skip
-            "max_instances": 1,
-        },
-        timezone=settings.calendar.tz,
-    )
-
-    def job(job_id: str, func: Any) -> dict[str, Any]:
-        return {"func": run_job, "args": (job_id,)} if fenced else {"func": func}
-
-    for job_id, func, every in INTERVAL_JOBS:
-        seconds = clock.interval(timedelta(**every).total_seconds())  # simulated time: scaled
-        scheduler.add_job(
-            trigger="interval",
-            id=job_id,
-            replace_existing=True,
-            seconds=seconds,
-            **job(job_id, func),
-        )
-    days = ",".join(
-        ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d]
-        for d in sorted(settings.calendar.work_days)
-    )
-    scheduler.add_job(
-        trigger="cron",
-        id="daily-digest",
-        **job("daily-digest", job_module.digest_job),
-        replace_existing=True,
-        day_of_week=days,
-        hour=settings.digest_at.hour,
-        minute=settings.digest_at.minute,
-        timezone=settings.calendar.tz,
-    )
-    return scheduler
-
+DIGEST_JOB = "daily-digest"
 
 # Checks that look at what tracking found: run at once after a sync pass that changed something,
 # instead of at their next interval (an acknowledgment due now is not left waiting a minute).
 CHECK_JOBS = ("sla-check", "promise-check", "follow-up-check")
 
+# Modules the jobs import when they first run (mailwatch.service.jobs): loaded at start, in one
+# thread. Two job threads importing a module of an import cycle for the first time at once
+# see it half-initialised ("cannot import name 'Outbox' from partially initialized module").
+JOB_MODULES = ("mailwatch.send.outbox", "mailwatch.drafts.mailbox", "mailwatch.digest.send")
 
-def wake_checks(scheduler: Any, report: Any) -> None:
-    """Ask the scheduler to run the checks now when a sync pass brought news; never raises."""
+
+def build_schedule(settings: Settings) -> list[Entry]:
+    """Every job's schedule: the interval checks, the outbox, and the digest at ``DIGEST_AT``
+    on work days (local time: it stays at 08:30 across a change of summer time)."""
+    entries: list[Entry] = [
+        Every(job_id, period(timedelta(**every).total_seconds()))
+        for job_id, _func, every in INTERVAL_JOBS
+    ]
+    entries.append(
+        Daily(
+            DIGEST_JOB,
+            settings.digest_at,
+            frozenset(settings.calendar.work_days),
+            settings.calendar.tz,
+            # An hour late is still worth sending; with a fast simulated clock (tests) up to 30
+            # real seconds (at most 12 simulated hours), so a busy machine does not skip it.
+            grace=max(
+                timedelta(hours=1), min(timedelta(seconds=30 * clock.speed()), timedelta(hours=12))
+            ),
+        )
+    )
+    return entries
+
+
+def run_job(job_id: str) -> None:
+    """Run one job through its entry point (which records its outcome and logs a failure)."""
+    job_module.ENTRY_POINTS[job_id]()
+
+
+def wake_checks(scheduler: Scheduler | None, report: Any) -> None:
+    """Ask the scheduler to run the checks now when a sync pass brought news."""
     if scheduler is None or not (report.new or report.flags_changed):
         return
-    now = datetime.now(UTC)
-    for job_id in CHECK_JOBS:
-        try:
-            scheduler.modify_job(job_id, next_run_time=now)
-        except Exception as exc:  # e.g. the job store is briefly locked: the interval still runs
-            log.warning("could not wake job %s after a sync pass: %s", job_id, exc)
+    scheduler.wake(CHECK_JOBS)
 
 
 def web_server(settings: Settings, factory: Any, process: Any = None) -> Any:
-    import uvicorn
-
-    from mailwatch.service.web import create_app
-
     host, _, port = settings.web_bind.rpartition(":")
     host = host.strip("[]")
     if not is_loopback(host):
@@ -164,7 +124,9 @@ def web_server(settings: Settings, factory: Any, process: Any = None) -> Any:
         forwarded_allow_ips=list(settings.web_trusted_proxies) or "",
     )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours do it
+    # uvicorn takes SIGTERM/SIGINT over while it serves (``capture_signals``), then raises
+    # them again; ours (stop everything in order) must see them first and alone.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     return server
 
 
@@ -177,10 +139,6 @@ def _sqlite_lock(settings: Settings) -> Any:
 
     The OS drops it when the process dies (even by kill -9), so a restart never waits.
     """
-    import fcntl
-
-    from sqlalchemy.engine import make_url
-
     database = make_url(settings.database_url).database
     if not database or database == ":memory:":
         return None
@@ -206,12 +164,6 @@ def _sqlite_lock(settings: Settings) -> Any:
 def run_service(
     settings: Settings, engine: Engine, on_sync: Callable[[Any], None] | None = None
 ) -> None:
-    from mailwatch.service import workers
-    from mailwatch.store.mail import MailStore
-    from mailwatch.sync.engine import MailboxSync
-    from mailwatch.sync.watch import MailboxWatcher
-    from mailwatch.track.tracker import Tracker
-
     sqlite = engine.dialect.name == "sqlite"
     if not sqlite and not settings.web_secret:
         raise ConfigError(
@@ -243,6 +195,17 @@ def run_service(
     jobs = job_module.Jobs(factory, settings)
     jobs.ready = threading.Event()
     job_module.install(jobs)
+
+    def checks_may_run(job_id: str) -> bool:
+        """The drafting checks wait for this worker's first sync passes (``Jobs.ready``);
+        until then it claims none of their runs, so another worker runs them."""
+        return job_id not in CHECK_JOBS or jobs.ready is None or jobs.ready.is_set()
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    scheduler = Scheduler(
+        factory, owner, build_schedule(settings), run_job, checks_may_run, shared=not sqlite
+    )
     running: dict[str, Any] = {"scheduler": None}
     synced: set[str] = set()
     started = datetime.now(UTC)
@@ -267,8 +230,12 @@ def run_service(
                 jobs.ready.set()
                 wake = _AllNews(report)  # run the checks now, on fresh data
             # In the event loop, where the scheduler lives: never after it began shutting down.
-            loop, scheduler = running.get("loop"), running["scheduler"]
-            if loop is not None and scheduler is not None and (wake.new or wake.flags_changed):
+            loop = running.get("loop")
+            if (
+                loop is not None
+                and running["scheduler"] is not None
+                and (wake.new or wake.flags_changed)
+            ):
                 with contextlib.suppress(RuntimeError):  # the loop is closing
                     loop.call_soon_threadsafe(wake_if_running, wake)
         if on_sync is not None:
@@ -283,10 +250,6 @@ def run_service(
         others = {m.name for m in settings.mailboxes} - synced
         if not others:
             return True
-        from sqlalchemy import select
-
-        from mailwatch.store.models import Mailbox
-
         with factory() as session:
             rows = session.execute(
                 select(Mailbox.name, Mailbox.last_sync_at).where(Mailbox.name.in_(others))
@@ -310,52 +273,23 @@ def run_service(
         return thread
 
     coordinator = workers.MailboxCoordinator(settings, store, owner, ttl, start_watcher)
-
-    def scheduler_round() -> None:
-        """Renew the scheduler lease, or try to take it (its holder may have died)."""
-        held = running.get("scheduler_generation")
-        try:
-            state = acquire(factory, SCHEDULER, owner, ttl, held)
-        except LeaseBusy:
-            return
-        if state.acquired and held is None:
-            _scheduler_fence["fence"] = Fence(
-                SCHEDULER, owner, state.generation, ttl.total_seconds()
-            )
-            _scheduler_fence["factory"] = factory
-            running["scheduler_generation"] = state.generation
-            running["start_scheduler"] = True
-        elif not state.acquired and held is not None:
-            log.error(
-                "lost the scheduler lease to %s (generation %d): stopping the scheduler",
-                state.owner or "nobody",
-                state.generation,
-            )
-            _scheduler_fence["fence"] = None
-            running["scheduler_generation"] = None
-            running["stop_scheduler"] = True
-        elif not state.acquired and not running.get("told_scheduler"):
-            running["told_scheduler"] = True
-            log.info(
-                "another mailwatch run (%s) runs the scheduler on this database (lease until "
-                "%s); this process takes it over if that one stops",
-                state.owner,
-                local(state.expires_at, settings.calendar.tz, missing="unknown"),
-            )
+    pruned = {"at": 0.0}
 
     def coordinate() -> None:
-        """One round: heartbeat, mailbox leases, scheduler lease; run in a thread."""
+        """One round: heartbeat, mailbox leases, old job claims; run in a thread."""
         live = workers.heartbeat(
             factory,
             owner,
             ttl,
             mailboxes=coordinator.mailbox_names(),
-            scheduler=running.get("scheduler_generation") is not None,
+            scheduler=running["scheduler"] is not None,
             web=settings.web_bind,
             fingerprint=fingerprint,
         )
         coordinator.tick([w.id for w in live])
-        scheduler_round()
+        if not sqlite and time.monotonic() - pruned["at"] > PRUNE_EVERY:
+            pruned["at"] = time.monotonic()
+            claims.prune(factory)
         if jobs.ready is not None and not jobs.ready.is_set() and first_passes_done():
             # The mailboxes other workers hold had their passes there: run the checks now.
             jobs.ready.set()
@@ -365,26 +299,11 @@ def run_service(
                 with contextlib.suppress(RuntimeError):  # the loop is closing
                     loop.call_soon_threadsafe(wake_if_running, news)
 
-    async def apply_scheduler() -> None:
-        if running.pop("start_scheduler", False):
-            from mailwatch import clock
-            from mailwatch.service.backlog import first_started_at
-
-            await asyncio.to_thread(first_started_at, factory, clock.now())  # the backlog's edge
-            scheduler = build_scheduler(settings, fenced=True)
-            scheduler.start()
-            running["scheduler"] = scheduler
-            log.info("scheduler started (lease held by %s)", owner)
-        if running.pop("stop_scheduler", False) and running["scheduler"] is not None:
-            scheduler, running["scheduler"] = running["scheduler"], None
-            await asyncio.to_thread(scheduler.shutdown, False)
-
     async def coordinate_forever(stop: asyncio.Event) -> None:
         every = max(1.0, ttl.total_seconds() / 3)
         while not stop.is_set():
             try:
                 await asyncio.to_thread(coordinate)
-                await apply_scheduler()
             except Exception:  # e.g. the database is briefly unreachable: leases expire safely
                 log.exception("lease round failed; retrying in %.0f s", every)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -402,7 +321,7 @@ def run_service(
                 "worker": owner,
                 "alive": True,
                 "mailboxes": coordinator.mailbox_names(),
-                "scheduler": running.get("scheduler_generation") is not None,
+                "scheduler": running["scheduler"] is not None,
             }
 
         server = web_server(settings, factory, process)
@@ -416,6 +335,13 @@ def run_service(
             settings.web_bind,
             settings.calendar.tz_name,
         )
+        try:  # the backlog's edge (the SLA check records it too, if this fails)
+            await asyncio.to_thread(first_started_at, factory, clock.now())
+        except Exception as exc:
+            log.warning("could not record the first start yet: %s", exc)
+        running["scheduler"] = scheduler
+        scheduler_task = asyncio.create_task(scheduler.serve(), name="scheduler")
+        log.info("scheduler started: %s", ", ".join(scheduler.jobs()))
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({stopped, web_task}, return_when=asyncio.FIRST_COMPLETED)
         if web_task.done() and not stop.is_set():
@@ -423,19 +349,26 @@ def run_service(
             stop.set()
         log.info("stopping")
         server.should_exit = True
+        scheduler.stop()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.gather(lease_task, return_exceptions=True), 5)
-        scheduler, running["scheduler"] = running["scheduler"], None
-        if scheduler is not None:
-            await asyncio.to_thread(scheduler.shutdown, True)
-        if running.get("scheduler_generation") is not None:
-            await asyncio.to_thread(
-                release, factory, SCHEDULER, owner, running["scheduler_generation"]
+        # A running job is waited for (never cancelled half-way), within the budget.
+        done, _ = await asyncio.wait({scheduler_task}, timeout=SHUTDOWN_BUDGET)
+        if not done:
+            log.warning(
+                "job(s) %s still running after %.0f s: stopping without them (each job's own "
+                "state makes its next run safe)",
+                ", ".join(sorted(scheduler.running)) or "?",
+                SHUTDOWN_BUDGET,
             )
+        running["scheduler"] = None
         await asyncio.to_thread(coordinator.stop, SHUTDOWN_BUDGET)
         await asyncio.to_thread(workers.leave, factory, owner)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.gather(web_task, return_exceptions=True), 3)
+        if not scheduler_task.done():
+            scheduler_task.cancel()  # only waits on a job thread left behind
+            await asyncio.gather(scheduler_task, return_exceptions=True)
         log.info("mailwatch stopped cleanly")
 
     try:

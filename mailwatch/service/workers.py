@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,9 +29,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailwatch.config import PREFIX, ConfigError, Settings
-from mailwatch.errors import LeaseBusy
-from mailwatch.service.lease import (
+from mailwatch.config import PREFIX, Settings
+from mailwatch.errors import ConfigError, LeaseBusy
+from mailwatch.store.db import db_now, transaction
+from mailwatch.store.leases import (
     Fence,
     LeaseState,
     acquire,
@@ -40,7 +42,6 @@ from mailwatch.service.lease import (
     release,
     renew_many,
 )
-from mailwatch.store.db import db_now, transaction
 from mailwatch.store.models import Worker
 
 log = logging.getLogger("mailwatch.service")
@@ -323,8 +324,6 @@ class MailboxCoordinator:
         A batch already committing finishes; one still being fetched is dropped at its commit
         (its checkpoint did not move, so the next holder fetches it again: nothing lost).
         """
-        import time
-
         with self.lock:
             for held in self.held.values():
                 held.halt.set()

@@ -30,6 +30,7 @@ from mailwatch.core.threads import (
 )
 from mailwatch.errors import LeaseLost
 from mailwatch.store.db import transaction
+from mailwatch.store.leases import begin_fenced, check, still_holds
 from mailwatch.store.models import Folder, Mailbox, Message, MessageLocation, Thread, table_of
 
 log = logging.getLogger(__name__)
@@ -217,10 +218,6 @@ class MailStore:
         takeover waits for; PostgreSQL also ends the transaction if it idles longer than the
         lease (a paused process must not keep its locks). Either way: :class:`LeaseLost`.
         """
-        # Kept local for now: store must not depend on service, the layer above it. The
-        # lease persistence moves to store/leases.py (issue #15); then import it at the top.
-        from mailwatch.service.lease import begin_fenced, check, still_holds
-
         if mailbox_id in self.revoked:
             raise LeaseLost(f"mailbox {mailbox_id}: this process gave up or lost its lease")
         fence = self.fences.get(mailbox_id)

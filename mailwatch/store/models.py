@@ -7,7 +7,7 @@ change therefore only drops locations, never messages.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Interval,
     MetaData,
     String,
     Table,
@@ -52,6 +53,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        """``column - timedelta(...)`` binds an interval, not a datetime (PostgreSQL)."""
+        if isinstance(value, timedelta):
+            return Interval()
+        return self
 
 
 NAMING = {
@@ -405,3 +412,26 @@ class JobRun(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     total_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # every run, successful or not: with several workers, runs == the job's claims (each run once)
+    runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class JobClaim(Base):
+    """One run of a scheduler job, claimed by the worker that runs it.
+
+    The key (job, slot) is unique: every worker runs the scheduler, each one inserts the row
+    for a due slot with ``ON CONFLICT DO NOTHING``, and only the one whose insert won runs it.
+    ``reason``: ``due`` (a slot of the job's schedule), ``wake`` (run early by the worker whose
+    sync pass brought news; its slot is that instant), ``takeover`` (a due slot whose claimer
+    died before finishing it). Kept two days (mailwatch.store.claims).
+    """
+
+    __tablename__ = "job_claims"
+    __table_args__ = (Index("ix_job_claims_job_finished_at", "job", "finished_at"),)
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(16), default="due")
+    claimed_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

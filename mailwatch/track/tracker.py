@@ -204,9 +204,12 @@ class Tracker:
         with transaction(self.factory) as session:
             stale = list(
                 session.scalars(
-                    select(Mailbox).where(
-                        (Mailbox.analysis_key.is_(None)) | (Mailbox.analysis_key != self.key)
-                    )
+                    select(Mailbox)
+                    .where((Mailbox.analysis_key.is_(None)) | (Mailbox.analysis_key != self.key))
+                    # Locked in one order: two workers starting together wait for each other
+                    # (the second then finds nothing stale) instead of deadlocking.
+                    .order_by(Mailbox.id)
+                    .with_for_update()
                 )
             )
             for mailbox in stale:

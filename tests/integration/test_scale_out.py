@@ -3,7 +3,9 @@
 What must hold: the workers share the mailboxes (about M/N each); a worker killed with -9
 mid-backfill has its mailboxes resumed by the others within the lease time + 10 s with no
 message lost or duplicated; a worker paused (SIGSTOP) past its lease cannot write when it
-wakes (fencing); on SQLite a second worker refuses clearly.
+wakes (fencing); every worker runs the scheduler and each due run happens once across them,
+the digest once per day, also when a worker is killed in the middle of sending it; on SQLite
+a second worker refuses clearly and the one worker runs every job.
 """
 
 from __future__ import annotations
@@ -13,25 +15,40 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
+from mailwatch import clock
 from mailwatch.errors import LeaseLost
-from mailwatch.service.lease import (
+from mailwatch.service.main import INTERVAL_JOBS
+from mailwatch.service.schedule import EPOCH
+from mailwatch.service.workers import heartbeat, leave
+from mailwatch.store import claims
+from mailwatch.store.db import db_now, make_engine, session_factory, transaction, upgrade
+from mailwatch.store.leases import (
     Fence,
     acquire,
     check,
     mailbox_lease,
     release,
 )
-from mailwatch.store.db import db_now, make_engine, session_factory, transaction, upgrade
-from mailwatch.store.models import Lease, Mailbox, Message, MessageLocation
+from mailwatch.store.models import (
+    JobClaim,
+    JobRun,
+    Lease,
+    Mailbox,
+    Message,
+    MessageLocation,
+    ServiceState,
+)
 from tests.helpers import make_msg, wait_until
 from tests.integration.test_cli import mailwatch
 from tests.integration.test_service import _free_port, _get
@@ -65,7 +82,15 @@ def _env(tmp_path: Path, name: str, accounts, db_url: str, **extra: str) -> Path
 
 
 class Worker:
-    def __init__(self, tmp_path: Path, name: str, accounts, db_url: str, **extra: str) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        name: str,
+        accounts,
+        db_url: str,
+        environ: dict[str, str] | None = None,
+        **extra: str,
+    ) -> None:
         self.name = name
         self.port = _free_port()
         self.env = _env(
@@ -78,7 +103,10 @@ class Worker:
             cwd=tmp_path,
             stdout=self.handle,
             stderr=subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")},
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")},
+                **(environ or {}),
+            },
         )
 
     def health(self) -> dict | None:
@@ -257,7 +285,7 @@ def test_three_workers_share_twelve_mailboxes_and_survive_kill_9(dovecot, pg_url
 
         listed = wait_for("the heartbeats to show the takeover", listed_after_kill, 60, 0.5)
         assert {r["id"] for r in listed if r["alive"]} == set(ids) - {victim_id}
-        assert sum(r["scheduler"] for r in listed if r["alive"]) == 1
+        assert all(r["scheduler"] for r in listed if r["alive"])  # every worker runs it
 
         # Every message stored exactly once, in every mailbox.
         def complete():
@@ -353,8 +381,24 @@ def test_sqlite_refuses_a_second_worker_clearly(imap_user, tmp_path):
     db = f"sqlite:///{tmp_path / 'mw.db'}"
     assert mailwatch(_env(tmp_path, "init", [imap_user], db), "init").returncode == 0
     first = Worker(tmp_path, "first", [imap_user], db)
+    engine = create_engine(db)
     try:
         wait_for("first healthz", first.health, 30)
+        # The one worker runs every job (its current slots at once); on SQLite the slots are
+        # not claimed in the database: the OS lock already makes it the only scheduler.
+        jobs = {job for job, *_ in INTERVAL_JOBS}
+
+        def ran() -> set[str]:
+            try:
+                with session_factory(engine)() as session:
+                    done = {r.job for r in session.scalars(select(JobRun)) if r.runs}
+            except OperationalError:  # the database is briefly locked by the worker
+                return set()
+            return done if done >= jobs else set()
+
+        wait_for("every job run by the one worker", ran, 30, 0.5)
+        assert claim_rows(engine) == []
+        assert first.health()["process"]["scheduler"] is True
         second = Worker(tmp_path, "second", [imap_user], db)
         second.proc.wait(timeout=30)
         second.handle.close()
@@ -365,6 +409,7 @@ def test_sqlite_refuses_a_second_worker_clearly(imap_user, tmp_path):
         assert first.proc.poll() is None
     finally:
         first.stop()
+        engine.dispose()
     assert first.proc.returncode == 0
     # After the first stopped (even killed: the OS lock goes with the process), one may start.
     again = Worker(tmp_path, "again", [imap_user], db)
@@ -451,3 +496,187 @@ def test_the_digest_is_sent_once_per_day_across_workers(imap_user, pg_url, pg_en
         Jobs(factory, settings).digest(third, send=refused)
     assert Jobs(factory, settings).digest(third, send=slow_send("retry")) is True
     assert sent[1:] == ["retry"]
+
+
+# -- the scheduler: every worker runs it, each due run happens once -----------------------------
+
+SPEED = 6000.0  # a simulated day in 14.4 real seconds; every interval job every 0.5 s
+DAY1 = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # a Monday, at DIGEST_AT
+
+
+def claim_rows(engine: Engine) -> list[JobClaim]:
+    with session_factory(engine)() as session:
+        return list(session.scalars(select(JobClaim).order_by(JobClaim.slot)))
+
+
+def test_claims_make_each_run_happen_once_on_postgresql(pg_engine, pg_url):
+    other = make_engine(pg_url)  # a second worker: its own pool, as another process
+    try:
+        a, b = session_factory(pg_engine), session_factory(other)
+        # live workers on another host (this host's "is that process gone?" does not apply)
+        far_a, far_b = "far-a:1:aaaa", "far-b:2:bbbb"
+        for owner in (far_a, far_b):
+            heartbeat(
+                a,
+                owner,
+                timedelta(seconds=60),
+                mailboxes=(),
+                scheduler=True,
+                web=None,
+                fingerprint={},
+            )
+        slot = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+        start, results = threading.Barrier(2), {}
+
+        def ask(factory, owner):
+            start.wait()
+            results[owner] = claims.claim(factory, "outbox", slot, owner)
+
+        threads = [threading.Thread(target=ask, args=x) for x in ((a, far_a), (b, far_b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        # The second waits for the first's claim, then finds the slot taken (or the job running).
+        assert sorted(results.values()) in (["busy", "won"], ["lost", "won"])
+        winner = next(o for o, r in results.items() if r == "won")
+        loser = far_b if winner == far_a else far_a
+        # While the winner runs it, the next slot and a wake-up wait: one run at a time.
+        later = slot + timedelta(seconds=30)
+        assert claims.claim(b, "outbox", later, loser) == "busy"
+        assert claims.claim(b, "outbox", later + timedelta(seconds=1), loser, "wake") == "busy"
+        claims.finish(a, "outbox", slot, winner)
+        assert claims.claim(b, "outbox", later, loser) == "won"
+        claims.finish(b, "outbox", later, loser)
+        assert claims.claim(a, "outbox", later, winner) == "lost"  # done: never again
+        # The claimer dies in the middle (its heartbeat ends): the slot is taken over, once.
+        third = later + timedelta(seconds=30)
+        assert claims.claim(a, "outbox", third, far_a) == "won"
+        leave(a, far_a)
+        assert claims.claim(b, "outbox", third, far_b) == "takeover"
+        assert claims.claim(a, "outbox", third, "far-c:3:cccc") == "busy"  # far_b runs it now
+        claims.finish(b, "outbox", third, far_b)
+        assert claims.claim(a, "outbox", third, "far-c:3:cccc") == "lost"
+        rows = claim_rows(pg_engine)
+        assert [(r.slot, r.owner, r.reason) for r in rows] == [
+            (slot, winner, "due"),
+            (later, loser, "due"),
+            (third, far_b, "takeover"),
+        ]
+        assert all(r.finished_at is not None for r in rows)
+    finally:
+        other.dispose()
+
+
+def test_every_worker_runs_the_scheduler_and_each_due_run_happens_once(
+    dovecot, pg_url, smtp_server, tmp_path
+):
+    accounts = accounts_with_mail(dovecot, 2, 1, "sc")
+    extra = {
+        "digest_to": "boss@example.com",
+        "digest_at": "08:30",
+        "timezone": "UTC",
+        "work_days": "Mon-Fri",  # the last digest before Monday's is Friday's: long past
+        "smtp_host": smtp_server.host,
+        "smtp_port": str(smtp_server.port),
+        "smtp_security": "none",
+    }
+    assert mailwatch(_env(tmp_path, "init", accounts, pg_url, **extra), "init").returncode == 0
+    lead = 12.0  # real seconds from now to the first digest (08:30 on Monday, simulated)
+    anchor = time.time()
+    start = DAY1 - timedelta(seconds=lead * SPEED)
+    environ = {clock.ENV: clock.simulated(start, SPEED, anchor)}
+
+    def simulated(real: float) -> datetime:
+        return start + timedelta(seconds=(real - anchor) * SPEED)
+
+    def digest_claim(slot: datetime) -> JobClaim | None:
+        return next(
+            (r for r in claim_rows(engine) if r.job == "daily-digest" and r.slot == slot), None
+        )
+
+    smtp_server.fault_next("slow_filter", 4.0)  # the first digest takes 4 s to be accepted
+    engine = create_engine(pg_url)
+    workers = [Worker(tmp_path, f"s{i}", accounts, pg_url, environ, **extra) for i in range(3)]
+    try:
+        ids = {}
+        for w in workers:
+            health = wait_for(f"{w.name} healthz", w.health, 30)
+            assert health["process"]["scheduler"] is True
+            ids[health["process"]["worker"]] = w
+
+        # Day 1: the worker whose claim won sends the digest; kill -9 it while the server holds
+        # its DATA (mid-run).
+        first = wait_for("the first digest claimed", lambda: digest_claim(DAY1), lead + 30)
+        wait_for("the first digest's DATA", lambda: smtp_server.attempts >= 1, 15, 0.02)
+        victim = ids[first.owner]
+        victim.proc.kill()
+        killed = time.time()
+        victim.proc.wait()
+        assert smtp_server.attempts == 1
+        claim = digest_claim(DAY1)
+        assert claim is not None and claim.finished_at is None  # it died in the middle
+        survivors = {i: w for i, w in ids.items() if w is not victim}
+
+        # The others' jobs go on: every interval job has a run claimed and finished by a
+        # survivor after the kill.
+        def resumed() -> bool:
+            rows = [r for r in claim_rows(engine) if r.finished_at is not None]
+            return all(
+                any(
+                    r.job == job and r.owner in survivors and r.slot > simulated(killed)
+                    for r in rows
+                )
+                for job, *_ in INTERVAL_JOBS
+            )
+
+        wait_for("every job run by the survivors after the kill", resumed, 20, 0.5)
+        assert len(smtp_server.wait_for(1, timeout=10)) == 1  # the filter took day 1's
+
+        # Day 2: sent once, by a survivor; a SIGTERM in the middle of the send waits for it.
+        smtp_server.fault_next("slow_filter", 3.0)
+        day2 = DAY1 + timedelta(days=1)
+        due = anchor + lead + 86400 / SPEED
+        second = wait_for(
+            "the second digest claimed", lambda: digest_claim(day2), due - time.time() + 30
+        )
+        assert second.owner in survivors
+        wait_for("the second digest's DATA", lambda: smtp_server.attempts >= 2, 15, 0.02)
+        sender = survivors[second.owner]
+        sender.proc.send_signal(signal.SIGTERM)
+        sender.proc.wait(timeout=20)
+        log = sender.log()
+        assert sender.proc.returncode == 0, log
+        assert "stopped cleanly" in log
+        assert "Traceback" not in log and "CancelledError" not in log, log
+        claim = digest_claim(day2)
+        assert claim is not None and claim.finished_at is not None  # the stop waited for it
+        with session_factory(engine)() as session:
+            assert session.get_one(ServiceState, "digest_sent_for").value == "2026-11-24"
+        assert len(smtp_server.received) == 2
+    finally:
+        for w in workers:
+            w.stop()
+    for w in survivors.values():
+        assert w.proc.returncode == 0
+        assert "Traceback" not in w.log() and "Adding job" not in w.log()
+
+    # Once per day: every digest slot claimed was sent exactly once (day 1 by the killed one).
+    rows = claim_rows(engine)
+    days = [r.slot for r in rows if r.job == "daily-digest"]
+    assert days[:2] == [DAY1, day2]
+    assert len(smtp_server.received) == len(days)
+    # Each due run once across the three workers: claims on the schedule's grid (one per slot,
+    # not one per worker), and the runs counted by the jobs never exceed the claims.
+    with session_factory(engine)() as session:
+        runs = {r.job: r.runs for r in session.scalars(select(JobRun))}
+    for job, _func, every in INTERVAL_JOBS:
+        mine = [r for r in rows if r.job == job]
+        grid = timedelta(seconds=max(timedelta(**every).total_seconds(), 0.5 * SPEED))
+        due_slots = [r.slot for r in mine if r.reason != "wake"]
+        assert all((slot - EPOCH) % grid == timedelta(0) for slot in due_slots), job
+        finished = sum(1 for r in mine if r.finished_at is not None)
+        assert finished <= runs[job] <= len(mine), (job, finished, runs[job], len(mine))
+        assert len(due_slots) >= 20, job  # ~0.5 s apart for the test's duration
+        assert len({r.owner for r in mine}) >= 2, job  # not one scheduler: whoever claims first
+    engine.dispose()

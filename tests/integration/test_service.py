@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -18,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from mailwatch.service.jobs import Jobs
-from mailwatch.service.main import build_scheduler
+from mailwatch.service.main import build_schedule
 from mailwatch.store.models import Draft, ServiceState
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.integration.test_cli import write_env
@@ -182,15 +181,8 @@ def test_scheduler_jobs_persist_without_duplicates(imap_user, tmp_path):
     settings = make_settings(imap_user, sqlite_url(tmp_path))
     Harness(settings).close()  # creates the schema
 
-    async def start_and_list() -> list[str]:
-        scheduler = build_scheduler(settings)
-        scheduler.start(paused=True)
-        ids = sorted(job.id for job in scheduler.get_jobs())
-        scheduler.shutdown(wait=False)
-        return ids
-
-    for _ in range(2):  # a restart re-adds the same ids
-        ids = asyncio.run(start_and_list())
+    for _ in range(2):  # a restart builds the same ids
+        ids = sorted(entry.job for entry in build_schedule(settings))
     assert ids == [
         "daily-digest",
         "drafts-folder",

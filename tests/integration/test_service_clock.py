@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -15,7 +14,7 @@ import time_machine
 from sqlalchemy import select
 
 from mailwatch.service import jobs as job_module
-from mailwatch.service.main import build_scheduler
+from mailwatch.service.main import build_schedule
 from mailwatch.store.models import Draft
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.integration.test_cli import _count, mailwatch, write_env
@@ -100,21 +99,16 @@ def test_digest_fires_at_the_local_hour_across_the_dst_change(imap_user, tmp_pat
     )
     Harness(settings).close()
 
-    async def fire_times() -> list[datetime]:
-        scheduler = build_scheduler(settings)
-        scheduler.start(paused=True)
-        trigger = scheduler.get_job("daily-digest").trigger
-        scheduler.shutdown(wait=False)
-        times, previous = [], None
-        now = datetime.now(TZ)
+    def fire_times() -> list[datetime]:
+        (digest,) = [e for e in build_schedule(settings) if e.job == "daily-digest"]
+        times, previous = [], datetime.now(TZ)
         for _ in range(4):
-            previous = trigger.get_next_fire_time(previous, previous or now)
+            previous = digest.after(previous)
             times.append(previous)
-            previous = previous + timedelta(seconds=1)
         return times
 
     with time_machine.travel(datetime(2026, 10, 22, 12, 0, tzinfo=TZ), tick=False):
-        times = asyncio.run(fire_times())
+        times = fire_times()
     assert [t.astimezone(TZ).strftime("%a %d %H:%M") for t in times] == [
         "Fri 23 08:30",
         "Mon 26 08:30",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mailwatch import clock
-from mailwatch.service.lease import holder_is_gone, new_owner_id
+from mailwatch.store.leases import holder_is_gone, new_owner_id
 
 
 def test_real_time_without_the_variable(monkeypatch):

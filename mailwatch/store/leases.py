@@ -1,4 +1,4 @@
-"""Roles held through a row of ``leases``: the scheduler, and each mailbox (``mailbox:<name>``).
+"""Roles held through a row of ``leases``: each mailbox (``mailbox:<name>``).
 
 Three rules make this safe with many processes on one PostgreSQL:
 
@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,7 +34,6 @@ from mailwatch.errors import LeaseBusy, LeaseLost
 from mailwatch.store.db import db_now, transaction
 from mailwatch.store.models import Lease
 
-SCHEDULER = "scheduler"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -97,12 +99,8 @@ def _ensure_row(session: Session, name: str) -> None:
     stmt: Any
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
         stmt = pg_insert(Lease).on_conflict_do_nothing(index_elements=["name"])
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
         stmt = sqlite_insert(Lease).on_conflict_do_nothing(index_elements=["name"])
     session.execute(
         stmt.values(name=name, owner="", expires_at=_EPOCH, acquired_at=_EPOCH, generation=0)
@@ -253,8 +251,6 @@ class Renewer:
     def __init__(
         self, factory: sessionmaker[Session], name: str, owner: str, ttl: timedelta, held: int
     ) -> None:
-        import threading
-
         self.args = (factory, name, owner, ttl, held)
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"renew-{name}", daemon=True)
