@@ -28,6 +28,7 @@ from mailwatch.core.business_time import (
     parse_work_days,
     parse_work_hours,
 )
+from mailwatch.core.text import LANGUAGES
 from mailwatch.errors import ConfigError
 
 PREFIX = "MAILWATCH_"
@@ -39,7 +40,6 @@ OFFICE365_IMAP_HOST = "outlook.office365.com"
 OFFICE365_SMTP_HOST = "smtp.office365.com"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DRAFT_KINDS = ("acknowledgment", "decline", "renegotiation", "follow_up", "closing", "clarify")
-LANGUAGES = ("en", "ru", "ro", "es")
 
 
 class Secret:

@@ -30,6 +30,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from mailwatch.core import timefmt
+from mailwatch.core.text import LANGUAGES
 
 __all__ = [
     "DRAFT_KIND_LABELS",
@@ -66,7 +67,7 @@ def N_plural(singular: str, plural: str) -> tuple[str, str]:
     return singular, plural
 
 
-UI_LANGUAGES = ("en", "ru", "ro", "es")
+UI_LANGUAGES = LANGUAGES  # the interface speaks every language mailwatch reads
 DEFAULT = "en"
 # Each language's own name for itself: the language switch shows these.
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "ro": "Română", "es": "Español"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid, parsedate_tz
@@ -38,6 +37,7 @@ from mailwatch.core.headers import header_safe
 from mailwatch.core.intent import IntentVerdict, classify_intent
 from mailwatch.core.message import Address
 from mailwatch.core.names import addressee
+from mailwatch.core.text import fold
 from mailwatch.core.threads import child_thread_index
 from mailwatch.drafts.render import DraftRenderer, DraftTemplateError
 from mailwatch.errors import UsageError
@@ -643,9 +643,7 @@ def gender_of_first_name(first_name: str) -> Gender | None:
         _gender_detector = detector.Detector(case_sensitive=False)
     answer = _gender_detector.get_gender(first_name)
     if answer in ("andy", "unknown"):  # "María" is listed without its accent too
-        plain = "".join(
-            ch for ch in unicodedata.normalize("NFKD", first_name) if not unicodedata.combining(ch)
-        )
+        plain = fold(first_name, casefold=False)
         answer = _gender_detector.get_gender(plain)
     # "mostly_female" (María in Spain) is the library's confident answer for a mixed list
     if answer in ("female", "mostly_female"):

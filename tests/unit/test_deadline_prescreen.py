@@ -9,10 +9,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailwatch.core import promises
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.parse import parse_message
 from mailwatch.core.promises import detect_requested_deadline
+from mailwatch.core.promises import engine as promises
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "tests" / "data" / "eval").rglob("*.eml")) + sorted(
