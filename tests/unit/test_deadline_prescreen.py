@@ -16,7 +16,7 @@ from mailwatch.core.promises import engine as promises
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "tests" / "data" / "eval").rglob("*.eml")) + sorted(
-    (ROOT / "mailwatch" / "demo_data").glob("*.eml")
+    (ROOT / "mailwatch" / "demo" / "data").glob("*.eml")
 )
 CAL = BusinessCalendar(tz_name="Europe/Chisinau", holidays_country="MD")
 AT = datetime(2026, 11, 23, 10, tzinfo=UTC)

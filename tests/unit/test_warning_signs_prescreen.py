@@ -16,7 +16,7 @@ from mailwatch.core.warning_signs import SignKind, WarningSign, detect_text_sign
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "tests" / "data" / "eval").rglob("*.eml")) + sorted(
-    (ROOT / "mailwatch" / "demo_data").glob("*.eml")
+    (ROOT / "mailwatch" / "demo" / "data").glob("*.eml")
 )
 TABLES = (ws._PRICE, ws._URGENCY, ws._MEETING, ws._NO_GOAL, ws._CONTRACT_TERMS)
 
