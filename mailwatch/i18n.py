@@ -30,6 +30,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from mailwatch.core import timefmt
+from mailwatch.core.business_time import business_duration
 from mailwatch.core.text import LANGUAGES
 
 __all__ = [
@@ -279,8 +280,6 @@ _UNITS: Mapping[str, tuple[str, str, str]] = {
 def duration(minutes: int | None) -> str:
     """Business minutes as "2h 05m" / "2 ч 05 мин" / "2 h 05 min" (no days: a work day is
     not 24 hours). English keeps the CLI's compact spelling."""
-    from mailwatch.core.business_time import business_duration
-
     language = current()
     if language == DEFAULT:
         return business_duration(int(minutes or 0))

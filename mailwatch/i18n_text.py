@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from mailwatch.core.etiquette import PASSED_WORDS
 from mailwatch.i18n import N_, N_plural, current, gettext, ngettext
 
 __all__ = ["finding_code", "finding_text", "passed_word", "reason_text"]
@@ -181,8 +182,6 @@ _PASSED = {
 
 def passed_word(code: str) -> str:
     """What a passed etiquette check means, in the interface language."""
-    from mailwatch.core.etiquette import PASSED_WORDS
-
     if code in _PASSED:
         return gettext(_PASSED[code])
     return PASSED_WORDS.get(code, code)

@@ -22,7 +22,10 @@ import quopri
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from email import message_from_bytes
 from email.header import decode_header
+from email.message import Message
+from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
 import quotequail
@@ -612,12 +615,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
     Picks the first text/plain part (else the first text/html) exactly as the sync does
     with BODYSTRUCTURE, so both paths give the same result.
     """
-    import email
-    from email.message import Message
-    from email.policy import compat32
-
     head, sep, _ = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
-    message: Message = email.message_from_bytes(raw, policy=compat32)
+    message: Message = message_from_bytes(raw, policy=compat32)
     chosen: Message | None = None
     for wanted in ("plain", "html"):
         for part in message.walk():

@@ -15,6 +15,7 @@ from datetime import datetime
 from email.utils import make_msgid, parsedate_tz
 from typing import Any, cast
 
+import gender_guesser.detector as detector
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +42,7 @@ from mailwatch.core.text import fold
 from mailwatch.core.threads import child_thread_index
 from mailwatch.drafts.render import DraftRenderer, DraftTemplateError
 from mailwatch.errors import UsageError
+from mailwatch.send.outbox import Outbox
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
 
@@ -488,8 +490,6 @@ class DraftService:
     def send_now(self, draft_id: int, now: datetime) -> dict[str, Any]:
         """Send an approved draft right away (exactly once, through the outbox) and do the
         bookkeeping that follows; returns the draft as it then stands."""
-        from mailwatch.send.outbox import Outbox
-
         Outbox(self.factory, self.settings).send_due_sync(only_ids=[draft_id])
         self.after_sent(now)
         return self.get(draft_id)
@@ -638,8 +638,6 @@ def gender_of_first_name(first_name: str) -> Gender | None:
     ("andy": used for both, "unknown": not in its list)."""
     global _gender_detector
     if _gender_detector is None:
-        import gender_guesser.detector as detector
-
         _gender_detector = detector.Detector(case_sensitive=False)
     answer = _gender_detector.get_gender(first_name)
     if answer in ("andy", "unknown"):  # "María" is listed without its accent too
