@@ -1,6 +1,6 @@
 """English rules for promises and requested deadlines: dates, commitments, negations.
 
-Patterns are matched on the lower-cased text.
+Patterns are written in folded spelling (lower case, no accents), as the text is matched.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from types import ModuleType
+from typing import Protocol
 
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.promises import en, es, ro, ru
@@ -46,8 +46,20 @@ class DetectedPromise:
     time_given: bool  # True when the text named a time of day
 
 
+class LanguageRules(Protocol):
+    """The tables each language module (``en``, ``ru``, ``ro``, ``es``) defines."""
+
+    DATES: list[tuple[str, Handler]]  # date phrases and their handlers, earlier rules win
+    COMMIT: list[str]  # first-person commitments by us
+    NEGATION: re.Pattern[str]  # anywhere in the sentence: takes the commitment back
+    NEG_BEFORE: re.Pattern[str]  # right in front of the verb
+    CONDITIONAL: re.Pattern[str]  # at the start: depends on the client acting first
+    REQUEST: re.Pattern[str]  # a client asking something of us
+    STRICT_BEFORE: re.Pattern[str]  # "before Friday": by the end of the day before
+
+
 # One module of rules per language, each with the same tables.
-_RULES: dict[str, ModuleType] = {"en": en, "ru": ru, "ro": ro, "es": es}
+_RULES: dict[str, LanguageRules] = {"en": en, "ru": ru, "ro": ro, "es": es}
 
 # "before Friday" means by the end of Thursday; "by", "until", "до", "până" include the day.
 _STRICT_BEFORE: dict[str, re.Pattern[str]] = {k: m.STRICT_BEFORE for k, m in _RULES.items()}
