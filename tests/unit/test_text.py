@@ -122,3 +122,19 @@ def test_promises_and_warning_signs_read_the_same_sentences():
     signs = warning_signs.detect_text_signs(text, None, "en")
     assert [s.evidence for s in signs] == ["we need a discount."]
     assert split_sentences(text) == ["Hello,", "we need a discount.", "Send it today!", "Thanks"]
+
+
+def test_warning_sign_evidence_is_the_whole_sentence():
+    # The old warning-sign splitter cut at every dot and line break: the evidence stopped at
+    # "orders@cohen-distribution." or "20." and lost the wrapped line.
+    text = (
+        "For urgent orders please contact orders@cohen-distribution.com or call\n+1 212 555 0100.\n"
+    )
+    [sign] = warning_signs.detect_text_signs(text, None, "en")
+    assert sign.evidence == (
+        "For urgent orders please contact orders@cohen-distribution.com or call +1 212 555 0100."
+    )
+    [sign] = warning_signs.detect_text_signs(
+        "Ne puteți face o reducere dacă luăm 20.000 de bucăți?", None, "ro"
+    )
+    assert sign.evidence == "Ne puteți face o reducere dacă luăm 20.000 de bucăți?"
