@@ -31,7 +31,7 @@ from mailwatch.core.address import (
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.headers import header_safe, reply_subject
 from mailwatch.core.names import addressee
-from mailwatch.core.text import LANGUAGES, fold
+from mailwatch.core.text import LANGUAGES, fold, fold_words
 
 __all__ = [
     "BABEL_LOCALES",
@@ -158,12 +158,8 @@ def normalize_language(language: str | None) -> str:
     return code if _LANGUAGE_RE.match(code) else DEFAULT_LANGUAGE
 
 
-def _fold_set(words: str) -> frozenset[str]:
-    return frozenset(fold(w) for w in words.split())
-
-
-_MALE_TITLES = _fold_set("mr sir señor senor sr don dl dnul domnul г-н господин")
-_FEMALE_TITLES = _fold_set(
+_MALE_TITLES = fold_words("mr sir señor senor sr don dl dnul domnul г-н господин")
+_FEMALE_TITLES = fold_words(
     "mrs ms miss madam sra srta señora senora señorita senorita doña dona dña dna "
     "doamna doamnă domnișoara domnisoara d-na г-жа госпожа"
 )

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from mailwatch.core.text import fold
+from mailwatch.core.text import fold, fold_words
 
 __all__ = ["Addressee", "addressee", "name_from_signature"]
 
@@ -34,20 +34,16 @@ class Addressee:
 # --- word lists (compared case- and accent-insensitively) ----------------------------------------
 
 
-def _fold_set(words: str) -> frozenset[str]:
-    return frozenset(fold(w) for w in words.split())
-
-
-_TITLES = _fold_set(
+_TITLES = fold_words(
     """mr mrs ms miss mx dr prof professor sir madam dame rev hon atty eng
     sr sra srta señor señora señorita don doña dña dra lic ing arq
     dl dna d-l d-na d-na. dnul dna. domnul doamna domnisoara
     г-н г-жа господин госпожа"""
 )
-_SUFFIXES = _fold_set("jr jr. sr. ii iii iv phd ph.d mba msc md esq cpa pmp mph bsc ma")
+_SUFFIXES = fold_words("jr jr. sr. ii iii iv phd ph.d mba msc md esq cpa pmp mph bsc ma")
 
 # Words that make a display name a company, a team or a role rather than a person.
-_ORG_WORDS = _fold_set(
+_ORG_WORDS = fold_words(
     """team sales support info office department dept company corp corporation inc incorporated
     llc ltd limited gmbh ag plc srl s.r.l. sa s.a. sl s.l. sas bv nv group holding holdings
     service services customer customers billing accounts accounting admin administration hr
@@ -64,14 +60,14 @@ _ORG_WORDS = _fold_set(
     дистрибуция торговый дом"""
 )
 # Words that end a candidate line taken from a signature: job titles, not names.
-_JOB_WORDS = _fold_set(
+_JOB_WORDS = fold_words(
     """manager director ceo cto cfo coo head officer engineer assistant specialist consultant
     executive president founder partner owner lead coordinator analyst representative
     менеджер директор руководитель специалист инженер начальник помощник консультант
     director directoare manager inginer specialist consultant asistent sef șef
     gerente jefe jefa responsable ejecutivo ejecutiva consultor consultora asistente directora"""
 )
-_ROLE_LOCAL_PARTS = _fold_set(
+_ROLE_LOCAL_PARTS = fold_words(
     """info sales office contact contacts support admin hello hi team hr billing accounts
     accounting enquiries enquiry inquiries inquiry orders order purchasing procurement
     marketing reception mail email help service services secretary secretariat webmaster
@@ -81,7 +77,7 @@ _ROLE_LOCAL_PARTS = _fold_set(
     zakaz zakazy prodazhi buh buhgalteria priemnaya sekretar ofis"""
 )
 # Full (never diminutive) first names; used only to tell first name from surname.
-_FIRST_NAMES = _fold_set(
+_FIRST_NAMES = fold_words(
     """Александр Алексей Анатолий Андрей Антон Аркадий Арсений Артём Борис Вадим Валентин
     Валерий Василий Виктор Виталий Владимир Владислав Всеволод Вячеслав Геннадий Георгий Глеб
     Григорий Даниил Денис Дмитрий Евгений Егор Захар Иван Игорь Илья Кирилл Константин Лев
@@ -113,9 +109,9 @@ _FIRST_NAMES = _fold_set(
     Margaret Helen Rachel Rebecca Olivia Sophie Charlotte Amanda Nicole Michelle"""
 )
 # Second halves of compound given names ("María José", "Juan Carlos", "Ana Maria").
-_COMPOUND_FIRST = _fold_set("María José Juan Ana Luis Miguel Jesús Francisco Carlos Pedro Jorge")
+_COMPOUND_FIRST = fold_words("María José Juan Ana Luis Miguel Jesús Francisco Carlos Pedro Jorge")
 
-_PARTICLES = _fold_set("de del la las los da das do dos di du van von der den y e le")
+_PARTICLES = fold_words("de del la las los da das do dos di du van von der den y e le")
 
 # Surnames by their ending. Cyrillic: -ов/-ев/-ова/-ева/-ский/-цкий/-енко/... (strong) and
 # -ин/-ина/-ын (weak: "Ирина", "Валентин" end so too). Romanian: -escu, -eanu.

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["LANGUAGES", "fold", "split_sentences"]
+__all__ = ["LANGUAGES", "fold", "fold_words", "split_sentences"]
 
 # The languages mailwatch reads and writes (mail analysis, drafts, the user interface).
 LANGUAGES: tuple[str, ...] = ("en", "ru", "ro", "es")
@@ -50,6 +50,11 @@ def fold(text: str, *, keep_offsets: bool = False, casefold: bool = True) -> str
         return "".join(map(_fold_char, text))
     decomposed = unicodedata.normalize("NFKD", text.casefold() if casefold else text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold_words(words: str) -> frozenset[str]:
+    """A word list written with spaces ("mr sir señor"), folded for look-ups of folded words."""
+    return frozenset(fold(w) for w in words.split())
 
 
 # --------------------------------------------------------------------------- sentences
