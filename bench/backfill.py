@@ -274,8 +274,12 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("analysis: classify", "mailwatch/core/classify.py", "classify_inbound"),
     ("analysis: language (lingua)", "mailwatch/core/language.py", "detect_language"),
     ("analysis: language (lingua)", "mailwatch/core/language.py", "detect_languages"),
-    ("analysis: requested deadline", "mailwatch/core/promises.py", "detect_requested_deadline"),
-    ("analysis: promises", "mailwatch/core/promises.py", "detect_promises"),
+    (
+        "analysis: requested deadline",
+        "mailwatch/core/promises/engine.py",
+        "detect_requested_deadline",
+    ),
+    ("analysis: promises", "mailwatch/core/promises/engine.py", "detect_promises"),
     ("analysis: warning signs", "mailwatch/core/warning_signs.py", "detect_text_signs"),
     ("tracking: thread states", "mailwatch/track/tracker.py", "_update_threads"),
 )

@@ -37,6 +37,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.table import Table
+
 from mailwatch.core.business_time import BusinessCalendar, parse_work_days, parse_work_hours
 from mailwatch.core.classify import classify_inbound
 from mailwatch.core.draft_facts import check_draft_facts, late_without_apology
@@ -758,9 +761,6 @@ def _score_renegotiation(
 
 
 def _print_report(report: Report, minimum: float, check_coverage: bool = True) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console()
     console.print(
         f"[bold]mailwatch evaluation[/]: {report.conversations} conversations, "
@@ -830,8 +830,6 @@ def _print_report(report: Report, minimum: float, check_coverage: bool = True) -
 
 
 def _print_drafts(console: Any, drafts: DraftContent) -> None:
-    from rich.table import Table
-
     def count(value: int, target_zero: bool = True) -> str:
         return f"[bold red]{value}[/]" if target_zero and value else str(value)
 

@@ -30,6 +30,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from mailwatch.core import timefmt
+from mailwatch.core.business_time import business_duration
+from mailwatch.core.text import LANGUAGES
 
 __all__ = [
     "DRAFT_KIND_LABELS",
@@ -66,7 +68,7 @@ def N_plural(singular: str, plural: str) -> tuple[str, str]:
     return singular, plural
 
 
-UI_LANGUAGES = ("en", "ru", "ro", "es")
+UI_LANGUAGES = LANGUAGES  # the interface speaks every language mailwatch reads
 DEFAULT = "en"
 # Each language's own name for itself: the language switch shows these.
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "ro": "Română", "es": "Español"}
@@ -278,8 +280,6 @@ _UNITS: Mapping[str, tuple[str, str, str]] = {
 def duration(minutes: int | None) -> str:
     """Business minutes as "2h 05m" / "2 ч 05 мин" / "2 h 05 min" (no days: a work day is
     not 24 hours). English keeps the CLI's compact spelling."""
-    from mailwatch.core.business_time import business_duration
-
     language = current()
     if language == DEFAULT:
         return business_duration(int(minutes or 0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from mailwatch.core.etiquette import PASSED_WORDS
 from mailwatch.i18n import N_, N_plural, current, gettext, ngettext
 
 __all__ = ["finding_code", "finding_text", "passed_word", "reason_text"]
@@ -19,140 +20,92 @@ __all__ = ["finding_code", "finding_text", "passed_word", "reason_text"]
 Rule = tuple[re.Pattern[str], Callable[[dict[str, str]], str]]
 
 
-def _plain(msgid: str) -> Callable[[dict[str, str]], str]:
-    return lambda values: gettext(msgid, **values)
+# What a placeholder may stand for in a stored text; anything else is ``.+``.
+_SLOT = {"email": r"\S+", "reply": r"\S+", "num": r"\d+", "max": r"\d+"}
+_MAY_BE_EMPTY = frozenset({"signature", "words", "text", "evidence"})
+_PLACEHOLDER_RE = re.compile(r"%\((\w+)\)[sd]")
 
 
-def _counted(pair: tuple[str, str], key: str) -> Callable[[dict[str, str]], str]:
+def _pattern(english: str) -> re.Pattern[str]:
+    """The stored English sentence as a regex: each ``%(name)s`` becomes a named group."""
+    parts: list[str] = []
+    pos = 0
+    for m in _PLACEHOLDER_RE.finditer(english):
+        name = m.group(1)
+        slot = _SLOT.get(name, ".*" if name in _MAY_BE_EMPTY else ".+")
+        parts += [re.escape(english[pos : m.start()]), f"(?P<{name}>{slot})"]
+        pos = m.end()
+    parts.append(re.escape(english[pos:]))
+    return re.compile("".join(parts))
+
+
+def _same(msgid: str, stored: str | None = None) -> Rule:
+    """A stored text and its catalog entry, written once: the core stores ``msgid`` filled in
+    (or, where the interface words it differently, ``stored``)."""
+    return _pattern(stored or msgid), lambda values: gettext(msgid, **values)
+
+
+def _counted(pair: tuple[str, str], key: str) -> Rule:
+    """A stored text with a count: matched by the plural form, shown with ``ngettext``."""
     one, many = pair
-    return lambda values: ngettext(
+    return _pattern(many), lambda values: ngettext(
         one, many, int(values[key]), **{k: v for k, v in values.items() if k != key}
     )
 
 
 _FINDINGS: list[Rule] = [
-    (re.compile(r"The body is empty\."), _plain(N_("The body is empty."))),
-    (re.compile(r"Greets (?P<name>.+) by name\."), _plain(N_("Greets %(name)s by name."))),
-    (
-        re.compile(r"The greeting does not use the name \((?P<name>.+)\)\."),
-        _plain(N_("The greeting does not use the name (%(name)s).")),
+    _same(N_("The body is empty.")),
+    _same(N_("Greets %(name)s by name.")),
+    _same(N_("The greeting does not use the name (%(name)s).")),
+    _same(N_("No greeting: start with a greeting by name (%(name)s).")),
+    _same(N_("A neutral greeting on purpose: %(reason)s.")),
+    _same(
+        N_(
+            "The client's name is not known, so the greeting is neutral; add the name if "
+            "you know it."
+        )
     ),
-    (
-        re.compile(r"No greeting: start with a greeting by name \((?P<name>.+)\)\."),
-        _plain(N_("No greeting: start with a greeting by name (%(name)s).")),
-    ),
-    (
-        re.compile(r"A neutral greeting on purpose: (?P<reason>.+)\."),
-        _plain(N_("A neutral greeting on purpose: %(reason)s.")),
-    ),
-    (
-        re.compile(
-            r"The client's name is not known, so the greeting is neutral; add the name if you "
-            r"know it\."
+    _same(N_("No greeting: start with a greeting (by name when you know it).")),
+    _same(N_("The subject is empty.")),
+    _same(N_("The subject contains a line break.")),
+    _same(N_('The subject stacks prefixes ("Re: Re:"); keep one "Re:".')),
+    _same(N_('A reply\'s subject should be "Re: " + the original subject.')),
+    _same(N_("The subject is long (%(num)s characters).")),
+    _same(N_("The subject says what the mail is about.")),
+    _counted(
+        N_plural(
+            "%(num)d word: keep it to the essentials (under about %(max)s).",
+            "%(num)d words: keep it to the essentials (under about %(max)s).",
         ),
-        _plain(
-            N_(
-                "The client's name is not known, so the greeting is neutral; add the name if "
-                "you know it."
-            )
+        "num",
+    ),
+    _counted(
+        N_plural(
+            "Only %(num)d word: is anything missing?", "Only %(num)d words: is anything missing?"
         ),
+        "num",
     ),
-    (
-        re.compile(r"No greeting: start with a greeting \(by name when you know it\)\."),
-        _plain(N_("No greeting: start with a greeting (by name when you know it).")),
+    _counted(N_plural("%(num)d word.", "%(num)d words."), "num"),
+    _same(N_("No signature is configured (MAILWATCH_SIGNATURE).")),
+    _same(N_('The signature ("%(signature)s") is not at the end.')),
+    _same(N_("The signature has no contact details (phone, e-mail or web).")),
+    _same(N_("Ends with the signature and contact details.")),
+    _same(N_('Over-familiar for business mail: "%(words)s".')),
+    _same(N_('Emoticons and "%(words)s" read as familiar.')),
+    _same(N_("The tone is courteous.")),
+    _same(N_("The subject is in capitals, which reads as shouting.")),
+    _same(
+        N_("The text is in capitals, which reads as shouting."),
+        stored="The body is in capitals, which reads as shouting.",
     ),
-    (re.compile(r"The subject is empty\."), _plain(N_("The subject is empty."))),
-    (
-        re.compile(r"The subject contains a line break\."),
-        _plain(N_("The subject contains a line break.")),
+    _same(N_("Several words in capitals in the subject.")),
+    _same(
+        N_("Several words in capitals in the text."),
+        stored="Several words in capitals in the body.",
     ),
-    (
-        re.compile(r'The subject stacks prefixes \("Re: Re:"\); keep one "Re:"\.'),
-        _plain(N_('The subject stacks prefixes ("Re: Re:"); keep one "Re:".')),
-    ),
-    (
-        re.compile(r'A reply\'s subject should be "Re: " \+ the original subject\.'),
-        _plain(N_('A reply\'s subject should be "Re: " + the original subject.')),
-    ),
-    (
-        re.compile(r"The subject is long \((?P<num>\d+) characters\)\."),
-        _plain(N_("The subject is long (%(num)s characters).")),
-    ),
-    (
-        re.compile(r"The subject says what the mail is about\."),
-        _plain(N_("The subject says what the mail is about.")),
-    ),
-    (
-        re.compile(r"(?P<num>\d+) words: keep it to the essentials \(under about (?P<max>\d+)\)\."),
-        _counted(
-            N_plural(
-                "%(num)d word: keep it to the essentials (under about %(max)s).",
-                "%(num)d words: keep it to the essentials (under about %(max)s).",
-            ),
-            "num",
-        ),
-    ),
-    (
-        re.compile(r"Only (?P<num>\d+) words: is anything missing\?"),
-        _counted(
-            N_plural(
-                "Only %(num)d word: is anything missing?",
-                "Only %(num)d words: is anything missing?",
-            ),
-            "num",
-        ),
-    ),
-    (
-        re.compile(r"(?P<num>\d+) words\."),
-        _counted(N_plural("%(num)d word.", "%(num)d words."), "num"),
-    ),
-    (
-        re.compile(r"No signature is configured \(MAILWATCH_SIGNATURE\)\."),
-        _plain(N_("No signature is configured (MAILWATCH_SIGNATURE).")),
-    ),
-    (
-        re.compile(r'The signature \("(?P<signature>.*)"\) is not at the end\.'),
-        _plain(N_('The signature ("%(signature)s") is not at the end.')),
-    ),
-    (
-        re.compile(r"The signature has no contact details \(phone, e-mail or web\)\."),
-        _plain(N_("The signature has no contact details (phone, e-mail or web).")),
-    ),
-    (
-        re.compile(r"Ends with the signature and contact details\."),
-        _plain(N_("Ends with the signature and contact details.")),
-    ),
-    (
-        re.compile(r'Over-familiar for business mail: "(?P<words>.*)"\.'),
-        _plain(N_('Over-familiar for business mail: "%(words)s".')),
-    ),
-    (
-        re.compile(r'Emoticons and "(?P<words>.*)" read as familiar\.'),
-        _plain(N_('Emoticons and "%(words)s" read as familiar.')),
-    ),
-    (re.compile(r"The tone is courteous\."), _plain(N_("The tone is courteous."))),
-    (
-        re.compile(r"The subject is in capitals, which reads as shouting\."),
-        _plain(N_("The subject is in capitals, which reads as shouting.")),
-    ),
-    (
-        re.compile(r"The body is in capitals, which reads as shouting\."),
-        _plain(N_("The text is in capitals, which reads as shouting.")),
-    ),
-    (
-        re.compile(r"Several words in capitals in the subject\."),
-        _plain(N_("Several words in capitals in the subject.")),
-    ),
-    (
-        re.compile(r"Several words in capitals in the body\."),
-        _plain(N_("Several words in capitals in the text.")),
-    ),
-    (re.compile(r"No shouting in capitals\."), _plain(N_("No shouting in capitals."))),
-    (
-        re.compile(r'An unfilled placeholder is left: "(?P<text>.*)"\.'),
-        _plain(N_('An unfilled placeholder is left: "%(text)s".')),
-    ),
-    (re.compile(r"No unfilled placeholders\."), _plain(N_("No unfilled placeholders."))),
+    _same(N_("No shouting in capitals.")),
+    _same(N_('An unfilled placeholder is left: "%(text)s".')),
+    _same(N_("No unfilled placeholders.")),
 ]
 
 _CODES = {
@@ -181,8 +134,6 @@ _PASSED = {
 
 def passed_word(code: str) -> str:
     """What a passed etiquette check means, in the interface language."""
-    from mailwatch.core.etiquette import PASSED_WORDS
-
     if code in _PASSED:
         return gettext(_PASSED[code])
     return PASSED_WORDS.get(code, code)
@@ -209,42 +160,26 @@ def finding_code(code: str) -> str:
 
 
 _REASONS: list[Rule] = [
-    (re.compile(r"from client (?P<email>\S+)"), _plain(N_("from client %(email)s"))),
-    (
-        re.compile(r"from client (?P<email>\S+); thanks only \((?P<evidence>.*)\)"),
-        _plain(N_("from client %(email)s; thanks only (%(evidence)s)")),
+    _same(N_("from client %(email)s")),
+    _same(N_("from client %(email)s; thanks only (%(evidence)s)")),
+    _same(N_("we wrote last, at %(when)s")),
+    _same(
+        N_("answered from another mail client (the message of %(when)s is marked answered)"),
+        stored="answered from another mail client: the \\Answered flag is set on the message "
+        "of %(when)s",
     ),
-    (
-        re.compile(r"we wrote last, at (?P<when>.+)"),
-        _plain(N_("we wrote last, at %(when)s")),
+    _same(N_("sent from our own address %(email)s")),
+    _same(N_("a colleague: %(email)s"), stored="internal sender %(email)s"),
+    _same(N_("no sender address")),
+    _same(
+        N_("sender %(email)s, but replies go to %(reply)s (a contact form)"),
+        stored="sender %(email)s but Reply-To %(reply)s (a contact form)",
     ),
-    (
-        re.compile(
-            r"answered from another mail client: the \\Answered flag is set on the message of "
-            r"(?P<when>.+)"
-        ),
-        _plain(
-            N_("answered from another mail client (the message of %(when)s is marked answered)")
-        ),
-    ),
-    (
-        re.compile(r"sent from our own address (?P<email>\S+)"),
-        _plain(N_("sent from our own address %(email)s")),
-    ),
-    (re.compile(r"internal sender (?P<email>\S+)"), _plain(N_("a colleague: %(email)s"))),
-    (re.compile(r"no sender address"), _plain(N_("no sender address"))),
-    (
-        re.compile(r"sender (?P<email>\S+) but Reply-To (?P<reply>\S+) \(a contact form\)"),
-        _plain(N_("sender %(email)s, but replies go to %(reply)s (a contact form)")),
-    ),
-    (re.compile(r"sender (?P<email>\S+)"), _plain(N_("automatic sender %(email)s"))),
-    (
-        re.compile(r"subject starts with (?P<prefix>.+)"),
-        _plain(N_("the subject starts with %(prefix)s")),
-    ),
-    (
-        re.compile(r"no client is waiting: no inbound message"),
-        _plain(N_("no client is waiting: no incoming message")),
+    _same(N_("automatic sender %(email)s"), stored="sender %(email)s"),
+    _same(N_("the subject starts with %(prefix)s"), stored="subject starts with %(prefix)s"),
+    _same(
+        N_("no client is waiting: no incoming message"),
+        stored="no client is waiting: no inbound message",
     ),
 ]
 

@@ -15,10 +15,11 @@ this module reads no files. The order of the evidence is the order of trust:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
+
+from mailwatch.core.text import fold
 
 __all__ = [
     "AMBIGUOUS_FIRST_NAMES",
@@ -61,11 +62,6 @@ AMBIGUOUS_FIRST_NAMES = frozenset(
 )
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 @dataclass(frozen=True, slots=True)
 class GenderEvidence:
     gender: Gender | None
@@ -101,9 +97,9 @@ def gender_from_our_greetings(texts: Iterable[str], surname: str | None = None) 
         line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
         if not line or len(line) > 80:
             continue
-        folded = _fold(line).replace(".", " ")
+        folded = fold(line).replace(".", " ")
         other_person = bool(re.search(r"\b(?:doamna|domnule|sra|sr|ms|mrs|mr)\s+\w", folded))
-        if surname and _fold(surname) not in folded and other_person:
+        if surname and fold(surname) not in folded and other_person:
             continue  # the greeting names someone else
         f = bool(_OUR_GREETING_F.search(folded))
         m = bool(_OUR_GREETING_M.search(folded))
@@ -153,15 +149,15 @@ _SELF_M: dict[str, tuple[str, ...]] = {
         r"^\s*(?:atentamente,?\s*)?(?:muy\s+)?agradecido\b",
     ),
 }
-_COMPILED_F = {k: [re.compile(_fold(p), re.MULTILINE) for p in v] for k, v in _SELF_F.items()}
-_COMPILED_M = {k: [re.compile(_fold(p), re.MULTILINE) for p in v] for k, v in _SELF_M.items()}
+_COMPILED_F = {k: [re.compile(fold(p), re.MULTILINE) for p in v] for k, v in _SELF_F.items()}
+_COMPILED_M = {k: [re.compile(fold(p), re.MULTILINE) for p in v] for k, v in _SELF_M.items()}
 
 
 def gender_from_text(text: str | None, language: str) -> GenderEvidence:
     """The client's gender from how they speak of themselves in their own (new) text."""
     if not text:
         return GenderEvidence(None, "none", "")
-    folded = _fold(text)
+    folded = fold(text)
     f = [m.group(0) for p in _COMPILED_F.get(language, []) if (m := p.search(folded))]
     m_ = [m.group(0) for p in _COMPILED_M.get(language, []) if (m := p.search(folded))]
     if f and not m_:
@@ -188,7 +184,7 @@ def resolve_gender(
             return evidence
     if first_name and lookup is not None:
         first = first_name.split()[0]
-        if _fold(first) not in AMBIGUOUS_FIRST_NAMES:
+        if fold(first) not in AMBIGUOUS_FIRST_NAMES:
             guessed = lookup(first)
             if guessed is not None:
                 return GenderEvidence(guessed, "name list", f"{first} is a {_WORD[guessed]} name")
@@ -216,8 +212,8 @@ _FORMAL: dict[str, str] = {
     "es": r"\b(?:usted|ustedes|puede|podria|le agradeceria|les agradeceria|le escribo|"
     r"estimado|estimada|su empresa|envienos|envieme)\b",
 }
-_INFORMAL_RE = {k: re.compile(_fold(v)) for k, v in _INFORMAL.items()}
-_FORMAL_RE = {k: re.compile(_fold(v)) for k, v in _FORMAL.items()}
+_INFORMAL_RE = {k: re.compile(fold(v)) for k, v in _INFORMAL.items()}
+_FORMAL_RE = {k: re.compile(fold(v)) for k, v in _FORMAL.items()}
 
 
 def detect_register(text: str | None, language: str) -> RegisterEvidence:
@@ -229,7 +225,7 @@ def detect_register(text: str | None, language: str) -> RegisterEvidence:
     """
     if not text or language not in _INFORMAL_RE:
         return RegisterEvidence("formal", "")
-    folded = _fold(text)
+    folded = fold(text)
     informal = _INFORMAL_RE[language].findall(folded)
     formal = _FORMAL_RE[language].findall(folded)
     if language == "es":

@@ -46,6 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailwatch.core.autosend import spam_reason
 from mailwatch.core.intent import Intent, classify_intent
 from mailwatch.core.message import Address, ParsedMessage
 
@@ -209,8 +210,6 @@ def _rules_loop_addresses(markers: Mapping[str, str]) -> list[str]:
 
 
 def _spam_reason(markers: Mapping[str, str]) -> str | None:
-    from mailwatch.core.autosend import spam_reason
-
     return spam_reason(markers)
 
 

@@ -17,18 +17,13 @@ rendered text. A problem here means the draft must not be queued as it is:
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from mailwatch.core.drafting import DraftInputs, When
+from mailwatch.core.text import fold
 
 __all__ = ["check_draft_facts", "dates_named", "late_without_apology"]
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 _MONTHS: dict[str, list[str]] = {
@@ -89,8 +84,8 @@ _MONTHS: dict[str, list[str]] = {
         "diciembre",
     ],
 }
-_MONTH_NUMBER = {_fold(m): i + 1 for names in _MONTHS.values() for i, m in enumerate(names)}
-_MONTH_NUMBER[_fold("setiembre")] = 9
+_MONTH_NUMBER = {fold(m): i + 1 for names in _MONTHS.values() for i, m in enumerate(names)}
+_MONTH_NUMBER[fold("setiembre")] = 9
 _MONTH_ALT = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
 # "14 March", "14 марта", "14 martie", "14 de marzo", "14 de marzo de 2027", "March 14, 2027"
 _DAY_MONTH_RE = re.compile(
@@ -115,7 +110,7 @@ _AMBIGUOUS_RE = [(lang, re.compile(p), advice) for lang, p, advice in _AMBIGUOUS
 
 # A renegotiation sent after the promised time must not say it is early ...
 _EARLY_CLAIMS = re.compile(
-    _fold(
+    fold(
         r"\bin advance\b|\bbefore the deadline\b|\bin good time\b|\bwhile there is still time\b"
         r"|\bзаранее\b|\bдо наступления срока\b|\bзаблаговременно\b"
         r"|\bdin timp\b|\binainte de termen\b|\bde pe acum\b"
@@ -124,14 +119,14 @@ _EARLY_CLAIMS = re.compile(
 )
 # ... and must apologise for the delay.
 _APOLOGY = re.compile(
-    _fold(
+    fold(
         r"\bapologi[sz]e|\bsorry\b|\bизвин|\bпрош\w* прощения|\bimi cer scuze\b|\bscuze\b"
         r"|\bdisculpa|\bperdon\b|\blamento\b"
     )
 )
 # "we agreed" where only our own promise is on record
 _AGREED_CLAIMS = re.compile(
-    _fold(
+    fold(
         r"\bwe agreed\b|\bas agreed\b|\bмы договорились\b|\bдоговорились\b|\bam stabilit impreuna\b"
         r"|\bam convenit\b|\bacordamos\b|\bhabiamos fijado\b|\bplazo acordado\b|\btermenul convenit\b"
     )
@@ -147,7 +142,7 @@ def _local_day(value: When, zone: ZoneInfo) -> date:
 
 def dates_named(text: str) -> list[tuple[int, int, int | None, str]]:
     """(day, month, year or None, the words) for every calendar date written in ``text``."""
-    folded = _fold(text)
+    folded = fold(text)
     found: list[tuple[int, int, int | None, str]] = []
     for regex in (_DAY_MONTH_RE, _MONTH_DAY_RE):
         for m in regex.finditer(folded):
@@ -160,7 +155,7 @@ def dates_named(text: str) -> list[tuple[int, int, int | None, str]]:
 
 def late_without_apology(inputs: DraftInputs, body_text: str) -> bool:
     """A renegotiation after the promised time that does not apologise."""
-    return inputs.kind == "renegotiation" and inputs.late and not _APOLOGY.search(_fold(body_text))
+    return inputs.kind == "renegotiation" and inputs.late and not _APOLOGY.search(fold(body_text))
 
 
 def check_draft_facts(inputs: DraftInputs, body_text: str, language: str) -> list[str]:
@@ -194,7 +189,7 @@ def check_draft_facts(inputs: DraftInputs, body_text: str, language: str) -> lis
     ):
         problems.append("the client's message is dated in the future")
 
-    folded = _fold(body_text)
+    folded = fold(body_text)
     if inputs.kind == "renegotiation" and inputs.late:
         claim = _EARLY_CLAIMS.search(folded)
         if claim:

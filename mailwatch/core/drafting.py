@@ -13,7 +13,6 @@ Every value taken from incoming mail (name, subject) is cleaned for headers here
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -32,6 +31,7 @@ from mailwatch.core.address import (
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.headers import header_safe, reply_subject
 from mailwatch.core.names import addressee
+from mailwatch.core.text import LANGUAGES, fold, fold_words
 
 __all__ = [
     "BABEL_LOCALES",
@@ -68,7 +68,7 @@ DRAFT_KINDS: tuple[str, ...] = (
     "closing",
     "clarify",
 )
-DRAFT_LANGUAGES: tuple[str, ...] = ("en", "ru", "ro", "es")
+DRAFT_LANGUAGES: tuple[str, ...] = LANGUAGES  # drafts are written in each language we read
 DEFAULT_LANGUAGE = "en"
 
 Gender = Literal["f", "m"]
@@ -158,17 +158,8 @@ def normalize_language(language: str | None) -> str:
     return code if _LANGUAGE_RE.match(code) else DEFAULT_LANGUAGE
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def _fold_set(words: str) -> frozenset[str]:
-    return frozenset(_fold(w) for w in words.split())
-
-
-_MALE_TITLES = _fold_set("mr sir señor senor sr don dl dnul domnul г-н господин")
-_FEMALE_TITLES = _fold_set(
+_MALE_TITLES = fold_words("mr sir señor senor sr don dl dnul domnul г-н господин")
+_FEMALE_TITLES = fold_words(
     "mrs ms miss madam sra srta señora senora señorita senorita doña dona dña dna "
     "doamna doamnă domnișoara domnisoara d-na г-жа госпожа"
 )
@@ -178,7 +169,7 @@ _PATRONYMIC_M_SHORT = ("ич",)  # Ильич, Кузьмич: Cyrillic only
 
 
 def _is_patronymic(token: str) -> Gender | None:
-    folded = _fold(token)
+    folded = fold(token)
     if len(folded) >= 5 and folded.endswith(_PATRONYMIC_F):
         return "f"
     if len(folded) >= 5 and folded.endswith(_PATRONYMIC_M):
@@ -196,7 +187,7 @@ def infer_gender(display_name: str | None, full_name: str | None) -> Gender | No
     if display_name:
         words = display_name.replace(",", " ").replace('"', " ").split()
         if words:
-            first = _fold(words[0]).rstrip(".")
+            first = fold(words[0]).rstrip(".")
             if first in _MALE_TITLES:
                 return "m"
             if first in _FEMALE_TITLES:
@@ -211,8 +202,8 @@ def infer_gender(display_name: str | None, full_name: str | None) -> Gender | No
 def _surname(full_name: str | None, greeting_name: str | None) -> str | None:
     if not full_name or not greeting_name:
         return None
-    given = {_fold(t) for t in greeting_name.split()}
-    rest = [t for t in full_name.split() if _fold(t) not in given and _is_patronymic(t) is None]
+    given = {fold(t) for t in greeting_name.split()}
+    rest = [t for t in full_name.split() if fold(t) not in given and _is_patronymic(t) is None]
     return " ".join(rest) or None
 
 
@@ -228,7 +219,7 @@ def first_surname(surname: str | None) -> str | None:
     out: list[str] = []
     for token in tokens:
         out.append(token)
-        if _fold(token) not in _PARTICLE_WORDS:
+        if fold(token) not in _PARTICLE_WORDS:
             break
     return " ".join(out) or None
 
@@ -502,7 +493,7 @@ def _signature_lines(signature: str, sender_name: str) -> tuple[str, ...]:
         lines.pop(0)
     while lines and not lines[-1]:
         lines.pop()
-    if sender_name and _fold(sender_name) not in _fold("\n".join(lines)):
+    if sender_name and fold(sender_name) not in fold("\n".join(lines)):
         # after a sign-off the signature itself starts with ("С уважением,")
         at = 1 if lines and _SIGN_OFF_RE.match(lines[0].strip()) else 0
         lines.insert(at, sender_name)
@@ -635,8 +626,8 @@ def _with_greeting_plan(inputs: DraftInputs, language: str) -> DraftInputs:
         register=inputs.register,
         known_contact=inputs.known_contact,
     )
-    tokens = [_fold(t) for t in (inputs.full_name or "").split() if len(t) > 1]
-    named = any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", _fold(line)) for t in tokens)
+    tokens = [fold(t) for t in (inputs.full_name or "").split() if len(t) > 1]
+    named = any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", fold(line)) for t in tokens)
     if named or not tokens:
         return replace(inputs, greeting_name_used=True, neutral_reason="")
     if language == "ro":

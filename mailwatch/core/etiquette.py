@@ -8,12 +8,12 @@ or "fail" (should be fixed before sending). Pure: no I/O.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from mailwatch.core.drafting import RenderedDraft
+from mailwatch.core.text import fold
 
 __all__ = [
     "MAX_WORDS",
@@ -72,15 +72,10 @@ def _fail(code: str, message: str) -> Finding:
     return Finding(code, False, message, "fail")
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 # --- rules ----------------------------------------------------------------------------------------
 
 _GREETING_RE = re.compile(
-    _fold(
+    fold(
         r"^[^\w]*(?:dear|hello|hi|good\s+(?:morning|afternoon|evening|day)|greetings"
         r"|здравствуйте|добр(?:ый|ое|ого)\s+(?:день|вечер|утро|времени)|доброе\s+утро|уважаем"
         r"|bun[ăa]\s+(?:ziua|diminea[țţt]a|seara)|stimat[ăae]?|dragă|draga"
@@ -89,7 +84,7 @@ _GREETING_RE = re.compile(
     )
 )
 _GREETING_ANYWHERE_RE = re.compile(
-    _fold(
+    fold(
         r"\b(?:добрый\s+(?:день|вечер)|доброе\s+утро|здравствуйте|good\s+(?:morning|afternoon|evening)"
         r"|bun[ăa]\s+ziua|buenos\s+d[ií]as|buenas\s+tardes)\b"
     )
@@ -108,7 +103,7 @@ _FAMILIAR: tuple[tuple[str, str], ...] = (
     (r"\bhola+\s+(?:amig[oa]|guap[oa]|maj[oa]|ti[oa]|cari[nñ]o|chic[oa]s?)\b", "es"),
     (r"\b(?:amig[oa]|cari[nñ]o|guap[oa]|besos|besitos|un\s+abrazo|que\s+tal|chao|holi)\b", "es"),
 )
-_FAMILIAR_RE = [(re.compile(_fold(p), re.MULTILINE), lang) for p, lang in _FAMILIAR]
+_FAMILIAR_RE = [(re.compile(fold(p), re.MULTILINE), lang) for p, lang in _FAMILIAR]
 _SMILEY_RE = re.compile(r"(?<!\w)[:;=]-?[)(DPp](?!\w)|\){2,}|\({2,}|!{3,}|\?{3,}")
 _EMOJI_RE = re.compile("[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff]")
 
@@ -139,7 +134,7 @@ def _signature_start(lines: list[str], signature: Sequence[str]) -> int | None:
     nonblank = [i for i, line in enumerate(lines) if line.strip()]
     tail = nonblank[-(len([s for s in signature if s.strip()]) + 3) :]
     for i in reversed(tail):
-        if _fold(lines[i].strip()) == _fold(first) or _fold(first) in _fold(lines[i]):
+        if fold(lines[i].strip()) == fold(first) or fold(first) in fold(lines[i]):
             return i
     return None
 
@@ -147,14 +142,14 @@ def _signature_start(lines: list[str], signature: Sequence[str]) -> int | None:
 def _name_tokens(name: str | None) -> list[str]:
     if not name:
         return []
-    return [_fold(t) for t in re.split(r"[\s,]+", name) if len(t.strip(".")) >= 2]
+    return [fold(t) for t in re.split(r"[\s,]+", name) if len(t.strip(".")) >= 2]
 
 
 def _check_greeting(lines: list[str], name: str | None, neutral_reason: str = "") -> Finding:
     head = [line.strip() for line in lines if line.strip()][:2]
     if not head:
         return _fail("greeting", "The body is empty.")
-    first = _fold(head[0])
+    first = fold(head[0])
     tokens = _name_tokens(name)
     greeted = bool(_GREETING_RE.search(first)) or bool(_GREETING_ANYWHERE_RE.search(first))
     named = any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", first) for t in tokens)
@@ -212,7 +207,7 @@ def _check_signature(lines: list[str], signature: Sequence[str], start: int | No
 
 
 def _check_familiar(text: str) -> Finding:
-    folded = _fold(text)
+    folded = fold(text)
     for pattern, _lang in _FAMILIAR_RE:
         match = pattern.search(folded)
         if match:

@@ -12,9 +12,10 @@ signal wins ("thanks, but we went with another supplier" is a refusal, not thank
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+
+from mailwatch.core.text import fold
 
 __all__ = ["Intent", "IntentVerdict", "classify_intent", "kind_for_intent"]
 
@@ -53,11 +54,6 @@ def kind_for_intent(intent: Intent) -> str | None:
     if intent is Intent.UNCLEAR:
         return "clarify"
     return "acknowledgment"
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ё", "е")
 
 
 _PATTERNS: dict[Intent, tuple[str, ...]] = {
@@ -360,7 +356,7 @@ def _body(text: str) -> str:
     """The message without its sign-off and signature (what follows "Kind regards," ...)."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        if i > 0 and _CLOSING_LINE.match(_fold(line)):
+        if i > 0 and _CLOSING_LINE.match(fold(line)):
             return "\n".join(lines[:i])
     return "\n".join(lines)
 
@@ -372,7 +368,7 @@ def _first(intent: Intent, text: str) -> str | None:
 
 def classify_intent(text: str | None) -> IntentVerdict:
     """The intent of a client's new text (quoted history already cut off), any of 4 languages."""
-    folded = _fold(_body(text or ""))
+    folded = fold(_body(text or ""))
     words = re.findall(r"\w+", folded)
     if not words:
         return IntentVerdict(Intent.UNCLEAR, "the message has no text of its own")
@@ -382,7 +378,7 @@ def classify_intent(text: str | None) -> IntentVerdict:
             return IntentVerdict(intent, f'"{found}"')
     thanks = _THANKS.search(folded)
     if thanks and len(words) <= 15:
-        names = {_fold(w) for w in re.findall(r"\b[A-ZА-ЯЁ]\w*", _body(text or ""))}
+        names = {fold(w) for w in re.findall(r"\b[A-ZА-ЯЁ]\w*", _body(text or ""))}
         rest = [w for w in words if w not in _THANKS_WORDS and w not in names]
         if not rest and "?" not in folded:
             return IntentVerdict(Intent.THANKS_ONLY, f'only "{thanks.group(0)}"')

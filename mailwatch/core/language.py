@@ -13,6 +13,8 @@ from functools import lru_cache
 
 from lingua import ConfidenceValue, IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
+from mailwatch.core.text import LANGUAGES
+
 __all__ = [
     "DEFAULT_LANGUAGES",
     "detect_language",
@@ -21,7 +23,7 @@ __all__ = [
     "without_signature",
 ]
 
-DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "ru", "ro", "es")
+DEFAULT_LANGUAGES: tuple[str, ...] = LANGUAGES
 
 # Below this many letters a guess is noise ("OK", "Da", "Si").
 MIN_LETTERS = 4

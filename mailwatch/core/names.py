@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from mailwatch.core.text import fold, fold_words
+
 __all__ = ["Addressee", "addressee", "name_from_signature"]
 
 
@@ -32,27 +34,16 @@ class Addressee:
 # --- word lists (compared case- and accent-insensitively) ----------------------------------------
 
 
-def _fold(text: str) -> str:
-    """Lower-case without accents, so "José" == "jose" and "Ştefan" == "ștefan" == "stefan"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return folded  # NFKD has already turned "ё" into "е" and "й" into "и"
-
-
-def _fold_set(words: str) -> frozenset[str]:
-    return frozenset(_fold(w) for w in words.split())
-
-
-_TITLES = _fold_set(
+_TITLES = fold_words(
     """mr mrs ms miss mx dr prof professor sir madam dame rev hon atty eng
     sr sra srta señor señora señorita don doña dña dra lic ing arq
     dl dna d-l d-na d-na. dnul dna. domnul doamna domnisoara
     г-н г-жа господин госпожа"""
 )
-_SUFFIXES = _fold_set("jr jr. sr. ii iii iv phd ph.d mba msc md esq cpa pmp mph bsc ma")
+_SUFFIXES = fold_words("jr jr. sr. ii iii iv phd ph.d mba msc md esq cpa pmp mph bsc ma")
 
 # Words that make a display name a company, a team or a role rather than a person.
-_ORG_WORDS = _fold_set(
+_ORG_WORDS = fold_words(
     """team sales support info office department dept company corp corporation inc incorporated
     llc ltd limited gmbh ag plc srl s.r.l. sa s.a. sl s.l. sas bv nv group holding holdings
     service services customer customers billing accounts accounting admin administration hr
@@ -69,14 +60,14 @@ _ORG_WORDS = _fold_set(
     дистрибуция торговый дом"""
 )
 # Words that end a candidate line taken from a signature: job titles, not names.
-_JOB_WORDS = _fold_set(
+_JOB_WORDS = fold_words(
     """manager director ceo cto cfo coo head officer engineer assistant specialist consultant
     executive president founder partner owner lead coordinator analyst representative
     менеджер директор руководитель специалист инженер начальник помощник консультант
     director directoare manager inginer specialist consultant asistent sef șef
     gerente jefe jefa responsable ejecutivo ejecutiva consultor consultora asistente directora"""
 )
-_ROLE_LOCAL_PARTS = _fold_set(
+_ROLE_LOCAL_PARTS = fold_words(
     """info sales office contact contacts support admin hello hi team hr billing accounts
     accounting enquiries enquiry inquiries inquiry orders order purchasing procurement
     marketing reception mail email help service services secretary secretariat webmaster
@@ -86,7 +77,7 @@ _ROLE_LOCAL_PARTS = _fold_set(
     zakaz zakazy prodazhi buh buhgalteria priemnaya sekretar ofis"""
 )
 # Full (never diminutive) first names; used only to tell first name from surname.
-_FIRST_NAMES = _fold_set(
+_FIRST_NAMES = fold_words(
     """Александр Алексей Анатолий Андрей Антон Аркадий Арсений Артём Борис Вадим Валентин
     Валерий Василий Виктор Виталий Владимир Владислав Всеволод Вячеслав Геннадий Георгий Глеб
     Григорий Даниил Денис Дмитрий Евгений Егор Захар Иван Игорь Илья Кирилл Константин Лев
@@ -118,14 +109,14 @@ _FIRST_NAMES = _fold_set(
     Margaret Helen Rachel Rebecca Olivia Sophie Charlotte Amanda Nicole Michelle"""
 )
 # Second halves of compound given names ("María José", "Juan Carlos", "Ana Maria").
-_COMPOUND_FIRST = _fold_set("María José Juan Ana Luis Miguel Jesús Francisco Carlos Pedro Jorge")
+_COMPOUND_FIRST = fold_words("María José Juan Ana Luis Miguel Jesús Francisco Carlos Pedro Jorge")
 
-_PARTICLES = _fold_set("de del la las los da das do dos di du van von der den y e le")
+_PARTICLES = fold_words("de del la las los da das do dos di du van von der den y e le")
 
 # Surnames by their ending. Cyrillic: -ов/-ев/-ова/-ева/-ский/-цкий/-енко/... (strong) and
 # -ин/-ина/-ын (weak: "Ирина", "Валентин" end so too). Romanian: -escu, -eanu.
 _SURNAME_STRONG_CYR = tuple(
-    _fold(s) for s in ("ов", "ев", "ова", "ева", "ский", "ская", "цкий", "цкая", "енко", "ых", "их")
+    fold(s) for s in ("ов", "ев", "ова", "ева", "ский", "ская", "цкий", "цкая", "енко", "ых", "их")
 )
 _SURNAME_WEAK_CYR = ("ин", "ина", "ын", "ына")
 _SURNAME_LATIN_RO = ("escu", "eanu")
@@ -156,7 +147,7 @@ def _is_initial(token: str) -> bool:
 
 
 def _is_patronymic(token: str) -> bool:
-    t = _fold(token)
+    t = fold(token)
     if _is_cyrillic(token):
         return len(t) >= 5 and t.endswith(_PATRONYMIC_CYR)
     return len(t) >= 7 and t.endswith(_PATRONYMIC_LAT)
@@ -164,7 +155,7 @@ def _is_patronymic(token: str) -> bool:
 
 def _surname_score(token: str, language: str) -> int:
     """2 for a surname-like ending that first names never have, 1 for a weak one, else 0."""
-    t = _fold(token)
+    t = fold(token)
     if len(t) < 4 or t in _FIRST_NAMES:
         return 0
     if _is_cyrillic(token):
@@ -179,7 +170,7 @@ def _surname_score(token: str, language: str) -> int:
 
 
 def _known_first(token: str) -> bool:
-    return _fold(token) in _FIRST_NAMES
+    return fold(token) in _FIRST_NAMES
 
 
 def _capitalise(token: str, first: bool) -> str:
@@ -189,7 +180,7 @@ def _capitalise(token: str, first: bool) -> str:
         return token
     if not (all(ch.isupper() for ch in letters) or all(ch.islower() for ch in letters)):
         return token  # deliberate mixed case ("McDonald", "DeAngelo")
-    if not first and _fold(token) in _PARTICLES:
+    if not first and fold(token) in _PARTICLES:
         return token.lower()
     parts = re.split(r"([-'’])", token.lower())
     return "".join(p[:1].upper() + p[1:] for p in parts)
@@ -202,24 +193,24 @@ class _Name:
 
 
 def _is_org(text: str, email: str) -> bool:
-    words = [_fold(w).strip(".,") for w in re.split(r"[\s,]+", text) if w]
+    words = [fold(w).strip(".,") for w in re.split(r"[\s,]+", text) if w]
     if any(w in _ORG_WORDS for w in words):
         return True
-    folded = _fold(text)
+    folded = fold(text)
     if re.search(r"\bs\.?\s?r\.?\s?l\b|\bs\.?\s?a\b\.?$|\bs\.?\s?l\b\.?$", folded):
         return True
     domain_label = email.rpartition("@")[2].split(".")[0]
-    return len(words) == 1 and bool(domain_label) and words[0] == _fold(domain_label)
+    return len(words) == 1 and bool(domain_label) and words[0] == fold(domain_label)
 
 
 def _is_job(text: str) -> bool:
-    return any(_fold(w).strip(".,") in _JOB_WORDS for w in text.split())
+    return any(fold(w).strip(".,") in _JOB_WORDS for w in text.split())
 
 
 def _strip_titles(tokens: list[str]) -> list[str]:
-    while tokens and (_fold(tokens[0]) in _TITLES or _fold(tokens[0]).rstrip(".") in _TITLES):
+    while tokens and (fold(tokens[0]) in _TITLES or fold(tokens[0]).rstrip(".") in _TITLES):
         tokens = tokens[1:]
-    while tokens and (_fold(tokens[-1]) in _SUFFIXES or _fold(tokens[-1]).rstrip(".") in _SUFFIXES):
+    while tokens and (fold(tokens[-1]) in _SUFFIXES or fold(tokens[-1]).rstrip(".") in _SUFFIXES):
         tokens = tokens[:-1]
     return tokens
 
@@ -371,10 +362,10 @@ def _greeting(name: _Name, language: str, email: str) -> tuple[str | None, bool]
 
     if n == 1:
         token = tokens[0]
-        local = re.split(r"[._\-+]", _fold(email.partition("@")[0]))
+        local = re.split(r"[._\-+]", fold(email.partition("@")[0]))
         if _is_initial(token) or _surname_score(token, language):
             return None, False
-        if local and _fold(token) == local[0]:
+        if local and fold(token) == local[0]:
             return token, True  # "Maria" <maria.popescu@...>: that is her first name
         if _known_first(token):
             return token, False  # a known first name, though we cannot check it
@@ -391,7 +382,7 @@ def _greeting(name: _Name, language: str, email: str) -> tuple[str | None, bool]
     remaining = n - index - 2  # tokens left for a surname after a compound given name
     if (
         following is not None
-        and _fold(given) in _COMPOUND_FIRST
+        and fold(given) in _COMPOUND_FIRST
         and _known_first(following)
         and (remaining >= 1 or index > 0)
         and index + 1 not in name.surnames
@@ -436,14 +427,14 @@ def addressee(
             chosen = from_signature
         else:
             # The signature often says more ("Виктор Гладков" signs "Гладков Виктор Семенович").
-            shown = {_fold(t) for t in from_display.tokens}
-            signed = {_fold(t) for t in from_signature.tokens}
+            shown = {fold(t) for t in from_display.tokens}
+            signed = {fold(t) for t in from_signature.tokens}
             if shown < signed:
                 chosen = from_signature
     if chosen is None:
         return Addressee(None, None, False)
     greeting, confident = _greeting(chosen, language, email)
-    local = _fold(email.partition("@")[0])
+    local = fold(email.partition("@")[0])
     if local in _ROLE_LOCAL_PARTS:
         confident = False  # a shared mailbox: whoever answers next may be someone else
     return Addressee(" ".join(chosen.tokens), greeting, confident and greeting is not None)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailwatch.core.text import LANGUAGES, split_sentences
+
 __all__ = [
     "SignKind",
     "WarningSign",
@@ -40,7 +42,7 @@ class WarningSign:
     message_id: str | None
 
 
-_LANGS = ("en", "ru", "ro", "es")
+_LANGS = LANGUAGES
 _FLAGS = re.IGNORECASE | re.UNICODE
 
 # Word boundaries that also work next to Cyrillic and accented letters.
@@ -298,14 +300,7 @@ _NEGATION_RE = re.compile(
     _FLAGS,
 )
 
-_SENTENCE_RE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
 _MAX_EVIDENCE = 200
-
-
-def _sentences(text: str) -> list[str]:
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(">")]
-    body = "\n".join(lines)
-    return [s.strip() for s in _SENTENCE_RE.findall(body) if s.strip()]
 
 
 def _evidence(sentence: str, match: re.Match[str]) -> str:
@@ -367,7 +362,7 @@ def detect_text_signs(
 
     ``language`` narrows the phrase lists to that language plus English; None searches all four.
     """
-    sentences = _sentences(new_text)
+    sentences = split_sentences(new_text)
     if not sentences:
         return []
     langs = _languages(language)

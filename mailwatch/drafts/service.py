@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid, parsedate_tz
 from typing import Any, cast
 
+import gender_guesser.detector as detector
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,9 +38,11 @@ from mailwatch.core.headers import header_safe
 from mailwatch.core.intent import IntentVerdict, classify_intent
 from mailwatch.core.message import Address
 from mailwatch.core.names import addressee
+from mailwatch.core.text import fold
 from mailwatch.core.threads import child_thread_index
 from mailwatch.drafts.render import DraftRenderer, DraftTemplateError
 from mailwatch.errors import UsageError
+from mailwatch.send.outbox import Outbox
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
 
@@ -488,8 +490,6 @@ class DraftService:
     def send_now(self, draft_id: int, now: datetime) -> dict[str, Any]:
         """Send an approved draft right away (exactly once, through the outbox) and do the
         bookkeeping that follows; returns the draft as it then stands."""
-        from mailwatch.send.outbox import Outbox
-
         Outbox(self.factory, self.settings).send_due_sync(only_ids=[draft_id])
         self.after_sent(now)
         return self.get(draft_id)
@@ -638,14 +638,10 @@ def gender_of_first_name(first_name: str) -> Gender | None:
     ("andy": used for both, "unknown": not in its list)."""
     global _gender_detector
     if _gender_detector is None:
-        import gender_guesser.detector as detector
-
         _gender_detector = detector.Detector(case_sensitive=False)
     answer = _gender_detector.get_gender(first_name)
     if answer in ("andy", "unknown"):  # "María" is listed without its accent too
-        plain = "".join(
-            ch for ch in unicodedata.normalize("NFKD", first_name) if not unicodedata.combining(ch)
-        )
+        plain = fold(first_name, casefold=False)
         answer = _gender_detector.get_gender(plain)
     # "mostly_female" (María in Spain) is the library's confident answer for a mixed list
     if answer in ("female", "mostly_female"):

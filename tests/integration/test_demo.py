@@ -181,7 +181,7 @@ def _wait_for_page(url: str) -> dict:
 def test_every_sample_parses_cleanly() -> None:
     shipped = {
         item.name
-        for item in resources.files("mailwatch.demo_data").iterdir()
+        for item in resources.files("mailwatch.demo.data").iterdir()
         if item.name.endswith(".eml")
     }
     assert shipped == {s.file for s in SAMPLES}

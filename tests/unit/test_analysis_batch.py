@@ -22,7 +22,7 @@ from mailwatch.core.parse import parse_message
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "tests" / "data" / "eval").rglob("*.eml")) + sorted(
-    (ROOT / "mailwatch" / "demo_data").glob("*.eml")
+    (ROOT / "mailwatch" / "demo" / "data").glob("*.eml")
 )
 SETTINGS = AnalysisSettings(
     own_addresses=frozenset({"sales@example.com"}),

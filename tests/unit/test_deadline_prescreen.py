@@ -9,14 +9,14 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailwatch.core import promises
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.parse import parse_message
 from mailwatch.core.promises import detect_requested_deadline
+from mailwatch.core.promises import engine as promises
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "tests" / "data" / "eval").rglob("*.eml")) + sorted(
-    (ROOT / "mailwatch" / "demo_data").glob("*.eml")
+    (ROOT / "mailwatch" / "demo" / "data").glob("*.eml")
 )
 CAL = BusinessCalendar(tz_name="Europe/Chisinau", holidays_country="MD")
 AT = datetime(2026, 11, 23, 10, tzinfo=UTC)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from mailwatch.core.text import LANGUAGES
 from mailwatch.evaluation import REQUIRED_CATEGORIES, Report, evaluate, main
 
 EVAL = Path(__file__).resolve().parents[1] / "data" / "eval"
-LANGUAGES = ("en", "ru", "ro", "es")
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,19 @@ from hypothesis import strategies as st
 
 from mailwatch.core import warning_signs as ws
 from mailwatch.core.parse import parse_message
+from mailwatch.core.text import split_sentences
 from mailwatch.core.warning_signs import SignKind, WarningSign, detect_text_signs
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "tests" / "data" / "eval").rglob("*.eml")) + sorted(
-    (ROOT / "mailwatch" / "demo_data").glob("*.eml")
+    (ROOT / "mailwatch" / "demo" / "data").glob("*.eml")
 )
 TABLES = (ws._PRICE, ws._URGENCY, ws._MEETING, ws._NO_GOAL, ws._CONTRACT_TERMS)
 
 
 def reference(text: str, message_id: str | None, language: str | None) -> list[WarningSign]:
     """Every kind looked for sentence by sentence, no pre-screen (the original code)."""
-    sentences = ws._sentences(text)
+    sentences = split_sentences(text)
     if not sentences:
         return []
     langs = ws._languages(language)

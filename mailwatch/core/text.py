@@ -1,0 +1,128 @@
+"""Text helpers shared by the core: the language list, accent folding and sentence splitting.
+
+Each of these existed several times with small drifts (six copies of ``_fold``, two sentence
+splitters that cut the same mail differently, the language tuple in six places). One copy here
+keeps promises, warning signs, drafting and names reading mail the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+__all__ = ["LANGUAGES", "fold", "fold_words", "split_sentences"]
+
+# The languages mailwatch reads and writes (mail analysis, drafts, the user interface).
+LANGUAGES: tuple[str, ...] = ("en", "ru", "ro", "es")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(c: str) -> str:
+    low = c.lower()
+    if len(low) != 1:
+        low = c  # "İ".lower() is two characters: keep the original, one for one
+    base = "".join(ch for ch in unicodedata.normalize("NFD", low) if not unicodedata.combining(ch))
+    if len(base) != 1:
+        return low
+    # "İ" could not be lower-cased one for one, but its base letter "I" can
+    lower = base.lower()
+    return lower if len(lower) == 1 else base
+
+
+def fold(text: str, *, keep_offsets: bool = False, casefold: bool = True) -> str:
+    """``text`` without accents and, by default, case-folded: "Ştefan" -> "stefan", "ё" -> "е".
+
+    Two variants, because their callers need different guarantees:
+
+    * ``keep_offsets=False`` (word lists, names, greetings): Unicode case folding and NFKD
+      compatibility decomposition, so "ß" -> "ss" and "ﬁ" -> "fi"; the result may be longer or
+      shorter than the input.
+    * ``keep_offsets=True`` (regex rules whose match positions are used on the original text):
+      one character out for each character in, so ``fold(s, keep_offsets=True)[i]`` is the
+      folded ``s[i]``; a character whose folding would change the length is only lower-cased,
+      or kept as it is.
+
+    ``casefold=False`` only strips the accents ("María" -> "Maria"); it applies to the first
+    variant (the second always lower-cases).
+    """
+    if keep_offsets:
+        return "".join(map(_fold_char, text))
+    decomposed = unicodedata.normalize("NFKD", text.casefold() if casefold else text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold_words(words: str) -> frozenset[str]:
+    """A word list written with spaces ("mr sir señor"), folded for look-ups of folded words."""
+    return frozenset(fold(w) for w in words.split())
+
+
+# --------------------------------------------------------------------------- sentences
+
+_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "st", "no", "nr", "vs", "etc", "approx", "incl", "e.g",
+    "i.e", "a.m", "p.m", "г", "гг", "т.е", "т.к", "т.д", "т.п", "ул", "д", "стр", "тел", "др",
+    "пр", "см", "s.a", "dl", "dna", "sr", "sra", "sres", "srta", "ud", "uds", "pág", "núm",
+    "tel",
+})  # fmt: skip
+_SENT_END_RE = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s)")
+_BULLET_RE = re.compile(r"^(?:[-*•·–]|\d{1,2}[.)])\s")
+_SPACES_RE = re.compile(r"\s+")
+_LAST_WORD_RE = re.compile(r"[\w.]+$")
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs of the unquoted lines: blank lines, bullets and short or clause-ending lines
+    (greetings such as "Hi John,") end one; hard-wrapped lines of one sentence are joined."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [ln for ln in text.split("\n") if not ln.lstrip().startswith(">")]
+    blocks: list[str] = []
+    current: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            if current:
+                blocks.append(" ".join(current))
+                current = []
+            continue
+        if current and _BULLET_RE.match(line):
+            blocks.append(" ".join(current))
+            current = []
+        current.append(line)
+        if len(line) <= 30 or line.endswith((":", ";")):
+            blocks.append(" ".join(current))
+            current = []
+    if current:
+        blocks.append(" ".join(current))
+    return blocks
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of mail text, without quoted (``>``) lines, whitespace collapsed.
+
+    A full stop after an abbreviation ("Mr.", "т.е.", "Sra.") or an initial does not end a
+    sentence, nor does one followed by a lower-case word; hard-wrapped lines of one sentence
+    are kept together. Every sentence is a substring of the unquoted lines joined with single
+    spaces (the deadline pre-screen in ``core.promises`` relies on that).
+    """
+    sentences: list[str] = []
+    for raw_block in _blocks(text):
+        block = _SPACES_RE.sub(" ", raw_block).strip()
+        start = 0
+        for m in _SENT_END_RE.finditer(block):
+            end = m.end()
+            rest = block[end:].lstrip()
+            word = _LAST_WORD_RE.findall(block[start : m.start() + 1].rstrip(".!?…"))
+            last = word[0].lower() if word else ""
+            if m.group(0).startswith(".") and (
+                last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
+            ):
+                continue
+            if rest and not (rest[0].isupper() or rest[0].isdigit() or rest[0] in '¿¡"«“-'):
+                continue
+            sentences.append(block[start:end].strip())
+            start = end
+        tail = block[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return [s for s in sentences if s]
