@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -315,8 +315,6 @@ def _database_url(value: str) -> str:
         raise ValueError("expected sqlite:///path.db or postgresql+psycopg://user@host/db")
     if value.startswith("postgresql://"):
         value = "postgresql+psycopg://" + value[len("postgresql://") :]
-    from mailwatch.store.db import normalize_url  # lazy: SQLAlchemy, ~0.4 s of CLI start-up
-
     return normalize_url(value)  # a raw '@' in the password is percent-encoded
 
 
@@ -1141,12 +1139,45 @@ def server_text(server: ServerSettings) -> str:
     return f"{who}{server.host}:{server.port} ({how})"
 
 
-def mask_url(url: str) -> str:
-    """A database URL with its password replaced by ``***`` (SQLAlchemy's own rendering, so
-    query-string passwords and a raw '@' in a password are masked too)."""
-    from mailwatch.store.db import mask_url as render_masked  # lazy: SQLAlchemy (start-up)
+_SECRET_QUERY_KEY = re.compile(r"(?i)pass|secret|token|key|auth")
 
-    return render_masked(url)
+
+def normalize_url(url: str) -> str:
+    """Percent-encode a raw '@' (or ':') in the URL's user name or password.
+
+    ``postgresql://bob:p@ss@db/mw`` means the password ``p@ss``: libraries split at the first
+    '@' and then both connect wrongly and show the password's tail as the host.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    head, qmark, query = rest.partition("?")
+    at = head.rfind("@")
+    if at <= 0 or "@" not in head[:at]:
+        return url
+    user, colon, password = head[:at].partition(":")
+    userinfo = quote(unquote(user), safe="")
+    if colon:
+        userinfo += ":" + quote(unquote(password), safe="")
+    return f"{scheme}://{userinfo}@{head[at + 1 :]}{qmark}{query}"
+
+
+def mask_url(url: str) -> str:
+    """The URL as it may be shown (init, /settings, logs): SQLAlchemy's own rendering with the
+    password hidden, and password-like query parameters (``?password=``) hidden too."""
+    from sqlalchemy.engine import make_url  # lazy: SQLAlchemy costs ~0.4 s of CLI start-up
+
+    try:
+        parsed = make_url(normalize_url(url))
+    except Exception:
+        scheme = url.partition("://")[0] if "://" in url else "database"
+        return f"{scheme}://(unreadable URL, hidden)"
+    query = {
+        key: ("***" if _SECRET_QUERY_KEY.search(key) else value)
+        for key, value in parsed.query.items()
+    }
+    shown = parsed.set(query=query).render_as_string(hide_password=True)
+    return shown.replace("%2A%2A%2A", "***")
 
 
 _mask_url = mask_url

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailwatch.config import normalize_url
 from mailwatch.paths import data_dir
 
 if TYPE_CHECKING:
@@ -28,43 +27,6 @@ UPGRADE_LOCK = 0x6D770001  # the advisory lock key that serialises schema upgrad
 
 
 # Query-string keys that carry a secret (libpq's ``password``, ``sslpassword``, tokens...).
-_SECRET_QUERY_KEY = re.compile(r"(?i)pass|secret|token|key|auth")
-
-
-def normalize_url(url: str) -> str:
-    """Percent-encode a raw '@' (or ':') in the URL's user name or password.
-
-    ``postgresql://bob:p@ss@db/mw`` means the password ``p@ss``: libraries split at the first
-    '@' and then both connect wrongly and show the password's tail as the host.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    head, qmark, query = rest.partition("?")
-    at = head.rfind("@")
-    if at <= 0 or "@" not in head[:at]:
-        return url
-    user, colon, password = head[:at].partition(":")
-    userinfo = quote(unquote(user), safe="")
-    if colon:
-        userinfo += ":" + quote(unquote(password), safe="")
-    return f"{scheme}://{userinfo}@{head[at + 1 :]}{qmark}{query}"
-
-
-def mask_url(url: str) -> str:
-    """The URL as it may be shown (init, /settings, logs): SQLAlchemy's own rendering with the
-    password hidden, and password-like query parameters (``?password=``) hidden too."""
-    try:
-        parsed = make_url(normalize_url(url))
-    except Exception:
-        scheme = url.partition("://")[0] if "://" in url else "database"
-        return f"{scheme}://(unreadable URL, hidden)"
-    query = {
-        key: ("***" if _SECRET_QUERY_KEY.search(key) else value)
-        for key, value in parsed.query.items()
-    }
-    shown = parsed.set(query=query).render_as_string(hide_password=True)
-    return shown.replace("%2A%2A%2A", "***")
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from mailwatch.config import describe
+from mailwatch.config import describe, mask_url, normalize_url
 from mailwatch.logs import redact
-from mailwatch.store.db import exposed_files, make_engine, mask_url, normalize_url
+from mailwatch.store.db import exposed_files, make_engine
 from tests.helpers import make_settings
 
 ACCOUNT = type(
