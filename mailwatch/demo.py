@@ -436,10 +436,11 @@ def run_demo(console: Console) -> None:
     from mailwatch.logs import setup_logging
     from mailwatch.store.db import make_engine, session_factory, upgrade
     from mailwatch.store.mail import MailStore
-    from mailwatch.store.queries import View, thread_rows
     from mailwatch.sync.engine import MailboxSync
     from mailwatch.sync.progress import progress_reporter
     from mailwatch.track.tracker import Tracker
+    from mailwatch.views.context import View
+    from mailwatch.views.threads import list_threads
 
     keep_running = _keep_running_wanted()
     tz = ZoneInfo(DEMO_TIMEZONE)
@@ -504,7 +505,10 @@ def run_demo(console: Console) -> None:
             def show(title: str) -> None:
                 tracker.refresh()
                 with session_factory(engine)() as session:
-                    rows = thread_rows(session, datetime.now(UTC), "all", View.of(cfg))
+                    rows = [
+                        t.to_json()
+                        for t in list_threads(session, datetime.now(UTC), "all", View.of(cfg))
+                    ]
                 console.print(conversations_table(rows, notes, tz, title))
 
             show(f"conversations in the demo mailbox ({DEMO_TIMEZONE} time)")
@@ -543,14 +547,15 @@ def _show_scheduler_work(console: Console, cfg: Any, factory: Any) -> None:
     """What the scheduler does on its first pass: drafts written early, promises at risk."""
     from mailwatch.drafts.service import DraftService
     from mailwatch.service.jobs import Jobs
-    from mailwatch.store.queries import View, promise_rows
+    from mailwatch.views.context import View
+    from mailwatch.views.promises import list_promises
 
     jobs = Jobs(factory, cfg)
     now = datetime.now(UTC)
     for check in (jobs.sla_check, jobs.promise_check, jobs.follow_up_check):
         check(now)
     with factory() as session:
-        promises = promise_rows(session, now, View.of(cfg))
+        promises = [p.to_json() for p in list_promises(session, now, View.of(cfg))]
     table = Table(title="promises we made", title_justify="left")
     for column in ("id", "due", "status", "text"):
         table.add_column(column, overflow="fold")

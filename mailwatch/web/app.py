@@ -48,14 +48,10 @@ from mailwatch.i18n import (
 )
 from mailwatch.i18n_text import finding_text, passed_word
 from mailwatch.store.models import Message, Thread
-from mailwatch.store.queries import (
-    View,
-    overdue_summary,
-    promise_rows,
-    thread_rows,
-    waiting_page,
-)
 from mailwatch.track.actions import ActionError, mark_promise_done, set_thread_state
+from mailwatch.views.context import View
+from mailwatch.views.promises import list_promises
+from mailwatch.views.threads import list_threads, overdue_summary, waiting_page
 from mailwatch.web.render import age, local_time, looks_like_html, template_env
 from mailwatch.web.security import (
     LoginLimiter,
@@ -368,7 +364,7 @@ class WebPages:
         def work() -> tuple[int, list[tuple[int, str]]]:
             now = self.clock()
             with self.factory() as session:
-                ids = [row["id"] for row in backlog_rows(session, self.settings, now)]
+                ids = [row.id for row in backlog_rows(session, self.settings, now)]
             written, problems = 0, []
             for thread_id in ids:
                 try:
@@ -472,7 +468,10 @@ class WebPages:
             return None, []
         now = self.clock()
         with self.factory() as session:
-            rows = thread_rows(session, now, "all", self.view, thread_id=thread_id)
+            rows = [
+                t.to_json()
+                for t in list_threads(session, now, "all", self.view, thread_id=thread_id)
+            ]
             messages = list(
                 session.scalars(
                     select(Message)
@@ -711,26 +710,30 @@ class WebPages:
             now = self.clock()
             with self.factory() as session:
                 if show_all:
-                    overdue = thread_rows(
-                        session, now, "overdue", self.view, with_message_ids=False
-                    )
+                    overdue = [
+                        t.to_json()
+                        for t in list_threads(
+                            session, now, "overdue", self.view, with_message_ids=False
+                        )
+                    ]
                     waiting = [
-                        t
-                        for t in thread_rows(
+                        t.to_json()
+                        for t in list_threads(
                             session, now, "awaiting_us", self.view, with_message_ids=False
                         )
-                        if not t["overdue"]
+                        if not t.overdue
                     ]
                     totals = {"overdue": len(overdue), "waiting": len(waiting)}
                 else:  # the first page: counted in SQL, only the rows shown are read
                     summary = overdue_summary(session, now, self.view, FIRST_PAGE)
-                    overdue = summary.top
-                    waiting, waiting_total = waiting_page(session, now, self.view, FIRST_PAGE)
+                    overdue = [t.to_json() for t in summary.top]
+                    page, waiting_total = waiting_page(session, now, self.view, FIRST_PAGE)
+                    waiting = [t.to_json() for t in page]
                     totals = {"overdue": summary.total, "waiting": waiting_total}
                 promises = [
-                    p
-                    for p in promise_rows(session, now, self.view)
-                    if p["status"] in ("open", "missed")
+                    p.to_json()
+                    for p in list_promises(session, now, self.view)
+                    if p.status in ("open", "missed")
                 ]
                 ids = {p["thread_id"] for p in promises if p["thread_id"] is not None}
                 subjects = {
@@ -788,7 +791,10 @@ class WebPages:
                     404, _("Not found"), _("No conversation with id %(id)d.", id=thread_id)
                 )
             with self.factory() as session:
-                promises = promise_rows(session, self.clock(), self.view, thread_id=thread_id)
+                promises = [
+                    p.to_json()
+                    for p in list_promises(session, self.clock(), self.view, thread_id=thread_id)
+                ]
             return {
                 "thread": thread,
                 "messages": messages,
@@ -904,7 +910,7 @@ class WebPages:
             if new_date <= now:
                 raise DraftError(f"{day.isoformat()} is not in the future")
             with self.factory() as session:
-                rows = promise_rows(session, now, self.view)
+                rows = [p.to_json() for p in list_promises(session, now, self.view)]
             promise = next((p for p in rows if p["id"] == promise_id), None)
             if promise is None or promise["thread_id"] is None:
                 raise DraftError(f"no promise {promise_id} in a conversation")
