@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarResult, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,7 +91,7 @@ class Jobs:
                 "auto-send limit per thread reached for thread %s: left for approval", thread_id
             )
             return False
-        recent = session.scalars(
+        recent: ScalarResult[list[Any]] = session.scalars(
             select(Draft.to_addrs).where(Draft.automatic.is_(True), sent, Draft.created_at > since)
         )
         per_recipient = sum(
@@ -205,12 +205,12 @@ class Jobs:
         """Did we ourselves (a person, not an automatic reply) ever write to ``email``?"""
         if not email:
             return False
-        rows = session.execute(
+        rows: ScalarResult[dict[str, Any] | None] = session.scalars(
             select(Message.markers).where(
                 Message.direction == "outbound", Message.counterpart_email == email.lower()
             )
         )
-        for (markers,) in rows:
+        for markers in rows:
             auto = str((markers or {}).get("auto-submitted", "no")).strip().lower()
             if auto in ("", "no"):
                 return True

@@ -91,8 +91,9 @@ def list_promises(
                 Message.thread_id.in_(thread_ids), Message.direction == "outbound"
             )
         ):
-            if (when or internal) is not None:
-                ours[tid].append(when or internal)
+            at = when or internal
+            if tid is not None and at is not None:  # the IN list holds no NULL thread id
+                ours[tid].append(at)
     row_ids = {p.message_row_id for p in promises if p.message_row_id is not None}
     if row_ids:
         anchors = {

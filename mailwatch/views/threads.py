@@ -330,8 +330,8 @@ def _message_ids(
         )
         for tid, message_id, date, internal in session.execute(query):
             when = date or internal
-            if tid in as_of_now and when is not None and when > now:
-                continue
+            if tid is None or (tid in as_of_now and when is not None and when > now):
+                continue  # (no NULL thread id passes the IN list)
             ids[tid].append(message_id)
     return ids
 
