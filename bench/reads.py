@@ -5,7 +5,7 @@
 
 Measured (wall and CPU time of this process, so that a busy machine shows as wall >> CPU):
 
-- ``threads --state overdue --json``: ``thread_rows(state="overdue")`` with message ids, as the
+- ``threads --state overdue --json``: ``list_threads(state="overdue")`` with message ids, as the
   command builds it, and the JSON text;
 - ``digest --print``: ``build_digest`` and the plain-text rendering;
 - the web pages over real HTTP (uvicorn in a thread, logged in): the approval queue
@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     from mailwatch.digest.render import render_text
     from mailwatch.store.db import make_engine, session_factory
     from mailwatch.store.models import Message, Thread
-    from mailwatch.store.queries import View, thread_rows
+    from mailwatch.views.context import View
+    from mailwatch.views.threads import list_threads
 
     settings = settings_from_values(settings_values(args.url))
     engine = make_engine(args.url)
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads": session.scalar(select(func.count()).select_from(Thread)),
             "messages": session.scalar(select(func.count()).select_from(Message)),
         }
-        overdue_n = len(thread_rows(session, now, "overdue", view, with_message_ids=False))
+        overdue_n = len(list_threads(session, now, "overdue", view, with_message_ids=False))
         one = session.scalar(select(Thread.id).where(Thread.state == "awaiting_us").limit(1))
     size["overdue"] = overdue_n
     print(f"store: {size}")
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def overdue_json() -> None:
         with factory() as session:
-            json.dumps(thread_rows(session, now, "overdue", view), default=str)
+            json.dumps([t.to_json() for t in list_threads(session, now, "overdue", view)])
 
     def digest_text() -> None:
         with factory() as session:

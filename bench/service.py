@@ -19,7 +19,7 @@ Run from the project root, as root (the test Dovecot needs it)::
   process's CPU time (utime+stime from /proc) over ``--idle-seconds`` of quiet.
 - checks: a SQLite database with N threads awaiting us (none due) plus 10 due; the time of
   one SLA check as shipped (reads the due rows only) and, as the peer measured in the same
-  run, the read the check did before (every waiting thread through ``thread_rows``).
+  run, the read the check did before (every waiting thread through ``list_threads``).
 
 Output: a table on stdout and ``bench/results/service-<timestamp>.json`` (git-ignored).
 """
@@ -301,7 +301,8 @@ def bench_checks(sizes: list[int], rounds: int) -> list[dict[str, Any]]:
     from mailwatch.service.jobs import Jobs
     from mailwatch.store.db import make_engine, session_factory, upgrade
     from mailwatch.store.models import Mailbox, Thread
-    from mailwatch.store.queries import View, thread_rows
+    from mailwatch.views.context import View
+    from mailwatch.views.threads import list_threads
 
     now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     results = []
@@ -348,7 +349,7 @@ def bench_checks(sizes: list[int], rounds: int) -> list[dict[str, Any]]:
                 shipped.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 with factory() as session:
-                    thread_rows(session, now, "awaiting_us", View.of(settings))
+                    list_threads(session, now, "awaiting_us", View.of(settings))
                 before.append(time.perf_counter() - t0)
             engine.dispose()
         results.append(

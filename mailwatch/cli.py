@@ -364,7 +364,7 @@ def _factory(cfg: Settings) -> Any:
 
 
 def _view(cfg: Settings) -> Any:
-    from mailwatch.store.queries import View
+    from mailwatch.views.context import View
 
     return View.of(cfg)
 
@@ -413,7 +413,7 @@ def threads(
     ] = None,
 ) -> None:
     """List conversations: who waits for whom, and how late we are."""
-    from mailwatch.store.queries import THREAD_FILTERS, thread_rows
+    from mailwatch.views.threads import THREAD_FILTERS, list_threads
 
     if state_filter not in THREAD_FILTERS:
         raise fail(f"--state: {state_filter!r} is not one of {', '.join(THREAD_FILTERS)}")
@@ -421,7 +421,7 @@ def threads(
     when = parse_now(now)
     factory = _factory(cfg)
     with factory() as session:
-        rows = thread_rows(session, when, state_filter, _view(cfg))
+        rows = [t.to_json() for t in list_threads(session, when, state_filter, _view(cfg))]
     if as_json:
         _print_json(rows)
         return
@@ -511,7 +511,7 @@ def promises(
     ] = None,
 ) -> None:
     """Deadlines we promised, with their status."""
-    from mailwatch.store.queries import PROMISE_STATUSES, promise_rows
+    from mailwatch.views.promises import PROMISE_STATUSES, list_promises
 
     if status is not None and status not in PROMISE_STATUSES:
         raise fail(f"--status: {status!r} is not one of {', '.join(PROMISE_STATUSES)}")
@@ -519,7 +519,7 @@ def promises(
     when = parse_now(now)
     factory = _factory(cfg)
     with factory() as session:
-        rows = promise_rows(session, when, _view(cfg), status)
+        rows = [p.to_json() for p in list_promises(session, when, _view(cfg), status)]
     if as_json:
         _print_json(rows)
         return

@@ -60,9 +60,11 @@ def sample_site(workdir: Path) -> tuple[Any, Any, dict[str, int]]:
     from mailwatch.drafts.service import DraftError, DraftService
     from mailwatch.store.db import make_engine, session_factory, upgrade
     from mailwatch.store.mail import MailStore
-    from mailwatch.store.queries import View, promise_rows, thread_rows
     from mailwatch.sync.engine import MailboxSync
     from mailwatch.track.tracker import Tracker
+    from mailwatch.views.context import View
+    from mailwatch.views.promises import list_promises
+    from mailwatch.views.threads import list_threads
 
     now = datetime.now(UTC)
     with EmbeddedImapServer() as imap:
@@ -88,27 +90,29 @@ def sample_site(workdir: Path) -> tuple[Any, Any, dict[str, int]]:
     drafts = DraftService(factory, settings)
     ids: dict[str, int] = {}
     with factory() as session:
-        waiting = thread_rows(session, now, "awaiting_us", View.of(settings))
+        waiting = list_threads(session, now, "awaiting_us", View.of(settings))
         promises = [
             p
-            for p in promise_rows(session, now, View.of(settings))
-            if p["status"] in ("open", "missed")
+            for p in list_promises(session, now, View.of(settings))
+            if p.status in ("open", "missed")
         ]
     for row in waiting:
-        kind = "decline" if row["warning_signs"] else "acknowledgment"
+        kind = "decline" if row.warning_signs else "acknowledgment"
         try:
-            created = drafts.create(kind, row["id"], now - timedelta(minutes=40))
+            created = drafts.create(kind, row.id, now - timedelta(minutes=40))
         except DraftError:
             continue
         ids.setdefault("draft", int(created.draft["id"]))
     for promise in promises[:1]:
-        due = datetime.fromisoformat(promise["due_at"])
+        if promise.thread_id is None:
+            continue  # a promise outside a conversation: nothing to renegotiate in
+        due = promise.due_at
         with contextlib.suppress(DraftError):
             drafts.create(
                 "renegotiation",
-                promise["thread_id"],
+                promise.thread_id,
                 now,
-                promise_id=promise["id"],
+                promise_id=promise.id,
                 new_date=settings.calendar.end_of_business_day(
                     settings.calendar.next_business_day(due.date())
                 ),

@@ -1,7 +1,7 @@
 """What `mailwatch demo` runs and prints: the real sync and tracking, then the tables.
 
 Exactly what ``mailwatch init`` + ``sync --once`` + ``threads`` run: Alembic upgrade of a
-throw-away SQLite database, one ``MailboxSync.sync_once()`` and ``thread_rows``; then the
+throw-away SQLite database, one ``MailboxSync.sync_once()`` and ``list_threads``; then the
 scheduler's first pass (promises, drafts). In a terminal (or with
 ``MAILWATCH_DEMO_KEEP_RUNNING=1``) the whole service keeps running until Ctrl-C.
 """
@@ -41,10 +41,12 @@ from mailwatch.service.jobs import Jobs
 from mailwatch.service.main import run_service
 from mailwatch.store.db import make_engine, session_factory, upgrade
 from mailwatch.store.mail import MailStore
-from mailwatch.store.queries import View, promise_rows, thread_rows
 from mailwatch.sync.engine import MailboxSync
 from mailwatch.sync.progress import progress_reporter
 from mailwatch.track.tracker import Tracker
+from mailwatch.views.context import View
+from mailwatch.views.promises import list_promises
+from mailwatch.views.threads import list_threads
 
 __all__ = ["KEEP_RUNNING_ENV", "demo_values", "mailwatch_command", "run_demo"]
 
@@ -197,7 +199,10 @@ def run_demo(console: Console) -> None:
             def show(title: str) -> None:
                 tracker.refresh()
                 with session_factory(engine)() as session:
-                    rows = thread_rows(session, datetime.now(UTC), "all", View.of(cfg))
+                    rows = [
+                        t.to_json()
+                        for t in list_threads(session, datetime.now(UTC), "all", View.of(cfg))
+                    ]
                 console.print(conversations_table(rows, notes, tz, title))
 
             show(f"conversations in the demo mailbox ({DEMO_TIMEZONE} time)")
@@ -237,7 +242,7 @@ def _show_scheduler_work(console: Console, cfg: Any, factory: Any) -> None:
     for check in (jobs.sla_check, jobs.promise_check, jobs.follow_up_check):
         check(now)
     with factory() as session:
-        promises = promise_rows(session, now, View.of(cfg))
+        promises = [p.to_json() for p in list_promises(session, now, View.of(cfg))]
     table = Table(title="promises we made", title_justify="left")
     for column in ("id", "due", "status", "text"):
         table.add_column(column, overflow="fold")

@@ -1,6 +1,6 @@
 """The daily digest as plain data, evaluated "as of" an instant.
 
-Built from the same read models as ``threads`` and ``promises`` (mailwatch.store.queries), so
+Built from the same read models as ``threads`` and ``promises`` (mailwatch.views), so
 the digest never disagrees with the CLI. Only conversations with a message a client wrote
 appear: newsletters, lists, colleagues, no-reply senders and automatic mail never do.
 
@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
@@ -39,8 +40,13 @@ from mailwatch.digest.links import draft_link, public_base
 from mailwatch.i18n import N_, _, ngettext, use_language
 from mailwatch.i18n import datetime_text as _datetime_text
 from mailwatch.i18n import duration as _duration
+from mailwatch.i18n import wall_duration as _wall_duration
+from mailwatch.service.backlog import backlog_line, backlog_rows, read_started_at
+from mailwatch.service.health import job_states
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
-from mailwatch.store.queries import View, overdue_summary, promise_rows, thread_rows
+from mailwatch.views.context import View
+from mailwatch.views.promises import PromiseStatus, PromiseView, list_promises
+from mailwatch.views.threads import ThreadState, ThreadView, list_threads, overdue_summary
 
 __all__ = [
     "AgeBand",
@@ -233,8 +239,6 @@ class Digest:
     @property
     def as_of(self) -> str:
         """``2026-11-30 08:30 Europe/Chisinau``: when, for people (the one clock)."""
-        from zoneinfo import ZoneInfo
-
         with use_language(self.language):
             return f"{_datetime_text(self.generated_at, ZoneInfo(self.timezone))} {self.timezone}"
 
@@ -296,9 +300,7 @@ def _plural(n: int, word: str) -> str:
 
 def wall_duration(minutes: int) -> str:
     """Clock minutes as "2d 3h", "5h 10m" or "12m" (in the interface language)."""
-    from mailwatch.i18n import wall_duration as localised
-
-    return localised(minutes)
+    return _wall_duration(minutes)
 
 
 def one_line(text: str | None, limit: int = SNIPPET_CHARS) -> str:
@@ -356,39 +358,39 @@ def _build_digest(
     summary = overdue_summary(session, now, view, top, client_only=True)
     overdue_all = summary.top
     draft_rows = _pending_drafts(session, now)
-    promises = promise_rows(session, now, view, due_from=missed_since, due_to=horizon)
-    wanted = {r["id"] for r in overdue_all}
+    promises = list_promises(session, now, view, due_from=missed_since, due_to=horizon)
+    wanted = {r.id for r in overdue_all}
     wanted |= {d.thread_id for d in draft_rows if d.thread_id is not None}
-    wanted |= {p["thread_id"] for p in promises if p["thread_id"] is not None}
+    wanted |= {p.thread_id for p in promises if p.thread_id is not None}
     signed = _threads_with_signs(session, now - timedelta(days=WARNING_DAYS))
     wanted |= signed
-    rows = thread_rows(
-        session, now, "all", view, thread_ids=wanted - {r["id"] for r in overdue_all},
+    rows = list_threads(
+        session, now, "all", view, thread_ids=wanted - {r.id for r in overdue_all},
         with_message_ids=False,
     )  # fmt: skip
     rows += overdue_all
-    by_id = {row["id"]: row for row in rows}
+    by_id = {row.id: row for row in rows}
     client_threads = _client_threads(session, now, by_id)
     inbound_threads = _inbound_threads(session, now, by_id)
 
     overdue_rows = summary.top  # client threads only, longest wait first
     overdue_total = summary.total
     bands = age_bands(summary.waiting_since, now)
-    snippets = _snippets(session, [r["id"] for r in overdue_rows], now)
+    snippets = _snippets(session, [r.id for r in overdue_rows], now)
     overdue = [
         OverdueThread(
-            thread_id=r["id"],
-            mailbox=r["mailbox"],
-            client_name=r["counterpart"]["name"],
-            client_email=r["counterpart"]["email"],
-            subject=one_line(r["subject"], 200),
-            waiting_since=r["waiting_since"],
-            reply_due_at=r["reply_due_at"],
-            waiting_business_minutes=int(r["waiting_business_minutes"]),
-            overdue_business_minutes=int(r["overdue_business_minutes"]),
-            wait=_duration(r["waiting_business_minutes"]),
-            snippet=snippets.get(r["id"], ""),
-            warning_signs=sorted({str(s.get("kind")) for s in r["warning_signs"]}),
+            thread_id=r.id,
+            mailbox=r.mailbox,
+            client_name=r.counterpart.name,
+            client_email=r.counterpart.email,
+            subject=one_line(r.subject, 200),
+            waiting_since=view.iso(r.waiting_since),
+            reply_due_at=view.iso(r.reply_due_at),
+            waiting_business_minutes=r.waiting_business_minutes,
+            overdue_business_minutes=r.overdue_business_minutes,
+            wait=_duration(r.waiting_business_minutes),
+            snippet=snippets.get(r.id, ""),
+            warning_signs=sorted({s.kind.value for s in r.warning_signs}),
         )
         for r in overdue_rows
     ]
@@ -399,46 +401,42 @@ def _build_digest(
         if thread_id is None or thread_id not in by_id:
             return False
         row = by_id[thread_id]
-        if row["state"] == "ignored":
+        if row.state is ThreadState.IGNORED:
             return False
         if thread_id in client_threads:
             return True
         # We wrote first and nobody answered yet: a client unless the address is ours.
-        return thread_id not in inbound_threads and not _internal(
-            row["counterpart"]["email"], settings
-        )
+        return thread_id not in inbound_threads and not _internal(row.counterpart.email, settings)
 
     promises_due: list[PromiseItem] = []
     promises_missed: list[PromiseItem] = []
     for p in promises:
-        if not is_client_thread(p["thread_id"]):
+        if not is_client_thread(p.thread_id):
             continue
-        due = datetime.fromisoformat(p["due_at"])
-        if p["status"] == "open" and due <= horizon:
+        due = p.due_at
+        if p.status is PromiseStatus.OPEN and due <= horizon:
             left = cal.business_minutes_between(now, due)
             when = _("due in %(left)s", left=_duration(left))
-            promises_due.append(_promise(p, by_id, left, when))
-        elif p["status"] == "missed" and due >= missed_since:
+            promises_due.append(_promise(p, by_id, left, when, view))
+        elif p.status is PromiseStatus.MISSED and due >= missed_since:
             when = _("missed, due %(due)s", due=_local_label(view, due))
-            promises_missed.append(_promise(p, by_id, 0, when))
+            promises_missed.append(_promise(p, by_id, 0, when, view))
     promises_missed.sort(key=lambda p: p.due_at or "", reverse=True)
 
     warning_clients = _warning_clients(
         [
             r
             for r in rows
-            if r["id"] in signed
-            and r["warning_signs"]
-            and r["id"] in client_threads
-            and r["state"] not in ("closed", "ignored")
+            if r.id in signed
+            and r.warning_signs
+            and r.id in client_threads
+            and r.state not in (ThreadState.CLOSED, ThreadState.IGNORED)
         ]
     )
 
     this_week, last_week = _response_figures(session, now, view)
     sync = _sync_health(session, settings, now, view)
     alerts = [s.line for s in sync if s.problem]
-    from mailwatch.service.backlog import backlog_line, backlog_rows, read_started_at
-
     backlog_count = len(backlog_rows(session, settings, now))
     return Digest(
         generated_at=view.iso(now) or "",
@@ -481,8 +479,6 @@ def age_bands(waiting_since: Iterable[datetime | str | None], now: datetime) -> 
 
 def _job_problems(session: Session, view: View) -> list[str]:
     """Scheduler jobs whose last run failed: "sla-check failing since ...: KeyError: ..."."""
-    from mailwatch.service.health import job_states
-
     lines = []
     for state in job_states(session):
         if not state.failing:
@@ -608,7 +604,7 @@ def _pending_drafts(session: Session, now: datetime) -> list[Draft]:
 
 
 def _drafts(
-    pending: list[Draft], settings: Settings, now: datetime, threads: dict[int, dict[str, Any]]
+    pending: list[Draft], settings: Settings, now: datetime, threads: dict[int, ThreadView]
 ) -> list[DraftItem]:
     view = View.of(settings)
     secret = settings.web_secret.reveal() if settings.web_secret else ""
@@ -616,7 +612,7 @@ def _drafts(
     for draft in pending:
         to = draft.to_addrs[0] if draft.to_addrs and isinstance(draft.to_addrs[0], dict) else {}
         thread = threads.get(draft.thread_id or -1)
-        if thread is not None and thread["state"] == "ignored":
+        if thread is not None and thread.state is ThreadState.IGNORED:
             continue
         age = max(0, int((now - draft.created_at).total_seconds() // 60))
         result.append(
@@ -641,38 +637,38 @@ def _drafts(
 
 
 def _promise(
-    p: dict[str, Any], threads: dict[int, dict[str, Any]], left: int, when: str
+    p: PromiseView, threads: dict[int, ThreadView], left: int, when: str, view: View
 ) -> PromiseItem:
-    thread = threads.get(p["thread_id"] or -1) or {"counterpart": {}, "subject": ""}
+    thread = threads.get(p.thread_id or -1)
     return PromiseItem(
-        id=p["id"],
-        thread_id=p["thread_id"],
-        text=one_line(p["text"], 300),
-        due_at=p["due_at"],
-        status=p["status"],
-        source=p["source"],
-        client_name=thread["counterpart"].get("name"),
-        client_email=thread["counterpart"].get("email"),
-        subject=one_line(thread["subject"], 200),
+        id=p.id,
+        thread_id=p.thread_id,
+        text=one_line(p.text, 300),
+        due_at=view.iso(p.due_at),
+        status=p.status.value,
+        source=p.source,
+        client_name=thread.counterpart.name if thread is not None else None,
+        client_email=thread.counterpart.email if thread is not None else None,
+        subject=one_line(thread.subject if thread is not None else "", 200),
         business_minutes_left=left,
         when=when,
     )
 
 
-def _warning_clients(rows: list[dict[str, Any]]) -> list[WarningClient]:
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def _warning_clients(rows: list[ThreadView]) -> list[WarningClient]:
+    grouped: dict[str, list[ThreadView]] = defaultdict(list)
     for row in rows:
-        key = (row["counterpart"]["email"] or f"thread-{row['id']}").lower()
+        key = (row.counterpart.email or f"thread-{row.id}").lower()
         grouped[key].append(row)
     result = []
     for group in grouped.values():
-        group.sort(key=lambda r: r["id"])
+        group.sort(key=lambda r: r.id)
         signs: list[SignItem] = []
         seen: set[tuple[str, str]] = set()
         for row in group:
-            for sign in row["warning_signs"]:
-                kind = str(sign.get("kind") or "")
-                evidence = one_line(str(sign.get("evidence") or ""), EVIDENCE_CHARS)
+            for sign in row.warning_signs:
+                kind = sign.kind.value
+                evidence = one_line(sign.evidence or "", EVIDENCE_CHARS)
                 if (kind, evidence) in seen:
                     continue
                 seen.add((kind, evidence))
@@ -681,16 +677,16 @@ def _warning_clients(rows: list[dict[str, Any]]) -> list[WarningClient]:
                         kind,
                         _(SIGN_LABELS[kind]) if kind in SIGN_LABELS else kind.replace("_", " "),
                         evidence,
-                        row["id"],
+                        row.id,
                     )
                 )
-        first = group[0]["counterpart"]
+        first = group[0].counterpart
         result.append(
             WarningClient(
-                client_name=first["name"],
-                client_email=first["email"],
-                thread_ids=[r["id"] for r in group],
-                subjects=[one_line(r["subject"], 200) for r in group],
+                client_name=first.name,
+                client_email=first.email,
+                thread_ids=[r.id for r in group],
+                subjects=[one_line(r.subject, 200) for r in group],
                 signs=signs,
             )
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,9 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import Settings
 from mailwatch.core.scheduling import in_backlog
+from mailwatch.i18n import _, datetime_text, ngettext
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, ServiceState
-from mailwatch.store.queries import View, thread_rows
+from mailwatch.views.context import View
+from mailwatch.views.threads import ThreadView, list_threads
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +50,21 @@ def read_started_at(session: Session) -> datetime | None:
     return datetime.fromisoformat(state.value) if state is not None and state.value else None
 
 
-def backlog_rows(session: Session, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+def backlog_rows(session: Session, settings: Settings, now: datetime) -> list[ThreadView]:
     """Threads awaiting us that are in the backlog and have no acknowledgment draft yet."""
     started = read_started_at(session)
     if started is None or settings.ack_backlog_limit <= 0:
         return []
     result = []
-    for row in thread_rows(session, now, "awaiting_us", View.of(settings)):
-        since = datetime.fromisoformat(row["waiting_since"]) if row["waiting_since"] else None
+    for row in list_threads(session, now, "awaiting_us", View.of(settings), with_message_ids=False):
+        since = row.waiting_since
         if since is None or not in_backlog(
             since, started, settings.calendar, settings.ack_backlog_limit
         ):
             continue
         acknowledged = session.scalar(
             select(func.count(Draft.id)).where(
-                Draft.thread_id == row["id"],
+                Draft.thread_id == row.id,
                 Draft.kind == "acknowledgment",
                 Draft.created_at >= since,
             )
@@ -76,8 +77,6 @@ def backlog_rows(session: Session, settings: Settings, now: datetime) -> list[di
 def backlog_line(count: int, settings: Settings, started: datetime | None) -> str:
     if not count or started is None:
         return ""
-    from mailwatch.i18n import _, datetime_text, ngettext
-
     days = settings.ack_backlog_limit
     span = (
         _("a business day")

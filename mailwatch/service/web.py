@@ -23,7 +23,8 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from mailwatch.config import Settings
 from mailwatch.service.health import JobState, job_states
-from mailwatch.store.queries import View, thread_rows
+from mailwatch.views.context import View
+from mailwatch.views.threads import list_threads
 from mailwatch.web import reads
 from mailwatch.web.app import pages_app
 from mailwatch.web.security import SecurityHeaders
@@ -146,7 +147,9 @@ class StoreCollector:
         yield last_ok
         with self.factory() as session:
             overdue = len(
-                thread_rows(session, now, "overdue", View.of(self.settings), with_message_ids=False)
+                list_threads(
+                    session, now, "overdue", View.of(self.settings), with_message_ids=False
+                )
             )
         counts = reads.draft_counts(self.factory)
         yield GaugeMetricFamily(

@@ -27,7 +27,7 @@ from mailwatch.core.timefmt import zone_name
 from mailwatch.drafts.service import DraftService
 from mailwatch.errors import MailwatchError
 from mailwatch.i18n import LANGUAGE_NAMES, N_, _, current
-from mailwatch.store.queries import View
+from mailwatch.views.context import View
 from mailwatch.web.render import template_env
 from mailwatch.web.security import (
     LoginLimiter,

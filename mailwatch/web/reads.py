@@ -1,7 +1,7 @@
 """Every database read of the approval pages, as named functions.
 
 The routes never build a query: they call these, which call the store's read functions
-(``mailwatch.store.queries``, the backlog and the workers' table) or, for the two small reads
+(``mailwatch.views``, the backlog and the workers' table) or, for the two small reads
 that have no store function yet, select here. One place to point at typed read models later.
 Each function opens and closes its own session and is blocking: routes run it through
 :meth:`mailwatch.web.pages.Pages.call`.
@@ -20,7 +20,9 @@ from mailwatch.config import Settings
 from mailwatch.service.backlog import backlog_line, backlog_rows, read_started_at
 from mailwatch.service.workers import WorkerInfo, list_workers
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
-from mailwatch.store.queries import View, overdue_summary, promise_rows, thread_rows, waiting_page
+from mailwatch.views.context import View
+from mailwatch.views.promises import list_promises
+from mailwatch.views.threads import list_threads, overdue_summary, waiting_page
 
 Factory = sessionmaker[Session]
 
@@ -67,7 +69,7 @@ def conversation(
 ) -> tuple[dict[str, Any] | None, list[MessageRead]]:
     """One thread's row (None when there is no such thread) and its messages, oldest first."""
     with factory() as session:
-        rows = thread_rows(session, now, "all", view, thread_id=thread_id)
+        rows = [t.to_json() for t in list_threads(session, now, "all", view, thread_id=thread_id)]
         messages = [
             MessageRead(
                 id=m.id,
@@ -99,18 +101,23 @@ def thread_lists(
     """Overdue threads and those waiting for us (not overdue), longest waits first."""
     with factory() as session:
         if show_all:
-            overdue = thread_rows(session, now, "overdue", view, with_message_ids=False)
+            overdue = [
+                t.to_json()
+                for t in list_threads(session, now, "overdue", view, with_message_ids=False)
+            ]
             waiting = [
-                t
-                for t in thread_rows(session, now, "awaiting_us", view, with_message_ids=False)
-                if not t["overdue"]
+                t.to_json()
+                for t in list_threads(session, now, "awaiting_us", view, with_message_ids=False)
+                if not t.overdue
             ]
             return ThreadLists(overdue, waiting, {"overdue": len(overdue), "waiting": len(waiting)})
         # the first page: counted in SQL, only the rows shown are read
         summary = overdue_summary(session, now, view, first_page)
-        waiting, waiting_total = waiting_page(session, now, view, first_page)
+        page, waiting_total = waiting_page(session, now, view, first_page)
         return ThreadLists(
-            summary.top, waiting, {"overdue": summary.total, "waiting": waiting_total}
+            [t.to_json() for t in summary.top],
+            [t.to_json() for t in page],
+            {"overdue": summary.total, "waiting": waiting_total},
         )
 
 
@@ -119,7 +126,7 @@ def promises(
 ) -> list[dict[str, Any]]:
     """Promises as of ``now`` (of one thread when ``thread_id`` is given), soonest due first."""
     with factory() as session:
-        return promise_rows(session, now, view, thread_id=thread_id)
+        return [p.to_json() for p in list_promises(session, now, view, thread_id=thread_id)]
 
 
 def promise(factory: Factory, view: View, now: datetime, promise_id: int) -> dict[str, Any] | None:
@@ -152,7 +159,7 @@ def backlog_summary(factory: Factory, settings: Settings, now: datetime) -> str:
 def backlog_thread_ids(factory: Factory, settings: Settings, now: datetime) -> list[int]:
     """The backlog threads that still have no acknowledgment draft."""
     with factory() as session:
-        return [int(row["id"]) for row in backlog_rows(session, settings, now)]
+        return [row.id for row in backlog_rows(session, settings, now)]
 
 
 def workers(factory: Factory) -> list[WorkerInfo]:

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mailwatch.store.queries import View, thread_rows
+from mailwatch.views.context import View
+from mailwatch.views.threads import list_threads
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url
 
 pytestmark = pytest.mark.dovecot
@@ -24,8 +25,8 @@ def _states(harness: Harness) -> dict[str, str]:
     client's own time, so its message counts even if the tracker believed its clock."""
     later = datetime.now(UTC) + timedelta(minutes=30)
     with harness.factory() as session:
-        rows = thread_rows(session, later, "all", View.of(harness.settings))
-    return {row["subject"].removeprefix("Re: "): row["state"] for row in rows}
+        rows = list_threads(session, later, "all", View.of(harness.settings))
+    return {row.subject.removeprefix("Re: "): row.state for row in rows}
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ from alembic.migration import MigrationContext
 
 from mailwatch.store.db import make_engine, upgrade
 from mailwatch.store.models import Base
-from mailwatch.store.queries import View, promise_rows, thread_rows
+from mailwatch.views.context import View
+from mailwatch.views.promises import list_promises
+from mailwatch.views.threads import list_threads
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url
 from tests.integration.test_cli import mailwatch, write_env
 
@@ -59,7 +61,9 @@ def test_reply_found_only_in_sent_answers_the_client(account, tmp_path):
     try:
         h.sync()
         with h.factory() as session:
-            (row,) = thread_rows(session, utc(23, 9), view=View.of(h.settings))
+            (row,) = [
+                t.to_json() for t in list_threads(session, utc(23, 9), view=View.of(h.settings))
+            ]
         assert row["state"] == "awaiting_us"
         assert row["needs_reply"] is True
         assert "ana@client.test" in row["needs_reply_reason"]
@@ -78,7 +82,9 @@ def test_reply_found_only_in_sent_answers_the_client(account, tmp_path):
         )
         h.sync()
         with h.factory() as session:
-            (row,) = thread_rows(session, utc(23, 10), view=View.of(h.settings))
+            (row,) = [
+                t.to_json() for t in list_threads(session, utc(23, 10), view=View.of(h.settings))
+            ]
         assert row["message_ids"] == ["<q1@client.test>", "<r1@example.com>"]
         assert row["state"] == "awaiting_them"
         assert row["needs_reply"] is False
@@ -86,7 +92,9 @@ def test_reply_found_only_in_sent_answers_the_client(account, tmp_path):
         assert row["first_response_business_minutes"] == 35
         # As of Monday 09:00 the reply had not been written yet: the client was still waiting.
         with h.factory() as session:
-            (then,) = thread_rows(session, utc(23, 9), view=View.of(h.settings))
+            (then,) = [
+                t.to_json() for t in list_threads(session, utc(23, 9), view=View.of(h.settings))
+            ]
         assert then["state"] == "awaiting_us"
         assert then["message_ids"] == ["<q1@client.test>"]
     finally:
@@ -369,8 +377,12 @@ def test_tracking_on_postgres(imap_user, pg_url):
     try:
         h.sync()
         with h.factory() as session:
-            (row,) = thread_rows(session, utc(23, 11), view=View.of(h.settings))
-            (promise,) = promise_rows(session, utc(23, 11), View.of(h.settings))
+            (row,) = [
+                t.to_json() for t in list_threads(session, utc(23, 11), view=View.of(h.settings))
+            ]
+            (promise,) = [
+                p.to_json() for p in list_promises(session, utc(23, 11), View.of(h.settings))
+            ]
         assert row["state"] == "awaiting_them"
         assert row["first_response_business_minutes"] == 60
         assert promise["due_at"] == "2026-11-24T18:00:00+00:00"
@@ -378,7 +390,7 @@ def test_tracking_on_postgres(imap_user, pg_url):
         # Running the tracker again changes nothing and duplicates nothing.
         assert h.tracker.refresh().analysed == 0
         with h.factory() as session:
-            assert len(promise_rows(session, utc(23, 11))) == 1
+            assert len(list_promises(session, utc(23, 11))) == 1
     finally:
         h.close()
 
@@ -408,11 +420,9 @@ def test_waiting_threads_are_rechecked_when_a_flag_may_have_changed(imap_user, t
         # A pass that reports no flag change skips the waiting threads: still awaiting us.
         h.tracker.refresh(recheck_waiting=False)
         with h.factory() as session:
-            assert [r["state"] for r in thread_rows(session, datetime.now(UTC))] == ["awaiting_us"]
+            assert [r.state for r in list_threads(session, datetime.now(UTC))] == ["awaiting_us"]
         h.tracker.refresh(recheck_waiting=True)
         with h.factory() as session:
-            assert [r["state"] for r in thread_rows(session, datetime.now(UTC))] == [
-                "awaiting_them"
-            ]
+            assert [r.state for r in list_threads(session, datetime.now(UTC))] == ["awaiting_them"]
     finally:
         h.close()

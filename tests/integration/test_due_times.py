@@ -67,14 +67,14 @@ def check_cost(tmp_path, imap_user, n: int, monkeypatch=None) -> int:
     if monkeypatch is not None:
         from mailwatch.service import jobs as job_module
 
-        real = job_module.thread_rows
+        real = job_module.list_threads
 
         def counting(*args, **kwargs):
             rows = real(*args, **kwargs)
             read.append(len(rows))
             return rows
 
-        monkeypatch.setattr(job_module, "thread_rows", counting)
+        monkeypatch.setattr(job_module, "list_threads", counting)
     assert jobs.sla_check(NOW).created == []
     assert jobs.follow_up_check(NOW).created == []
     with engine.connect() as conn:
@@ -183,14 +183,14 @@ def test_the_promise_check_reads_only_promises_due_soon(tmp_path, imap_user, mon
             ],
         )
     read: list[int] = []
-    real = job_module.promise_rows
+    real = job_module.list_promises
 
     def counting(*args, **kwargs):
         rows = real(*args, **kwargs)
         read.append(len(rows))
         return rows
 
-    monkeypatch.setattr(job_module, "promise_rows", counting)
+    monkeypatch.setattr(job_module, "list_promises", counting)
     assert Jobs(factory, settings).promise_check(NOW).created == []
     engine.dispose()
     assert read == [0]

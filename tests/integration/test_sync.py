@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from mailwatch.errors import MailAccessError
 from mailwatch.store.models import Folder, Message, Thread
-from mailwatch.store.queries import thread_rows
 from mailwatch.sync.watch import MailboxWatcher
+from mailwatch.views.threads import list_threads
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.mailsample import corpus_files
 
@@ -112,7 +112,7 @@ def test_answered_flag_from_another_client_moves_the_thread(account, tmp_path):
         uid = account.server.append(account.username, "INBOX", make_msg(msgid="<ask@acme.test>"))
         h.sync()
         with h.factory() as session:
-            assert [r["state"] for r in thread_rows(session, clock[0])] == ["awaiting_us"]
+            assert [r.state for r in list_threads(session, clock[0])] == ["awaiting_us"]
         # Answered from a phone: no copy in Sent, only the \Answered flag on the server.
         account.server.set_flags(account.username, "INBOX", uid, [b"\\Answered", b"\\Seen"])
         clock[0] += timedelta(minutes=2)  # the periodic flag scan is due (used without CONDSTORE)
@@ -120,7 +120,7 @@ def test_answered_flag_from_another_client_moves_the_thread(account, tmp_path):
         assert report.flags_changed == 1
         assert h.by_msgid("<ask@acme.test>").answered
         with h.factory() as session:
-            assert [r["state"] for r in thread_rows(session, clock[0])] == ["awaiting_them"]
+            assert [r.state for r in list_threads(session, clock[0])] == ["awaiting_them"]
     finally:
         h.close()
 
@@ -353,7 +353,7 @@ def test_store_on_postgres(imap_user, pg_url):
         assert h.sync().new == 0
         assert h.count(Message) == 2
         with h.factory() as session:
-            rows = thread_rows(session, datetime.now(UTC))
+            rows = [t.to_json() for t in list_threads(session, datetime.now(UTC))]
         assert rows[0]["message_ids"] == [ids["question"], ids["answer"]]
         assert rows[0]["last_inbound_at"].endswith("+00:00")
     finally:

@@ -31,8 +31,9 @@ from mailwatch.drafts.service import DraftService
 from mailwatch.service.web import create_app
 from mailwatch.service.workers import heartbeat, leave
 from mailwatch.store.models import Draft, Promise
-from mailwatch.store.queries import View, thread_rows
 from mailwatch.track.actions import add_promise
+from mailwatch.views.context import View
+from mailwatch.views.threads import list_threads
 from mailwatch.web.security import LoginLimiter
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url
 from tests.servers.common import free_port
@@ -207,8 +208,8 @@ def site(dovecot, tmp_path_factory) -> Iterator[Site]:
     harness = Harness(settings)
     harness.sync()
     with harness.factory() as session:
-        rows = thread_rows(session, NOW, "all", View.of(settings))
-    by_subject = {row["subject"]: row["id"] for row in rows}
+        rows = list_threads(session, NOW, "all", View.of(settings))
+    by_subject = {row.subject: row.id for row in rows}
     threads = {
         "samples": by_subject["Samples"],
         "prices": by_subject["Prices for 2027"],

@@ -12,7 +12,8 @@ import pytest
 
 from mailwatch.drafts.service import DraftService
 from mailwatch.service.web import create_app
-from mailwatch.store.queries import View, thread_rows
+from mailwatch.views.context import View
+from mailwatch.views.threads import list_threads
 from mailwatch.web.pages import FIRST_PAGE
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url
 from tests.integration.test_web import PASSWORD, SECRET, LiveApp
@@ -44,14 +45,14 @@ def backlog(dovecot, tmp_path_factory) -> Iterator[tuple[str, list[int]]]:
     harness = Harness(settings)
     harness.sync()
     with harness.factory() as session:
-        overdue = thread_rows(session, NOW, "overdue", View.of(settings))
+        overdue = list_threads(session, NOW, "overdue", View.of(settings))
     assert len(overdue) == CLIENTS
     drafts = DraftService(harness.factory, settings)
     for row in overdue[:DRAFTS]:
-        drafts.create("acknowledgment", row["id"], NOW)
+        drafts.create("acknowledgment", row.id, NOW)
     try:
         with LiveApp(create_app(harness.factory, settings)) as live:
-            yield live.url, [row["id"] for row in overdue]
+            yield live.url, [row.id for row in overdue]
     finally:
         harness.close()
 

@@ -10,7 +10,7 @@ from mailwatch.core import timefmt
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.tracking import track_thread
 from mailwatch.logs import TextFormatter, setup_logging
-from mailwatch.store.queries import View
+from mailwatch.views.context import View
 
 TZ = ZoneInfo("Europe/Chisinau")
 MOMENT = datetime(2026, 11, 30, 2, 39, 17, 123456, tzinfo=UTC)  # 04:39 in Chisinau

@@ -11,8 +11,15 @@ from sqlalchemy import select
 from bench.store_gen import generate
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.store.db import make_engine, session_factory
-from mailwatch.store.models import Message
-from mailwatch.store.queries import View, overdue_cutoff, overdue_summary, thread_rows
+from mailwatch.store.models import Message, Thread
+from mailwatch.views.context import View
+from mailwatch.views.threads import (
+    ThreadView,
+    list_threads,
+    overdue_cutoff,
+    overdue_summary,
+    waiting_page,
+)
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -27,7 +34,7 @@ def store(tmp_path_factory: pytest.TempPathFactory):
     engine.dispose()
 
 
-def reference(session, now, view, top):
+def reference(session, now, view, top) -> list[ThreadView]:
     clients = set(
         session.scalars(
             select(Message.thread_id).where(
@@ -37,10 +44,10 @@ def reference(session, now, view, top):
     )
     rows = [
         r
-        for r in thread_rows(session, now, "overdue", view, with_message_ids=False)
-        if r["id"] in clients
+        for r in list_threads(session, now, "overdue", view, with_message_ids=False)
+        if r.id in clients
     ]
-    rows.sort(key=lambda r: (-int(r["waiting_business_minutes"]), r["id"]))
+    rows.sort(key=lambda r: (-r.waiting_business_minutes, r.id))
     return rows
 
 
@@ -60,10 +67,11 @@ def test_summary_equals_reading_every_overdue_thread(store, view: View, now: dat
         for top in (1, 7, 20, len(want) + 5):
             got = overdue_summary(session, now, view, top, client_only=True)
             assert got.total == len(want)
-            assert got.top == want[:top]
-            # the rows' ISO text is to the second (docs/cli.md), the summary keeps the stored instant
-            assert sorted(w.replace(microsecond=0) for w in got.waiting_since) == sorted(
-                datetime.fromisoformat(r["waiting_since"]) for r in want
+            assert list(got.top) == want[:top]
+            assert [t.to_json() for t in got.top] == [r.to_json() for r in want[:top]]
+            # the same instants (the summary's from SQL in UTC, the rows' in the team's zone)
+            assert sorted(got.waiting_since) == sorted(
+                r.waiting_since for r in want if r.waiting_since is not None
             )
 
 
@@ -72,11 +80,11 @@ def test_waits_are_tied_and_decisions_lapse_in_the_sample(store) -> None:
     view = VIEWS[0]
     with store() as session:
         rows = reference(session, NOW - timedelta(days=40), view, None)
-    minutes = [r["waiting_business_minutes"] for r in rows]
+    minutes = [r.waiting_business_minutes for r in rows]
     assert len(set(minutes)) < len(minutes)  # ties (weekends stop the clock)
     with store() as session:
-        rows = thread_rows(session, NOW, "overdue", view, with_message_ids=False)
-    assert any("by the user" not in r["needs_reply_reason"] for r in rows)
+        rows = list_threads(session, NOW, "overdue", view, with_message_ids=False)
+    assert any("by the user" not in r.needs_reply_reason for r in rows)
 
 
 def test_cutoff_is_the_exact_boundary() -> None:
@@ -94,9 +102,6 @@ def test_cutoff_is_the_exact_boundary() -> None:
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("now", [NOW, NOW - timedelta(days=40)])
 def test_waiting_page_equals_the_full_list(store, view: View, now: datetime) -> None:
-    from mailwatch.store.models import Thread
-    from mailwatch.store.queries import waiting_page
-
     with store() as session:
         # Just after some client began to wait: that thread is waiting, not yet overdue.
         starts = sorted(
@@ -111,8 +116,8 @@ def test_waiting_page_equals_the_full_list(store, view: View, now: datetime) -> 
         now = starts[len(starts) // 2] + timedelta(minutes=20)
         want = [
             r
-            for r in thread_rows(session, now, "awaiting_us", view, with_message_ids=False)
-            if not r["overdue"]
+            for r in list_threads(session, now, "awaiting_us", view, with_message_ids=False)
+            if not r.overdue
         ]
         assert want
         for limit in (1, 20, len(want) + 3):

@@ -1,15 +1,17 @@
-"""Read models for the CLI and the web page: conversations and promises as the contract's JSON.
+"""Conversations as of an instant: ``ThreadView`` and the reads that list them.
 
-Everything is evaluated "as of" an instant: lateness and promise status always, and a thread
-whose newest message is later than that instant is re-tracked from the messages it had then.
+Everything is evaluated "as of" an instant: lateness always, and a thread whose newest message
+is later than that instant is re-tracked from the messages it had then.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -17,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.message import Direction
-from mailwatch.core.promises import promise_status
-from mailwatch.core.timefmt import iso, local
+from mailwatch.core.timefmt import local
 from mailwatch.core.tracking import (
     AWAITING_US,
     MessageFacts,
@@ -26,41 +27,112 @@ from mailwatch.core.tracking import (
     lateness,
     track_thread,
 )
-from mailwatch.store.models import Mailbox, Message, Promise, Thread
+from mailwatch.core.warning_signs import WarningSign
+from mailwatch.store.models import Mailbox, Message, Thread
+from mailwatch.track.tracker import load_facts, signs_from_json, signs_json
+from mailwatch.views.context import View, iso_text
 
-STATES = ("awaiting_us", "awaiting_them", "closed", "snoozed", "ignored")
+__all__ = [
+    "STATES",
+    "THREAD_FILTERS",
+    "Counterpart",
+    "OverdueSummary",
+    "ThreadState",
+    "ThreadView",
+    "list_threads",
+    "overdue_cutoff",
+    "overdue_summary",
+    "waiting_page",
+]
+
+
+class ThreadState(StrEnum):
+    """Who the conversation waits for, or what the user decided about it."""
+
+    AWAITING_US = "awaiting_us"
+    AWAITING_THEM = "awaiting_them"
+    CLOSED = "closed"
+    SNOOZED = "snoozed"
+    IGNORED = "ignored"
+
+
+STATES = tuple(s.value for s in ThreadState)
 THREAD_FILTERS = (*STATES, "overdue", "all")
-PROMISE_STATUSES = ("open", "kept", "missed", "renegotiated")
 
 
-@dataclass(frozen=True)
-class View:
-    """The settings a read needs: business calendar, SLA, default language."""
+@dataclass(frozen=True, slots=True)
+class Counterpart:
+    """The other side of the conversation (the client, usually)."""
 
-    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
-    sla: timedelta = timedelta(hours=4)
-    default_language: str = "en"
-    internal_domains: frozenset[str] = frozenset()
-    own_addresses: frozenset[str] = frozenset()
+    name: str | None
+    email: str | None
 
-    @classmethod
-    def of(cls, settings: Any) -> View:
-        languages = getattr(settings, "languages", ()) or ("en",)
-        internal = frozenset(getattr(settings, "internal_domains", ()) or ())
-        own = frozenset(getattr(settings, "own_addresses", ()) or ())
-        return cls(settings.calendar, settings.reply_sla, languages[0], internal, own)
-
-    def iso(self, value: datetime | None) -> str | None:
-        """ISO 8601 with the offset of the team's timezone (to the second), for JSON."""
-        return iso(value, self.calendar.tz)
-
-    def local(self, value: datetime | str | None) -> str:
-        """The team's local time to the minute, for people."""
-        return local(value, self.calendar.tz)
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "email": self.email}
 
 
-def _signs(values: Any) -> list[dict[str, Any]]:
-    return [dict(v) for v in values or () if isinstance(v, dict)]
+@dataclass(frozen=True, slots=True)
+class ThreadView:
+    """One conversation as of an instant. Times are aware, in the team's timezone.
+
+    ``waiting_since`` is set only while it awaits us, ``answered_by`` only when it does not,
+    ``snoozed_until`` only while snoozed (as the JSON contract says).
+    """
+
+    id: int
+    mailbox: str | None
+    subject: str
+    counterpart: Counterpart
+    state: ThreadState
+    needs_reply_reason: str
+    overdue: bool
+    overdue_business_minutes: int
+    waiting_business_minutes: int
+    waiting_since: datetime | None
+    reply_due_at: datetime | None
+    last_inbound_at: datetime | None
+    last_outbound_at: datetime | None
+    first_response_business_minutes: int | None
+    language: str | None
+    message_ids: tuple[str, ...]
+    warning_signs: tuple[WarningSign, ...]
+    requested_by: datetime | None
+    answered_by: str | None
+    snoozed_until: datetime | None
+    message_count: int
+    last_message_at: datetime | None
+
+    @property
+    def needs_reply(self) -> bool:
+        return self.state is ThreadState.AWAITING_US
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``threads --json`` shape (docs/cli.md): key names and order are the contract."""
+        return {
+            "id": self.id,
+            "mailbox": self.mailbox,
+            "subject": self.subject,
+            "counterpart": self.counterpart.to_json(),
+            "state": self.state.value,
+            "needs_reply": self.needs_reply,
+            "needs_reply_reason": self.needs_reply_reason,
+            "overdue": self.overdue,
+            "overdue_business_minutes": self.overdue_business_minutes,
+            "waiting_business_minutes": self.waiting_business_minutes,
+            "waiting_since": iso_text(self.waiting_since),
+            "reply_due_at": iso_text(self.reply_due_at),
+            "last_inbound_at": iso_text(self.last_inbound_at),
+            "last_outbound_at": iso_text(self.last_outbound_at),
+            "first_response_business_minutes": self.first_response_business_minutes,
+            "language": self.language,
+            "message_ids": list(self.message_ids),
+            "warning_signs": signs_json(self.warning_signs),
+            "requested_by": iso_text(self.requested_by),
+            "answered_by": self.answered_by,
+            "snoozed_until": iso_text(self.snoozed_until),
+            "message_count": self.message_count,
+            "last_message_at": iso_text(self.last_message_at),
+        }
 
 
 # What a thread row shows (not the bookkeeping columns: fewer values to convert per row).
@@ -96,7 +168,11 @@ def _newest_first(row: Any) -> tuple[float, int]:
     return (-(last - _EPOCH).total_seconds() if last is not None else float("inf"), -row.id)
 
 
-def thread_rows(
+def _stored_signs(values: Any) -> tuple[WarningSign, ...]:
+    return signs_from_json(v for v in values or () if isinstance(v, dict))
+
+
+def list_threads(
     session: Session,
     now: datetime,
     state: str = "all",
@@ -105,7 +181,7 @@ def thread_rows(
     *,
     thread_ids: Iterable[int] | None = None,
     with_message_ids: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[ThreadView]:
     """Conversations as of ``now``; ``state`` filters (``overdue``: awaiting us past the SLA).
 
     ``thread_ids`` limits the read to those threads. ``with_message_ids`` False leaves
@@ -117,8 +193,6 @@ def thread_rows(
     than the SLA in wall-clock time (business time never runs faster); then one query for the
     message ids of the threads returned, in chunks.
     """
-    from mailwatch.track.tracker import load_facts, signs_json
-
     view = view or View()
     mailboxes = {row.id: row.name for row in session.execute(select(Mailbox.id, Mailbox.name))}
     # No ORDER BY in SQL: SQLite would then walk the whole recency index instead of the
@@ -158,7 +232,7 @@ def thread_rows(
         ).items():
             facts_then[tid] = [f for f in facts if f.at is None or f.at <= now]
 
-    result = []
+    result: list[ThreadView] = []
     for thread in threads:
         tracked_state = thread.state or "awaiting_them"
         reason = thread.needs_reply_reason or "not tracked yet"
@@ -168,7 +242,7 @@ def thread_rows(
         language = thread.language
         requested_by = thread.requested_by
         answered_by = thread.answered_by
-        signs = _signs(thread.signs)
+        signs = _stored_signs(thread.signs)
         last_inbound, last_outbound = thread.last_inbound_at, thread.last_outbound_at
         count = thread.message_count
         if thread.id in facts_then:
@@ -179,7 +253,7 @@ def thread_rows(
             tracked_state, reason = status.state, status.reason
             waiting_since, last_client_at = status.waiting_since, status.last_client_at
             first_response, language = status.first_response_business_minutes, status.language
-            requested_by, signs = status.requested_by, signs_json(status.signs)
+            requested_by, signs = status.requested_by, tuple(status.signs)
             answered_by = status.answered_by
             last_inbound = _latest(facts, Direction.INBOUND)
             last_outbound = _latest(facts, Direction.OUTBOUND)
@@ -200,44 +274,43 @@ def thread_rows(
                 continue
         elif state not in ("all", current):
             continue
+        awaiting_us = current == AWAITING_US
         result.append(
-            {
-                "id": thread.id,
-                "mailbox": mailboxes.get(thread.mailbox_id),
-                "subject": thread.subject,
-                "counterpart": {
-                    "name": thread.counterpart_name or None,
-                    "email": thread.counterpart_email,
-                },
-                "state": current,
-                "needs_reply": current == AWAITING_US,
-                "needs_reply_reason": reason,
-                "overdue": late.overdue,
-                "overdue_business_minutes": late.overdue_business_minutes,
-                "waiting_business_minutes": late.waiting_business_minutes,
-                "waiting_since": view.iso(waiting_since) if current == AWAITING_US else None,
-                "reply_due_at": view.iso(late.reply_due_at),
-                "last_inbound_at": view.iso(last_inbound),
-                "last_outbound_at": view.iso(last_outbound),
-                "first_response_business_minutes": first_response,
-                "language": language,
-                "message_ids": [],
-                "warning_signs": signs,
-                "requested_by": view.iso(requested_by),
-                "answered_by": answered_by if current != AWAITING_US else None,
-                "snoozed_until": view.iso(thread.snoozed_until) if current == "snoozed" else None,
-                "message_count": count,
-                "last_message_at": view.iso(thread.last_message_at),
-            }
+            ThreadView(
+                id=thread.id,
+                mailbox=mailboxes.get(thread.mailbox_id),
+                subject=thread.subject,
+                counterpart=Counterpart(thread.counterpart_name or None, thread.counterpart_email),
+                state=ThreadState(current),
+                needs_reply_reason=reason,
+                overdue=late.overdue,
+                overdue_business_minutes=late.overdue_business_minutes,
+                waiting_business_minutes=late.waiting_business_minutes,
+                waiting_since=view.at(waiting_since) if awaiting_us else None,
+                reply_due_at=view.at(late.reply_due_at),
+                last_inbound_at=view.at(last_inbound),
+                last_outbound_at=view.at(last_outbound),
+                first_response_business_minutes=first_response,
+                language=language,
+                message_ids=(),
+                warning_signs=signs,
+                requested_by=view.at(requested_by),
+                answered_by=answered_by if not awaiting_us else None,
+                snoozed_until=view.at(thread.snoozed_until) if current == "snoozed" else None,
+                message_count=count,
+                last_message_at=view.at(thread.last_message_at),
+            )
         )
     if state == "overdue":
-        result.sort(key=lambda r: -int(r["waiting_business_minutes"]))
+        result.sort(key=lambda r: -r.waiting_business_minutes)
     if with_message_ids and result:
-        ids = _message_ids(session, [r["id"] for r in result], now, set(facts_then))
-        for row in result:
-            row["message_ids"] = ids.get(row["id"], [])
-            row["message_count"] = len(row["message_ids"])
+        ids = _message_ids(session, [r.id for r in result], now, set(facts_then))
+        result = [_with_ids(r, ids.get(r.id, [])) for r in result]
     return result
+
+
+def _with_ids(row: ThreadView, message_ids: list[str]) -> ThreadView:
+    return dataclasses.replace(row, message_ids=tuple(message_ids), message_count=len(message_ids))
 
 
 _IN_CHUNK = 5000  # ids per IN (...) list: well under SQLite's and PostgreSQL's limits
@@ -257,8 +330,8 @@ def _message_ids(
         )
         for tid, message_id, date, internal in session.execute(query):
             when = date or internal
-            if tid in as_of_now and when is not None and when > now:
-                continue
+            if tid is None or (tid in as_of_now and when is not None and when > now):
+                continue  # (no NULL thread id passes the IN list)
             ids[tid].append(message_id)
     return ids
 
@@ -266,6 +339,13 @@ def _message_ids(
 def _latest(facts: list[MessageFacts], direction: Direction) -> datetime | None:
     times = [f.at for f in facts if f.direction is direction and f.at is not None]
     return max(times) if times else None
+
+
+def _manual_reason(thread: Any, state: str, view: View) -> str:
+    since = local(thread.manual_state_at, view.calendar.tz, missing="an unknown time")
+    if state == "snoozed":
+        return f"snoozed by the user until {view.local(thread.snoozed_until)}"
+    return f"{state} by the user at {since}"
 
 
 # -- the overdue list at scale ----------------------------------------------------------------
@@ -304,9 +384,9 @@ def overdue_cutoff(
 class OverdueSummary:
     """The longest waits, how many are overdue in all, and when each of them began to wait."""
 
-    top: list[dict[str, Any]]
+    top: tuple[ThreadView, ...]
     total: int
-    waiting_since: list[datetime]
+    waiting_since: tuple[datetime, ...]
 
 
 def overdue_summary(
@@ -317,13 +397,13 @@ def overdue_summary(
     *,
     client_only: bool = False,
 ) -> OverdueSummary:
-    """What ``thread_rows(state="overdue")`` gives, without reading every overdue thread.
+    """What ``list_threads(state="overdue")`` gives, without reading every overdue thread.
 
     Threads the user never decided on and that hold nothing newer than ``now`` ("plain") are
     overdue exactly when they wait for us since before :func:`overdue_cutoff`: they are counted
     in SQL and only the ``top`` longest waits are read (plus the ones tied with the last). The
     other candidates (a decision that may have lapsed, mail after ``now``) are few and go
-    through ``thread_rows`` one by one. Sorted like the digest: longest wait, then lower id.
+    through ``list_threads`` one by one. Sorted like the digest: longest wait, then lower id.
     ``client_only`` keeps threads holding a message a client wrote by ``now``.
     """
     plain = (
@@ -335,7 +415,7 @@ def overdue_summary(
     conditions = [plain]
     if client_only:
         conditions.append(_has_client_message(now))
-    rows: list[dict[str, Any]] = []
+    rows: list[ThreadView] = []
     since: list[datetime] = []
     total = 0
     earliest = session.scalar(select(func.min(Thread.waiting_since)).where(*conditions))
@@ -367,27 +447,27 @@ def overdue_summary(
                     )
                 )
             )
-        rows = thread_rows(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
+        rows = list_threads(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
     # Besides those, only a thread re-tracked as of ``now`` can be overdue (one awaiting us
     # without a start of the wait, or whose user decision stands, cannot).
     others = list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
     if client_only and others:
         clients = _with_client_message(session, now, others)
         others = [tid for tid in others if tid in clients]
-    extra = thread_rows(session, now, "overdue", view, thread_ids=others, with_message_ids=False)
+    extra = list_threads(session, now, "overdue", view, thread_ids=others, with_message_ids=False)
     total += len(extra)
-    since += [datetime.fromisoformat(r["waiting_since"]) for r in extra if r["waiting_since"]]
+    since += [r.waiting_since for r in extra if r.waiting_since is not None]
     rows += extra
-    rows.sort(key=lambda r: (-int(r["waiting_business_minutes"]), r["id"]))
-    return OverdueSummary(rows[: max(0, top)], total, since)
+    rows.sort(key=lambda r: (-r.waiting_business_minutes, r.id))
+    return OverdueSummary(tuple(rows[: max(0, top)]), total, tuple(since))
 
 
 def waiting_page(
     session: Session, now: datetime, view: View, limit: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[ThreadView], int]:
     """Threads awaiting our answer but not overdue: the ``limit`` newest, and how many in all.
 
-    The same rows, in the same order, as ``thread_rows(state="awaiting_us")`` without the
+    The same rows, in the same order, as ``list_threads(state="awaiting_us")`` without the
     overdue ones, but counted in SQL and read ``limit`` at a time (see overdue_summary).
     """
     earliest = session.scalar(
@@ -411,11 +491,12 @@ def waiting_page(
         )
     )
     later = list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
-    rows = thread_rows(
+    rows = list_threads(
         session, now, "awaiting_us", view, thread_ids=ids + later, with_message_ids=False
     )
-    rows = [r for r in rows if not r["overdue"]]
-    total += sum(1 for r in rows if r["id"] in set(later))
+    rows = [r for r in rows if not r.overdue]
+    later_ids = set(later)
+    total += sum(1 for r in rows if r.id in later_ids)
     return rows[: max(0, limit)], total
 
 
@@ -486,80 +567,3 @@ def _with_client_message(session: Session, now: datetime, ids: list[int]) -> set
         )
         found.update(session.scalars(query))
     return found
-
-
-def _manual_reason(thread: Thread, state: str, view: View) -> str:
-    since = local(thread.manual_state_at, view.calendar.tz, missing="an unknown time")
-    if state == "snoozed":
-        return f"snoozed by the user until {view.local(thread.snoozed_until)}"
-    return f"{state} by the user at {since}"
-
-
-def promise_rows(
-    session: Session,
-    now: datetime,
-    view: View | None = None,
-    status: str | None = None,
-    thread_id: int | None = None,
-    *,
-    due_from: datetime | None = None,
-    due_to: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """Promises made by ``now``, each with its status as of ``now``, soonest due first;
-    ``due_from`` / ``due_to`` keep those due in that window (both ends included)."""
-    view = view or View()
-    query = select(Promise).where(Promise.made_at <= now).order_by(Promise.due_at, Promise.id)
-    if thread_id is not None:
-        query = query.where(Promise.thread_id == thread_id)
-    if due_from is not None:
-        query = query.where(Promise.due_at >= due_from)
-    if due_to is not None:
-        query = query.where(Promise.due_at <= due_to)
-    promises = list(session.scalars(query))
-    thread_ids = {p.thread_id for p in promises if p.thread_id is not None}
-    ours: dict[int, list[datetime]] = defaultdict(list)
-    anchors: dict[int, str] = {}
-    if thread_ids:
-        for tid, when, internal in session.execute(
-            select(Message.thread_id, Message.date, Message.internal_date).where(
-                Message.thread_id.in_(thread_ids), Message.direction == "outbound"
-            )
-        ):
-            if (when or internal) is not None:
-                ours[tid].append(when or internal)
-    row_ids = {p.message_row_id for p in promises if p.message_row_id is not None}
-    if row_ids:
-        anchors = {
-            row_id: message_id
-            for row_id, message_id in session.execute(
-                select(Message.id, Message.message_id).where(Message.id.in_(row_ids))
-            )
-        }
-    result = []
-    for promise in promises:
-        later = sorted(t for t in ours.get(promise.thread_id or -1, []) if t > promise.made_at)
-        current = promise_status(
-            promise.due_at,
-            now,
-            later,
-            marked_done=promise.done_at is not None and promise.done_at <= now,
-            renegotiated=promise.renegotiated_at is not None and promise.renegotiated_at <= now,
-        )
-        if status is not None and current != status:
-            continue
-        result.append(
-            {
-                "id": promise.id,
-                "thread_id": promise.thread_id,
-                "message_id": anchors.get(promise.message_row_id or -1)
-                if promise.source == "detected"
-                else None,
-                "text": promise.text,
-                "due_at": view.iso(promise.due_at),
-                "status": current,
-                "source": promise.source,
-                "made_at": view.iso(promise.made_at),
-                "done_at": view.iso(promise.done_at),
-            }
-        )
-    return result
