@@ -3,7 +3,7 @@
 - :func:`mailwatch.digest.data.build_digest` builds it as plain data as of an instant;
 - :mod:`mailwatch.digest.render` turns it into text, HTML, a PNG chart and an email message;
 - :mod:`mailwatch.digest.send` mails it (``send_digest`` for the scheduler);
-- :func:`mailwatch.digest.cli.register` adds ``mailwatch digest`` to the command line.
+- :mod:`mailwatch.cli.digest` is ``mailwatch digest`` on the command line.
 
 See docs/digest.md.
 """
