@@ -11,10 +11,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from mailwatch.cli.context import drafts, parse_when, settings
 from mailwatch.cli.output import console, err, print_json
 from mailwatch.errors import Conflict, UsageError
+from mailwatch.i18n import _
 from mailwatch.i18n_text import finding_text
 
 __all__ = ["NEEDS_YOU", "draft", "drafts_app", "print_draft", "report_send"]
@@ -182,12 +184,18 @@ def drafts_list(
     if as_json:
         print_json(rows)
         return
-    shown = "the drafts that need you" if status is None else f"{status} drafts"
-    table = Table(
-        title=f"{shown} ({len(rows)}), longest-waiting client first", title_justify="left"
-    )
-    for column in ("id", "thread", "kind", "lang", "status", "to", "subject", "check"):
-        table.add_column(column, no_wrap=column in ("id", "status"))
+    if status is None:
+        title = _("the drafts that need you (%(num)d), longest-waiting client first", num=len(rows))
+    else:
+        title = _(
+            "%(status)s drafts (%(num)d), longest-waiting client first",
+            status=status,
+            num=len(rows),
+        )
+    table = Table(title=title, title_justify="left")
+    headers = (_("id"), _("thread"), _("kind"), _("lang"), _("status"), _("to"))
+    for index, column in enumerate((*headers, _("subject"), _("check"))):
+        table.add_column(column, no_wrap=index in (0, 4))  # id, status
     for row in rows:
         problems = [
             PROBLEM_WORDS.get(f["code"], f["code"]) for f in row["etiquette"] if f["level"] != "ok"
@@ -198,9 +206,9 @@ def drafts_list(
             row["kind"].replace("_", "-"),
             row["language"],
             row["status"],
-            row["to"],
-            row["subject"][:50],
-            "; ".join(problems) or "reads well",
+            Text(row["to"]),  # addresses and subjects come from mail: never console markup
+            Text(row["subject"][:50]),
+            "; ".join(problems) or _("reads well"),
         )
     console.print(table)
 
@@ -239,7 +247,7 @@ def drafts_edit(
     elif subject is None:
         body = _edit_in_editor(editor_command(), draft_id, current["body_text"])
         if body == current["body_text"]:
-            console.print("no change")
+            console.print(_("no change"))
             return
     edited = service.edit(draft_id, datetime.now(UTC), body, subject)
     print_draft(edited, as_json)
@@ -294,7 +302,7 @@ def drafts_reject(
     if as_json:
         print_json([rejected])
     else:
-        console.print(f"draft {draft_id} rejected", highlight=False)
+        console.print(_("draft %(id)d rejected", id=draft_id), highlight=False)
 
 
 @drafts_app.command("mark-sent")
@@ -307,7 +315,7 @@ def drafts_mark_sent(
     if as_json:
         print_json([done])
     else:
-        console.print(f"draft {draft_id} marked sent", highlight=False)
+        console.print(_("draft %(id)d marked sent", id=draft_id), highlight=False)
 
 
 @drafts_app.command("resend")

@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from mailwatch.cli.context import factory, parse_now, parse_when, settings
 from mailwatch.cli.output import console, print_json
-from mailwatch.core.timefmt import local, zone_name, zone_note
+from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
+from mailwatch.i18n import _
 
 __all__ = ["promise_app", "promises"]
 
@@ -40,8 +42,11 @@ def promises(
         print_json(rows)
         return
     tz = cfg.calendar.tz
-    table = Table(title=f"promises as of {local(when, tz)}, {zone_note(tz)}", title_justify="left")
-    for column in ("id", "thread", "due", "status", "source", "text"):
+    title = _(
+        "promises as of %(when)s, times in %(zone)s", when=local(when, tz), zone=zone_name(tz)
+    )
+    table = Table(title=title, title_justify="left")
+    for column in (_("id"), _("thread"), _("due"), _("status"), _("source"), _("text")):
         table.add_column(column)
     colours = {"missed": "red", "open": "yellow", "kept": "green", "renegotiated": "cyan"}
     for row in rows:
@@ -51,7 +56,7 @@ def promises(
             local(row["due_at"], tz, missing=""),
             f"[{colours[row['status']]}]{row['status']}[/]",
             row["source"],
-            row["text"][:70],
+            Text(row["text"][:70]),  # from a client's mail: never read as console markup
         )
     console.print(table)
 
@@ -71,11 +76,14 @@ def promise_add(
     cfg = settings()
     due_at = parse_when(due, "--due", cfg, end_of_day=True)
     promise_id = add_promise(factory(cfg), thread_id, due_at, text, datetime.now(UTC))
-    console.print(
-        f"promise {promise_id} added to thread {thread_id}, due {local(due_at, cfg.calendar.tz)} "
-        f"({zone_name(cfg.calendar.tz)})",
-        highlight=False,
+    line = _(
+        "promise %(id)d added to thread %(thread)d, due %(when)s (%(zone)s)",
+        id=promise_id,
+        thread=thread_id,
+        when=local(due_at, cfg.calendar.tz),
+        zone=zone_name(cfg.calendar.tz),
     )
+    console.print(line, highlight=False)
 
 
 @promise_app.command("done")
@@ -85,4 +93,4 @@ def promise_done(promise_id: Annotated[int, typer.Argument(help="promise id")]) 
 
     cfg = settings()
     mark_promise_done(factory(cfg), promise_id, datetime.now(UTC))
-    console.print(f"promise {promise_id} marked kept", highlight=False)
+    console.print(_("promise %(id)d marked kept", id=promise_id), highlight=False)

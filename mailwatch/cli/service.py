@@ -9,6 +9,7 @@ from rich.table import Table
 
 from mailwatch.cli.context import engine, factory, settings
 from mailwatch.cli.output import console, print_json
+from mailwatch.i18n import _
 
 __all__ = ["run", "workers"]
 
@@ -34,17 +35,18 @@ def workers(
         print_json([w.as_dict() for w in found])
         return
     if not found:
-        console.print("no worker is running (mailwatch run)")
+        console.print(_("no worker is running (mailwatch run)"))
         return
-    table = Table(title="workers")
-    for column in ("worker", "state", "mailboxes", "scheduler", "last heartbeat (UTC)"):
-        table.add_column(column, no_wrap=column != "mailboxes")
+    table = Table(title=_("workers"))
+    headers = (_("worker"), _("state"), _("mailboxes"), _("scheduler"))
+    for column in (*headers, _("last heartbeat (UTC)")):
+        table.add_column(column, no_wrap=len(table.columns) != 2)  # mailboxes wrap
     for w in found:
         table.add_row(
             w.id,
-            "alive" if w.alive else "gone",
+            _("alive") if w.alive else _("gone"),
             ", ".join(w.mailboxes) or "-",
-            "yes" if w.scheduler else "-",
+            _("yes") if w.scheduler else "-",
             w.heartbeat_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
     console.print(table)

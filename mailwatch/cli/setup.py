@@ -9,6 +9,7 @@ from mailwatch.cli.output import console, err, print_error
 from mailwatch.config import describe
 from mailwatch.core.folders import map_folder_roles
 from mailwatch.errors import MailAccessError
+from mailwatch.i18n import _
 
 __all__ = ["check", "init"]
 
@@ -25,9 +26,12 @@ def init() -> None:
         revision = upgrade(make_engine(cfg.database_url))
     except Exception as exc:  # the driver's or Alembic's failure: one line naming the database
         raise database_error(cfg, exc) from None
-    console.print(f"database ready at revision {revision} ({describe(cfg)['database_url']})")
+    url = describe(cfg)["database_url"]
+    console.print(
+        _("database ready at revision %(revision)s (%(url)s)", revision=revision, url=url)
+    )
     names = ", ".join(m.name for m in cfg.mailboxes)
-    console.print(f"configuration OK: mailbox(es) {names}")
+    console.print(_("configuration OK: mailbox(es) %(names)s", names=names))
 
 
 def check() -> None:

@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from mailwatch.cli.context import factory, parse_now, parse_when, settings
 from mailwatch.cli.output import console, print_json
-from mailwatch.core.business_time import business_duration
-from mailwatch.core.timefmt import local, zone_name, zone_note
+from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
+from mailwatch.i18n import N_, _, duration
 
 __all__ = ["thread_app", "threads"]
 
@@ -44,26 +45,30 @@ def threads(
         print_json(rows)
         return
     tz = cfg.calendar.tz
-    table = Table(
-        title=f"conversations ({state_filter}) as of {local(when, tz)}, {zone_note(tz)}",
-        title_justify="left",
+    title = _(
+        "conversations (%(filter)s) as of %(when)s, times in %(zone)s",
+        filter=state_filter,
+        when=local(when, tz),
+        zone=zone_name(tz),
     )
-    for column in ("id", "state", "late", "client", "subject", "lang", "last in", "last out"):
-        table.add_column(column, no_wrap=column in ("id", "state", "late"))
+    table = Table(title=title, title_justify="left")
+    headers = (_("id"), _("state"), _("late"), _("client"), _("subject"), _("lang"))
+    for column in (*headers, _("last in"), _("last out")):
+        table.add_column(column, no_wrap=len(table.columns) < 3)  # id, state, late
     for row in rows:
         who = row["counterpart"]["name"] or row["counterpart"]["email"] or ""
-        late = ""
+        late = Text()
         if row["overdue"]:
-            late = f"[red]{business_duration(row['overdue_business_minutes'])} over[/]"
+            late = Text(_("%(wait)s over", wait=duration(row["overdue_business_minutes"])), "red")
         elif row["state"] == "awaiting_us":
-            late = f"waiting {business_duration(row['waiting_business_minutes'])}"
+            late = Text(_("waiting %(wait)s", wait=duration(row["waiting_business_minutes"])))
         state_text = row["state"] + (" ⚠" if row["warning_signs"] else "")
         table.add_row(
             str(row["id"]),
             state_text,
             late,
-            who,
-            (row["subject"] or "")[:50],
+            Text(who),  # untrusted: never read as console markup
+            Text((row["subject"] or "")[:50]),
             row["language"] or "",
             local(row["last_inbound_at"], tz, missing=""),
             local(row["last_outbound_at"], tz, missing=""),
@@ -74,15 +79,30 @@ def threads(
 thread_app = typer.Typer(no_args_is_help=True, help="Close, snooze, ignore or reopen a thread.")
 
 
+# what `thread ACTION ID` prints (snooze, with its date, is said where it is printed)
+DONE: dict[str | None, str] = {
+    "closed": N_("thread %(id)d closed"),
+    "ignored": N_("thread %(id)d ignored"),
+    None: N_("thread %(id)d reopened"),
+}
+
+
 def _set_state(thread_id: int, action: str | None, until: datetime | None = None) -> None:
     from mailwatch.track.actions import set_thread_state  # lazy: keeps --help fast
 
     cfg = settings()
     set_thread_state(factory(cfg), thread_id, action, datetime.now(UTC), until)
-    done = {"closed": "closed", "snoozed": "snoozed", "ignored": "ignored", None: "reopened"}
     tz = cfg.calendar.tz
-    extra = f" until {local(until, tz)} ({zone_name(tz)})" if until else ""
-    console.print(f"thread {thread_id} {done[action]}{extra}", highlight=False)
+    if until is not None:
+        line = _(
+            "thread %(id)d snoozed until %(when)s (%(zone)s)",
+            id=thread_id,
+            when=local(until, tz),
+            zone=zone_name(tz),
+        )
+    else:
+        line = _(DONE[action], id=thread_id)
+    console.print(line, highlight=False)
 
 
 @thread_app.command("close")
