@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from mailwatch.cli.context import settings
-from mailwatch.cli.output import console, err
+from mailwatch.cli.output import console, print_problem
 from mailwatch.config import MAILBOX_KEYS, MailboxSettings, Settings
 from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
@@ -130,7 +130,7 @@ def status(
             provider()
         except TokenError as exc:  # reported per mailbox; the others are still checked
             ok = False
-            err.print(f"[red]{box.name}:[/] {exc}", highlight=False, soft_wrap=True)
+            print_problem(box.name, exc)
             continue
         console.print(
             f"{box.name}: OAuth2 ({box.oauth.flow}) token OK, valid until "

@@ -122,11 +122,14 @@ def draft(
             err.print(
                 f"thread {thread_id}: no reply needed ({intent.intent}: {intent.evidence})",
                 highlight=False,
+                markup=False,  # the evidence is the client's words
             )
             if as_json:
                 print("[]")
             return
-        err.print(f"intent {intent.intent} ({intent.evidence}): {picked}", highlight=False)
+        err.print(
+            f"intent {intent.intent} ({intent.evidence}): {picked}", highlight=False, markup=False
+        )
         kind = picked
     if thread_id is None:
         raise UsageError("a thread id is needed: mailwatch draft KIND THREAD")

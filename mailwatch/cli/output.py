@@ -29,6 +29,7 @@ __all__ = [
     "plain_flags",
     "print_error",
     "print_json",
+    "print_problem",
 ]
 
 #: the width of a console that is not a terminal (a pipe, a file) when COLUMNS is not set
@@ -70,6 +71,16 @@ def print_error(error: MailwatchError) -> int:
     text.stylize("bold red", 0, len(label))
     err.print(text, highlight=False, soft_wrap=True)
     return code
+
+
+def print_problem(label: str, message: object, indent: str = "") -> None:
+    """``label: message`` on standard error, the label in red, for a failure a command reports
+    and goes on (one mailbox of several). The message is plain text: a server's answer
+    (``BAD [b'...']``) is not taken for console markup."""
+    text = Text(indent)
+    text.append(f"{label}:", style="red")
+    text.append(f" {message}")
+    err.print(text, highlight=False, soft_wrap=True)
 
 
 class ErrorReportingGroup(TyperGroup):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mailwatch.cli.context import database_error, settings
-from mailwatch.cli.output import console, err, print_error
+from mailwatch.cli.output import console, print_error, print_problem
 from mailwatch.config import describe
 from mailwatch.core.folders import map_folder_roles
 from mailwatch.errors import MailAccessError
@@ -60,7 +60,7 @@ def check() -> None:
                     console.print(f"  {role:7} -> {roles.get(role, '(not found)')}")
         except MailAccessError as exc:  # reported per mailbox; the others are still checked
             ok = False
-            err.print(f"  [red]IMAP:[/] {exc}", highlight=False)
+            print_problem("IMAP", exc, indent="  ")
         if mailbox.smtp.host:
             console.print(
                 f"  SMTP {mailbox.smtp.host}:{mailbox.smtp.port} ({mailbox.smtp.security})"
@@ -72,7 +72,7 @@ def check() -> None:
             )
             if problem.error:
                 ok = False
-                err.print(f"  [red]SMTP:[/] {problem.error}", highlight=False)
+                print_problem("SMTP", problem.error, indent="  ")
             else:
                 console.print("  SMTP extensions: " + " ".join(problem.extensions))
         else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mailwatch.cli.context import engine, settings
-from mailwatch.cli.output import console, err
+from mailwatch.cli.output import console, print_problem
 from mailwatch.cli.service import run
 from mailwatch.config import Settings
 from mailwatch.errors import MailAccessError
@@ -49,11 +49,10 @@ def sync(
         if not held.acquired:
             failed = True
             until = held.expires_at.isoformat(timespec="seconds") if held.expires_at else "?"
-            err.print(
-                f"[red]{target.name}:[/] not synced: another process ({held.owner}) holds "
-                f"this mailbox's lease until {until}; it is syncing it already",
-                highlight=False,
-                soft_wrap=True,
+            print_problem(
+                target.name,
+                f"not synced: another process ({held.owner}) holds this mailbox's lease "
+                f"until {until}; it is syncing it already",
             )
             continue
         renewing = lease.Renewer(store.factory, name, owner, ttl, held.generation)
@@ -67,7 +66,7 @@ def sync(
                 failed = True
                 if isinstance(exc, MailAccessError):
                     store.record_mailbox_error(syncer.mailbox_id, str(exc))
-                err.print(f"[red]{target.name}:[/] {exc}", highlight=False)
+                print_problem(target.name, exc)
                 continue
             finally:
                 syncer.close()

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from mailwatch import i18n
 from mailwatch.auth.tokens import TokenError
 from mailwatch.cli import app as mailwatch_app
-from mailwatch.cli.output import ErrorReportingGroup
+from mailwatch.cli.output import ErrorReportingGroup, print_problem
 from mailwatch.drafts.service import DraftError
 from mailwatch.errors import (
     ConfigError,
@@ -165,3 +165,13 @@ def test_every_user_facing_error_has_an_exit_code_and_a_line():
     for error, code, _line in CASES:
         assert isinstance(error, MailwatchError)
         assert error.exit_code == code and error.user_line
+
+
+def test_a_reported_problem_keeps_the_servers_words(capsys):
+    """Per-mailbox failures (check, sync, auth status) print the server's answer as it is."""
+    print_problem(
+        "IMAP", "LIST command error: BAD [b'User is authenticated but not connected.']", "  "
+    )
+    assert capsys.readouterr().err == (
+        "  IMAP: LIST command error: BAD [b'User is authenticated but not connected.']\n"
+    )
