@@ -62,8 +62,8 @@ def print_json(rows: Any) -> None:
 def print_error(error: MailwatchError) -> int:
     """``error: <user_line>`` on standard error (the label in the UI language); the exit code.
 
-    The message is printed as plain text: a server's ``[AUTHENTICATIONFAILED]`` or a subject
-    in brackets is not taken for console markup.
+    The message is printed as plain text: a server's ``BAD [b'...']`` or a subject with
+    ``[b]`` in it is not taken for console markup.
     """
     label = _("error:")
     line, code = error_report(error, label)
