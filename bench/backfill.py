@@ -171,9 +171,10 @@ def child_env() -> dict[str, str]:
 _NO_TRACKING = """
 import sys
 import mailwatch.cli as cli
-if not hasattr(cli, "_refresh_tracking"):
-    sys.exit("bench --no-tracking: mailwatch.cli._refresh_tracking is gone; update bench/backfill.py")
-cli._refresh_tracking = lambda *args, **kwargs: None
+import mailwatch.cli.sync as sync_cli
+if not hasattr(sync_cli, "refresh_tracking"):
+    sys.exit("bench --no-tracking: mailwatch.cli.sync.refresh_tracking is gone; update bench/backfill.py")
+sync_cli.refresh_tracking = lambda *args, **kwargs: None
 sys.argv[0] = "mailwatch"
 sys.exit(cli.main())
 """

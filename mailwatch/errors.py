@@ -28,6 +28,7 @@ __all__ = [
     "NotFound",
     "UsageError",
     "WorkFailed",
+    "error_report",
 ]
 
 EXIT_FAILED = 1
@@ -136,3 +137,13 @@ class LeaseLost(WorkFailed, RuntimeError):
 
 class LeaseBusy(WorkFailed, RuntimeError):
     """The lease row stayed locked (a holder's write is committing): try again next round."""
+
+
+def error_report(error: MailwatchError, label: str = "error:") -> tuple[str, int]:
+    """What a process that ends on ``error`` prints and returns: one line and the exit code.
+
+    The one mapping for every command-line edge (the Typer wrapper in ``mailwatch.cli``,
+    ``python -m mailwatch.send``), so the exit-code rules live in the error classes only.
+    ``label`` is the prefix the caller shows (the CLI passes it translated).
+    """
+    return f"{label} {error.user_line}", error.exit_code

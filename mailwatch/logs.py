@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SECRET_RE = re.compile(
@@ -26,7 +27,7 @@ def redact(text: str) -> str:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        payload = {
+        payload: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -77,8 +78,6 @@ class TextFormatter(logging.Formatter):
 
 def setup_logging(fmt: str = "text", level: str = "info", tz_name: str | None = None) -> None:
     """Logs to stderr; APScheduler's own chatter (14 lines a start) only with LOG_LEVEL=debug."""
-    from zoneinfo import ZoneInfo
-
     handler = logging.StreamHandler(sys.stderr)
     tz = ZoneInfo(tz_name) if tz_name else None
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(tz))

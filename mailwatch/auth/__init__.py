@@ -2,7 +2,7 @@
 command) and the `mailwatch auth` commands. See docs/outlook.md.
 
 The names below are loaded on first use (PEP 562): `mailwatch --help` imports
-``mailwatch.auth.cli``, which must not pull in the token code and the IMAP client with it.
+``mailwatch.cli.auth``, which must not pull in the token code and the IMAP client with it.
 """
 
 from __future__ import annotations

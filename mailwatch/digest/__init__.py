@@ -4,7 +4,7 @@
 - :mod:`mailwatch.digest.render` turns it into text and HTML (``templates/*.j2``), a PNG
   chart and an email message;
 - :mod:`mailwatch.digest.send` mails it (``send_digest`` for the scheduler);
-- :func:`mailwatch.digest.cli.register` adds ``mailwatch digest`` to the command line.
+- :mod:`mailwatch.cli.digest` is ``mailwatch digest`` on the command line.
 
 See docs/digest.md.
 """

@@ -13,6 +13,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from mailwatch.config import load_settings
+from mailwatch.errors import DatabaseNotReady, MailwatchError, UsageError, error_report
+from mailwatch.logs import setup_logging
+from mailwatch.send.outbox import DATA_TIMEOUT, Outbox, SendResult
+from mailwatch.store.db import is_current, make_engine, session_factory
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mailwatch.send", description=__doc__)
@@ -29,50 +35,46 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds to wait for the answer to the message's final '.' (default 300)",
     )
     args = parser.parse_args(argv)
-
-    from mailwatch.config import load_settings
-    from mailwatch.errors import ConfigError
-    from mailwatch.logs import setup_logging
-
     try:
-        settings = load_settings(args.env_file)
-    except ConfigError as exc:
-        print(f"error: config: {exc}", file=sys.stderr)
-        return 2
+        results = _pass(args)
+    except MailwatchError as error:  # the one mapping, shared with the mailwatch CLI
+        line, code = error_report(error)
+        print(line, file=sys.stderr)
+        return code
+    for result in results:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    return 0
+
+
+def _pass(args: argparse.Namespace) -> list[SendResult]:
+    settings = load_settings(args.env_file)
     setup_logging(settings.log_format, settings.log_level, settings.calendar.tz_name)
-    now = None
-    if args.now is not None:
-        try:
-            now = datetime.fromisoformat(args.now)
-        except ValueError:
-            now = None
-        if now is None or now.tzinfo is None:
-            print(f"error: --now: {args.now!r} is not ISO 8601 with an offset", file=sys.stderr)
-            return 2
-
-    from mailwatch.send.outbox import DATA_TIMEOUT, Outbox
-    from mailwatch.store.db import is_current, make_engine, session_factory
-
+    now = _parse_now(args.now)
     engine = make_engine(settings.database_url)
     try:
         if not is_current(engine):
-            print(
-                "error: the database is missing or out of date: run `mailwatch init`",
-                file=sys.stderr,
-            )
-            return 2
+            raise DatabaseNotReady("the database is missing or out of date: run `mailwatch init`")
         outbox = Outbox(
             session_factory(engine),
             settings,
             smtp_timeout=args.smtp_timeout,
             data_timeout=DATA_TIMEOUT if args.data_timeout is None else args.data_timeout,
         )
-        results = outbox.send_due_sync(now=now, only_ids=args.ids)
+        return outbox.send_due_sync(now=now, only_ids=args.ids)
     finally:
         engine.dispose()
-    for result in results:
-        print(json.dumps(result.as_dict(), ensure_ascii=False))
-    return 0
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        now = datetime.fromisoformat(value)
+    except ValueError:
+        now = None
+    if now is None or now.tzinfo is None:
+        raise UsageError(f"{value!r} is not ISO 8601 with an offset", prefix="--now")
+    return now
 
 
 if __name__ == "__main__":

@@ -229,3 +229,31 @@ def _count(db: Path, table: str) -> int:
             return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
+
+
+def test_errors_from_below_a_command_are_one_line_with_their_exit_code(tmp_path):
+    """The one wrapper in a real process: a domain error (unknown id), a wrong state, a bad
+    option value and a database not created yet each print one `error:` line, no traceback."""
+    env = tmp_path / "mw.env"
+    env.write_text(
+        f"MAILWATCH_DATABASE_URL=sqlite:///{tmp_path / 'mw.db'}\n"
+        "MAILWATCH_IMAP_HOST=imap.example.com\nMAILWATCH_IMAP_USERNAME=s@example.com\n"
+        "MAILWATCH_IMAP_PASSWORD=x\n"
+    )
+    env.chmod(0o600)
+    before_init = mailwatch(env, "workers")
+    assert before_init.returncode == 2
+    assert before_init.stderr.strip().endswith("run `mailwatch init` first")
+    assert mailwatch(env, "init").returncode == 0
+    for args, line in [
+        (("thread", "close", "999"), "error: no thread with id 999"),
+        (("drafts", "show", "999"), "error: no draft with id 999"),
+        (("promise", "done", "999"), "error: no promise with id 999"),
+        (("draft", "bogus", "1"), "error: unknown kind 'bogus' (one of acknowledgment, decline, renegotiation, follow_up, closing, clarify)"),
+        (("thread", "snooze", "1", "--until", "soon"), "error: --until: 'soon' is not an ISO 8601 date or date-time"),
+        (("drafts", "list", "--status", "lost"), "error: --status: 'lost' is not one of pending, approved, sending, sent, rejected, failed, uncertain, all"),
+    ]:  # fmt: skip
+        result = mailwatch(env, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.splitlines() == [line], args
+        assert result.stdout == ""

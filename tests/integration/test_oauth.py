@@ -34,6 +34,8 @@ from mailwatch.auth.tokens import (
     TokenError,
     provider_for,
 )
+from mailwatch.cli import context as cli_context
+from mailwatch.cli.auth import auth_app
 from mailwatch.config import MailboxSettings, Settings, settings_from_values
 from mailwatch.errors import MailAccessError
 from mailwatch.mail.imap import ImapConnection
@@ -323,17 +325,14 @@ def test_device_code_without_sign_in_or_with_revoked_refresh(oauth, tmp_path):
 
 
 def test_auth_login_command(oauth, tmp_path, monkeypatch):
-    import mailwatch.cli as cli
-    from mailwatch.auth.cli import register
-
     settings = oauth_settings(oauth, tmp_path)
-    monkeypatch.setattr(cli.state, "settings", settings)
+    monkeypatch.setattr(cli_context.state, "settings", settings)
     # The command builds its own MSAL client: make it trust the test authority.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(oauth.tls.cert))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     oauth.device_user = "anna@contoso.com"
     app = typer.Typer()
-    register(app)
+    app.add_typer(auth_app, name="auth")
 
     @app.callback()
     def _main() -> None:

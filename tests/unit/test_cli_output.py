@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
+from mailwatch.cli.output import make_console
 from mailwatch.core.etiquette import PASSED_WORDS, PROBLEM_WORDS
 from mailwatch.web.pages import with_article
 
@@ -34,11 +35,9 @@ def test_help_shows_no_type_after_plain_flags(args):
 
 
 def test_piped_output_is_not_cut_at_80_columns(monkeypatch):
-    from mailwatch import cli
-
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.setattr(sys, "stdout", io.StringIO())  # not a terminal
-    console = cli._console()
+    console = make_console()
     assert console.width >= 200
     subject = "Запрос цены: алюминиевый профиль АП-60, 500 м, доставка в Кишинёв до пятницы"
     table = Table(title="conversations")
@@ -51,7 +50,7 @@ def test_piped_output_is_not_cut_at_80_columns(monkeypatch):
     assert subject in text and "awaiting_us" in text  # whole, on one line each
     assert max(len(line) for line in text.splitlines()) < 200  # not padded to the width
     monkeypatch.setenv("COLUMNS", "100")
-    assert cli._console().width == 100  # an explicit width is honoured
+    assert make_console().width == 100  # an explicit width is honoured
 
 
 def test_etiquette_checks_have_plain_words():

@@ -14,8 +14,8 @@ from jinja2 import UndefinedError
 from PIL import Image
 from rich.console import Console
 
+from mailwatch.cli.digest import print_digest
 from mailwatch.config import settings_from_values
-from mailwatch.digest.cli import print_digest
 from mailwatch.digest.data import (
     AgeBand,
     Digest,

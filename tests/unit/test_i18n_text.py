@@ -11,8 +11,8 @@ from rich.console import Console
 from test_digest_render import make_digest
 
 from mailwatch import i18n
+from mailwatch.cli.digest import print_digest
 from mailwatch.core.etiquette import check_etiquette
-from mailwatch.digest.cli import print_digest
 from mailwatch.i18n_text import finding_code, finding_text, reason_text
 
 SIGNATURE = "Ion Rusu\nSales manager, Acme SRL\n+373 22 000 000"

@@ -1,15 +1,9 @@
-"""`mailwatch digest --print|--send [--json] [--now ISO]`: the daily digest now.
-
-``register(app)`` adds the command to the main Typer app (mailwatch/cli.py calls it). The
-helpers of mailwatch.cli are imported inside the command, so that module can import this one
-at load time without a cycle.
-"""
+"""``mailwatch digest --print|--send [--json] [--now ISO]``: the daily digest now, and its
+terminal form (:func:`print_digest`)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -17,17 +11,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-if TYPE_CHECKING:  # the command's imports are lazy: `mailwatch --help` stays fast
+from mailwatch.cli.context import factory, parse_now, settings
+from mailwatch.cli.output import console, print_json
+from mailwatch.config import PREFIX
+from mailwatch.errors import UsageError, WorkFailed
+from mailwatch.i18n import _, use_language
+
+if TYPE_CHECKING:
     from mailwatch.digest.data import Digest
 
-__all__ = ["print_digest", "register"]
+__all__ = ["digest", "print_digest"]
 
 
-def register(app: typer.Typer) -> None:
-    app.command("digest")(digest_command)
-
-
-def digest_command(
+def digest(
     show: Annotated[bool, typer.Option("--print", help="show the digest in the terminal")] = False,
     send: Annotated[bool, typer.Option("--send", help="email it to DIGEST_TO now")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
@@ -36,52 +32,52 @@ def digest_command(
     ] = None,
 ) -> None:
     """The daily digest now: overdue threads, drafts to approve, promises, warning signs."""
-    from mailwatch.cli import _factory, console, fail, parse_now, settings
-    from mailwatch.config import PREFIX
-    from mailwatch.digest.data import build_digest
+    from mailwatch.digest.data import build_digest  # lazy: keeps --help fast
 
     cfg = settings()
     when = parse_now(now)
     if send and not cfg.digest_to:
-        raise fail(f"--send: {PREFIX}DIGEST_TO is not set: nobody to send the digest to")
+        raise UsageError(
+            f"{PREFIX}DIGEST_TO is not set: nobody to send the digest to", prefix="--send"
+        )
     if send and not cfg.mailboxes[0].smtp.host:
-        raise fail(f"--send: {cfg.mailboxes[0].env_prefix}SMTP_HOST is not set")
-    factory = _factory(cfg)
-    with factory() as session:
-        digest = build_digest(session, cfg, when)
+        raise UsageError(f"{cfg.mailboxes[0].env_prefix}SMTP_HOST is not set", prefix="--send")
+    with factory(cfg)() as session:
+        built = build_digest(session, cfg, when)
     sent: dict[str, Any] | None = None
     if send:
-        # Only sending needs the chart (Pillow) and the SMTP client: --print stays light.
+        # lazy: only sending needs the chart (Pillow) and the SMTP client; --print stays light
         from mailwatch.digest.render import build_email
         from mailwatch.digest.send import DigestSendError, digest_from_address, send_email
 
         try:
-            message = build_email(digest, cfg, digest_from_address(cfg), cfg.digest_to)
+            message = build_email(built, cfg, digest_from_address(cfg), cfg.digest_to)
             refused = asyncio.run(send_email(cfg, message))
         except DigestSendError as exc:
-            raise fail(f"digest not sent: {exc}", code=1) from None
+            # DigestSendError has no prefix of its own (digest/send.py): say what did not happen
+            raise WorkFailed(str(exc), prefix="digest not sent") from None
         sent = {
             "to": list(cfg.digest_to),
             "message_id": str(message["Message-ID"]),
             "refused": refused,
         }
     if as_json:
-        data = digest.to_json()
+        data = built.to_json()
         if sent is not None:
             data["sent"] = sent
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        print_json(data)
     elif show or not send:
-        print_digest(digest, console)
+        print_digest(built, console)
     if sent is not None and not as_json:
         accepted = [a for a in sent["to"] if a not in sent["refused"]]
         console.print(
-            f"digest sent to {', '.join(accepted)}: {digest.subject_line()}",
+            f"digest sent to {', '.join(accepted)}: {built.subject_line()}",
             highlight=False,
             markup=False,
             soft_wrap=True,
         )
     if sent is not None and sent["refused"]:
-        raise fail("refused: " + "; ".join(f"{k}: {v}" for k, v in sent["refused"].items()), code=1)
+        raise WorkFailed("refused: " + "; ".join(f"{k}: {v}" for k, v in sent["refused"].items()))
 
 
 def _t(value: Any, style: str = "") -> Text:
@@ -98,15 +94,13 @@ def _who(name: str | None, email: str | None) -> Text:
 
 def print_digest(digest: Digest, console: Console) -> None:
     """The digest as tables in the terminal, in its language."""
-    from mailwatch.i18n import use_language
-
     with use_language(digest.language):
         _print_digest(digest, console)
 
 
 def _print_digest(digest: Digest, console: Console) -> None:
-    from mailwatch.digest.render import kind_label, week_line
-    from mailwatch.i18n import _
+    # lazy: keeps --help fast (the digest's renderer pulls in the store and SQLAlchemy)
+    from mailwatch.digest.render import kind_label, overdue_summary_lines, week_line
 
     console.print(_t(digest.subject_line(), "bold"))
     console.print(
@@ -135,8 +129,6 @@ def _print_digest(digest: Digest, console: Console) -> None:
         table.add_row(_t(t.thread_id), _t(t.wait, "red"), _who(t.client_name, t.client_email), body)
     console.print(table if digest.overdue else _t(_("overdue: none")))
     if digest.overdue_more:
-        from mailwatch.digest.render import overdue_summary_lines
-
         for line in overdue_summary_lines(digest, None):
             console.print(_t(line.strip()), soft_wrap=True)
 

@@ -1,62 +1,48 @@
-"""`mailwatch auth login [--mailbox NAME]` and `mailwatch auth status`: OAuth2 sign-in.
-
-``register(app)`` adds the ``auth`` group to the main Typer app (mailwatch/cli.py calls it).
-The helpers of mailwatch.cli are imported inside the commands, so that module can import
-this one at load time without a cycle.
-"""
+"""``mailwatch auth login [--mailbox NAME]`` and ``mailwatch auth status``: OAuth2 sign-in."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from datetime import UTC, datetime, tzinfo
+from typing import Annotated, Any
 
 import typer
 
-from mailwatch.config import MAILBOX_KEYS
+from mailwatch.cli.context import settings
+from mailwatch.cli.output import console, print_problem
+from mailwatch.config import MAILBOX_KEYS, MailboxSettings, Settings
+from mailwatch.core.timefmt import local, zone_name
+from mailwatch.errors import UsageError
 
-if TYPE_CHECKING:
-    from mailwatch.config import MailboxSettings, Settings
-
-__all__ = ["register"]
+__all__ = ["auth_app", "login", "status"]
 
 _OAUTH_KEYS = tuple(key for key in MAILBOX_KEYS if key.startswith("OAUTH_"))
+#: the exit code of a sign-in given up with Ctrl+C (128 + SIGINT, as a shell reports it)
+EXIT_INTERRUPTED = 130
 
-
-def register(app: typer.Typer) -> None:
-    auth = typer.Typer(
-        no_args_is_help=True,
-        help="OAuth2 (XOAUTH2) sign-in for Office 365 and other providers.",
-    )
-    auth.command("login")(login_command)
-    auth.command("status")(status_command)
-    app.add_typer(auth, name="auth")
+auth_app = typer.Typer(
+    no_args_is_help=True,
+    help="OAuth2 (XOAUTH2) sign-in for Office 365 and other providers.",
+)
 
 
 def _mailbox(cfg: Settings, name: str | None) -> MailboxSettings:
-    from mailwatch.cli import fail
-    from mailwatch.config import ConfigError
-
-    try:
-        box = cfg.mailbox(name) if name else cfg.mailboxes[0]
-    except ConfigError as exc:
-        raise fail(f"config: {exc}") from None
+    """The mailbox named (default: the first), once its OAuth2 settings are complete."""
+    box = cfg.mailbox(name) if name else cfg.mailboxes[0]
     wanted = {box.env_prefix + key for key in _OAUTH_KEYS}
     for problem in cfg.problems:
         if problem.key in wanted:
-            raise fail(f"config: {problem}")
+            raise problem
     if "oauth2" not in (box.imap.auth, box.smtp.auth):
-        raise fail(
+        raise UsageError(
             f"mailbox {box.name!r} does not use OAuth2: set {box.env_prefix}IMAP_AUTH=oauth2 "
             "(and SMTP_AUTH) first"
         )
     return box
 
 
-def _expiry(epoch: float | None, tz: Any = None) -> str:
+def _expiry(epoch: float | None, tz: tzinfo | None = None) -> str:
     """When a token expires, for people: the mailbox's TIMEZONE, to the minute, zone named."""
-    from mailwatch.core.timefmt import local, zone_name
-
     if epoch is None:
         return "unknown"
     moment = datetime.fromtimestamp(epoch, UTC)
@@ -65,7 +51,8 @@ def _expiry(epoch: float | None, tz: Any = None) -> str:
     return f"{local(moment, tz)} {zone_name(tz)}"
 
 
-def login_command(
+@auth_app.command("login")
+def login(
     mailbox: Annotated[
         str | None, typer.Option("--mailbox", help="the mailbox to sign in for (default: first)")
     ] = None,
@@ -82,20 +69,14 @@ def login_command(
     the mailbox's user (or a delegate of a shared mailbox). Other flows only check that a
     token can be had.
     """
-    from mailwatch.auth.tokens import DeviceCodeProvider, TokenError, build_provider
-    from mailwatch.cli import console, fail, settings
+    # lazy: keeps --help fast (MSAL and requests come with the token code)
+    from mailwatch.auth.tokens import DeviceCodeProvider, build_provider
 
     cfg = settings()
     box = _mailbox(cfg, mailbox)
-    try:
-        provider = build_provider(box)
-    except TokenError as exc:
-        raise fail(str(exc)) from None
+    provider = build_provider(box)
     if not isinstance(provider, DeviceCodeProvider):
-        try:
-            provider()
-        except TokenError as exc:
-            raise fail(f"{box.name}: {exc}", code=1) from None
+        provider()
         console.print(
             f"{box.name}: OAUTH_FLOW={box.oauth.flow} needs no sign-in; a token was obtained "
             f"(valid until {_expiry(provider.expires_at, cfg.calendar.tz)})",
@@ -111,10 +92,8 @@ def login_command(
 
     try:
         user = provider.login(show, timeout=timeout)
-    except TokenError as exc:
-        raise fail(f"{box.name}: {exc}", code=1) from None
-    except KeyboardInterrupt:
-        raise fail("sign-in cancelled", code=130) from None
+    except KeyboardInterrupt:  # the user gave up: a clear line, not click's "Aborted!"
+        raise UsageError("sign-in cancelled", exit_code=EXIT_INTERRUPTED) from None
     console.print(
         f"{box.name}: signed in as {user or '(unknown user)'}; token cache "
         f"{box.oauth.token_cache} (0600); tokens are renewed from it silently",
@@ -130,12 +109,12 @@ def login_command(
         )
 
 
-def status_command(
+@auth_app.command("status")
+def status(
     mailbox: Annotated[str | None, typer.Option("--mailbox", help="only this mailbox")] = None,
 ) -> None:
     """Check that each OAuth2 mailbox can get a token now (silently, nothing is shown)."""
-    from mailwatch.auth.tokens import TokenError, build_provider
-    from mailwatch.cli import console, err, settings
+    from mailwatch.auth.tokens import TokenError, build_provider  # lazy: keeps --help fast
 
     cfg = settings()
     boxes = [_mailbox(cfg, mailbox)] if mailbox else []
@@ -149,9 +128,9 @@ def status_command(
         try:
             provider = build_provider(box)
             provider()
-        except TokenError as exc:
+        except TokenError as exc:  # reported per mailbox; the others are still checked
             ok = False
-            err.print(f"[red]{box.name}:[/] {exc}", highlight=False, soft_wrap=True)
+            print_problem(box.name, exc)
             continue
         console.print(
             f"{box.name}: OAuth2 ({box.oauth.flow}) token OK, valid until "

@@ -1,0 +1,155 @@
+"""What every command starts from: the settings file, the settings, logging, the language, the
+database, and the parsing of ``--now`` and dates.
+
+The settings are loaded on a command's first call to :func:`settings` (not in the root callback),
+so ``--help`` and option errors need no configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mailwatch.config import Settings, describe, load_settings
+from mailwatch.errors import DatabaseNotReady, UsageError
+from mailwatch.i18n import set_language
+from mailwatch.logs import setup_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from mailwatch.drafts.service import DraftService
+
+__all__ = [
+    "State",
+    "database_error",
+    "drafts",
+    "engine",
+    "factory",
+    "parse_now",
+    "parse_when",
+    "reset",
+    "settings",
+    "state",
+]
+
+log = logging.getLogger("mailwatch")
+
+
+@dataclass
+class State:
+    """This run's global options and, once loaded, its settings."""
+
+    env_file: Path = Path(".env")
+    env_file_named: bool = False  # given with --env-file: then it must exist
+    settings: Settings | None = None
+
+
+state = State()
+
+
+def reset(env_file: Path | None) -> None:
+    """The root callback: a new run (tests call the app several times in one process)."""
+    state.env_file = env_file if env_file is not None else Path(".env")
+    state.env_file_named = env_file is not None
+    state.settings = None
+    set_language(None)
+
+
+def settings() -> Settings:
+    """The settings, loaded once; then logging is set up and the output language chosen.
+
+    A bad setting raises :class:`~mailwatch.errors.ConfigError` (one ``error: config:`` line).
+    """
+    if state.settings is None:
+        cfg = load_settings(state.env_file, required=state.env_file_named)
+        state.settings = cfg
+        setup_logging(cfg.log_format, cfg.log_level, cfg.calendar.tz_name)
+        _warn_exposed(cfg)
+        # what this run prints: the first mailbox's UI_LANGUAGE (logs and JSON stay English)
+        first = cfg.mailboxes[0] if cfg.mailboxes else None
+        set_language(first.values.get("UI_LANGUAGE") if first is not None else None)
+    return state.settings
+
+
+def _warn_exposed(cfg: Settings) -> None:
+    """At start: the database, .env and token caches must not be readable by other users."""
+    from mailwatch.store.db import exposed_files, private_paths  # lazy: keeps --help fast
+
+    caches = [
+        m.oauth.token_cache
+        for m in cfg.mailboxes
+        if "oauth2" in (m.imap.auth, m.smtp.auth) and not m.oauth.token_command
+    ]
+    for warning in exposed_files(private_paths(cfg.database_url, state.env_file, caches)):
+        log.warning("%s", warning)
+
+
+def database_error(cfg: Settings, exc: Exception) -> DatabaseNotReady:
+    """The driver's own error (no server, a wrong password) as one line naming the database."""
+    return DatabaseNotReady(
+        f"database {describe(cfg)['database_url']}: {exc.__class__.__name__}: {exc}"
+    )
+
+
+def engine(cfg: Settings) -> Engine:
+    """The database engine, once it is reachable and at the current schema revision."""
+    from mailwatch.store.db import is_current, make_engine  # lazy: keeps --help fast
+
+    made = make_engine(cfg.database_url)
+    try:
+        current = is_current(made)
+    except Exception as exc:  # any driver's failure to connect: one line, not a traceback
+        raise database_error(cfg, exc) from None
+    if not current:
+        raise DatabaseNotReady("the database is missing or out of date: run `mailwatch init` first")
+    return made
+
+
+def factory(cfg: Settings) -> sessionmaker[Session]:
+    from mailwatch.store.db import session_factory  # lazy: keeps --help fast
+
+    return session_factory(engine(cfg))
+
+
+def drafts(cfg: Settings) -> DraftService:
+    from mailwatch.drafts.service import DraftService  # lazy: keeps --help fast
+
+    return DraftService(factory(cfg), cfg)
+
+
+def parse_now(value: str | None) -> datetime:
+    """``--now``: an ISO 8601 instant with its offset; now when not given."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{value!r} is not an ISO 8601 date-time", prefix="--now") from None
+    if parsed.tzinfo is None:
+        raise UsageError(
+            f"{value!r} needs an offset, e.g. 2026-03-11T10:00:00+02:00", prefix="--now"
+        )
+    return parsed
+
+
+def parse_when(value: str, option: str, cfg: Settings, end_of_day: bool) -> datetime:
+    """An ISO date or date-time; without an offset it is the team's local time.
+
+    A bare date means the end of that business day for a deadline, its start for a snooze.
+    """
+    try:
+        if len(value.strip()) == 10:
+            day = date.fromisoformat(value.strip())
+            cal = cfg.calendar
+            return cal.end_of_business_day(day) if end_of_day else cal.start_of_business_day(day)
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"{value!r} is not an ISO 8601 date or date-time", prefix=option) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=cfg.calendar.tz)
+    return parsed

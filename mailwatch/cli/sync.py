@@ -1,0 +1,93 @@
+"""``mailwatch sync``: one pass over the mailboxes (``--once``), or the service without it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mailwatch.cli.context import engine, settings
+from mailwatch.cli.output import console, print_problem
+from mailwatch.cli.service import run
+from mailwatch.config import Settings
+from mailwatch.errors import LeaseLost, MailAccessError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["refresh_tracking", "sync"]
+
+
+def sync(
+    once: Annotated[bool, typer.Option("--once", help="one full pass, then exit")] = False,
+    mailbox: Annotated[str | None, typer.Option("--mailbox", help="only this mailbox")] = None,
+) -> None:
+    """Sync the mailboxes: backfill, new mail and flag changes."""
+    # lazy: keeps --help fast (SQLAlchemy, imapclient)
+    from mailwatch.drafts.mailbox import reconcile_all
+    from mailwatch.store import leases as lease
+    from mailwatch.store.db import session_factory
+    from mailwatch.store.mail import MailStore
+    from mailwatch.sync.engine import MailboxSync
+    from mailwatch.sync.progress import progress_reporter
+
+    cfg = settings()
+    cfg.require_mailboxes()
+    targets = [cfg.mailbox(mailbox)] if mailbox else list(cfg.mailboxes)
+    if not once:
+        run()
+        return
+    store = MailStore(session_factory(engine(cfg)), cfg.own_addresses, cfg.thread_subject_window)
+    owner = lease.new_owner_id()
+    ttl = timedelta(seconds=cfg.value("LEASE_TTL"))
+    failed = False
+    for target in targets:
+        # The mailbox's lease, like a worker's: never two writers on one mailbox.
+        name = lease.mailbox_lease(target.name)
+        held = lease.acquire(store.factory, name, owner, ttl)
+        if not held.acquired:
+            failed = True
+            until = held.expires_at.isoformat(timespec="seconds") if held.expires_at else "?"
+            print_problem(
+                target.name,
+                f"not synced: another process ({held.owner}) holds this mailbox's lease "
+                f"until {until}; it is syncing it already",
+            )
+            continue
+        renewing = lease.Renewer(store.factory, name, owner, ttl, held.generation)
+        with progress_reporter(console, target.name) as progress, renewing:
+            syncer = MailboxSync(cfg, target, store, progress=progress)
+            fence = lease.Fence(name, owner, held.generation, ttl.total_seconds())
+            store.fence(syncer.mailbox_id, fence)
+            try:
+                report = syncer.sync_once()
+            except (MailAccessError, LeaseLost) as exc:  # reported; the next mailbox runs
+                failed = True
+                if isinstance(exc, MailAccessError):
+                    store.record_mailbox_error(syncer.mailbox_id, str(exc))
+                print_problem(target.name, exc)
+                continue
+            finally:
+                syncer.close()
+                lease.release(store.factory, name, owner, held.generation)
+        folders = ", ".join(f"{f.folder}: {f.new} new" for f in report.folders)
+        extra = f", {report.parse_errors} kept aside unreadable" if report.parse_errors else ""
+        console.print(
+            f"{target.name}: {report.new} new messages, {report.flags_changed} flag changes{extra} "
+            f"({folders}) in {report.seconds:.1f} s, {report.commands} IMAP commands",
+            highlight=False,
+            soft_wrap=True,  # one line even when piped, for scripts that parse it
+        )
+    refresh_tracking(cfg, store.factory)
+    if cfg.drafts_to_mailbox:
+        reconcile_all(store.factory, cfg, datetime.now(UTC))
+    if failed:
+        raise typer.Exit(1)
+
+
+def refresh_tracking(cfg: Settings, factory: sessionmaker[Session]) -> None:
+    """Thread states, promises and drafts after new mail (bench/backfill.py stubs it out)."""
+    from mailwatch.track.tracker import Tracker  # lazy: keeps --help fast
+
+    Tracker(factory, cfg).refresh()

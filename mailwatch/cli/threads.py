@@ -1,0 +1,134 @@
+"""``mailwatch threads`` (the conversations) and ``mailwatch thread close|snooze|ignore|reopen``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from mailwatch.cli.context import factory, parse_now, parse_when, settings
+from mailwatch.cli.output import console, print_json
+from mailwatch.core.timefmt import local, zone_name
+from mailwatch.errors import UsageError
+from mailwatch.i18n import N_, _, duration
+
+__all__ = ["thread_app", "threads"]
+
+
+def threads(
+    state_filter: Annotated[
+        str,
+        typer.Option(
+            "--state", help="awaiting_us|awaiting_them|overdue|closed|snoozed|ignored|all"
+        ),
+    ] = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+    now: Annotated[
+        str | None, typer.Option("--now", help="evaluate as of this ISO 8601 instant")
+    ] = None,
+) -> None:
+    """List conversations: who waits for whom, and how late we are."""
+    from mailwatch.views.context import View  # lazy: --help fast
+    from mailwatch.views.threads import THREAD_FILTERS, list_threads  # lazy: --help fast
+
+    if state_filter not in THREAD_FILTERS:
+        raise UsageError(
+            f"{state_filter!r} is not one of {', '.join(THREAD_FILTERS)}", prefix="--state"
+        )
+    cfg = settings()
+    when = parse_now(now)
+    with factory(cfg)() as session:
+        rows = [t.to_json() for t in list_threads(session, when, state_filter, View.of(cfg))]
+    if as_json:
+        print_json(rows)
+        return
+    tz = cfg.calendar.tz
+    title = _(
+        "conversations (%(filter)s) as of %(when)s, times in %(zone)s",
+        filter=state_filter,
+        when=local(when, tz),
+        zone=zone_name(tz),
+    )
+    table = Table(title=title, title_justify="left")
+    headers = (_("id"), _("state"), _("late"), _("client"), _("subject"), _("lang"))
+    for column in (*headers, _("last in"), _("last out")):
+        table.add_column(column, no_wrap=len(table.columns) < 3)  # id, state, late
+    for row in rows:
+        who = row["counterpart"]["name"] or row["counterpart"]["email"] or ""
+        late = Text()
+        if row["overdue"]:
+            late = Text(_("%(wait)s over", wait=duration(row["overdue_business_minutes"])), "red")
+        elif row["state"] == "awaiting_us":
+            late = Text(_("waiting %(wait)s", wait=duration(row["waiting_business_minutes"])))
+        state_text = row["state"] + (" ⚠" if row["warning_signs"] else "")
+        table.add_row(
+            str(row["id"]),
+            state_text,
+            late,
+            Text(who),  # untrusted: never read as console markup
+            Text((row["subject"] or "")[:50]),
+            row["language"] or "",
+            local(row["last_inbound_at"], tz, missing=""),
+            local(row["last_outbound_at"], tz, missing=""),
+        )
+    console.print(table)
+
+
+thread_app = typer.Typer(no_args_is_help=True, help="Close, snooze, ignore or reopen a thread.")
+
+
+# what `thread ACTION ID` prints (snooze, with its date, is said where it is printed)
+DONE: dict[str | None, str] = {
+    "closed": N_("thread %(id)d closed"),
+    "ignored": N_("thread %(id)d ignored"),
+    None: N_("thread %(id)d reopened"),
+}
+
+
+def _set_state(thread_id: int, action: str | None, until: datetime | None = None) -> None:
+    from mailwatch.track.actions import set_thread_state  # lazy: keeps --help fast
+
+    cfg = settings()
+    set_thread_state(factory(cfg), thread_id, action, datetime.now(UTC), until)
+    tz = cfg.calendar.tz
+    if until is not None:
+        line = _(
+            "thread %(id)d snoozed until %(when)s (%(zone)s)",
+            id=thread_id,
+            when=local(until, tz),
+            zone=zone_name(tz),
+        )
+    else:
+        line = _(DONE[action], id=thread_id)
+    console.print(line, highlight=False)
+
+
+@thread_app.command("close")
+def thread_close(thread_id: Annotated[int, typer.Argument(help="thread id")]) -> None:
+    """Nothing more to answer; a new message from the client reopens it."""
+    _set_state(thread_id, "closed")
+
+
+@thread_app.command("snooze")
+def thread_snooze(
+    thread_id: Annotated[int, typer.Argument(help="thread id")],
+    until: Annotated[str, typer.Option("--until", help="ISO date or date-time")],
+) -> None:
+    """Hide the thread until a date (or until the client writes again)."""
+    cfg = settings()
+    _set_state(thread_id, "snoozed", parse_when(until, "--until", cfg, end_of_day=False))
+
+
+@thread_app.command("ignore")
+def thread_ignore(thread_id: Annotated[int, typer.Argument(help="thread id")]) -> None:
+    """Never track this thread again."""
+    _set_state(thread_id, "ignored")
+
+
+@thread_app.command("reopen")
+def thread_reopen(thread_id: Annotated[int, typer.Argument(help="thread id")]) -> None:
+    """Undo close, snooze or ignore."""
+    _set_state(thread_id, None)
