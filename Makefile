@@ -34,6 +34,7 @@ test: $(BIN)/.installed system-deps lint typecheck
 lint: $(BIN)/.installed
 	$(BIN)/ruff check mailwatch tests bench migrations
 	$(BIN)/ruff format --check mailwatch tests bench migrations
+	$(BIN)/lint-imports --no-cache
 
 # mypy on all of mailwatch: strict packages clean, the rest within mypy-baseline.txt
 # (lower it after a fix: $(BIN)/python scripts/mypy_baseline.py --update).

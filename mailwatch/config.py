@@ -708,7 +708,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_FORMAT", "text", "text | json", "The log's format.", LOGS,
             parse=_choice(("text", "json"))),
     Setting("LOG_LEVEL", "info", "debug | info | warning | error",
-            "The log's level (the scheduler library's own lines show only at debug).", LOGS,
+            "The log's level (the libraries' own lines show only from warning up).", LOGS,
             parse=_choice(("debug", "info", "warning", "error"))),
     Setting("IMAP_TIMEOUT", "60", "seconds, 5-3600",
             "Seconds before a silent server counts as gone (every socket read has it).",
@@ -739,8 +739,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Last-resort threading by subject and counterpart only within this window.",
             TUNING, parse=_positive_duration),
     Setting("LEASE_TTL", "60", "seconds, 3-3600",
-            "Several workers on PostgreSQL: a worker's mailboxes and scheduler are taken over "
-            "this long after it dies (leases and heartbeats are renewed every third of it).",
+            "Several workers on PostgreSQL: a worker's mailboxes and unfinished scheduled runs "
+            "are taken over this long after it dies (leases and heartbeats are renewed every "
+            "third of it).",
             TUNING, parse=_int_range(3, 3600), unit="s"),
     Setting("ALLOW_INSECURE", "false", _BOOL,
             "Allow IMAP/SMTP security none to hosts other than loopback (passwords in clear "

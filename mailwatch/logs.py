@@ -77,13 +77,12 @@ class TextFormatter(logging.Formatter):
 
 
 def setup_logging(fmt: str = "text", level: str = "info", tz_name: str | None = None) -> None:
-    """Logs to stderr; APScheduler's own chatter (14 lines a start) only with LOG_LEVEL=debug."""
+    """Logs to stderr; the libraries' own chatter only from WARNING up."""
     handler = logging.StreamHandler(sys.stderr)
     tz = ZoneInfo(tz_name) if tz_name else None
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(tz))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    quiet = logging.DEBUG if level.lower() == "debug" else logging.WARNING
-    for noisy in ("imapclient", "alembic", "sqlalchemy.engine", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING if noisy != "apscheduler" else quiet)
+    for noisy in ("imapclient", "alembic", "sqlalchemy.engine"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

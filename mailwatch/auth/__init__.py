@@ -24,7 +24,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from mailwatch.auth import tokens
+        from mailwatch.auth import tokens  # lazy: msal and requests load only when a token is used
 
         return getattr(tokens, name)
     raise AttributeError(f"module 'mailwatch.auth' has no attribute {name!r}")

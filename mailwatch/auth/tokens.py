@@ -295,7 +295,7 @@ class TokenCacheFile:
     """MSAL's token cache, kept in a 0600 JSON file; re-read when another process changed it."""
 
     def __init__(self, path: Path) -> None:
-        import msal  # ~75 ms (requests, cryptography): loaded when a token is needed
+        import msal  # lazy: ~75 ms (requests, cryptography): loaded when a token is needed
 
         self.path = path
         self.cache = msal.SerializableTokenCache()
@@ -467,7 +467,7 @@ class DeviceCodeProvider(_MsalProvider):
         self.cache_file = TokenCacheFile(oauth.token_cache)
 
     def _build_app(self) -> Any:
-        import msal  # ~75 ms (requests, cryptography): loaded when a token is needed
+        import msal  # lazy: ~75 ms (requests, cryptography): loaded when a token is needed
 
         self.cache_file.load()
         return msal.PublicClientApplication(
@@ -579,7 +579,7 @@ class ClientCredentialsProvider(_MsalProvider):
             )
 
     def _build_app(self) -> Any:
-        import msal  # ~75 ms (requests, cryptography): loaded when a token is needed
+        import msal  # lazy: ~75 ms (requests, cryptography): loaded when a token is needed
 
         credential: Any
         if self.oauth.client_certificate is not None:
@@ -602,7 +602,7 @@ class ClientCredentialsProvider(_MsalProvider):
 
 
 def _memory_cache() -> msal.TokenCache:
-    import msal  # ~75 ms (requests, cryptography): loaded when a token is needed
+    import msal  # lazy: ~75 ms (requests, cryptography): loaded when a token is needed
 
     return msal.TokenCache()
 

@@ -27,7 +27,7 @@ def workers(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
 ) -> None:
     """The `mailwatch run` workers on this database: mailboxes held, scheduler, last heartbeat."""
-    from mailwatch.service.workers import list_workers  # lazy: keeps --help fast
+    from mailwatch.views.workers import list_workers  # lazy: keeps --help fast
 
     cfg = settings()
     found = list_workers(factory(cfg))

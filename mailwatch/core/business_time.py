@@ -39,7 +39,7 @@ def _country_holidays(country: str, year: int) -> frozenset[date]:
 
     ``holidays`` is imported here, on first use: it is large, and `mailwatch --help` or a
     calendar without a country never needs it."""
-    import holidays
+    import holidays  # lazy: large; --help and calendars without a country never need it
 
     table = holidays.country_holidays(country, years=year)
     return frozenset(table.keys())

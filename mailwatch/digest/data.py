@@ -41,10 +41,10 @@ from mailwatch.i18n import N_, _, ngettext, use_language
 from mailwatch.i18n import datetime_text as _datetime_text
 from mailwatch.i18n import duration as _duration
 from mailwatch.i18n import wall_duration as _wall_duration
-from mailwatch.service.backlog import backlog_line, backlog_rows, read_started_at
-from mailwatch.service.health import job_states
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
+from mailwatch.views.backlog import backlog_line, backlog_rows, read_started_at
 from mailwatch.views.context import View
+from mailwatch.views.jobs import job_states
 from mailwatch.views.promises import PromiseStatus, PromiseView, list_promises
 from mailwatch.views.threads import ThreadState, ThreadView, list_threads, overdue_summary
 

@@ -30,6 +30,8 @@ __all__ = ["DigestSendError", "SentDigest", "digest_from_address", "send_digest"
 class DigestSendError(WorkFailed):
     """The digest could not be sent; ``str()`` is the one line for the user."""
 
+    prefix = "digest not sent"
+
 
 @dataclass(frozen=True)
 class SentDigest:

@@ -8,10 +8,8 @@ each run's outcome is written here and read by all three (the digest is another 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.logs import redact
@@ -20,28 +18,7 @@ from mailwatch.store.models import JobRun
 
 log = logging.getLogger(__name__)
 
-# Failures in a row after which ``/healthz`` answers "degraded" (one may be a passing hiccup).
-DEGRADED_AFTER = 3
 ERROR_CHARS = 500
-
-
-@dataclass(frozen=True)
-class JobState:
-    job: str
-    last_run_at: datetime | None
-    last_success_at: datetime | None
-    last_failure_at: datetime | None
-    last_error: str | None
-    consecutive_failures: int
-    total_failures: int
-
-    @property
-    def failing(self) -> bool:
-        return self.consecutive_failures > 0
-
-    @property
-    def degraded(self) -> bool:
-        return self.consecutive_failures >= DEGRADED_AFTER
 
 
 def error_line(exc: BaseException) -> str:
@@ -72,18 +49,3 @@ def record_job(
                 row.total_failures = (row.total_failures or 0) + 1
     except Exception:
         log.exception("cannot record the outcome of job %s in the store", job)
-
-
-def job_states(session: Session) -> list[JobState]:
-    return [
-        JobState(
-            job=row.job,
-            last_run_at=row.last_run_at,
-            last_success_at=row.last_success_at,
-            last_failure_at=row.last_failure_at,
-            last_error=row.last_error,
-            consecutive_failures=row.consecutive_failures or 0,
-            total_failures=row.total_failures or 0,
-        )
-        for row in session.scalars(select(JobRun).order_by(JobRun.job))
-    ]

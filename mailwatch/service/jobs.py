@@ -417,7 +417,7 @@ class Jobs:
         return reconcile_all(self.factory, self.settings, now)
 
 
-# -- entry points for APScheduler (module-level, so the persisted job store can name them) -----
+# -- entry points by job name (module-level: the schedule and the job-health tests name them) ----
 
 _jobs: Jobs | None = None
 

@@ -22,8 +22,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from mailwatch.config import Settings
-from mailwatch.service.health import JobState, job_states
 from mailwatch.views.context import View
+from mailwatch.views.jobs import JobState, job_states
 from mailwatch.views.threads import list_threads
 from mailwatch.web import reads
 from mailwatch.web.app import pages_app

@@ -23,7 +23,7 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -43,6 +43,7 @@ from mailwatch.store.leases import (
     renew_many,
 )
 from mailwatch.store.models import Worker
+from mailwatch.views.workers import WorkerInfo, worker_info
 
 log = logging.getLogger("mailwatch.service")
 
@@ -91,59 +92,6 @@ def fingerprint_conflict(mine: dict[str, str], theirs: dict[str, str]) -> str | 
     return None
 
 
-@dataclass(frozen=True)
-class WorkerInfo:
-    id: str
-    host: str
-    pid: int
-    started_at: datetime
-    heartbeat_at: datetime
-    expires_at: datetime
-    alive: bool
-    mailboxes: tuple[str, ...]
-    scheduler: bool
-    web: str | None
-    fingerprint: dict[str, str]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "host": self.host,
-            "pid": self.pid,
-            "alive": self.alive,
-            "started_at": self.started_at.isoformat(),
-            "last_heartbeat": self.heartbeat_at.isoformat(),
-            "mailboxes": list(self.mailboxes),
-            "scheduler": self.scheduler,
-            "web": self.web,
-        }
-
-
-def _info(row: Worker, now: datetime) -> WorkerInfo:
-    return WorkerInfo(
-        id=row.id,
-        host=row.host,
-        pid=row.pid,
-        started_at=row.started_at,
-        heartbeat_at=row.heartbeat_at,
-        expires_at=row.expires_at,
-        alive=row.expires_at > now,
-        mailboxes=tuple(row.mailboxes or ()),
-        scheduler=bool(row.scheduler),
-        web=row.web,
-        fingerprint=dict(row.fingerprint or {}),
-    )
-
-
-def list_workers(factory: sessionmaker[Session]) -> list[WorkerInfo]:
-    """Every worker seen in the last day, live ones first."""
-    with factory() as session:
-        now = db_now(session)
-        rows = session.scalars(select(Worker).order_by(Worker.started_at))
-        found = [_info(row, now) for row in rows]
-    return sorted(found, key=lambda w: (not w.alive, w.started_at))
-
-
 def heartbeat(
     factory: sessionmaker[Session],
     owner: str,
@@ -174,7 +122,7 @@ def heartbeat(
         rows = session.scalars(select(Worker).where(Worker.expires_at > now))
         # A worker of this host whose process is gone (kill -9) is not counted: otherwise its
         # heartbeat, still in force, would keep its share of the mailboxes from a restart.
-        return [_info(r, now) for r in rows if r.id == owner or not holder_is_gone(r.id)]
+        return [worker_info(r, now) for r in rows if r.id == owner or not holder_is_gone(r.id)]
 
 
 def leave(factory: sessionmaker[Session], owner: str) -> None:

@@ -144,7 +144,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def alembic_config(url: str) -> Config:
-    from alembic.config import Config  # alembic costs ~85 ms of CLI start-up: loaded on use
+    from alembic.config import Config  # lazy: alembic costs ~85 ms of CLI start-up: loaded on use
 
     config = Config()
     config.set_main_option("script_location", str(data_dir("migrations")))
@@ -154,7 +154,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine) -> str:
     """Bring the schema to the newest migration; returns the revision now in force."""
-    from alembic import command  # ~85 ms of CLI start-up: loaded on use
+    from alembic import command  # lazy: ~85 ms of CLI start-up: loaded on use
     from alembic.runtime.migration import MigrationContext
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
@@ -171,7 +171,7 @@ def upgrade(engine: Engine) -> str:
 
 
 def is_current(engine: Engine) -> bool:
-    from alembic.runtime.migration import MigrationContext  # ~85 ms of start-up: on use
+    from alembic.runtime.migration import MigrationContext  # lazy: ~85 ms of start-up: on use
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string()))

@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import Settings
-from mailwatch.service.backlog import backlog_line, backlog_rows, read_started_at
-from mailwatch.service.workers import WorkerInfo, list_workers
 from mailwatch.store.models import Draft, Mailbox, Message, Thread
+from mailwatch.views.backlog import backlog_line, backlog_rows, read_started_at
 from mailwatch.views.context import View
 from mailwatch.views.promises import list_promises
 from mailwatch.views.threads import list_threads, overdue_summary, waiting_page
+from mailwatch.views.workers import WorkerInfo, list_workers
 
 Factory = sessionmaker[Session]
 

@@ -19,10 +19,10 @@ from mailwatch.digest.data import build_digest
 from mailwatch.digest.render import render_html, render_text
 from mailwatch.logs import setup_logging
 from mailwatch.service import jobs as job_module
-from mailwatch.service.health import DEGRADED_AFTER, job_states
 from mailwatch.service.main import CHECK_JOBS, INTERVAL_JOBS
 from mailwatch.service.web import StoreCollector, create_app
 from mailwatch.store.models import Draft
+from mailwatch.views.jobs import DEGRADED_AFTER, job_states
 from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.integration.test_cli import mailwatch, write_env
 from tests.integration.test_service import _free_port, _get, _start, _stop, _wait_healthy

@@ -43,11 +43,11 @@ def test_log_lines_carry_the_mailbox_time():
     assert line.startswith("2026-11-30 04:39:17 info")
 
 
-def test_apscheduler_is_quiet_unless_debug():
+def test_libraries_chatter_only_from_warning_up():
     try:
-        setup_logging("text", "info", "Europe/Chisinau")
-        assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING
         setup_logging("text", "debug", "Europe/Chisinau")
-        assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.DEBUG
+        assert logging.getLogger("mailwatch").getEffectiveLevel() == logging.DEBUG
+        for library in ("imapclient", "alembic", "sqlalchemy.engine"):
+            assert logging.getLogger(library).getEffectiveLevel() == logging.WARNING
     finally:
         setup_logging("text", "warning")
