@@ -146,7 +146,7 @@ def draft(
     )
     if result.created and cfg.drafts_to_mailbox:
         reconcile_all(service.factory, cfg, datetime.now(UTC))
-        result = type(result)(service.get(result.draft["id"]), result.created)
+        result = type(result)(service.get(result.draft["id"]).to_json(), result.created)
     if not result.created and not as_json:
         err.print(
             f"a pending {kind} draft for thread {thread_id} already exists: "
@@ -181,7 +181,7 @@ def drafts_list(
             f"{status!r} is not one of {', '.join(DRAFT_STATUSES)}, all", prefix="--status"
         )
     cfg = settings()
-    rows = drafts(cfg).list(None if status == "all" else status)
+    rows = [d.to_json() for d in drafts(cfg).list(None if status == "all" else status)]
     if status is None:  # the same rows for people and for --json
         rows = [r for r in rows if r["status"] in NEEDS_YOU]
     if as_json:
@@ -222,7 +222,7 @@ def drafts_show(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
 ) -> None:
     """One draft with its etiquette check."""
-    print_draft(drafts(settings()).get(draft_id), as_json)
+    print_draft(drafts(settings()).get(draft_id).to_json(), as_json)
 
 
 @drafts_app.command("edit")
@@ -238,7 +238,7 @@ def drafts_edit(
     from mailwatch.drafts.service import editor_command  # lazy: keeps --help fast
 
     service = drafts(settings())
-    current = service.get(draft_id)
+    current = service.get(draft_id).to_json()
     if current["status"] != "pending":
         raise Conflict(f"draft {draft_id} is {current['status']}; only pending drafts change")
     body: str | None = None

@@ -250,7 +250,7 @@ def _show_scheduler_work(console: Console, cfg: Any, factory: Any) -> None:
     for row in promises:
         table.add_row(str(row["id"]), _local(row["due_at"], tz), row["status"], row["text"])
     console.print(table)
-    drafts = DraftService(factory, cfg).list("pending")
+    drafts = [d.to_json() for d in DraftService(factory, cfg).list("pending")]
     table = Table(title="drafts waiting for approval", title_justify="left")
     for column in ("id", "thread", "kind", "lang", "to", "first line"):
         table.add_column(column, overflow="fold")

@@ -8,6 +8,7 @@ and a Message-ID fixed at creation, so every send attempt is recognisably the sa
 
 from __future__ import annotations
 
+import builtins
 import os
 import secrets
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from mailwatch.errors import UsageError
 from mailwatch.send.outbox import Outbox
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
+from mailwatch.views.drafts import DraftView, list_drafts
 
 MAX_REFERENCES = 20
 EDITABLE = ("pending",)
@@ -62,45 +64,6 @@ class CreateResult:
 
 def _findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
     return [{"code": f.code, "ok": f.ok, "level": f.level, "message": f.message} for f in findings]
-
-
-def _address_text(item: dict[str, Any]) -> str:
-    name, email = item.get("name") or "", item.get("email") or ""
-    return f"{name} <{email}>" if name else email
-
-
-def draft_json(draft: Draft, iso: Any = None) -> dict[str, Any]:
-    """The contract's draft shape (docs/cli.md), plus a few extra keys."""
-
-    def when(value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        return iso(value) if iso is not None else value.isoformat()
-
-    return {
-        "id": draft.id,
-        "thread_id": draft.thread_id,
-        "kind": draft.kind,
-        "language": draft.language,
-        "to": ", ".join(_address_text(a) for a in draft.to_addrs),
-        "subject": draft.subject,
-        "body_text": draft.body_text,
-        "in_reply_to": draft.in_reply_to,
-        "references": list(draft.references),
-        "status": draft.status,
-        "created_at": when(draft.created_at),
-        "message_id": draft.message_id,
-        "from": _address_text(draft.from_addr),
-        "to_addresses": list(draft.to_addrs),
-        "etiquette": list(draft.etiquette),
-        "automatic": draft.automatic,
-        "edited": draft.edited,
-        "new_date": when(draft.new_date),
-        "approved_at": when(draft.approved_at),
-        "sent_at": when(draft.sent_at),
-        "attempts": draft.attempts,
-        "last_error": draft.last_error,
-    }
 
 
 class DraftService:
@@ -134,7 +97,7 @@ class DraftService:
                 )
             ).first()
             if existing is not None:
-                return CreateResult(draft_json(existing), created=False)
+                return CreateResult(DraftView.of(existing).to_json(), created=False)
             mailbox = self._mailbox(session, thread.mailbox_id)
             parent = self._parent(session, thread, kind)
             if parent is None:
@@ -176,7 +139,7 @@ class DraftService:
                 raise DraftError(
                     f"a pending {kind} draft for thread {thread_id} was just created elsewhere"
                 ) from None
-            return CreateResult(draft_json(draft), created=True)
+            return CreateResult(DraftView.of(draft).to_json(), created=True)
 
     def reply_kind(self, thread_id: int) -> tuple[str | None, IntentVerdict]:
         """The kind of draft the client's last message calls for, from its intent.
@@ -364,31 +327,14 @@ class DraftService:
 
     # -- the queue -----------------------------------------------------------------------------
 
-    def get(self, draft_id: int) -> dict[str, Any]:
+    def get(self, draft_id: int) -> DraftView:
         with self.factory() as session:
-            return draft_json(self._draft(session, draft_id))
+            return DraftView.of(self._draft(session, draft_id))
 
-    def list(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Drafts, the client who has waited longest first (then the oldest draft).
-
-        The queue is worked from the top, so its order is the client's wait (the thread's
-        ``waiting_since``), not the draft's age: a draft written late for an old question
-        still comes first. Drafts of threads nobody waits on follow, oldest first.
-        """
+    def list(self, status: str | None = None) -> list[DraftView]:
+        """Drafts in the queue's order (the longest-waiting client first): ``list_drafts``."""
         with self.factory() as session:
-            query = (
-                select(Draft)
-                .outerjoin(Thread, Thread.id == Draft.thread_id)
-                .order_by(
-                    Thread.waiting_since.is_(None),
-                    Thread.waiting_since,
-                    Draft.created_at,
-                    Draft.id,
-                )
-            )
-            if status is not None:
-                query = query.where(Draft.status == status)
-            return [draft_json(d) for d in session.scalars(query)]
+            return list_drafts(session, status)
 
     @staticmethod
     def _draft(session: Session, draft_id: int) -> Draft:
@@ -417,7 +363,7 @@ class DraftService:
             values["etiquette"] = self._recheck(draft)
             session.expunge(draft)
             self._transition(session, draft_id, ("pending",), values, "edited")
-            return draft_json(self._draft(session, draft_id))
+            return DraftView.of(self._draft(session, draft_id)).to_json()
 
     @staticmethod
     def _transition(
@@ -447,7 +393,7 @@ class DraftService:
             )
         session.expire_all()
 
-    def _recheck(self, draft: Draft) -> list[dict[str, Any]]:
+    def _recheck(self, draft: Draft) -> builtins.list[dict[str, Any]]:
         mailbox = self.settings.mailboxes[0]
         for candidate in self.settings.mailboxes:
             if draft.from_addr.get("email") in candidate.own_addresses:
@@ -467,7 +413,7 @@ class DraftService:
         with transaction(self.factory) as session:
             draft = self._draft(session, draft_id)
             if draft.status == "approved":
-                return draft_json(draft)
+                return DraftView.of(draft).to_json()
             if draft.status not in ("pending", "failed"):
                 raise DraftError(
                     f"draft {draft_id} is {draft.status}; only a pending or failed one is approved"
@@ -485,14 +431,14 @@ class DraftService:
                 },
                 "approved",
             )
-            return draft_json(self._draft(session, draft_id))
+            return DraftView.of(self._draft(session, draft_id)).to_json()
 
     def send_now(self, draft_id: int, now: datetime) -> dict[str, Any]:
         """Send an approved draft right away (exactly once, through the outbox) and do the
         bookkeeping that follows; returns the draft as it then stands."""
         Outbox(self.factory, self.settings).send_due_sync(only_ids=[draft_id])
         self.after_sent(now)
-        return self.get(draft_id)
+        return self.get(draft_id).to_json()
 
     def after_sent(self, now: datetime) -> int:
         """Bookkeeping once mail left: a sent renegotiation moves its promise to the new date.
@@ -536,7 +482,7 @@ class DraftService:
         with transaction(self.factory) as session:
             draft = self._draft(session, draft_id)
             if draft.status == "rejected":
-                return draft_json(draft)
+                return DraftView.of(draft).to_json()
             if draft.status not in ("pending", "approved", "failed"):
                 raise DraftError(
                     f"draft {draft_id} is {draft.status}; it can no longer be rejected"
@@ -548,7 +494,7 @@ class DraftService:
                 {"status": "rejected", "updated_at": now},
                 "rejected",
             )
-            return draft_json(self._draft(session, draft_id))
+            return DraftView.of(self._draft(session, draft_id)).to_json()
 
     # -- a person decides an uncertain send ------------------------------------------------------
 
@@ -574,7 +520,7 @@ class DraftService:
                 },
                 "marked sent",
             )
-            return draft_json(self._draft(session, draft_id))
+            return DraftView.of(self._draft(session, draft_id)).to_json()
 
     def resend(self, draft_id: int, now: datetime) -> dict[str, Any]:
         """An ``uncertain`` draft the person knows did NOT arrive: approved again, explicitly.
@@ -600,7 +546,7 @@ class DraftService:
                 },
                 "sent again",
             )
-            return draft_json(self._draft(session, draft_id))
+            return DraftView.of(self._draft(session, draft_id)).to_json()
 
 
 def default_reply_by(settings: Settings, now: datetime, requested_by: datetime | None) -> datetime:

@@ -115,7 +115,7 @@ def test_the_queue_puts_the_longest_waiting_client_first(tmp_path):
         session.commit()
         order = [threads[1].id, threads[0].id, threads[2].id]
     listed = DraftService(factory, cfg).list("pending")
-    assert [d["thread_id"] for d in listed] == order
+    assert [d.thread_id for d in listed] == order
 
 
 def test_the_demo_sink_prints_subjects_as_written():

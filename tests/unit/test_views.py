@@ -22,7 +22,9 @@ from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.tracking import STATES as CORE_STATES
 from mailwatch.core.warning_signs import SignKind, WarningSign
 from mailwatch.store.db import make_engine, session_factory
+from mailwatch.store.models import Draft
 from mailwatch.views.context import View, iso_text
+from mailwatch.views.drafts import DraftView
 from mailwatch.views.promises import PROMISE_STATUSES, PromiseStatus, PromiseView, list_promises
 from mailwatch.views.threads import (
     STATES,
@@ -251,3 +253,37 @@ def _imports(package: Path) -> set[str]:
 def test_layers_below_do_not_import_the_views(layer: str) -> None:
     imported = _imports(ROOT / "mailwatch" / layer)
     assert not {m for m in imported if m == "mailwatch.views" or m.startswith("mailwatch.views.")}
+
+
+DRAFT_KEYS = [
+    "id", "thread_id", "kind", "language", "to", "subject", "body_text", "in_reply_to",
+    "references", "status", "created_at", "message_id", "from", "to_addresses", "etiquette",
+    "automatic", "edited", "new_date", "approved_at", "sent_at", "attempts", "last_error",
+]  # fmt: skip
+
+
+def test_draft_view_is_a_frozen_copy_with_the_contract_json() -> None:
+    created = datetime(2026, 11, 30, 7, 15, 2, tzinfo=UTC)
+    stored = Draft(
+        id=12, thread_id=4, kind="acknowledgment", language="ro", status="pending",
+        message_id="<d12@mailwatch>", from_addr={"name": "Ion Rusu", "email": "ion@sales.test"},
+        to_addrs=[{"name": "Ana Popescu", "email": "ana@client.test"}, {"email": "b@client.test"}],
+        subject="Re: Oferta", body_text="Stimată doamnă Popescu, ...", in_reply_to="<m1@client>",
+        references=["<m0@client>", "<m1@client>"], etiquette=[{"code": "greeting", "ok": True,
+        "level": "ok", "message": "greets by name"}], automatic=True, edited=False,
+        created_at=created, new_date=None, approved_at=None, sent_at=None, attempts=0,
+        last_error=None,
+    )  # fmt: skip
+    view = DraftView.of(stored)
+    stored.subject = "changed after the read"
+    stored.to_addrs[0]["name"] = "changed too"
+    data = view.to_json()
+    assert list(data) == DRAFT_KEYS
+    assert data["subject"] == "Re: Oferta"  # a copy: later changes to the row do not leak in
+    assert data["to"] == "Ana Popescu <ana@client.test>, b@client.test"
+    assert data["from"] == "Ion Rusu <ion@sales.test>"
+    assert data["created_at"] == "2026-11-30T07:15:02+00:00" and view.created_at == created
+    assert data["references"] == ["<m0@client>", "<m1@client>"]
+    assert json.loads(json.dumps(data)) == data
+    with pytest.raises(AttributeError):
+        view.status = "approved"  # type: ignore[misc]

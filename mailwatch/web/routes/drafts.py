@@ -46,7 +46,9 @@ QUEUE_STATUSES = ("pending", "uncertain", "failed", "approved", "sending")
 
 async def queue(pages: Pages, request: Request) -> Response:
     def load() -> dict[str, list[dict[str, Any]]]:
-        return {status: pages.drafts.list(status) for status in QUEUE_STATUSES}
+        return {
+            status: [d.to_json() for d in pages.drafts.list(status)] for status in QUEUE_STATUSES
+        }
 
     groups = await pages.call(load)
     show_all = request.query_params.get("show") == "all"
@@ -166,7 +168,7 @@ async def draft_page(pages: Pages, request: Request) -> Response:
 def load_draft(pages: Pages, draft_id: int) -> dict[str, Any]:
     """The draft, or NotFound (404) when there is none."""
     try:
-        return pages.drafts.get(draft_id)
+        return pages.drafts.get(draft_id).to_json()
     except DraftError as exc:  # DraftService.get says "no draft" with the generic DraftError
         raise NotFound(str(exc)) from None
 

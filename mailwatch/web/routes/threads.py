@@ -62,7 +62,7 @@ def conversation(
 def pending_by_thread(pages: Pages) -> dict[int, list[dict[str, Any]]]:
     """Pending drafts by their thread (blocking)."""
     pending: dict[int, list[dict[str, Any]]] = {}
-    for draft in pages.drafts.list("pending"):
+    for draft in (d.to_json() for d in pages.drafts.list("pending")):
         if draft["thread_id"] is not None:
             pending.setdefault(int(draft["thread_id"]), []).append(draft)
     return pending
