@@ -205,7 +205,8 @@ class DraftService:
             return ours[-1] if ours else None
         client = [m for m in messages if m.direction == "inbound" and m.needs_reply]
         inbound = [m for m in messages if m.direction == "inbound"]
-        return (client or inbound or messages or [None])[-1]
+        chosen = client or inbound or messages
+        return chosen[-1] if chosen else None
 
     def _recipient(
         self, thread: Thread, parent: Message, mailbox: MailboxSettings, automatic: bool
