@@ -13,6 +13,7 @@ from mailwatch.cli.output import console, print_problem
 from mailwatch.config import MAILBOX_KEYS, MailboxSettings, Settings
 from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
+from mailwatch.i18n import _
 
 __all__ = ["auth_app", "login", "status"]
 
@@ -35,8 +36,11 @@ def _mailbox(cfg: Settings, name: str | None) -> MailboxSettings:
             raise problem
     if "oauth2" not in (box.imap.auth, box.smtp.auth):
         raise UsageError(
-            f"mailbox {box.name!r} does not use OAuth2: set {box.env_prefix}IMAP_AUTH=oauth2 "
-            "(and SMTP_AUTH) first"
+            _(
+                "mailbox %(name)r does not use OAuth2: set %(key)s=oauth2 (and SMTP_AUTH) first",
+                name=box.name,
+                key=f"{box.env_prefix}IMAP_AUTH",
+            )
         )
     return box
 
@@ -93,7 +97,7 @@ def login(
     try:
         user = provider.login(show, timeout=timeout)
     except KeyboardInterrupt:  # the user gave up: a clear line, not click's "Aborted!"
-        raise UsageError("sign-in cancelled", exit_code=EXIT_INTERRUPTED) from None
+        raise UsageError(_("sign-in cancelled"), exit_code=EXIT_INTERRUPTED) from None
     console.print(
         f"{box.name}: signed in as {user or '(unknown user)'}; token cache "
         f"{box.oauth.token_cache} (0600); tokens are renewed from it silently",

@@ -38,10 +38,14 @@ def digest(
     when = parse_now(now)
     if send and not cfg.digest_to:
         raise UsageError(
-            f"{PREFIX}DIGEST_TO is not set: nobody to send the digest to", prefix="--send"
+            _("%(key)s is not set: nobody to send the digest to", key=f"{PREFIX}DIGEST_TO"),
+            prefix="--send",
         )
     if send and not cfg.mailboxes[0].smtp.host:
-        raise UsageError(f"{cfg.mailboxes[0].env_prefix}SMTP_HOST is not set", prefix="--send")
+        raise UsageError(
+            _("%(key)s is not set", key=f"{cfg.mailboxes[0].env_prefix}SMTP_HOST"),
+            prefix="--send",
+        )
     with factory(cfg)() as session:
         built = build_digest(session, cfg, when)
     sent: dict[str, Any] | None = None
@@ -55,7 +59,7 @@ def digest(
             refused = asyncio.run(send_email(cfg, message))
         except DigestSendError as exc:
             # DigestSendError has no prefix of its own (digest/send.py): say what did not happen
-            raise WorkFailed(str(exc), prefix="digest not sent") from None
+            raise WorkFailed(str(exc), prefix=_("digest not sent")) from None
         sent = {
             "to": list(cfg.digest_to),
             "message_id": str(message["Message-ID"]),
@@ -71,13 +75,18 @@ def digest(
     if sent is not None and not as_json:
         accepted = [a for a in sent["to"] if a not in sent["refused"]]
         console.print(
-            f"digest sent to {', '.join(accepted)}: {built.subject_line()}",
+            _(
+                "digest sent to %(to)s: %(subject)s",
+                to=", ".join(accepted),
+                subject=built.subject_line(),
+            ),
             highlight=False,
             markup=False,
             soft_wrap=True,
         )
     if sent is not None and sent["refused"]:
-        raise WorkFailed("refused: " + "; ".join(f"{k}: {v}" for k, v in sent["refused"].items()))
+        refused = "; ".join(f"{k}: {v}" for k, v in sent["refused"].items())
+        raise WorkFailed(_("refused: %(refused)s", refused=refused))
 
 
 def _t(value: Any, style: str = "") -> Text:

@@ -16,8 +16,8 @@ from rich.text import Text
 from mailwatch.cli.context import drafts, parse_when, settings
 from mailwatch.cli.output import console, err, print_json
 from mailwatch.errors import Conflict, UsageError
-from mailwatch.i18n import _
-from mailwatch.i18n_text import finding_text
+from mailwatch.i18n import _, label
+from mailwatch.i18n_text import finding_text, problem_word
 
 __all__ = ["NEEDS_YOU", "draft", "drafts_app", "print_draft", "report_send"]
 
@@ -116,7 +116,7 @@ def draft(
         if thread_id is None and kind.isdigit():
             thread_id = int(kind)
         if thread_id is None:
-            raise UsageError("--auto needs a thread id: mailwatch draft --auto THREAD")
+            raise UsageError(_("--auto needs a thread id: mailwatch draft --auto THREAD"))
         picked, intent = drafts(cfg).reply_kind(thread_id)
         if picked is None:
             err.print(
@@ -132,7 +132,7 @@ def draft(
         )
         kind = picked
     if thread_id is None:
-        raise UsageError("a thread id is needed: mailwatch draft KIND THREAD")
+        raise UsageError(_("a thread id is needed: mailwatch draft KIND THREAD"))
     new_at = parse_when(new_date, "--new-date", cfg, end_of_day=True) if new_date else None
     reply_at = parse_when(reply_by, "--reply-by", cfg, end_of_day=True) if reply_by else None
     service = drafts(cfg)
@@ -172,13 +172,16 @@ def drafts_list(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
 ) -> None:
     """The approval queue, longest-waiting client first (default: the drafts that need you)."""
-    # lazy: keeps --help fast (the etiquette rules, SQLAlchemy)
-    from mailwatch.core.etiquette import PROBLEM_WORDS
-    from mailwatch.store.models import DRAFT_STATUSES
+    from mailwatch.store.models import DRAFT_STATUSES  # lazy: keeps --help fast (SQLAlchemy)
 
     if status is not None and status not in (*DRAFT_STATUSES, "all"):
         raise UsageError(
-            f"{status!r} is not one of {', '.join(DRAFT_STATUSES)}, all", prefix="--status"
+            _(
+                "%(value)r is not one of %(choices)s",
+                value=status,
+                choices=", ".join((*DRAFT_STATUSES, "all")),
+            ),
+            prefix="--status",
         )
     cfg = settings()
     rows = drafts(cfg).list(None if status == "all" else status)
@@ -200,9 +203,7 @@ def drafts_list(
     for index, column in enumerate((*headers, _("subject"), _("check"))):
         table.add_column(column, no_wrap=index in (0, 4))  # id, status
     for row in rows:
-        problems = [
-            PROBLEM_WORDS.get(f["code"], f["code"]) for f in row["etiquette"] if f["level"] != "ok"
-        ]
+        problems = [problem_word(f["code"]) for f in row["etiquette"] if f["level"] != "ok"]
         table.add_row(
             str(row["id"]),
             str(row["thread_id"] or ""),
@@ -240,7 +241,13 @@ def drafts_edit(
     service = drafts(settings())
     current = service.get(draft_id)
     if current["status"] != "pending":
-        raise Conflict(f"draft {draft_id} is {current['status']}; only pending drafts change")
+        raise Conflict(
+            _(
+                "draft %(id)d is %(status)s; only pending drafts change",
+                id=draft_id,
+                status=label(current["status"]),
+            )
+        )
     body: str | None = None
     if body_file is not None:
         try:
@@ -270,7 +277,9 @@ def _edit_in_editor(command: str, draft_id: int, text: str) -> str:
     try:
         done = subprocess.run([*shlex.split(command), str(path)], check=False)
         if done.returncode != 0:
-            raise UsageError(f"the editor exited with {done.returncode}; draft unchanged")
+            raise UsageError(
+                _("the editor exited with %(code)d; draft unchanged", code=done.returncode)
+            )
         return path.read_text(encoding="utf-8")
     finally:
         path.unlink(missing_ok=True)
