@@ -632,7 +632,7 @@ SETTINGS: tuple[Setting, ...] = (
             "to people are in this zone."), BUSINESS, parse=_timezone, example="Europe/Chisinau"),
     Setting("WORK_HOURS", "09:00-18:00", "HH:MM-HH:MM", N_("Work hours."), BUSINESS,
             parse=parse_work_hours),
-    Setting("WORK_DAYS", "Mon-Fri", N_("days"), N_("Work days: ranges or lists of Mon Tue Wed Thu Fri "
+    Setting("WORK_DAYS", "Mon-Fri", N_("days of the week"), N_("Work days: ranges or lists of Mon Tue Wed Thu Fri "
             "Sat Sun (e.g. Mon-Fri, Sun-Thu)."), BUSINESS, parse=parse_work_days),
     Setting("HOLIDAYS_COUNTRY", "", N_("country code"),
             N_("Public holidays of this country (ISO code: MD, RU, RO, ES, US...)."), BUSINESS,

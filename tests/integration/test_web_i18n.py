@@ -91,6 +91,7 @@ def test_pages_follow_the_browser_language(site, browser, tmp_path, lang):  # no
             page.goto(f"{site.url}/threads")
             assert page.locator("h1").inner_text() == words["threads"]
             no_sideways_scroll(page, f"{lang} threads at {size}")
+            page.screenshot(path=str(out / f"i18n-{lang}-threads-{size}.png"))
             page.goto(f"{site.url}/settings")
             no_sideways_scroll(page, f"{lang} settings at {size}")
             page.screenshot(path=str(out / f"i18n-{lang}-settings-{size}.png"))
