@@ -85,8 +85,8 @@ def digest(
             soft_wrap=True,
         )
     if sent is not None and sent["refused"]:
-        refused = "; ".join(f"{k}: {v}" for k, v in sent["refused"].items())
-        raise WorkFailed(_("refused: %(refused)s", refused=refused))
+        who = "; ".join(f"{k}: {v}" for k, v in sent["refused"].items())
+        raise WorkFailed(_("refused: %(refused)s", refused=who))
 
 
 def _t(value: Any, style: str = "") -> Text:
