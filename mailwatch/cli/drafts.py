@@ -30,11 +30,18 @@ def print_draft(draft: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json([draft])
         return
-    console.print(
-        f"[bold]draft {draft['id']}[/] ({draft['kind']}, {draft['language']}, {draft['status']}) "
-        f"for thread {draft['thread_id']}",
-        highlight=False,
+    head = Text(_("draft %(id)d", id=draft["id"]), style="bold")
+    head.append(
+        " "
+        + _(
+            "(%(kind)s, %(language)s, %(status)s) for thread %(thread)s",
+            kind=draft["kind"],
+            language=draft["language"],
+            status=draft["status"],
+            thread=draft["thread_id"],
+        )
     )
+    console.print(head, highlight=False)
     console.print(
         f"From: {draft['from']}\nTo: {draft['to']}\nSubject: {draft['subject']}",
         highlight=False,
@@ -51,15 +58,21 @@ def print_draft(draft: dict[str, Any], as_json: bool) -> None:
             highlight=False,
         )
     if draft["status"] == "uncertain":
-        console.print(
-            "[yellow]outcome uncertain:[/] decide with `mailwatch drafts mark-sent "
-            f"{draft['id']}` or `mailwatch drafts resend {draft['id']}`",
-            highlight=False,
+        note = Text(_("outcome uncertain:"), style="yellow")
+        note.append(
+            " "
+            + _(
+                "decide with `mailwatch drafts mark-sent %(id)d` or "
+                "`mailwatch drafts resend %(id)d`",
+                id=draft["id"],
+            )
         )
+        console.print(note, highlight=False)
     if draft.get("last_error"):
-        label = "evidence" if draft["status"] == "uncertain" else "last error"
-        console.print(f"[red]{label}:[/] ", end="", highlight=False)
-        console.print(draft["last_error"], highlight=False, markup=False)
+        what = _("evidence:") if draft["status"] == "uncertain" else _("last error:")
+        line = Text(what, style="red")
+        line.append(f" {draft['last_error']}")  # a server's words: never console markup
+        console.print(line, highlight=False)
 
 
 def report_send(
@@ -71,13 +84,11 @@ def report_send(
         print_json([draft])
     else:
         colour = {"sent": "green", "failed": "red"}.get(draft["status"], "yellow")
-        console.print(f"draft {draft_id} [{colour}]{draft['status']}[/]", end="", highlight=False)
-        extra = (
-            f": {draft['last_error']}"
-            if draft["status"] != "sent" and draft.get("last_error")
-            else ""
-        )
-        console.print(extra, highlight=False, markup=False)
+        line = Text(_("draft %(id)d", id=draft_id) + " ")
+        line.append(draft["status"], style=colour)
+        if draft["status"] != "sent" and draft.get("last_error"):
+            line.append(f": {draft['last_error']}")  # a server's words: never console markup
+        console.print(line, highlight=False)
     if draft["status"] in exit_on:
         raise typer.Exit(1)
 
@@ -120,7 +131,12 @@ def draft(
         picked, intent = drafts(cfg).reply_kind(thread_id)
         if picked is None:
             err.print(
-                f"thread {thread_id}: no reply needed ({intent.intent}: {intent.evidence})",
+                _(
+                    "thread %(id)d: no reply needed (%(intent)s: %(evidence)s)",
+                    id=thread_id,
+                    intent=intent.intent,
+                    evidence=intent.evidence,
+                ),
                 highlight=False,
                 markup=False,  # the evidence is the client's words
             )
@@ -149,9 +165,14 @@ def draft(
         result = type(result)(service.get(result.draft["id"]), result.created)
     if not result.created and not as_json:
         err.print(
-            f"a pending {kind} draft for thread {thread_id} already exists: "
-            f"draft {result.draft['id']}",
+            _(
+                "a pending %(kind)s draft for thread %(thread)d already exists: draft %(id)d",
+                kind=kind,
+                thread=thread_id,
+                id=result.draft["id"],
+            ),
             highlight=False,
+            markup=False,
         )
     print_draft(result.draft, as_json)
 

@@ -141,3 +141,17 @@ def test_sync_summary_in_russian_and_json_in_english(imap_user, tmp_path):
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert [row["state"] for row in rows] == ["awaiting_us"]  # identifiers stay English
+    thread = rows[0]["id"]
+
+    made = mailwatch(env, "draft", "acknowledgment", str(thread))
+    assert made.returncode == 0, made.stderr
+    first = made.stdout.splitlines()[0]
+    assert first.startswith("черновик 1 (acknowledgment, "), first  # kinds stay identifiers
+    assert first.endswith(f", pending), переписка {thread}"), first
+    again = mailwatch(env, "draft", "acknowledgment", str(thread))
+    assert again.returncode == 0
+    assert again.stderr.startswith(
+        f"для переписки {thread} уже есть черновик acknowledgment, который ждёт одобрения"
+    ), again.stderr
+    shown = mailwatch(env, "drafts", "show", "1", "--json")
+    assert json.loads(shown.stdout)[0]["status"] == "pending"  # JSON keys and values English
