@@ -31,6 +31,7 @@ from mailwatch.core.business_time import (
 )
 from mailwatch.core.text import LANGUAGES
 from mailwatch.errors import ConfigError
+from mailwatch.i18n import N_, _
 
 PREFIX = "MAILWATCH_"
 DEFAULT_MAILBOX = "main"
@@ -189,7 +190,10 @@ class Settings:
             if mailbox.name == name:
                 return mailbox
         names = ", ".join(m.name for m in self.mailboxes)
-        raise ConfigError(f"{PREFIX}MAILBOXES", f"no mailbox named {name!r} (configured: {names})")
+        raise ConfigError(
+            f"{PREFIX}MAILBOXES",
+            _("no mailbox named %(name)r (configured: %(names)s)", name=name, names=names),
+        )
 
     def require_mailboxes(self) -> None:
         """Raise the first problem that stops mail access (a missing host, user or password)."""
@@ -230,7 +234,9 @@ class _Reader:
         except ConfigError:
             raise
         except (ValueError, TypeError) as exc:
-            raise ConfigError(self.prefix + key, f"{value!r} is not valid: {exc}") from None
+            raise ConfigError(
+                self.prefix + key, _("%(value)r is not valid: %(why)s", value=value, why=exc)
+            ) from None
 
 
 class _Fallback(_Reader):
@@ -250,9 +256,13 @@ def _int_range(low: int, high: int) -> Callable[[str], int]:
         try:
             number = int(value)
         except ValueError:
-            raise ValueError(f"expected a whole number from {low} to {high}") from None
+            raise ValueError(
+                _("expected a whole number from %(low)d to %(high)d", low=low, high=high)
+            ) from None
         if not low <= number <= high:
-            raise ValueError(f"expected a whole number from {low} to {high}")
+            raise ValueError(
+                _("expected a whole number from %(low)d to %(high)d", low=low, high=high)
+            )
         return number
 
     return convert
@@ -261,7 +271,7 @@ def _int_range(low: int, high: int) -> Callable[[str], int]:
 def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     def convert(value: str) -> str:
         if value.lower() not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}")
+            raise ValueError(_("expected one of %(choices)s", choices=", ".join(choices)))
         return value.lower()
 
     return convert
@@ -273,7 +283,7 @@ def _bool(value: str) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise ValueError("expected true or false")
+    raise ValueError(_("expected true or false"))
 
 
 def _list(value: str) -> tuple[str, ...]:
@@ -284,7 +294,7 @@ def _emails(value: str) -> tuple[str, ...]:
     items = tuple(item.lower() for item in _list(value))
     for item in items:
         if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", item):
-            raise ValueError(f"{item!r} is not an email address")
+            raise ValueError(_("%(item)r is not an email address", item=item))
     return items
 
 
@@ -292,27 +302,29 @@ def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("unknown time zone (use an IANA name such as Europe/Chisinau)") from None
+        raise ValueError(
+            _("unknown time zone (use an IANA name such as Europe/Chisinau)")
+        ) from None
     return value
 
 
 def _clock(value: str) -> time:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ValueError("expected a local time such as 08:30")
+        raise ValueError(_("expected a local time such as 08:30"))
     return time(int(match.group(1)), int(match.group(2)))
 
 
 def _positive_duration(value: str) -> timedelta:
     duration = parse_duration(value)
     if duration <= timedelta(0):
-        raise ValueError("expected a positive duration such as 4h or 30m")
+        raise ValueError(_("expected a positive duration such as 4h or 30m"))
     return duration
 
 
 def _database_url(value: str) -> str:
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
-        raise ValueError("expected sqlite:///path.db or postgresql+psycopg://user@host/db")
+        raise ValueError(_("expected sqlite:///path.db or postgresql+psycopg://user@host/db"))
     if value.startswith("postgresql://"):
         value = "postgresql+psycopg://" + value[len("postgresql://") :]
     return normalize_url(value)  # a raw '@' in the password is percent-encoded
@@ -321,7 +333,7 @@ def _database_url(value: str) -> str:
 def _web_bind(value: str) -> str:
     host, sep, port = value.rpartition(":")
     if not sep or not host:
-        raise ValueError("expected HOST:PORT such as 127.0.0.1:8025")
+        raise ValueError(_("expected HOST:PORT such as 127.0.0.1:8025"))
     _int_range(1, 65535)(port)
     return value
 
@@ -424,7 +436,13 @@ def _draft_kinds(value: str) -> frozenset[str]:
     kinds = _list(value)
     for kind in kinds:
         if kind not in DRAFT_KINDS:
-            raise ValueError(f"unknown draft kind {kind!r} (kinds: {', '.join(DRAFT_KINDS)})")
+            raise ValueError(
+                _(
+                    "unknown draft kind %(kind)r (kinds: %(kinds)s)",
+                    kind=kind,
+                    kinds=", ".join(DRAFT_KINDS),
+                )
+            )
     return frozenset(kinds)
 
 
@@ -432,14 +450,19 @@ def _languages(value: str) -> tuple[str, ...]:
     languages = _list(value)
     for language in languages:
         if language not in LANGUAGES:
-            raise ValueError(f"unsupported language {language!r} (supported: en, ru, ro, es)")
+            raise ValueError(
+                _(
+                    "unsupported language %(language)r (supported: en, ru, ro, es)",
+                    language=language,
+                )
+            )
     return languages
 
 
 def _directory(value: str) -> Path:
     path = Path(value)
     if not path.is_dir():
-        raise ValueError(f"{value!r} is not a directory")
+        raise ValueError(_("%(value)r is not a directory", value=value))
     return path
 
 
@@ -523,229 +546,232 @@ DRAFTING, DIGEST, WEB, LOGS, TUNING = (
 )
 SECTIONS = (STORE, MAILBOXES_SECTION, OAUTH, BUSINESS, DRAFTING, DIGEST, WEB, LOGS, TUNING)
 _MB = "mailbox"
-_DURATION = "duration (4h, 30m, 1h30m, 1d; a bare number is minutes)"
+_DURATION = N_("duration (4h, 30m, 1h30m, 1d; a bare number is minutes)")
 _BOOL = "true | false"
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "sqlite:///./mailwatch.db", "SQLAlchemy URL",
-            "Where mailwatch keeps what it knows. SQLite (WAL mode) by default; PostgreSQL: "
-            "postgresql+psycopg://user:password@host/db.", STORE, parse=_database_url),
-    Setting("MAILBOXES", DEFAULT_MAILBOX, "names, comma-separated",
-            "Names of the watched mailboxes (lower-case letters and digits). The unprefixed "
+            N_("Where mailwatch keeps what it knows. SQLite (WAL mode) by default; PostgreSQL: "
+            "postgresql+psycopg://user:password@host/db."), STORE, parse=_database_url),
+    Setting("MAILBOXES", DEFAULT_MAILBOX, N_("names, comma-separated"),
+            N_("Names of the watched mailboxes (lower-case letters and digits). The unprefixed "
             "mailbox keys are the FIRST mailbox; each further one sets MAILWATCH_<NAME>_<KEY> "
             "(e.g. MAILWATCH_SUPPORT_IMAP_USERNAME), and a key it does not set falls back to "
-            "the first's.", MAILBOXES_SECTION, parse=_mailbox_names),
-    Setting("IMAP_HOST", "", "host name",
-            "REQUIRED to watch mail: the IMAP server (Office 365: outlook.office365.com).",
+            "the first's."), MAILBOXES_SECTION, parse=_mailbox_names),
+    Setting("IMAP_HOST", "", N_("host name"),
+            N_("REQUIRED to watch mail: the IMAP server (Office 365: outlook.office365.com)."),
             MAILBOXES_SECTION, _MB, example="imap.example.com"),
-    Setting("IMAP_PORT", "", "port", "The IMAP port.", MAILBOXES_SECTION, _MB,
+    Setting("IMAP_PORT", "", N_("port"), N_("The IMAP port."), MAILBOXES_SECTION, _MB,
             parse=_int_range(1, 65535), example="993",
-            default_note="993 for ssl, 143 for starttls or none"),
+            default_note=N_("993 for ssl, 143 for starttls or none")),
     Setting("IMAP_SECURITY", "ssl", "ssl | starttls | none",
-            "ssl (implicit TLS), starttls, or none (plain text: loopback test servers only, "
-            "unless ALLOW_INSECURE).", MAILBOXES_SECTION, _MB, parse=_choice(SECURITY_CHOICES)),
-    Setting("IMAP_USERNAME", "", "login",
-            "REQUIRED: the mailbox login (usually its address; also counted as one of our own "
-            "addresses).", MAILBOXES_SECTION, _MB, example="sales@example.com"),
-    Setting("IMAP_PASSWORD", "", "secret", "REQUIRED with IMAP_AUTH=password.",
+            N_("ssl (implicit TLS), starttls, or none (plain text: loopback test servers only, "
+            "unless ALLOW_INSECURE)."), MAILBOXES_SECTION, _MB, parse=_choice(SECURITY_CHOICES)),
+    Setting("IMAP_USERNAME", "", N_("login"),
+            N_("REQUIRED: the mailbox login (usually its address; also counted as one of our own "
+            "addresses)."), MAILBOXES_SECTION, _MB, example="sales@example.com"),
+    Setting("IMAP_PASSWORD", "", N_("secret"), N_("REQUIRED with IMAP_AUTH=password."),
             MAILBOXES_SECTION, _MB, secret=True),
     Setting("IMAP_AUTH", "password", "password | oauth2",
-            "password, or oauth2 (XOAUTH2; see the OAUTH_* keys).", MAILBOXES_SECTION, _MB,
+            N_("password, or oauth2 (XOAUTH2; see the OAUTH_* keys)."), MAILBOXES_SECTION, _MB,
             parse=_choice(AUTH_CHOICES)),
-    Setting("SMTP_HOST", "", "host name",
-            "Outgoing mail for drafts and the digest. Empty: nothing can be sent.",
+    Setting("SMTP_HOST", "", N_("host name"),
+            N_("Outgoing mail for drafts and the digest. Empty: nothing can be sent."),
             MAILBOXES_SECTION, _MB, example="smtp.example.com",
-            default_note="smtp.office365.com when IMAP_HOST is outlook.office365.com, "
-            "else none"),
-    Setting("SMTP_PORT", "", "port", "The SMTP port.", MAILBOXES_SECTION, _MB,
+            default_note=N_("smtp.office365.com when IMAP_HOST is outlook.office365.com, "
+            "else none")),
+    Setting("SMTP_PORT", "", N_("port"), N_("The SMTP port."), MAILBOXES_SECTION, _MB,
             parse=_int_range(1, 65535), example="587",
-            default_note="465 for ssl, 587 for starttls, 25 for none"),
+            default_note=N_("465 for ssl, 587 for starttls, 25 for none")),
     Setting("SMTP_SECURITY", "starttls", "ssl | starttls | none",
-            "How the SMTP connection is protected.", MAILBOXES_SECTION, _MB,
+            N_("How the SMTP connection is protected."), MAILBOXES_SECTION, _MB,
             parse=_choice(SECURITY_CHOICES)),
-    Setting("SMTP_USERNAME", "", "login", "The SMTP login.", MAILBOXES_SECTION, _MB,
-            default_note="the IMAP username"),
-    Setting("SMTP_PASSWORD", "", "secret", "The SMTP password.", MAILBOXES_SECTION, _MB,
-            secret=True, default_note="the IMAP password"),
-    Setting("SMTP_AUTH", "", "password | oauth2", "How SMTP logs in.", MAILBOXES_SECTION, _MB,
-            parse=_choice(AUTH_CHOICES), default_note="the same as IMAP_AUTH"),
-    Setting("OWN_ADDRESSES", "", "email addresses, comma-separated",
-            "Our own addresses besides the login (aliases, shared mailboxes).",
+    Setting("SMTP_USERNAME", "", N_("login"), N_("The SMTP login."), MAILBOXES_SECTION, _MB,
+            default_note=N_("the IMAP username")),
+    Setting("SMTP_PASSWORD", "", N_("secret"), N_("The SMTP password."), MAILBOXES_SECTION, _MB,
+            secret=True, default_note=N_("the IMAP password")),
+    Setting("SMTP_AUTH", "", "password | oauth2", N_("How SMTP logs in."), MAILBOXES_SECTION, _MB,
+            parse=_choice(AUTH_CHOICES), default_note=N_("the same as IMAP_AUTH")),
+    Setting("OWN_ADDRESSES", "", N_("email addresses, comma-separated"),
+            N_("Our own addresses besides the login (aliases, shared mailboxes)."),
             MAILBOXES_SECTION, _MB, parse=_emails),
-    Setting("BACKFILL_DAYS", "30", "whole number of days",
-            "How many days of history the first sync reads (0 = all history).",
-            MAILBOXES_SECTION, _MB, parse=_int_range(0, 36500), unit="days"),
-    Setting("OAUTH_TENANT", "organizations", "tenant id or domain",
-            "OAuth2 (XOAUTH2) for Office 365 or any provider: set IMAP_AUTH=oauth2 (see "
+    Setting("BACKFILL_DAYS", "30", N_("whole number of days"),
+            N_("How many days of history the first sync reads (0 = all history)."),
+            MAILBOXES_SECTION, _MB, parse=_int_range(0, 36500), unit=N_("days")),
+    Setting("OAUTH_TENANT", "organizations", N_("tenant id or domain"),
+            N_("OAuth2 (XOAUTH2) for Office 365 or any provider: set IMAP_AUTH=oauth2 (see "
             "docs/outlook.md). The directory (tenant) id or domain (contoso.onmicrosoft.com); "
-            "organizations only suits the device flow.", OAUTH, _MB, parse=_tenant),
+            "organizations only suits the device flow."), OAUTH, _MB, parse=_tenant),
     Setting("OAUTH_CLIENT_ID", "", "GUID",
-            "REQUIRED for the device and client_credentials flows: the app registration's "
-            "Application (client) ID.", OAUTH, _MB, parse=_client_id),
-    Setting("OAUTH_CLIENT_SECRET", "", "secret", "Client secret for the client-credentials flow.",
+            N_("REQUIRED for the device and client_credentials flows: the app registration's "
+            "Application (client) ID."), OAUTH, _MB, parse=_client_id),
+    Setting("OAUTH_CLIENT_SECRET", "", N_("secret"), N_("Client secret for the client-credentials flow."),
             OAUTH, _MB, secret=True),
-    Setting("OAUTH_CLIENT_CERTIFICATE", "", "path",
-            "Instead of the secret: one PEM file with the app's certificate and its private key "
-            "(mode 0600).", OAUTH, _MB, parse=Path),
+    Setting("OAUTH_CLIENT_CERTIFICATE", "", N_("path"),
+            N_("Instead of the secret: one PEM file with the app's certificate and its private key "
+            "(mode 0600)."), OAUTH, _MB, parse=Path),
     Setting("OAUTH_FLOW", "", "device | client_credentials | command",
-            "device (a person signs in once with `mailwatch auth login`), client_credentials "
-            "(an app with a secret or certificate) or command (OAUTH_TOKEN_COMMAND).",
+            N_("device (a person signs in once with `mailwatch auth login`), client_credentials "
+            "(an app with a secret or certificate) or command (OAUTH_TOKEN_COMMAND)."),
             OAUTH, _MB, parse=_choice(OAUTH_FLOWS),
-            default_note="command when OAUTH_TOKEN_COMMAND is set, client_credentials when "
-            "OAUTH_CLIENT_SECRET or OAUTH_CLIENT_CERTIFICATE is set, else device"),
-    Setting("OAUTH_TOKEN_CACHE", "", "path",
-            "Where the device flow's token cache (with the refresh token) is kept: a 0600 file.",
+            default_note=N_("command when OAUTH_TOKEN_COMMAND is set, client_credentials when "
+            "OAUTH_CLIENT_SECRET or OAUTH_CLIENT_CERTIFICATE is set, else device")),
+    Setting("OAUTH_TOKEN_CACHE", "", N_("path"),
+            N_("Where the device flow's token cache (with the refresh token) is kept: a 0600 file."),
             OAUTH, _MB, example="./mailwatch-main-token.json",
             default_note="./mailwatch-<mailbox>-token.json"),
-    Setting("OAUTH_TOKEN_COMMAND", "", "command",
-            "A command (no shell; split like one) whose first line of output is an access "
-            "token, for any provider; it sees MAILWATCH_OAUTH_USER. Timeout 30 s.",
+    Setting("OAUTH_TOKEN_COMMAND", "", N_("command"),
+            N_("A command (no shell; split like one) whose first line of output is an access "
+            "token, for any provider; it sees MAILWATCH_OAUTH_USER. Timeout 30 s."),
             OAUTH, _MB, parse=_token_command),
     Setting("OAUTH_AUTHORITY", DEFAULT_AUTHORITY, "https URL",
-            "The Microsoft identity platform host; change it only for a national cloud.",
+            N_("The Microsoft identity platform host; change it only for a national cloud."),
             OAUTH, _MB, parse=_authority),
-    Setting("TIMEZONE", "UTC", "IANA time zone",
-            "The mailbox's time zone: work hours, due dates, the digest and every time shown "
-            "to people are in this zone.", BUSINESS, parse=_timezone, example="Europe/Chisinau"),
-    Setting("WORK_HOURS", "09:00-18:00", "HH:MM-HH:MM", "Work hours.", BUSINESS,
+    Setting("TIMEZONE", "UTC", N_("IANA time zone"),
+            N_("The mailbox's time zone: work hours, due dates, the digest and every time shown "
+            "to people are in this zone."), BUSINESS, parse=_timezone, example="Europe/Chisinau"),
+    Setting("WORK_HOURS", "09:00-18:00", "HH:MM-HH:MM", N_("Work hours."), BUSINESS,
             parse=parse_work_hours),
-    Setting("WORK_DAYS", "Mon-Fri", "days", "Work days: ranges or lists of Mon Tue Wed Thu Fri "
-            "Sat Sun (e.g. Mon-Fri, Sun-Thu).", BUSINESS, parse=parse_work_days),
-    Setting("HOLIDAYS_COUNTRY", "", "country code",
-            "Public holidays of this country (ISO code: MD, RU, RO, ES, US...).", BUSINESS,
+    Setting("WORK_DAYS", "Mon-Fri", N_("days of the week"), N_("Work days: ranges or lists of Mon Tue Wed Thu Fri "
+            "Sat Sun (e.g. Mon-Fri, Sun-Thu)."), BUSINESS, parse=parse_work_days),
+    Setting("HOLIDAYS_COUNTRY", "", N_("country code"),
+            N_("Public holidays of this country (ISO code: MD, RU, RO, ES, US...)."), BUSINESS,
             parse=_country),
-    Setting("CLOSED_DATES", "", "dates, comma-separated", "Extra closed dates (YYYY-MM-DD).",
+    Setting("CLOSED_DATES", "", N_("dates, comma-separated"), N_("Extra closed dates (YYYY-MM-DD)."),
             BUSINESS, parse=parse_dates),
     Setting("REPLY_SLA", "4h", _DURATION,
-            "How soon a client must get an answer, in business time.", BUSINESS,
+            N_("How soon a client must get an answer, in business time."), BUSINESS,
             parse=_positive_duration),
     Setting("ACK_AFTER", "", _DURATION,
-            "When to draft an acknowledgment, before REPLY_SLA runs out (business time).",
-            BUSINESS, parse=_positive_duration, example="2h", default_note="half of REPLY_SLA"),
-    Setting("ACK_ANSWER_WITHIN", "1", "business days",
-            "An acknowledgment promises the full answer by the end of this many business days "
-            "after today (never later than the client's own deadline).", BUSINESS,
-            parse=parse_business_days, unit="business day(s)"),
-    Setting("RENEGOTIATE_LEAD", "1", "business days",
-            "Renegotiate a promise this many business days before it is due.", BUSINESS,
-            parse=parse_business_days, unit="business day(s)"),
-    Setting("FOLLOW_UP_AFTER", "3", "business days",
-            "Draft a follow-up after this many business days without the client's answer.",
-            BUSINESS, parse=parse_business_days, unit="business day(s)"),
-    Setting("ACK_BACKLOG_LIMIT", "1", "business days (0 = no limit)",
-            "On the first start, threads already waiting longer than this get no automatic "
-            "acknowledgment: the digest sums them up and the web page drafts them in bulk.",
-            BUSINESS, parse=parse_business_days, unit="business day(s)"),
-    Setting("AUTO_DRAFTS_PER_HOUR", "30", "whole number 1-100000",
-            "At most this many automatic drafts an hour (the rest stay due and are written "
-            "later; logged when reached).", DRAFTING, parse=_int_range(1, 100000),
-            unit="drafts per hour"),
-    Setting("INTERNAL_DOMAINS", "", "domains, comma-separated",
-            "Colleagues' domains: their mail never needs a reply from the sales inbox.",
+            N_("When to draft an acknowledgment, before REPLY_SLA runs out (business time)."),
+            BUSINESS, parse=_positive_duration, example="2h", default_note=N_("half of REPLY_SLA")),
+    Setting("ACK_ANSWER_WITHIN", "1", N_("business days"),
+            N_("An acknowledgment promises the full answer by the end of this many business days "
+            "after today (never later than the client's own deadline)."), BUSINESS,
+            parse=parse_business_days, unit=N_("business day(s)")),
+    Setting("RENEGOTIATE_LEAD", "1", N_("business days"),
+            N_("Renegotiate a promise this many business days before it is due."), BUSINESS,
+            parse=parse_business_days, unit=N_("business day(s)")),
+    Setting("FOLLOW_UP_AFTER", "3", N_("business days"),
+            N_("Draft a follow-up after this many business days without the client's answer."),
+            BUSINESS, parse=parse_business_days, unit=N_("business day(s)")),
+    Setting("ACK_BACKLOG_LIMIT", "1", N_("business days (0 = no limit)"),
+            N_("On the first start, threads already waiting longer than this get no automatic "
+            "acknowledgment: the digest sums them up and the web page drafts them in bulk."),
+            BUSINESS, parse=parse_business_days, unit=N_("business day(s)")),
+    Setting("AUTO_DRAFTS_PER_HOUR", "30", N_("whole number 1-100000"),
+            N_("At most this many automatic drafts an hour (the rest stay due and are written "
+            "later; logged when reached)."), DRAFTING, parse=_int_range(1, 100000),
+            unit=N_("drafts per hour")),
+    Setting("INTERNAL_DOMAINS", "", N_("domains, comma-separated"),
+            N_("Colleagues' domains: their mail never needs a reply from the sales inbox."),
             BUSINESS, parse=_domains, example="example.com"),
-    Setting("SENDER_NAME", "", "text", "Name put on drafts.", DRAFTING, _MB),
-    Setting("SIGNATURE", "", "text (\\n for a line break)", "Signature put on drafts.",
+    Setting("SENDER_NAME", "", N_("text"), N_("Name put on drafts."), DRAFTING, _MB),
+    Setting("SIGNATURE", "", N_("text (\\n for a line break)"), N_("Signature put on drafts."),
             DRAFTING, _MB, parse=_unescape),
     *(
-        Setting(f"SIGNATURE_{lang.upper()}", "", "text (\\n for a line break)",
-                f"Signature (with sign-off) for drafts written in {name}; empty: SIGNATURE.",
+        Setting(f"SIGNATURE_{lang.upper()}", "", N_("text (\\n for a line break)"), text,
                 DRAFTING, _MB, parse=_unescape)
-        for lang, name in (("en", "English"), ("ru", "Russian"), ("ro", "Romanian"),
-                           ("es", "Spanish"))
+        for lang, text in (
+            ("en", N_("Signature (with sign-off) for drafts written in English; empty: SIGNATURE.")),
+            ("ru", N_("Signature (with sign-off) for drafts written in Russian; empty: SIGNATURE.")),
+            ("ro", N_("Signature (with sign-off) for drafts written in Romanian; empty: SIGNATURE.")),
+            ("es", N_("Signature (with sign-off) for drafts written in Spanish; empty: SIGNATURE.")),
+        )
     ),
-    Setting("AUTO_SEND", "", "draft kinds, comma-separated",
-            "Draft kinds sent without approval (acknowledgment, decline, renegotiation, "
-            "follow_up). Empty: nothing is sent unapproved.", DRAFTING, parse=_draft_kinds),
-    Setting("SEND_RATE", "30", "whole number 1-10000",
-            "At most this many messages per minute (Office 365 allows 30).", DRAFTING,
-            parse=_int_range(1, 10000), unit="messages per minute"),
+    Setting("AUTO_SEND", "", N_("draft kinds, comma-separated"),
+            N_("Draft kinds sent without approval (acknowledgment, decline, renegotiation, "
+            "follow_up). Empty: nothing is sent unapproved."), DRAFTING, parse=_draft_kinds),
+    Setting("SEND_RATE", "30", N_("whole number 1-10000"),
+            N_("At most this many messages per minute (Office 365 allows 30)."), DRAFTING,
+            parse=_int_range(1, 10000), unit=N_("messages per minute")),
     Setting("SENT_COPY", "auto", "auto | always | never",
-            "Put a copy of sent mail in Sent: auto (unless the server does it), always, never.",
+            N_("Put a copy of sent mail in Sent: auto (unless the server does it), always, never."),
             DRAFTING, parse=_choice(("auto", "always", "never"))),
     Setting("DRAFTS_TO_MAILBOX", "false", _BOOL,
-            "Also put pending drafts into the mailbox's Drafts folder.", DRAFTING, parse=_bool),
-    Setting("TEMPLATES_DIR", "", "directory",
-            "A directory whose templates override the shipped ones, file by file.", DRAFTING,
+            N_("Also put pending drafts into the mailbox's Drafts folder."), DRAFTING, parse=_bool),
+    Setting("TEMPLATES_DIR", "", N_("directory"),
+            N_("A directory whose templates override the shipped ones, file by file."), DRAFTING,
             parse=_directory),
-    Setting("LANGUAGES", ",".join(LANGUAGES), "languages, comma-separated",
-            "Languages to detect and write in (a subset of en, ru, ro, es).", DRAFTING,
+    Setting("LANGUAGES", ",".join(LANGUAGES), N_("languages, comma-separated"),
+            N_("Languages to detect and write in (a subset of en, ru, ro, es)."), DRAFTING,
             parse=_languages),
     Setting("UI_LANGUAGE", "", "en | ru | ro | es",
-            "The language people read: the digest, the web page and the command line's "
+            N_("The language people read: the digest, the web page and the command line's "
             "messages (the drafts are in the client's language). Per mailbox: the digest "
-            "speaks the first mailbox's.", DIGEST, _MB, parse=_choice(LANGUAGES),
-            default_note="English; the web page follows the browser's Accept-Language and "
-            "its language switch"),
-    Setting("DIGEST_AT", "08:30", "HH:MM", "Local time of the daily digest.", DIGEST,
+            "speaks the first mailbox's."), DIGEST, _MB, parse=_choice(LANGUAGES),
+            default_note=N_("English; the web page follows the browser's Accept-Language and "
+            "its language switch")),
+    Setting("DIGEST_AT", "08:30", N_("HH:MM"), N_("Local time of the daily digest."), DIGEST,
             parse=_clock),
-    Setting("DIGEST_TO", "", "email addresses, comma-separated", "Who gets the daily digest.",
+    Setting("DIGEST_TO", "", N_("email addresses, comma-separated"), N_("Who gets the daily digest."),
             DIGEST, parse=_emails),
     Setting("WEB_BIND", "127.0.0.1:8025", "HOST:PORT",
-            "Where the approval page listens (loopback by default).", WEB, parse=_web_bind),
-    Setting("WEB_PASSWORD", "", "secret",
-            "Login password for the web page; empty: the page is off (/healthz and /metrics "
-            "still answer).", WEB, secret=True),
-    Setting("WEB_SECRET", "", "secret",
-            "Key that signs sessions and digest links (a long random value).", WEB, secret=True),
+            N_("Where the approval page listens (loopback by default)."), WEB, parse=_web_bind),
+    Setting("WEB_PASSWORD", "", N_("secret"),
+            N_("Login password for the web page; empty: the page is off (/healthz and /metrics "
+            "still answer)."), WEB, secret=True),
+    Setting("WEB_SECRET", "", N_("secret"),
+            N_("Key that signs sessions and digest links (a long random value)."), WEB, secret=True),
     Setting("WEB_ALLOW_REMOTE", "false", _BOOL,
-            "Allow WEB_BIND on an address other machines can reach (e.g. 0.0.0.0 in a "
-            "container). Off by default: the page shows client mail.", WEB, parse=_bool),
-    Setting("WEB_TRUSTED_PROXIES", "", "IP addresses or networks, comma-separated",
-            "Reverse proxies whose X-Forwarded-For is believed (for the login's per-client "
-            "backoff). Empty: the header is ignored, whoever sends it.", WEB, parse=_proxies),
+            N_("Allow WEB_BIND on an address other machines can reach (e.g. 0.0.0.0 in a "
+            "container). Off by default: the page shows client mail."), WEB, parse=_bool),
+    Setting("WEB_TRUSTED_PROXIES", "", N_("IP addresses or networks, comma-separated"),
+            N_("Reverse proxies whose X-Forwarded-For is believed (for the login's per-client "
+            "backoff). Empty: the header is ignored, whoever sends it."), WEB, parse=_proxies),
     Setting("PUBLIC_URL", "", "URL",
-            "The web page's address as people reach it, for links in the digest and emails "
-            "(e.g. https://mail.example.com).", WEB, parse=_public_url,
-            default_note="http://WEB_BIND when it is an address a browser can open"),
-    Setting("TRUSTED_AUTHSERV_IDS", "", "host names, comma-separated",
-            "authserv-ids of YOUR mail servers whose Authentication-Results (DMARC, DKIM, SPF) "
-            "are believed before an automatic reply to a first-time correspondent.", DRAFTING,
+            N_("The web page's address as people reach it, for links in the digest and emails "
+            "(e.g. https://mail.example.com)."), WEB, parse=_public_url,
+            default_note=N_("http://WEB_BIND when it is an address a browser can open")),
+    Setting("TRUSTED_AUTHSERV_IDS", "", N_("host names, comma-separated"),
+            N_("authserv-ids of YOUR mail servers whose Authentication-Results (DMARC, DKIM, SPF) "
+            "are believed before an automatic reply to a first-time correspondent."), DRAFTING,
             parse=lambda v: frozenset(item.lower() for item in _list(v))),
-    Setting("AUTO_SEND_DAILY_CAP", "20", "whole number 0-100000",
-            "At most this many automatic sends a day across all recipients (logged when "
-            "reached; the rest wait for approval).", DRAFTING, parse=_int_range(0, 100000),
-            unit="messages per day"),
-    Setting("LOG_FORMAT", "text", "text | json", "The log's format.", LOGS,
+    Setting("AUTO_SEND_DAILY_CAP", "20", N_("whole number 0-100000"),
+            N_("At most this many automatic sends a day across all recipients (logged when "
+            "reached; the rest wait for approval)."), DRAFTING, parse=_int_range(0, 100000),
+            unit=N_("messages per day")),
+    Setting("LOG_FORMAT", "text", "text | json", N_("The log's format."), LOGS,
             parse=_choice(("text", "json"))),
     Setting("LOG_LEVEL", "info", "debug | info | warning | error",
-            "The log's level (the libraries' own lines show only from warning up).", LOGS,
+            N_("The log's level (the libraries' own lines show only from warning up)."), LOGS,
             parse=_choice(("debug", "info", "warning", "error"))),
-    Setting("IMAP_TIMEOUT", "60", "seconds, 5-3600",
-            "Seconds before a silent server counts as gone (every socket read has it).",
-            TUNING, parse=_int_range(5, 3600), unit="s"),
+    Setting("IMAP_TIMEOUT", "60", N_("seconds, 5-3600"),
+            N_("Seconds before a silent server counts as gone (every socket read has it)."),
+            TUNING, parse=_int_range(5, 3600), unit=N_("s")),
     Setting("IDLE_RENEW", "10m", _DURATION,
-            "Re-issue IDLE at least this often (servers drop IDLE after 29 minutes).", TUNING,
+            N_("Re-issue IDLE at least this often (servers drop IDLE after 29 minutes)."), TUNING,
             parse=_positive_duration),
     Setting("POLL_INTERVAL", "2m", _DURATION,
-            "A full reconciliation pass at least this often (also the poll interval without "
-            "IDLE).", TUNING, parse=_positive_duration),
+            N_("A full reconciliation pass at least this often (also the poll interval without "
+            "IDLE)."), TUNING, parse=_positive_duration),
     Setting("FLAG_SCAN_INTERVAL", "15m", _DURATION,
-            "Without CONDSTORE (Office 365): re-read the flags of recent mail this often.",
+            N_("Without CONDSTORE (Office 365): re-read the flags of recent mail this often."),
             TUNING, parse=_positive_duration),
-    Setting("FLAG_SCAN_DAYS", "14", "whole number of days",
-            "...for the messages of the last this many days.", TUNING,
-            parse=_int_range(1, 3650), unit="days"),
-    Setting("ANALYSIS_DAYS", "90", "whole number of days",
-            "Read the text of messages newer than this for language, promises, requested "
+    Setting("FLAG_SCAN_DAYS", "14", N_("whole number of days"),
+            N_("...for the messages of the last this many days."), TUNING,
+            parse=_int_range(1, 3650), unit=N_("days")),
+    Setting("ANALYSIS_DAYS", "90", N_("whole number of days"),
+            N_("Read the text of messages newer than this for language, promises, requested "
             "deadlines and warning signs (0 = all history); older mail is classified from its "
-            "headers.", TUNING, parse=_int_range(0, 36500), unit="days"),
-    Setting("FETCH_BATCH", "500", "whole number 10-5000",
-            "Messages per FETCH batch (and per checkpointed transaction).", TUNING,
+            "headers."), TUNING, parse=_int_range(0, 36500), unit=N_("days")),
+    Setting("FETCH_BATCH", "500", N_("whole number 10-5000"),
+            N_("Messages per FETCH batch (and per checkpointed transaction)."), TUNING,
             parse=_int_range(10, 5000)),
-    Setting("TEXT_PREFIX_BYTES", "8192", "bytes, 512-65536",
-            "Bytes of each message's text part fetched (headers are always fetched whole).",
-            TUNING, parse=_int_range(512, 65536), unit="bytes"),
+    Setting("TEXT_PREFIX_BYTES", "8192", N_("bytes, 512-65536"),
+            N_("Bytes of each message's text part fetched (headers are always fetched whole)."),
+            TUNING, parse=_int_range(512, 65536), unit=N_("bytes")),
     Setting("THREAD_SUBJECT_WINDOW", "30d", _DURATION,
-            "Last-resort threading by subject and counterpart only within this window.",
+            N_("Last-resort threading by subject and counterpart only within this window."),
             TUNING, parse=_positive_duration),
-    Setting("LEASE_TTL", "60", "seconds, 3-3600",
-            "Several workers on PostgreSQL: a worker's mailboxes and unfinished scheduled runs "
-            "are taken over this long after it dies (leases and heartbeats are renewed every "
-            "third of it).",
-            TUNING, parse=_int_range(3, 3600), unit="s"),
+    Setting("LEASE_TTL", "60", N_("seconds, 3-3600"),
+            N_("Several workers on PostgreSQL: a worker's mailboxes and unfinished scheduled "
+               "runs are taken over this long after it dies (leases and heartbeats are renewed "
+               "every third of it)."),
+            TUNING, parse=_int_range(3, 3600), unit=N_("s")),
     Setting("ALLOW_INSECURE", "false", _BOOL,
-            "Allow IMAP/SMTP security none to hosts other than loopback (passwords in clear "
-            "text).", TUNING, parse=_bool),
+            N_("Allow IMAP/SMTP security none to hosts other than loopback (passwords in clear "
+            "text)."), TUNING, parse=_bool),
 )  # fmt: skip
 
 SETTING = {s.key: s for s in SETTINGS}
@@ -880,12 +906,14 @@ def _server(
         )
     if proto == "IMAP":
         if not host:
-            problems.append(ConfigError(prefix + "IMAP_HOST", "missing: the IMAP server to watch"))
+            problems.append(
+                ConfigError(prefix + "IMAP_HOST", _("missing: the IMAP server to watch"))
+            )
         elif not username:
-            problems.append(ConfigError(prefix + "IMAP_USERNAME", "missing: the mailbox login"))
+            problems.append(ConfigError(prefix + "IMAP_USERNAME", _("missing: the mailbox login")))
         elif auth == "password" and not password:
             problems.append(
-                ConfigError(prefix + "IMAP_PASSWORD", "missing (or set IMAP_AUTH=oauth2)")
+                ConfigError(prefix + "IMAP_PASSWORD", _("missing (or set IMAP_AUTH=oauth2)"))
             )
     return ServerSettings(host, port, security, username, Secret(password), auth)
 
@@ -974,13 +1002,37 @@ def load_settings(
         elif required or env_file.exists():
             raise MissingEnvFile(
                 "--env-file",
-                f"{str(env_file)!r} "
-                + ("is not a file" if env_file.exists() else "does not exist")
-                + " (copy config.example.env to start one)",
+                _(
+                    "%(path)r is not a file (copy config.example.env to start one)",
+                    path=str(env_file),
+                )
+                if env_file.exists()
+                else _(
+                    "%(path)r does not exist (copy config.example.env to start one)",
+                    path=str(env_file),
+                ),
             )
     environ = os.environ if environ is None else environ
     values.update({k: v for k, v in environ.items() if k.startswith(PREFIX)})
     return settings_from_values(values)
+
+
+def env_language(env_file: Path | None = Path(".env")) -> str | None:
+    """The first mailbox's UI_LANGUAGE from the environment or ``env_file``, unchecked.
+
+    Why: a command's option errors (``--state nonsense``) and the settings' own errors come
+    before the settings are loaded; they are said in this language. Anything unreadable is
+    None (English); :func:`load_settings` reports the real problem.
+    """
+    key = PREFIX + "UI_LANGUAGE"
+    value = os.environ.get(key)
+    if value is None and env_file is not None:
+        try:
+            value = dotenv_values(env_file).get(key) if env_file.is_file() else None
+        except (OSError, UnicodeDecodeError, ValueError):
+            value = None
+    value = (value or "").strip().lower()
+    return value if value in LANGUAGES else None
 
 
 def known_keys(mailbox_names: Sequence[str]) -> list[str]:
@@ -997,18 +1049,21 @@ def check_unknown_keys(values: Mapping[str, str], mailbox_names: Sequence[str]) 
     for key in sorted(values):
         if not key.startswith(PREFIX) or key in known or key in NOT_SETTINGS:
             continue
-        head, _, tail = key[len(PREFIX) :].partition("_")
+        head, _sep, tail = key[len(PREFIX) :].partition("_")
         close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
         if tail in MAILBOX_KEYS and re.fullmatch(r"[A-Z][A-Z0-9]*", head):
-            hint = (
-                f"{head.lower()!r} is not in {PREFIX}MAILBOXES ({', '.join(mailbox_names)}); "
-                "add it there to configure that mailbox"
+            problem = _(
+                "unknown setting; %(name)r is not in %(key)s (%(names)s); add it there to "
+                "configure that mailbox",
+                name=head.lower(),
+                key=f"{PREFIX}MAILBOXES",
+                names=", ".join(mailbox_names),
             )
         elif close:
-            hint = f"did you mean {close[0]}?"
+            problem = _("unknown setting; did you mean %(key)s?", key=close[0])
         else:
-            hint = "see config.example.env for the keys"
-        raise ConfigError(key, f"unknown setting; {hint}")
+            problem = _("unknown setting; see config.example.env for the keys")
+        raise ConfigError(key, problem)
 
 
 def settings_from_values(values: Mapping[str, str]) -> Settings:

@@ -72,7 +72,13 @@ class MailwatchError(Exception):
     def user_line(self) -> str:
         """The one line the user reads: ``prefix: message`` (no prefix when there is none)."""
         text = str(self) or type(self).__name__
-        return f"{self.prefix}: {text}" if self.prefix else text
+        prefix = self.shown_prefix()
+        return f"{prefix}: {text}" if prefix else text
+
+    def shown_prefix(self) -> str:
+        """The prefix as the user reads it; a subclass above i18n may translate it here
+        (this module imports nothing from mailwatch, so it cannot)."""
+        return self.prefix
 
 
 class UsageError(MailwatchError):

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mailwatch.core.etiquette import PASSED_WORDS
+from mailwatch.core.etiquette import PASSED_WORDS, PROBLEM_WORDS
 from mailwatch.i18n import N_, N_plural, current, gettext, ngettext
 
-__all__ = ["finding_code", "finding_text", "passed_word", "reason_text"]
+__all__ = ["finding_code", "finding_text", "passed_word", "problem_word", "reason_text"]
 
 Rule = tuple[re.Pattern[str], Callable[[dict[str, str]], str]]
 
@@ -130,6 +130,26 @@ _PASSED = {
     "caps": N_("no shouting in capitals"),
     "placeholders": N_("no blanks left to fill"),
 }
+
+
+# What to look at when a check did not pass (core.etiquette.PROBLEM_WORDS, English for the
+# pure core): the CLI queue's "check" column.
+_PROBLEMS = {
+    "greeting": N_("check the greeting"),
+    "subject": N_("check the subject"),
+    "length": N_("check the length"),
+    "signature": N_("no signature"),
+    "familiar": N_("too familiar in tone"),
+    "caps": N_("too many capitals"),
+    "placeholders": N_("blanks left to fill"),
+}
+
+
+def problem_word(code: str) -> str:
+    """What a failed or warned etiquette check asks to look at, in the interface language."""
+    if code in _PROBLEMS:
+        return gettext(_PROBLEMS[code])
+    return PROBLEM_WORDS.get(code, code)
 
 
 def passed_word(code: str) -> str:

@@ -20,6 +20,8 @@ import typer
 from mailwatch.cli import auth, demo, digest, drafts, promises, service, setup, sync, threads
 from mailwatch.cli.context import reset
 from mailwatch.cli.output import ErrorReportingGroup, plain_flags
+from mailwatch.config import env_language
+from mailwatch.i18n import set_language
 
 __all__ = ["app", "main"]
 
@@ -46,6 +48,9 @@ def main_options(
     ] = None,
 ) -> None:
     reset(env_file)
+    # option errors and the settings' own errors come before the settings: say them already
+    # in the interface language (the settings set it again, checked, when they load)
+    set_language(env_language(env_file if env_file is not None else Path(".env")))
 
 
 # The order of `mailwatch --help`: single commands first, then the groups.

@@ -13,6 +13,7 @@ from mailwatch.cli.output import console, print_problem
 from mailwatch.config import MAILBOX_KEYS, MailboxSettings, Settings
 from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
+from mailwatch.i18n import _
 
 __all__ = ["auth_app", "login", "status"]
 
@@ -35,8 +36,11 @@ def _mailbox(cfg: Settings, name: str | None) -> MailboxSettings:
             raise problem
     if "oauth2" not in (box.imap.auth, box.smtp.auth):
         raise UsageError(
-            f"mailbox {box.name!r} does not use OAuth2: set {box.env_prefix}IMAP_AUTH=oauth2 "
-            "(and SMTP_AUTH) first"
+            _(
+                "mailbox %(name)r does not use OAuth2: set %(key)s=oauth2 (and SMTP_AUTH) first",
+                name=box.name,
+                key=f"{box.env_prefix}IMAP_AUTH",
+            )
         )
     return box
 
@@ -78,32 +82,53 @@ def login(
     if not isinstance(provider, DeviceCodeProvider):
         provider()
         console.print(
-            f"{box.name}: OAUTH_FLOW={box.oauth.flow} needs no sign-in; a token was obtained "
-            f"(valid until {_expiry(provider.expires_at, cfg.calendar.tz)})",
+            _(
+                "%(mailbox)s: OAUTH_FLOW=%(flow)s needs no sign-in; a token was obtained "
+                "(valid until %(until)s)",
+                mailbox=box.name,
+                flow=box.oauth.flow,
+                until=_expiry(provider.expires_at, cfg.calendar.tz),
+            ),
             highlight=False,
         )
         return
 
     def show(flow: Mapping[str, Any]) -> None:
         console.print(str(flow.get("message", "")), highlight=False, soft_wrap=True)
-        console.print(f"  address: {flow.get('verification_uri', '')}", highlight=False)
-        console.print(f"  code:    [bold]{flow.get('user_code', '')}[/]", highlight=False)
-        console.print("waiting for the sign-in (Ctrl+C to give up)...", highlight=False)
+        address, code = _("address:"), _("code:")
+        width = max(len(address), len(code))
+        console.print(
+            f"  {address.ljust(width)} {flow.get('verification_uri', '')}", highlight=False
+        )
+        console.print(
+            f"  {code.ljust(width)} [bold]{flow.get('user_code', '')}[/]", highlight=False
+        )
+        console.print(_("waiting for the sign-in (Ctrl+C to give up)..."), highlight=False)
 
     try:
         user = provider.login(show, timeout=timeout)
     except KeyboardInterrupt:  # the user gave up: a clear line, not click's "Aborted!"
-        raise UsageError("sign-in cancelled", exit_code=EXIT_INTERRUPTED) from None
+        raise UsageError(_("sign-in cancelled"), exit_code=EXIT_INTERRUPTED) from None
     console.print(
-        f"{box.name}: signed in as {user or '(unknown user)'}; token cache "
-        f"{box.oauth.token_cache} (0600); tokens are renewed from it silently",
+        _(
+            "%(mailbox)s: signed in as %(user)s; token cache %(cache)s (0600); tokens are "
+            "renewed from it silently",
+            mailbox=box.name,
+            user=user or _("(unknown user)"),
+            cache=box.oauth.token_cache,
+        ),
         highlight=False,
         soft_wrap=True,
     )
     if user and user.lower() != box.imap.username.lower():
         console.print(
-            f"  note: {user} will open {box.imap.username} (a shared mailbox or a delegate: "
-            "it needs Full Access to it)",
+            "  "
+            + _(
+                "note: %(user)s will open %(mailbox)s (a shared mailbox or a delegate: it needs "
+                "Full Access to it)",
+                user=user,
+                mailbox=box.imap.username,
+            ),
             highlight=False,
             soft_wrap=True,
         )
@@ -121,7 +146,7 @@ def status(
     if not boxes:
         boxes = [b for b in cfg.mailboxes if "oauth2" in (b.imap.auth, b.smtp.auth)]
     if not boxes:
-        console.print("no mailbox uses OAuth2 (IMAP_AUTH / SMTP_AUTH=oauth2)")
+        console.print(_("no mailbox uses OAuth2 (IMAP_AUTH / SMTP_AUTH=oauth2)"))
         return
     ok = True
     for box in boxes:
@@ -133,8 +158,12 @@ def status(
             print_problem(box.name, exc)
             continue
         console.print(
-            f"{box.name}: OAuth2 ({box.oauth.flow}) token OK, valid until "
-            f"{_expiry(provider.expires_at, cfg.calendar.tz)}",
+            _(
+                "%(mailbox)s: OAuth2 (%(flow)s) token OK, valid until %(until)s",
+                mailbox=box.name,
+                flow=box.oauth.flow,
+                until=_expiry(provider.expires_at, cfg.calendar.tz),
+            ),
             highlight=False,
         )
     if not ok:

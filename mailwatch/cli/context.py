@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from mailwatch.config import Settings, describe, load_settings
 from mailwatch.errors import DatabaseNotReady, UsageError
-from mailwatch.i18n import set_language
+from mailwatch.i18n import _, set_language
 from mailwatch.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -92,7 +92,11 @@ def _warn_exposed(cfg: Settings) -> None:
 def database_error(cfg: Settings, exc: Exception) -> DatabaseNotReady:
     """The driver's own error (no server, a wrong password) as one line naming the database."""
     return DatabaseNotReady(
-        f"database {describe(cfg)['database_url']}: {exc.__class__.__name__}: {exc}"
+        _(
+            "database %(url)s: %(error)s",
+            url=describe(cfg)["database_url"],
+            error=f"{exc.__class__.__name__}: {exc}",
+        )
     )
 
 
@@ -106,7 +110,9 @@ def engine(cfg: Settings) -> Engine:
     except Exception as exc:  # any driver's failure to connect: one line, not a traceback
         raise database_error(cfg, exc) from None
     if not current:
-        raise DatabaseNotReady("the database is missing or out of date: run `mailwatch init` first")
+        raise DatabaseNotReady(
+            _("the database is missing or out of date: run `mailwatch init` first")
+        )
     return made
 
 
@@ -129,10 +135,13 @@ def parse_now(value: str | None) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"{value!r} is not an ISO 8601 date-time", prefix="--now") from None
+        raise UsageError(
+            _("%(value)r is not an ISO 8601 date-time", value=value), prefix="--now"
+        ) from None
     if parsed.tzinfo is None:
         raise UsageError(
-            f"{value!r} needs an offset, e.g. 2026-03-11T10:00:00+02:00", prefix="--now"
+            _("%(value)r needs an offset, e.g. 2026-03-11T10:00:00+02:00", value=value),
+            prefix="--now",
         )
     return parsed
 
@@ -149,7 +158,9 @@ def parse_when(value: str, option: str, cfg: Settings, end_of_day: bool) -> date
             return cal.end_of_business_day(day) if end_of_day else cal.start_of_business_day(day)
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise UsageError(f"{value!r} is not an ISO 8601 date or date-time", prefix=option) from None
+        raise UsageError(
+            _("%(value)r is not an ISO 8601 date or date-time", value=value), prefix=option
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=cfg.calendar.tz)
     return parsed

@@ -38,10 +38,14 @@ def digest(
     when = parse_now(now)
     if send and not cfg.digest_to:
         raise UsageError(
-            f"{PREFIX}DIGEST_TO is not set: nobody to send the digest to", prefix="--send"
+            _("%(key)s is not set: nobody to send the digest to", key=f"{PREFIX}DIGEST_TO"),
+            prefix="--send",
         )
     if send and not cfg.mailboxes[0].smtp.host:
-        raise UsageError(f"{cfg.mailboxes[0].env_prefix}SMTP_HOST is not set", prefix="--send")
+        raise UsageError(
+            _("%(key)s is not set", key=f"{cfg.mailboxes[0].env_prefix}SMTP_HOST"),
+            prefix="--send",
+        )
     with factory(cfg)() as session:
         built = build_digest(session, cfg, when)
     sent: dict[str, Any] | None = None
@@ -67,13 +71,18 @@ def digest(
     if sent is not None and not as_json:
         accepted = [a for a in sent["to"] if a not in sent["refused"]]
         console.print(
-            f"digest sent to {', '.join(accepted)}: {built.subject_line()}",
+            _(
+                "digest sent to %(to)s: %(subject)s",
+                to=", ".join(accepted),
+                subject=built.subject_line(),
+            ),
             highlight=False,
             markup=False,
             soft_wrap=True,
         )
     if sent is not None and sent["refused"]:
-        raise WorkFailed("refused: " + "; ".join(f"{k}: {v}" for k, v in sent["refused"].items()))
+        who = "; ".join(f"{k}: {v}" for k, v in sent["refused"].items())
+        raise WorkFailed(_("refused: %(refused)s", refused=who))
 
 
 def _t(value: Any, style: str = "") -> Text:

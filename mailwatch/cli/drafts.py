@@ -16,8 +16,8 @@ from rich.text import Text
 from mailwatch.cli.context import drafts, parse_when, settings
 from mailwatch.cli.output import console, err, print_json
 from mailwatch.errors import Conflict, UsageError
-from mailwatch.i18n import _
-from mailwatch.i18n_text import finding_text
+from mailwatch.i18n import _, label
+from mailwatch.i18n_text import finding_text, problem_word
 
 __all__ = ["NEEDS_YOU", "draft", "drafts_app", "print_draft", "report_send"]
 
@@ -30,11 +30,18 @@ def print_draft(draft: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json([draft])
         return
-    console.print(
-        f"[bold]draft {draft['id']}[/] ({draft['kind']}, {draft['language']}, {draft['status']}) "
-        f"for thread {draft['thread_id']}",
-        highlight=False,
+    head = Text(_("draft %(id)d", id=draft["id"]), style="bold")
+    head.append(
+        " "
+        + _(
+            "(%(kind)s, %(language)s, %(status)s) for thread %(thread)s",
+            kind=draft["kind"],
+            language=draft["language"],
+            status=draft["status"],
+            thread=draft["thread_id"],
+        )
     )
+    console.print(head, highlight=False)
     console.print(
         f"From: {draft['from']}\nTo: {draft['to']}\nSubject: {draft['subject']}",
         highlight=False,
@@ -51,15 +58,21 @@ def print_draft(draft: dict[str, Any], as_json: bool) -> None:
             highlight=False,
         )
     if draft["status"] == "uncertain":
-        console.print(
-            "[yellow]outcome uncertain:[/] decide with `mailwatch drafts mark-sent "
-            f"{draft['id']}` or `mailwatch drafts resend {draft['id']}`",
-            highlight=False,
+        note = Text(_("outcome uncertain:"), style="yellow")
+        note.append(
+            " "
+            + _(
+                "decide with `mailwatch drafts mark-sent %(id)d` or "
+                "`mailwatch drafts resend %(id)d`",
+                id=draft["id"],
+            )
         )
+        console.print(note, highlight=False)
     if draft.get("last_error"):
-        label = "evidence" if draft["status"] == "uncertain" else "last error"
-        console.print(f"[red]{label}:[/] ", end="", highlight=False)
-        console.print(draft["last_error"], highlight=False, markup=False)
+        what = _("evidence:") if draft["status"] == "uncertain" else _("last error:")
+        line = Text(what, style="red")
+        line.append(f" {draft['last_error']}")  # a server's words: never console markup
+        console.print(line, highlight=False)
 
 
 def report_send(
@@ -71,13 +84,11 @@ def report_send(
         print_json([draft])
     else:
         colour = {"sent": "green", "failed": "red"}.get(draft["status"], "yellow")
-        console.print(f"draft {draft_id} [{colour}]{draft['status']}[/]", end="", highlight=False)
-        extra = (
-            f": {draft['last_error']}"
-            if draft["status"] != "sent" and draft.get("last_error")
-            else ""
-        )
-        console.print(extra, highlight=False, markup=False)
+        line = Text(_("draft %(id)d", id=draft_id) + " ")
+        line.append(draft["status"], style=colour)
+        if draft["status"] != "sent" and draft.get("last_error"):
+            line.append(f": {draft['last_error']}")  # a server's words: never console markup
+        console.print(line, highlight=False)
     if draft["status"] in exit_on:
         raise typer.Exit(1)
 
@@ -116,11 +127,16 @@ def draft(
         if thread_id is None and kind.isdigit():
             thread_id = int(kind)
         if thread_id is None:
-            raise UsageError("--auto needs a thread id: mailwatch draft --auto THREAD")
+            raise UsageError(_("--auto needs a thread id: mailwatch draft --auto THREAD"))
         picked, intent = drafts(cfg).reply_kind(thread_id)
         if picked is None:
             err.print(
-                f"thread {thread_id}: no reply needed ({intent.intent}: {intent.evidence})",
+                _(
+                    "thread %(id)d: no reply needed (%(intent)s: %(evidence)s)",
+                    id=thread_id,
+                    intent=intent.intent,
+                    evidence=intent.evidence,
+                ),
                 highlight=False,
                 markup=False,  # the evidence is the client's words
             )
@@ -132,7 +148,7 @@ def draft(
         )
         kind = picked
     if thread_id is None:
-        raise UsageError("a thread id is needed: mailwatch draft KIND THREAD")
+        raise UsageError(_("a thread id is needed: mailwatch draft KIND THREAD"))
     new_at = parse_when(new_date, "--new-date", cfg, end_of_day=True) if new_date else None
     reply_at = parse_when(reply_by, "--reply-by", cfg, end_of_day=True) if reply_by else None
     service = drafts(cfg)
@@ -149,9 +165,14 @@ def draft(
         result = type(result)(service.get(result.draft["id"]).to_json(), result.created)
     if not result.created and not as_json:
         err.print(
-            f"a pending {kind} draft for thread {thread_id} already exists: "
-            f"draft {result.draft['id']}",
+            _(
+                "a pending %(kind)s draft for thread %(thread)d already exists: draft %(id)d",
+                kind=kind,
+                thread=thread_id,
+                id=result.draft["id"],
+            ),
             highlight=False,
+            markup=False,
         )
     print_draft(result.draft, as_json)
 
@@ -172,13 +193,16 @@ def drafts_list(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
 ) -> None:
     """The approval queue, longest-waiting client first (default: the drafts that need you)."""
-    # lazy: keeps --help fast (the etiquette rules, SQLAlchemy)
-    from mailwatch.core.etiquette import PROBLEM_WORDS
-    from mailwatch.store.models import DRAFT_STATUSES
+    from mailwatch.store.models import DRAFT_STATUSES  # lazy: keeps --help fast (SQLAlchemy)
 
     if status is not None and status not in (*DRAFT_STATUSES, "all"):
         raise UsageError(
-            f"{status!r} is not one of {', '.join(DRAFT_STATUSES)}, all", prefix="--status"
+            _(
+                "%(value)r is not one of %(choices)s",
+                value=status,
+                choices=", ".join((*DRAFT_STATUSES, "all")),
+            ),
+            prefix="--status",
         )
     cfg = settings()
     rows = [d.to_json() for d in drafts(cfg).list(None if status == "all" else status)]
@@ -200,9 +224,7 @@ def drafts_list(
     for index, column in enumerate((*headers, _("subject"), _("check"))):
         table.add_column(column, no_wrap=index in (0, 4))  # id, status
     for row in rows:
-        problems = [
-            PROBLEM_WORDS.get(f["code"], f["code"]) for f in row["etiquette"] if f["level"] != "ok"
-        ]
+        problems = [problem_word(f["code"]) for f in row["etiquette"] if f["level"] != "ok"]
         table.add_row(
             str(row["id"]),
             str(row["thread_id"] or ""),
@@ -240,7 +262,13 @@ def drafts_edit(
     service = drafts(settings())
     current = service.get(draft_id).to_json()
     if current["status"] != "pending":
-        raise Conflict(f"draft {draft_id} is {current['status']}; only pending drafts change")
+        raise Conflict(
+            _(
+                "draft %(id)d is %(status)s; only pending drafts change",
+                id=draft_id,
+                status=label(current["status"]),
+            )
+        )
     body: str | None = None
     if body_file is not None:
         try:
@@ -270,7 +298,9 @@ def _edit_in_editor(command: str, draft_id: int, text: str) -> str:
     try:
         done = subprocess.run([*shlex.split(command), str(path)], check=False)
         if done.returncode != 0:
-            raise UsageError(f"the editor exited with {done.returncode}; draft unchanged")
+            raise UsageError(
+                _("the editor exited with %(code)d; draft unchanged", code=done.returncode)
+            )
         return path.read_text(encoding="utf-8")
     finally:
         path.unlink(missing_ok=True)

@@ -33,7 +33,12 @@ def promises(
 
     if status is not None and status not in PROMISE_STATUSES:
         raise UsageError(
-            f"{status!r} is not one of {', '.join(PROMISE_STATUSES)}", prefix="--status"
+            _(
+                "%(value)r is not one of %(choices)s",
+                value=status,
+                choices=", ".join(PROMISE_STATUSES),
+            ),
+            prefix="--status",
         )
     cfg = settings()
     when = parse_now(now)

@@ -12,6 +12,7 @@ from mailwatch.cli.output import console, print_problem
 from mailwatch.cli.service import run
 from mailwatch.config import Settings
 from mailwatch.errors import LeaseLost, MailAccessError
+from mailwatch.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -51,8 +52,12 @@ def sync(
             until = held.expires_at.isoformat(timespec="seconds") if held.expires_at else "?"
             print_problem(
                 target.name,
-                f"not synced: another process ({held.owner}) holds this mailbox's lease "
-                f"until {until}; it is syncing it already",
+                _(
+                    "not synced: another process (%(owner)s) holds this mailbox's lease until "
+                    "%(until)s; it is syncing it already",
+                    owner=held.owner,
+                    until=until,
+                ),
             )
             continue
         renewing = lease.Renewer(store.factory, name, owner, ttl, held.generation)
@@ -71,11 +76,28 @@ def sync(
             finally:
                 syncer.close()
                 lease.release(store.factory, name, owner, held.generation)
-        folders = ", ".join(f"{f.folder}: {f.new} new" for f in report.folders)
-        extra = f", {report.parse_errors} kept aside unreadable" if report.parse_errors else ""
+        # one sentence with several counts: "label: count" forms in the catalogs, no plurals
+        # (bench/backfill.py and scripts parse the English line as it was)
+        folders = ", ".join(
+            _("%(folder)s: %(num)d new", folder=f.folder, num=f.new) for f in report.folders
+        )
+        extra = (
+            _(", %(num)d kept aside unreadable", num=report.parse_errors)
+            if report.parse_errors
+            else ""
+        )
         console.print(
-            f"{target.name}: {report.new} new messages, {report.flags_changed} flag changes{extra} "
-            f"({folders}) in {report.seconds:.1f} s, {report.commands} IMAP commands",
+            _(
+                "%(mailbox)s: %(new)d new messages, %(flags)d flag changes%(aside)s "
+                "(%(folders)s) in %(seconds).1f s, %(commands)d IMAP commands",
+                mailbox=target.name,
+                new=report.new,
+                flags=report.flags_changed,
+                aside=extra,
+                folders=folders,
+                seconds=report.seconds,
+                commands=report.commands,
+            ),
             highlight=False,
             soft_wrap=True,  # one line even when piped, for scripts that parse it
         )

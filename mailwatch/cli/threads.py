@@ -36,7 +36,12 @@ def threads(
 
     if state_filter not in THREAD_FILTERS:
         raise UsageError(
-            f"{state_filter!r} is not one of {', '.join(THREAD_FILTERS)}", prefix="--state"
+            _(
+                "%(value)r is not one of %(choices)s",
+                value=state_filter,
+                choices=", ".join(THREAD_FILTERS),
+            ),
+            prefix="--state",
         )
     cfg = settings()
     when = parse_now(now)

@@ -22,6 +22,7 @@ from mailwatch.core.headers import header_safe
 from mailwatch.digest.data import Digest, build_digest
 from mailwatch.digest.render import build_email
 from mailwatch.errors import WorkFailed
+from mailwatch.i18n import _
 from mailwatch.mail.smtp import classify_smtp_error, submit
 
 __all__ = ["DigestSendError", "SentDigest", "digest_from_address", "send_digest", "send_email"]
@@ -31,6 +32,9 @@ class DigestSendError(WorkFailed):
     """The digest could not be sent; ``str()`` is the one line for the user."""
 
     prefix = "digest not sent"
+
+    def shown_prefix(self) -> str:
+        return _("digest not sent")
 
 
 @dataclass(frozen=True)

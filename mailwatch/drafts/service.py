@@ -43,6 +43,7 @@ from mailwatch.core.text import fold
 from mailwatch.core.threads import child_thread_index
 from mailwatch.drafts.render import DraftRenderer, DraftTemplateError
 from mailwatch.errors import UsageError
+from mailwatch.i18n import _, label
 from mailwatch.send.outbox import Outbox
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
@@ -86,11 +87,17 @@ class DraftService:
         automatic: bool = False,
     ) -> CreateResult:
         if kind not in DRAFT_KINDS:
-            raise DraftError(f"unknown kind {kind!r} (one of {', '.join(DRAFT_KINDS)})")
+            raise DraftError(
+                _(
+                    "unknown kind %(kind)r (one of %(kinds)s)",
+                    kind=kind,
+                    kinds=", ".join(DRAFT_KINDS),
+                )
+            )
         with transaction(self.factory) as session:
             thread = session.get(Thread, thread_id)
             if thread is None:
-                raise DraftError(f"no thread with id {thread_id}")
+                raise DraftError(_("no thread with id %(id)d", id=thread_id))
             existing = session.scalars(
                 select(Draft).where(
                     Draft.thread_id == thread_id, Draft.kind == kind, Draft.status == "pending"
@@ -101,7 +108,7 @@ class DraftService:
             mailbox = self._mailbox(session, thread.mailbox_id)
             parent = self._parent(session, thread, kind)
             if parent is None:
-                raise DraftError(f"thread {thread_id} has no message to answer")
+                raise DraftError(_("thread %(id)d has no message to answer", id=thread_id))
             recipient = self._recipient(thread, parent, mailbox, automatic)
             promise = self._promise(session, thread_id, kind, promise_id)
             rendered = self._render(
@@ -150,7 +157,7 @@ class DraftService:
         with self.factory() as session:
             thread = session.get(Thread, thread_id)
             if thread is None:
-                raise DraftError(f"no thread with id {thread_id}")
+                raise DraftError(_("no thread with id %(id)d", id=thread_id))
             last = session.scalars(
                 select(Message)
                 .where(
@@ -163,7 +170,7 @@ class DraftService:
                 .limit(1)
             ).first()
             if last is None:
-                raise DraftError(f"thread {thread_id} has no client message to answer")
+                raise DraftError(_("thread %(id)d has no client message to answer", id=thread_id))
             verdict = classify_intent(last.new_text)  # the client's last word decides
         return verdict.kind, verdict
 
@@ -240,7 +247,13 @@ class DraftService:
         if promise_id is not None:
             promise = session.get(Promise, promise_id)
             if promise is None or promise.thread_id != thread_id:
-                raise DraftError(f"no promise {promise_id} in thread {thread_id}")
+                raise DraftError(
+                    _(
+                        "no promise %(promise)d in thread %(thread)d",
+                        promise=promise_id,
+                        thread=thread_id,
+                    )
+                )
             return promise
         if kind != "renegotiation":
             return None
@@ -286,11 +299,14 @@ class DraftService:
         if kind == "renegotiation":
             if old_date is None:
                 raise DraftError(
-                    f"thread {thread.id} has no open promise to renegotiate "
-                    "(add one with `mailwatch promise add`)"
+                    _(
+                        "thread %(id)d has no open promise to renegotiate (add one with "
+                        "`mailwatch promise add`)",
+                        id=thread.id,
+                    )
                 )
             if new_date is None:
-                raise DraftError("a renegotiation needs --new-date")
+                raise DraftError(_("a renegotiation needs --new-date"))
         signature_text = parent.new_text if parent.direction == "inbound" else None
         language = thread.language or (self.settings.languages or ("en",))[0]
         earlier = _our_earlier_texts(session, recipient.email) if session is not None else []
@@ -341,7 +357,7 @@ class DraftService:
     def _draft(session: Session, draft_id: int) -> Draft:
         draft = session.get(Draft, draft_id)
         if draft is None:
-            raise DraftError(f"no draft with id {draft_id}")
+            raise DraftError(_("no draft with id %(id)d", id=draft_id))
         return draft
 
     def edit(
@@ -350,12 +366,18 @@ class DraftService:
         with transaction(self.factory) as session:
             draft = self._draft(session, draft_id)
             if draft.status not in EDITABLE:
-                raise DraftError(f"draft {draft_id} is {draft.status}; only pending drafts change")
+                raise DraftError(
+                    _(
+                        "draft %(id)d is %(status)s; only pending drafts change",
+                        id=draft_id,
+                        status=label(draft.status),
+                    )
+                )
             values: dict[str, Any] = {"edited": True, "updated_at": now}
             if body_text is not None:
                 body_text = body_text.replace("\r\n", "\n").strip("\n") + "\n"
                 if not body_text.strip():
-                    raise DraftError("the edited text is empty")
+                    raise DraftError(_("the edited text is empty"))
                 values["body_text"] = draft.body_text = body_text
                 # rebuilt from the text when sent, so it always matches
                 values["body_html"] = draft.body_html = None
@@ -417,7 +439,11 @@ class DraftService:
                 return DraftView.of(draft).to_json()
             if draft.status not in ("pending", "failed"):
                 raise DraftError(
-                    f"draft {draft_id} is {draft.status}; only a pending or failed one is approved"
+                    _(
+                        "draft %(id)d is %(status)s; only a pending or failed one is approved",
+                        id=draft_id,
+                        status=label(draft.status),
+                    )
                 )
             self._transition(
                 session,
@@ -486,7 +512,11 @@ class DraftService:
                 return DraftView.of(draft).to_json()
             if draft.status not in ("pending", "approved", "failed"):
                 raise DraftError(
-                    f"draft {draft_id} is {draft.status}; it can no longer be rejected"
+                    _(
+                        "draft %(id)d is %(status)s; it can no longer be rejected",
+                        id=draft_id,
+                        status=label(draft.status),
+                    )
                 )
             self._transition(
                 session,
@@ -506,7 +536,11 @@ class DraftService:
             draft = self._draft(session, draft_id)
             if draft.status != "uncertain":
                 raise DraftError(
-                    f"draft {draft_id} is {draft.status}; only an uncertain one is marked sent"
+                    _(
+                        "draft %(id)d is %(status)s; only an uncertain one is marked sent",
+                        id=draft_id,
+                        status=label(draft.status),
+                    )
                 )
             note = f"marked sent by a person at {now.isoformat()}; {draft.last_error or ''}"
             self._transition(
@@ -530,7 +564,11 @@ class DraftService:
             draft = self._draft(session, draft_id)
             if draft.status != "uncertain":
                 raise DraftError(
-                    f"draft {draft_id} is {draft.status}; only an uncertain one is sent again"
+                    _(
+                        "draft %(id)d is %(status)s; only an uncertain one is sent again",
+                        id=draft_id,
+                        status=label(draft.status),
+                    )
                 )
             note = f"sent again on a person's decision at {now.isoformat()}; {draft.last_error}"
             self._transition(

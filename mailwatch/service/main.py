@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine, make_url
 from mailwatch import clock
 from mailwatch.config import PREFIX, Settings, is_loopback
 from mailwatch.errors import ConfigError, UsageError
+from mailwatch.i18n import _
 from mailwatch.service import jobs as job_module
 from mailwatch.service import workers
 from mailwatch.service.backlog import first_started_at
@@ -151,9 +152,13 @@ def _sqlite_lock(settings: Settings) -> Any:
         holder = handle.read().strip() or "another process"
         handle.close()
         raise AlreadyRunning(
-            f"another mailwatch run ({holder}) already uses the SQLite database {database}: "
-            "SQLite carries one process; stop it first, or move to PostgreSQL to run several "
-            "workers (docs/deploy.md)"
+            _(
+                "another mailwatch run (%(holder)s) already uses the SQLite database "
+                "%(database)s: SQLite carries one process; stop it first, or move to PostgreSQL "
+                "to run several workers (docs/deploy.md)",
+                holder=holder,
+                database=database,
+            )
         ) from None
     handle.truncate(0)
     handle.write(new_owner_id())

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.core.tracking import CLOSED, IGNORED, SNOOZED
 from mailwatch.errors import UsageError
+from mailwatch.i18n import _
 from mailwatch.store.db import transaction
 from mailwatch.store.models import Message, Promise, Thread
 
@@ -20,7 +21,7 @@ class ActionError(UsageError, ValueError):
 def _thread(session: Session, thread_id: int) -> Thread:
     thread = session.get(Thread, thread_id)
     if thread is None:
-        raise ActionError(f"no thread with id {thread_id}")
+        raise ActionError(_("no thread with id %(id)d", id=thread_id))
     return thread
 
 
@@ -33,12 +34,12 @@ def set_thread_state(
 ) -> None:
     """``closed`` / ``snoozed`` (needs ``until``) / ``ignored``, or None to reopen."""
     if state not in (CLOSED, SNOOZED, IGNORED, None):
-        raise ActionError(f"unknown state {state!r}")
+        raise ActionError(_("unknown state %(state)r", state=state))
     if state == SNOOZED:
         if until is None:
-            raise ActionError("snooze needs --until")
+            raise ActionError(_("snooze needs --until"))
         if until <= now:
-            raise ActionError(f"--until {until.isoformat()} is not in the future")
+            raise ActionError(_("--until %(when)s is not in the future", when=until.isoformat()))
     with transaction(factory) as session:
         thread = _thread(session, thread_id)
         thread.manual_state = state
@@ -52,7 +53,7 @@ def add_promise(
     """A promise the user records by hand; it is anchored to the thread's newest message."""
     text = " ".join(text.split())
     if not text:
-        raise ActionError("--text must not be empty")
+        raise ActionError(_("--text must not be empty"))
     with transaction(factory) as session:
         thread = _thread(session, thread_id)
         anchor = session.scalar(
@@ -80,6 +81,6 @@ def mark_promise_done(factory: sessionmaker[Session], promise_id: int, now: date
     with transaction(factory) as session:
         promise = session.get(Promise, promise_id)
         if promise is None:
-            raise ActionError(f"no promise with id {promise_id}")
+            raise ActionError(_("no promise with id %(id)d", id=promise_id))
         if promise.done_at is None:
             promise.done_at = now

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from mailwatch.config import SETTINGS
 from mailwatch.digest.data import build_digest
 from mailwatch.digest.render import render_html
 from tests.integration.test_web import PASSWORD, site  # noqa: F401 - the module's site fixture
@@ -90,8 +91,10 @@ def test_pages_follow_the_browser_language(site, browser, tmp_path, lang):  # no
             page.goto(f"{site.url}/threads")
             assert page.locator("h1").inner_text() == words["threads"]
             no_sideways_scroll(page, f"{lang} threads at {size}")
+            page.screenshot(path=str(out / f"i18n-{lang}-threads-{size}.png"))
             page.goto(f"{site.url}/settings")
             no_sideways_scroll(page, f"{lang} settings at {size}")
+            page.screenshot(path=str(out / f"i18n-{lang}-settings-{size}.png"))
         finally:
             context.close()
 
@@ -182,6 +185,51 @@ def test_errors_speak_the_interface_language(site, browser):  # noqa: F811
         assert refused.status == 303
         page.goto(f"{site.url}/drafts/{draft_id}")
         assert page.locator(".flash").count() == 1
-        assert page.locator(".flash").inner_text().startswith(f"Не одобрено: draft {draft_id} ")
+        # the service's reason is translated too, the status in words
+        assert (
+            page.locator(".flash")
+            .inner_text()
+            .startswith(f"Не одобрено: черновик {draft_id}: отклонён; одобрить можно только")
+        )
+    finally:
+        context.close()
+
+
+# Each setting's help on the settings page, per language: (key, help's start, unit or note shown).
+SETTINGS_WORDS = {
+    "ru": ("REPLY_SLA", "За какое время клиент должен получить ответ", "писем в минуту",
+           "Обработчики"),
+    "ro": ("REPLY_SLA", "În cât timp trebuie să primească clientul un răspuns", "mesaje pe minut",
+           "Procese de lucru"),
+    "es": ("REPLY_SLA", "En cuánto tiempo debe recibir respuesta un cliente",
+           "mensajes por minuto", "Procesos de trabajo"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["ru", "ro", "es"])
+def test_the_settings_page_explains_each_setting_in_the_language(site, browser, lang):  # noqa: F811
+    """The settings' help (the SETTINGS table's, English in config.py and the docs) is shown in
+    the interface language; the key names stay as they are written in .env."""
+    key, help_start, unit, workers = SETTINGS_WORDS[lang]
+    context = browser.new_context(locale=ACCEPT[lang])
+    try:
+        page = context.new_page()
+        login_in(page, site.url, WORDS[lang])
+        page.goto(f"{site.url}/settings")
+        row = page.locator("dl.settings > div").filter(
+            has=page.locator("dt", has_text=re.compile(f"^{key}$"))
+        )
+        expect(row).to_have_count(1)
+        text = row.locator("dd").inner_text()
+        assert help_start in text, text
+        assert "How soon a client must get an answer" not in text
+        body = page.locator("main").inner_text()
+        assert unit in body  # SEND_RATE's unit after its value
+        assert page.locator("#workers-h").inner_text() == workers
+        # no help text left in English
+        left = [s.key for s in SETTINGS if s.help in body]
+        assert left == [], f"help still in English on the {lang} page: {left}"
+        for name in ("DATABASE_URL", "REPLY_SLA", "UI_LANGUAGE", "SEND_RATE"):
+            assert page.locator("dt", has_text=re.compile(f"^{name}$")).count() >= 1
     finally:
         context.close()

@@ -317,10 +317,16 @@ async def regenerate(pages: Pages, request: Request, form: FormData) -> Response
         now = pages.clock()
         current = load_draft(pages, draft_id)
         if current["status"] != "pending":
-            raise Conflict(f"draft {draft_id} is {current['status']}; only pending drafts change")
+            raise Conflict(
+                _(
+                    "draft %(id)d is %(status)s; only pending drafts change",
+                    id=draft_id,
+                    status=label(current["status"]),
+                )
+            )
         thread_id = current["thread_id"]
         if thread_id is None:
-            raise Conflict(f"draft {draft_id} has no conversation any more")
+            raise Conflict(_("draft %(id)d has no conversation any more", id=draft_id))
         if current["kind"] == kind:  # the same kind again: written afresh from the template
             pages.drafts.reject(draft_id, now)
             return int(pages.drafts.create(kind, thread_id, now).draft["id"]), True

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from mailwatch.errors import Conflict, UsageError
-from mailwatch.i18n import N_, _
+from mailwatch.i18n import N_, _, label
 from mailwatch.track.actions import mark_promise_done
 from mailwatch.web import reads
 from mailwatch.web.pages import Pages, form_back, on_refusal
@@ -44,12 +44,14 @@ async def promise_move(pages: Pages, request: Request, form: FormData) -> Respon
     def work() -> tuple[int, bool]:
         now = pages.clock()
         if new_date <= now:
-            raise Conflict(f"{day.isoformat()} is not in the future")
+            raise Conflict(_("%(day)s is not in the future", day=day.isoformat()))
         promise = reads.promise(pages.factory, pages.view, now, promise_id)
         if promise is None or promise["thread_id"] is None:
-            raise UsageError(f"no promise {promise_id} in a conversation")
+            raise UsageError(_("no promise %(id)d in a conversation", id=promise_id))
         if promise["status"] not in ("open", "missed"):
-            raise Conflict(f"promise {promise_id} is {promise['status']}")
+            raise Conflict(
+                _("promise %(id)d is %(status)s", id=promise_id, status=label(promise["status"]))
+            )
         result = pages.drafts.create(
             "renegotiation",
             int(promise["thread_id"]),

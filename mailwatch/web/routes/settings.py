@@ -16,7 +16,16 @@ from mailwatch.i18n import UI_LANGUAGES, _
 from mailwatch.web import reads
 from mailwatch.web.pages import LANGUAGE_COOKIE, Pages, Refused, form_back
 
-SETTING_HELP = {s.key: f"{s.help} ({s.type})" for s in SETTINGS}
+
+def _words(text: str) -> str:
+    """A string of the settings table (marked ``N_`` in config) in the interface language;
+    an empty one stays empty (gettext("") is the catalog's header)."""
+    return _(text) if text else ""
+
+
+def setting_help(setting: Setting) -> str:
+    """What a setting is for, and what it takes, in the interface language."""
+    return f"{_words(setting.help)} ({_words(setting.type)})"
 
 
 async def settings_page(pages: Pages, request: Request) -> Response:
@@ -27,7 +36,7 @@ async def settings_page(pages: Pages, request: Request) -> Response:
         title=_("Settings"),
         general=settings_rows(pages.settings),
         mailboxes=mailbox_rows(pages.settings),
-        help=SETTING_HELP,
+        help={s.key: setting_help(s) for s in SETTINGS},
         workers=await pages.call(reads.workers, pages.factory),
     )
 
@@ -58,8 +67,10 @@ def _secret(value: Any) -> str:
 def _minutes(value: timedelta) -> str:
     seconds = int(value.total_seconds())
     if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+        return _("%(num)d h", num=seconds // 3600)
+    if seconds % 60 == 0:
+        return _("%(num)d min", num=seconds // 60)
+    return _("%(num)d s", num=seconds)
 
 
 def _shown(setting: Setting, raw: Mapping[str, str], values: Mapping[str, Any]) -> str:
@@ -75,10 +86,14 @@ def _shown(setting: Setting, raw: Mapping[str, str], values: Mapping[str, Any]) 
         if value is None or value == "" or value == frozenset() or value == ():
             return "—"
         text = _minutes(value) if isinstance(value, timedelta) else str(value)
-        note = f" ({setting.default_note})" if setting.default_note else " (" + _("default") + ")"
+        note = (
+            f" ({_words(setting.default_note)})"
+            if setting.default_note
+            else " (" + _("default") + ")"
+        )
     if setting.key == "DATABASE_URL":
         text = mask_url(text)
-    unit = f" {setting.unit}" if setting.unit else ""
+    unit = f" {_words(setting.unit)}" if setting.unit else ""
     return f"{text}{unit}{note}"
 
 
