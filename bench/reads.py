@@ -150,7 +150,7 @@ def command(
     # run from the env file's folder: ``python -m`` puts the working directory before
     # PYTHONPATH, so from a checkout it would import that checkout, never the peer
     cwd = env_file.parent
-    envs = {"this": dict(os.environ)}
+    envs = {"this": {**os.environ, "PYTHONPATH": str(ROOT)}}  # this checkout's code
     if peer is not None:
         envs["peer"] = {**os.environ, "PYTHONPATH": str(peer)}
     runs: dict[str, tuple[list[float], list[float]]] = {}
