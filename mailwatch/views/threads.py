@@ -322,7 +322,9 @@ def list_threads(
             bound = now - view.sla + timedelta(minutes=1)
             could_be = could_be & ((Thread.last_message_at > now) | (Thread.waiting_since <= bound))
         query = query.where(could_be)
-    if state != "overdue" and (limit is not None or after is not None):
+    if state == "overdue" and limit is not None and thread_id is None and thread_ids is None:
+        result = _overdue_page(session, now, view, limit, after)
+    elif state != "overdue" and (limit is not None or after is not None):
         result: list[ThreadView] = []
         for batch in _newest_first_batches(session, query, after, limit):
             result += _evaluate(session, batch, now, state, view, mailboxes)
@@ -344,6 +346,69 @@ def list_threads(
         ids = _message_ids(session, [r.id for r in result], now, later)
         result = [_with_ids(r, ids.get(r.id, [])) for r in result]
     return result
+
+
+def _overdue_page(
+    session: Session, now: datetime, view: View, limit: int, after: ThreadCursor | None
+) -> list[ThreadView]:
+    """A page of ``overdue`` without evaluating every overdue thread (see overdue_summary).
+
+    The "plain" overdue threads (no standing decision, nothing after ``now``) are read in SQL
+    by the start of their wait: the business minutes waited never grow as the start moves
+    later, so the longest waits come first. Read: the whole group tied with the cursor's wait,
+    the next ``limit`` starts after it, and the group tied with the last of those; the other
+    candidates (few) are evaluated one by one. Sorting that union by the listing key and
+    keeping what follows the cursor gives exactly the rows of the unpaged list.
+    """
+    dialect = session.get_bind().dialect.name
+    plain = (
+        (Thread.state == AWAITING_US)
+        & _tracked_state_stands(now, dialect)
+        & Thread.waiting_since.is_not(None)
+        & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
+    )
+    ids: list[int] = []
+    earliest = session.scalar(select(func.min(Thread.waiting_since)).where(plain))
+    cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
+    if earliest is not None and cutoff is not None:
+        overdue = plain & (Thread.waiting_since < cutoff)
+        cal = view.calendar
+
+        def waited_at_most(minutes: int) -> datetime:
+            """The first start from which at most ``minutes`` are waited by ``now``."""
+            return _latest_start_with(cal, now, minutes + 1, earliest)
+
+        def tied_with(minutes: int) -> list[int]:
+            return list(
+                session.scalars(
+                    select(Thread.id).where(
+                        overdue,
+                        Thread.waiting_since >= waited_at_most(minutes),
+                        Thread.waiting_since < waited_at_most(minutes - 1),
+                    )
+                )
+            )
+
+        shorter = overdue
+        if after is not None:
+            ids += tied_with(-after.key[0])
+            shorter = overdue & (Thread.waiting_since >= waited_at_most(-after.key[0] - 1))
+        firsts = list(
+            session.execute(
+                select(Thread.id, Thread.waiting_since)
+                .where(shorter)
+                .order_by(Thread.waiting_since, Thread.id)
+                .limit(limit)
+            )
+        )
+        ids += [r.id for r in firsts]
+        if firsts:
+            ids += tied_with(cal.business_minutes_between(firsts[-1].waiting_since, now))
+    ids += list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
+    rows = list_threads(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
+    if after is not None:
+        rows = [r for r in rows if _order_key("overdue", r) > after.key]
+    return rows[:limit]
 
 
 _BATCH = 500  # threads read per query when a page is filled in SQL order

@@ -162,3 +162,15 @@ def test_is_current_sees_a_schema_behind_or_missing(store, tmp_path) -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql("UPDATE alembic_version SET version_num = ?", (head,))
     assert not is_current(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+
+
+@pytest.mark.parametrize("days_back", [0, 3, 45])
+def test_overdue_pages_of_every_size(store, days_back: int) -> None:
+    """Overdue pages are read by the start of the wait in SQL: every page size, including
+    ones that end inside a group of tied waits, gives the unpaged list."""
+    now = NOW - timedelta(days=days_back)
+    with store() as session:
+        want = [r.id for r in list_threads(session, now, "overdue", VIEW)]
+        assert len(want) > 12
+        for limit in range(1, 13):
+            assert [r.id for r in all_pages(session, now, "overdue", limit)] == want
