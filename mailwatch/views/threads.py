@@ -326,7 +326,8 @@ def list_threads(
         result = _overdue_page(session, now, view, limit, after)
     elif state != "overdue" and (limit is not None or after is not None):
         result: list[ThreadView] = []
-        for batch in _newest_first_batches(session, query, after, limit):
+        narrowed = wanted in STATES or thread_id is not None or thread_ids is not None
+        for batch in _newest_first_batches(session, query, after, limit, narrowed):
             result += _evaluate(session, batch, now, state, view, mailboxes)
             if limit is not None and len(result) >= limit:
                 break
@@ -414,12 +415,35 @@ def _overdue_page(
 _BATCH = 500  # threads read per query when a page is filled in SQL order
 
 
+_FEW = 5_000  # candidates that are sorted here rather than read in the recency index's order
+
+
 def _newest_first_batches(
-    session: Session, query: Any, after: ThreadCursor | None, limit: int | None
+    session: Session, query: Any, after: ThreadCursor | None, limit: int | None, narrowed: bool
 ) -> Iterator[list[Any]]:
     """The rows of ``query`` newest first (then higher id; no last message: last), after the
-    cursor, a batch at a time (keyset, so each batch is one indexed range read)."""
+    cursor, a batch at a time.
+
+    A filter with few candidates (read by the state indexes) is sorted here by its keys, and
+    its rows read a batch of ids at a time; otherwise each batch is one keyset range of the
+    recency index (walking that index for a rare state would read the whole store).
+    """
     size = max(_BATCH, min(limit or _BATCH, 5000))
+    if narrowed:
+        keys = list(
+            session.execute(
+                query.with_only_columns(Thread.id, Thread.last_message_at).limit(_FEW + 1)
+            )
+        )
+        if len(keys) <= _FEW:
+            order = sorted(keys, key=_newest_first)
+            if after is not None:
+                order = [k for k in order if _newest_first(k) > after.key[-2:]]
+            step = max(limit or _BATCH, 100)  # a page's rows, and a few more for the filter
+            for start in range(0, len(order), step):
+                chunk = [k.id for k in order[start : start + step]]
+                yield sorted(session.execute(query.where(Thread.id.in_(chunk))), key=_newest_first)
+            return
     last_key, last_id = after.recency if after is not None else (None, None)
     if last_key != _NO_TIME:  # the threads with a last message, newest first
         last = None if last_key is None else _EPOCH - timedelta(microseconds=last_key)
@@ -731,15 +755,15 @@ def waiting_page(
     )
     if cutoff is not None:
         waiting = waiting & (Thread.waiting_since.is_(None) | (Thread.waiting_since >= cutoff))
-    total = int(session.scalar(select(func.count()).select_from(Thread).where(waiting)) or 0)
-    ids = list(
-        session.scalars(
-            select(Thread.id)
-            .where(waiting)
-            .order_by(Thread.last_message_at.desc(), Thread.id.desc())
-            .limit(max(0, limit))
-        )
+    # The threads waiting but not overdue are few (a part of those awaiting us): read them by
+    # the state index and sort here. ``ORDER BY last_message_at DESC LIMIT n`` made
+    # PostgreSQL walk the recency index of the whole store instead (190 ms at 200k threads).
+    candidates = sorted(
+        session.execute(select(Thread.id, Thread.last_message_at).where(waiting)),
+        key=_newest_first,
     )
+    total = len(candidates)
+    ids = [row.id for row in candidates[: max(0, limit)]]
     later = list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
     rows = list_threads(
         session, now, "awaiting_us", view, thread_ids=ids + later, with_message_ids=False

@@ -17,6 +17,7 @@ from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.errors import UsageError
 from mailwatch.store.db import head_revisions, is_current, make_engine, session_factory
 from mailwatch.store.models import Thread
+from mailwatch.views import threads as threads_view
 from mailwatch.views.context import View
 from mailwatch.views.threads import THREAD_FILTERS, ThreadCursor, list_threads
 
@@ -174,3 +175,16 @@ def test_overdue_pages_of_every_size(store, days_back: int) -> None:
         assert len(want) > 12
         for limit in range(1, 13):
             assert [r.id for r in all_pages(session, now, "overdue", limit)] == want
+
+
+@pytest.mark.parametrize("few", [0, 5, 100_000])
+def test_both_ways_of_filling_a_page_agree(store, monkeypatch, few: int) -> None:
+    """A filter with few candidates is sorted in Python, a big one read in the recency
+    index's order: the threshold decides which, never what the pages hold."""
+    monkeypatch.setattr(threads_view, "_FEW", few)
+    now = NOW - timedelta(days=3)
+    with store() as session:
+        for state in THREAD_FILTERS:
+            want = [r.id for r in list_threads(session, now, state, VIEW)]
+            for limit in (7, 40):
+                assert [r.id for r in all_pages(session, now, state, limit)] == want, state
