@@ -322,10 +322,10 @@ def list_threads(
             bound = now - view.sla + timedelta(minutes=1)
             could_be = could_be & ((Thread.last_message_at > now) | (Thread.waiting_since <= bound))
         query = query.where(could_be)
+    result: list[ThreadView] = []
     if state == "overdue" and limit is not None and thread_id is None and thread_ids is None:
         result = _overdue_page(session, now, view, limit, after)
     elif state != "overdue" and (limit is not None or after is not None):
-        result: list[ThreadView] = []
         narrowed = wanted in STATES or thread_id is not None or thread_ids is not None
         for batch in _newest_first_batches(session, query, after, limit, narrowed):
             result += _evaluate(session, batch, now, state, view, mailboxes)
@@ -598,12 +598,12 @@ def _message_ids(
                 ids[tid].append(message_id)
     dated = [tid for tid in thread_ids if tid in as_of_now]
     for start in range(0, len(dated), _IN_CHUNK):
-        query = (
+        dated_query = (
             select(Message.thread_id, Message.message_id, Message.date, Message.internal_date)
             .where(Message.thread_id.in_(dated[start : start + _IN_CHUNK]))
             .order_by(Message.thread_id, Message.date, Message.id)
         )
-        for tid, message_id, date, internal in session.execute(query):
+        for tid, message_id, date, internal in session.execute(dated_query):
             when = date or internal
             if tid is not None and (when is None or when <= now):
                 ids[tid].append(message_id)
