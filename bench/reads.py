@@ -11,7 +11,12 @@ Measured (wall and CPU time of this process, so that a busy machine shows as wal
 - the web pages over real HTTP (uvicorn in a thread, logged in): the approval queue
   ``/drafts``, the thread list ``/threads`` (first page) and one thread page;
 - the commands as subprocesses (start-up included): ``mailwatch --help``,
-  ``mailwatch threads --state overdue --json`` and ``mailwatch digest --print``.
+  ``mailwatch threads --state overdue --json`` (whole, and a first page of ``--limit 100``),
+  ``mailwatch promises --json`` and ``mailwatch digest --print``; and the start-up alone
+  (``mailwatch threads --limit 1`` on the store).
+
+``--peer DIR`` runs every command also with the code in DIR (a checkout of another commit,
+put first on PYTHONPATH), alternating run by run, so that both face the same load.
 """
 
 from __future__ import annotations
@@ -136,22 +141,40 @@ class Web:
         self.thread.join(10)
 
 
-def command(args: list[str], env_file: Path, repeat: int) -> dict[str, float]:
-    exe = Path(sys.executable).parent / "mailwatch"
-    cmd = [str(exe), "--env-file", str(env_file), *args]
-    subprocess.run(cmd, capture_output=True, check=True, timeout=600)  # warm the page cache
-    walls, cpus = [], []
+def command(
+    args: list[str], env_file: Path, repeat: int, peer: Path | None = None
+) -> dict[str, Any]:
+    """Wall and CPU time of ``python -m mailwatch ARGS``; with ``peer``, the same command with
+    that code first on PYTHONPATH, alternating, both measured in the one run."""
+    cmd = [sys.executable, "-m", "mailwatch", "--env-file", str(env_file), *args]
+    # run from the env file's folder: ``python -m`` puts the working directory before
+    # PYTHONPATH, so from a checkout it would import that checkout, never the peer
+    cwd = env_file.parent
+    envs = {"this": {**os.environ, "PYTHONPATH": str(ROOT)}}  # this checkout's code
+    if peer is not None:
+        envs["peer"] = {**os.environ, "PYTHONPATH": str(peer)}
+    runs: dict[str, tuple[list[float], list[float]]] = {}
+    for name, env in envs.items():  # warm the page cache; a peer without the option: skipped
+        done = subprocess.run(cmd, capture_output=True, timeout=600, env=env, cwd=cwd)
+        if done.returncode == 0:
+            runs[name] = ([], [])
     for _ in range(repeat):
-        before = os.times()
-        w0 = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=True, timeout=600)
-        walls.append(time.perf_counter() - w0)
-        after = os.times()
-        cpus.append(
-            (after.children_user - before.children_user)
-            + (after.children_system - before.children_system)
-        )
-    return summary(walls, cpus)
+        for name in runs:
+            before = os.times()
+            w0 = time.perf_counter()
+            subprocess.run(
+                cmd, capture_output=True, check=True, timeout=600, env=envs[name], cwd=cwd
+            )
+            runs[name][0].append(time.perf_counter() - w0)
+            after = os.times()
+            runs[name][1].append(
+                (after.children_user - before.children_user)
+                + (after.children_system - before.children_system)
+            )
+    out: dict[str, Any] = summary(*runs["this"])
+    if peer is not None:
+        out["peer"] = summary(*runs["peer"]) if "peer" in runs else "cannot run this command"
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--no-commands", action="store_true", help="skip the subprocess runs")
+    parser.add_argument(
+        "--peer", type=Path, help="also run the commands with the code in this folder (alternating)"
+    )
     args = parser.parse_args(argv)
 
     from sqlalchemy import func, select
@@ -171,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     from mailwatch.views.context import View
     from mailwatch.views.threads import list_threads
 
+    load_start = os.getloadavg()
     settings = settings_from_values(settings_values(args.url))
     engine = make_engine(args.url)
     factory = session_factory(engine)
@@ -195,7 +222,15 @@ def main(argv: list[str] | None = None) -> int:
         with factory() as session:
             render_text(build_digest(session, settings, now))
 
+    def overdue_page() -> None:
+        with factory() as session:
+            page = list_threads(session, now, "overdue", view, limit=100)
+            json.dumps([t.to_json() for t in page])
+
     results["threads --state overdue --json (in process)"] = timed(overdue_json, args.repeat)
+    results["threads --state overdue --json --limit 100 (in process)"] = timed(
+        overdue_page, args.repeat
+    )
     results["digest --print (in process)"] = timed(digest_text, args.repeat)
     web = Web(factory, settings)
     try:
@@ -211,15 +246,26 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             env_file = Path(tmp) / "bench.env"
             env_file.write_text("".join(f"{k}={v}\n" for k, v in settings_values(args.url).items()))
-            reps = max(3, args.repeat // 4)
-            results["mailwatch --help (process)"] = command(["--help"], env_file, reps)
-            results["mailwatch threads --state overdue --json (process)"] = command(
-                ["threads", "--state", "overdue", "--json"], env_file, reps
-            )
-            results["mailwatch digest --print (process)"] = command(
-                ["digest", "--print"], env_file, reps
-            )
-    results["loadavg"] = os.getloadavg()
+            env_file.chmod(0o600)
+            reps = max(3, args.repeat // 2)
+            for name, cmd_args in (
+                ("mailwatch --help", ["--help"]),
+                # start-up, settings, schema check and one trivial query (an empty table)
+                ("mailwatch workers --json", ["workers", "--json"]),
+                ("mailwatch threads --limit 1", ["threads", "--limit", "1"]),
+                (
+                    "mailwatch threads --state overdue --json",
+                    ["threads", "--state", "overdue", "--json"],
+                ),
+                (
+                    "mailwatch threads --state overdue --json --limit 100",
+                    ["threads", "--state", "overdue", "--json", "--limit", "100"],
+                ),
+                ("mailwatch promises --json", ["promises", "--json"]),
+                ("mailwatch digest --print", ["digest", "--print"]),
+            ):
+                results[f"{name} (process)"] = command(cmd_args, env_file, reps, args.peer)
+    results["loadavg"] = {"start": load_start, "end": os.getloadavg()}
     for name, figures in results.items():
         print(f"{name:<55} {figures}")
     out = ROOT / "bench" / "results"

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailwatch.cli.context import factory, parse_now, parse_when, settings
-from mailwatch.cli.output import console, print_json
+from mailwatch.cli.output import console, err, print_json
 from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
 from mailwatch.i18n import N_, _, duration
@@ -29,10 +29,24 @@ def threads(
     now: Annotated[
         str | None, typer.Option("--now", help="evaluate as of this ISO 8601 instant")
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", min=1, help="at most N conversations; the next page's cursor goes to stderr"
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        typer.Option("--after", help="the cursor a previous --limit page printed: the next page"),
+    ] = None,
 ) -> None:
     """List conversations: who waits for whom, and how late we are."""
     from mailwatch.views.context import View  # lazy: --help fast
-    from mailwatch.views.threads import THREAD_FILTERS, list_threads  # lazy: --help fast
+    from mailwatch.views.threads import (  # lazy: --help fast
+        THREAD_FILTERS,
+        ThreadCursor,
+        list_threads,
+    )
 
     if state_filter not in THREAD_FILTERS:
         raise UsageError(
@@ -43,10 +57,21 @@ def threads(
             ),
             prefix="--state",
         )
+    cursor = ThreadCursor.decode(after) if after is not None else None
     cfg = settings()
     when = parse_now(now)
+    if cursor is not None:
+        # every page of one listing is evaluated as of the first page's instant
+        if now is not None and when != cursor.now:
+            raise UsageError("the cursor has its own --now; leave --now out", prefix="--after")
+        when = cursor.now
     with factory(cfg)() as session:
-        rows = [t.to_json() for t in list_threads(session, when, state_filter, View.of(cfg))]
+        views = list_threads(session, when, state_filter, View.of(cfg), limit=limit, after=cursor)
+    rows = [t.to_json() for t in views]
+    if limit is not None and len(views) == limit:
+        # the next page's cursor on stderr, so that stdout stays one JSON array (or the table)
+        next_cursor = ThreadCursor.after(state_filter, when, views[-1]).encode()
+        err.print(f"next: --after {next_cursor}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(rows)
         return

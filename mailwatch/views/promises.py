@@ -74,14 +74,29 @@ def list_promises(
     ``due_from`` / ``due_to`` keep those due in that window (both ends included)."""
     view = view or View()
     tz = view.calendar.tz
-    query = select(Promise).where(Promise.made_at <= now).order_by(Promise.due_at, Promise.id)
+    # plain rows, not ORM objects: building 2,000 mapped instances cost ~100 ms on a large store
+    query = (
+        select(
+            Promise.id,
+            Promise.thread_id,
+            Promise.message_row_id,
+            Promise.text,
+            Promise.due_at,
+            Promise.source,
+            Promise.made_at,
+            Promise.done_at,
+            Promise.renegotiated_at,
+        )
+        .where(Promise.made_at <= now)
+        .order_by(Promise.due_at, Promise.id)
+    )
     if thread_id is not None:
         query = query.where(Promise.thread_id == thread_id)
     if due_from is not None:
         query = query.where(Promise.due_at >= due_from)
     if due_to is not None:
         query = query.where(Promise.due_at <= due_to)
-    promises = list(session.scalars(query))
+    promises = list(session.execute(query))
     thread_ids = {p.thread_id for p in promises if p.thread_id is not None}
     ours: dict[int, list[datetime]] = defaultdict(list)
     anchors: dict[int, str] = {}

@@ -6,9 +6,12 @@ is later than that instant is re-tracked from the messages it had then.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -27,9 +30,9 @@ from mailwatch.core.tracking import (
     lateness,
     track_thread,
 )
-from mailwatch.core.warning_signs import WarningSign
+from mailwatch.core.warning_signs import SignKind, WarningSign
+from mailwatch.errors import UsageError
 from mailwatch.store.models import Mailbox, Message, Thread
-from mailwatch.track.tracker import load_facts, signs_from_json, signs_json
 from mailwatch.views.context import View, iso_text
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "THREAD_FILTERS",
     "Counterpart",
     "OverdueSummary",
+    "ThreadCursor",
     "ThreadState",
     "ThreadView",
     "list_threads",
@@ -126,7 +130,7 @@ class ThreadView:
             "first_response_business_minutes": self.first_response_business_minutes,
             "language": self.language,
             "message_ids": list(self.message_ids),
-            "warning_signs": signs_json(self.warning_signs),
+            "warning_signs": _signs_json(self.warning_signs),
             "requested_by": iso_text(self.requested_by),
             "answered_by": self.answered_by,
             "snoozed_until": iso_text(self.snoozed_until),
@@ -162,14 +166,103 @@ _THREAD_COLUMNS = (
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _newest_first(row: Any) -> tuple[float, int]:
+_MICRO = timedelta(microseconds=1)
+_NO_TIME = 1 << 62  # after every real instant: a thread without a message is listed last
+
+
+def _recency(last: datetime | None, thread_id: int) -> tuple[int, int]:
+    """Newest message first, then the higher id (exact: integer microseconds, not floats)."""
+    return ((_EPOCH - last) // _MICRO if last is not None else _NO_TIME, -thread_id)
+
+
+def _newest_first(row: Any) -> tuple[int, int]:
     """The order threads are listed in: newest message first, then the higher id."""
-    last = row.last_message_at
-    return (-(last - _EPOCH).total_seconds() if last is not None else float("inf"), -row.id)
+    return _recency(row.last_message_at, row.id)
+
+
+def _order_key(state: str, row: ThreadView) -> tuple[int, ...]:
+    """Where a listed thread sorts: ``overdue`` by the longest wait first, then newest first
+    (the order ``list_threads`` has always had); every other filter newest first."""
+    recency = _recency(row.last_message_at, row.id)
+    if state == "overdue":
+        return (-row.waiting_business_minutes, *recency)
+    return recency
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCursor:
+    """Where a page of ``threads --limit N`` ended: pass it to ``--after`` for the next page.
+
+    It carries the filter, the instant the listing is evaluated as of (so every page sees the
+    same snapshot: mail that arrives meanwhile is re-tracked away, as with ``--now``), and the
+    sort key of the last row shown. The text is opaque to users (base64 of a small JSON list).
+    """
+
+    state: str
+    now: datetime
+    key: tuple[int, ...]
+
+    @classmethod
+    def after(cls, state: str, now: datetime, row: ThreadView) -> ThreadCursor:
+        return cls(state, now, _order_key(state, row))
+
+    def encode(self) -> str:
+        data = [1, self.state, self.now.astimezone(UTC).isoformat(), list(self.key)]
+        text = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> ThreadCursor:
+        """The cursor a previous page printed; anything else is one clear usage error."""
+        try:
+            raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+            version, state, now, key = json.loads(raw)
+            when = datetime.fromisoformat(now)
+            numbers = tuple(int(k) for k in key)
+            if (
+                version != 1
+                or state not in THREAD_FILTERS
+                or when.tzinfo is None
+                or len(numbers) != (3 if state == "overdue" else 2)
+                or any(not isinstance(k, int) for k in key)
+            ):
+                raise ValueError(text)
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            raise UsageError(
+                f"{text[:40]!r} is not a cursor printed by `mailwatch threads`", prefix="--after"
+            ) from None
+        return cls(state, when, numbers)
+
+    @property
+    def recency(self) -> tuple[int, int]:
+        """The last row's (``_recency`` of its last message, thread id)."""
+        return (self.key[-2], -self.key[-1])
+
+
+def _signs_json(signs: Iterable[WarningSign]) -> list[dict[str, Any]]:
+    """Warning signs as stored and printed (the same shape as the tracker writes).
+
+    Here rather than imported from ``track.tracker``: that module loads every text analyser
+    (~120 ms of regex compiling), which a read that only lists threads does not need.
+    """
+    return [
+        {"kind": s.kind.value, "evidence": s.evidence, "message_id": s.message_id} for s in signs
+    ]
 
 
 def _stored_signs(values: Any) -> tuple[WarningSign, ...]:
-    return signs_from_json(v for v in values or () if isinstance(v, dict))
+    """The signs column back as WarningSigns; an entry this version cannot read is skipped."""
+    result = []
+    for item in values or ():
+        if not isinstance(item, dict):
+            continue
+        try:
+            result.append(
+                WarningSign(SignKind(item["kind"]), item["evidence"], item.get("message_id"))
+            )
+        except (KeyError, ValueError, TypeError):
+            continue
+    return tuple(result)
 
 
 def list_threads(
@@ -181,22 +274,29 @@ def list_threads(
     *,
     thread_ids: Iterable[int] | None = None,
     with_message_ids: bool = True,
+    limit: int | None = None,
+    after: ThreadCursor | None = None,
 ) -> list[ThreadView]:
     """Conversations as of ``now``; ``state`` filters (``overdue``: awaiting us past the SLA).
 
     ``thread_ids`` limits the read to those threads. ``with_message_ids`` False leaves
     ``message_ids`` empty (``message_count`` stays right): a reader that shows no message ids
-    (the digest, the web lists) then reads no message row at all.
+    (the digest, the web lists) then reads no message row at all. ``limit`` and ``after`` page
+    the list (keyset: the rows after the cursor's sort key, in the same order; the cursor of
+    the next page is ``ThreadCursor.after(state, now, rows[-1])``).
 
     Cost on a large store: one query for the threads (plain rows, not ORM objects), narrowed in
     SQL to the threads that can be in ``state``; for ``overdue`` also to those waiting longer
     than the SLA in wall-clock time (business time never runs faster); then one query for the
-    message ids of the threads returned, in chunks.
+    message ids of the threads returned, in chunks. A page of any other filter is read in SQL
+    order (newest first, after the cursor) a batch at a time, until it is full.
     """
     view = view or View()
+    if limit is not None and limit < 0:
+        raise UsageError(f"{limit} is below 0", prefix="--limit")
+    if after is not None and after.state != state:
+        raise UsageError(f"the cursor lists --state {after.state}, not {state}", prefix="--after")
     mailboxes = {row.id: row.name for row in session.execute(select(Mailbox.id, Mailbox.name))}
-    # No ORDER BY in SQL: SQLite would then walk the whole recency index instead of the
-    # state indexes; the (few) candidates are sorted below instead.
     query = select(*_THREAD_COLUMNS)
     if thread_id is not None:
         query = query.where(Thread.id == thread_id)
@@ -222,11 +322,177 @@ def list_threads(
             bound = now - view.sla + timedelta(minutes=1)
             could_be = could_be & ((Thread.last_message_at > now) | (Thread.waiting_since <= bound))
         query = query.where(could_be)
-    threads = sorted(session.execute(query), key=_newest_first)
+    result: list[ThreadView] = []
+    if state == "overdue" and limit is not None and thread_id is None and thread_ids is None:
+        result = _overdue_page(session, now, view, limit, after)
+    elif state != "overdue" and (limit is not None or after is not None):
+        narrowed = wanted in STATES or thread_id is not None or thread_ids is not None
+        for batch in _newest_first_batches(session, query, after, limit, narrowed):
+            result += _evaluate(session, batch, now, state, view, mailboxes)
+            if limit is not None and len(result) >= limit:
+                break
+    else:
+        # No ORDER BY in SQL: SQLite would then walk the whole recency index instead of the
+        # state indexes; the (few) candidates are sorted here instead.
+        threads = sorted(session.execute(query), key=_newest_first)
+        result = _evaluate(session, threads, now, state, view, mailboxes)
+        if state == "overdue":
+            result.sort(key=lambda r: -r.waiting_business_minutes)  # stable: then newest
+        if after is not None:
+            result = [r for r in result if _order_key(state, r) > after.key]
+    if limit is not None:
+        result = result[:limit]
+    if with_message_ids and result:
+        later = {r.id for r in result if r.last_message_at is not None and r.last_message_at > now}
+        ids = _message_ids(session, [r.id for r in result], now, later)
+        result = [_with_ids(r, ids.get(r.id, [])) for r in result]
+    return result
+
+
+def _overdue_page(
+    session: Session, now: datetime, view: View, limit: int, after: ThreadCursor | None
+) -> list[ThreadView]:
+    """A page of ``overdue`` without evaluating every overdue thread (see overdue_summary).
+
+    The "plain" overdue threads (no standing decision, nothing after ``now``) are read in SQL
+    by the start of their wait: the business minutes waited never grow as the start moves
+    later, so the longest waits come first. Read: the whole group tied with the cursor's wait,
+    the next ``limit`` starts after it, and the group tied with the last of those; the other
+    candidates (few) are evaluated one by one. Sorting that union by the listing key and
+    keeping what follows the cursor gives exactly the rows of the unpaged list.
+    """
+    dialect = session.get_bind().dialect.name
+    plain = (
+        (Thread.state == AWAITING_US)
+        & _tracked_state_stands(now, dialect)
+        & Thread.waiting_since.is_not(None)
+        & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
+    )
+    ids: list[int] = []
+    earliest = session.scalar(select(func.min(Thread.waiting_since)).where(plain))
+    cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
+    if earliest is not None and cutoff is not None:
+        overdue = plain & (Thread.waiting_since < cutoff)
+        cal = view.calendar
+
+        def waited_at_most(minutes: int) -> datetime:
+            """The first start from which at most ``minutes`` are waited by ``now``."""
+            return _latest_start_with(cal, now, minutes + 1, earliest)
+
+        def tied_with(minutes: int) -> list[int]:
+            return list(
+                session.scalars(
+                    select(Thread.id).where(
+                        overdue,
+                        Thread.waiting_since >= waited_at_most(minutes),
+                        Thread.waiting_since < waited_at_most(minutes - 1),
+                    )
+                )
+            )
+
+        shorter = overdue
+        if after is not None:
+            ids += tied_with(-after.key[0])
+            shorter = overdue & (Thread.waiting_since >= waited_at_most(-after.key[0] - 1))
+        firsts = list(
+            session.execute(
+                select(Thread.id, Thread.waiting_since)
+                .where(shorter)
+                .order_by(Thread.waiting_since, Thread.id)
+                .limit(limit)
+            )
+        )
+        ids += [r.id for r in firsts]
+        if firsts:
+            ids += tied_with(cal.business_minutes_between(firsts[-1].waiting_since, now))
+    ids += list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
+    rows = list_threads(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
+    if after is not None:
+        rows = [r for r in rows if _order_key("overdue", r) > after.key]
+    return rows[:limit]
+
+
+_BATCH = 500  # threads read per query when a page is filled in SQL order
+
+
+_FEW = 5_000  # candidates that are sorted here rather than read in the recency index's order
+
+
+def _newest_first_batches(
+    session: Session, query: Any, after: ThreadCursor | None, limit: int | None, narrowed: bool
+) -> Iterator[list[Any]]:
+    """The rows of ``query`` newest first (then higher id; no last message: last), after the
+    cursor, a batch at a time.
+
+    A filter with few candidates (read by the state indexes) is sorted here by its keys, and
+    its rows read a batch of ids at a time; otherwise each batch is one keyset range of the
+    recency index (walking that index for a rare state would read the whole store).
+    """
+    size = max(_BATCH, min(limit or _BATCH, 5000))
+    if narrowed:
+        keys = list(
+            session.execute(
+                query.with_only_columns(Thread.id, Thread.last_message_at).limit(_FEW + 1)
+            )
+        )
+        if len(keys) <= _FEW:
+            order = sorted(keys, key=_newest_first)
+            if after is not None:
+                order = [k for k in order if _newest_first(k) > after.key[-2:]]
+            step = max(limit or _BATCH, 100)  # a page's rows, and a few more for the filter
+            for start in range(0, len(order), step):
+                chunk = [k.id for k in order[start : start + step]]
+                yield sorted(session.execute(query.where(Thread.id.in_(chunk))), key=_newest_first)
+            return
+    last_key, last_id = after.recency if after is not None else (None, None)
+    if last_key != _NO_TIME:  # the threads with a last message, newest first
+        last = None if last_key is None else _EPOCH - timedelta(microseconds=last_key)
+        while True:
+            page = query.where(Thread.last_message_at.is_not(None))
+            if last is not None:
+                page = page.where(
+                    (Thread.last_message_at < last)
+                    | ((Thread.last_message_at == last) & (Thread.id < last_id))
+                )
+            rows = list(
+                session.execute(
+                    page.order_by(Thread.last_message_at.desc(), Thread.id.desc()).limit(size)
+                )
+            )
+            if rows:
+                yield rows
+            if len(rows) < size:
+                break
+            last, last_id = rows[-1].last_message_at, rows[-1].id
+        last_id = None
+    while True:  # then those without one, higher id first
+        page = query.where(Thread.last_message_at.is_(None))
+        if last_id is not None:
+            page = page.where(Thread.id < last_id)
+        rows = list(session.execute(page.order_by(Thread.id.desc()).limit(size)))
+        if rows:
+            yield rows
+        if len(rows) < size:
+            break
+        last_id = rows[-1].id
+
+
+def _evaluate(
+    session: Session,
+    threads: list[Any],
+    now: datetime,
+    state: str,
+    view: View,
+    mailboxes: dict[int, str],
+) -> list[ThreadView]:
+    """Thread rows (in listing order) as of ``now``, the ones in ``state`` only."""
     # Threads that changed after ``now`` are re-tracked from what they held at ``now``.
     later = [t.id for t in threads if t.last_message_at is not None and t.last_message_at > now]
     facts_then: dict[int, list[MessageFacts]] = {}
     if later:
+        # lazy: the tracker loads every text analyser (~120 ms), needed only to re-track
+        from mailwatch.track.tracker import load_facts
+
         for tid, facts in load_facts(
             session, later, view.internal_domains, view.own_addresses
         ).items():
@@ -301,11 +567,6 @@ def list_threads(
                 last_message_at=view.at(thread.last_message_at),
             )
         )
-    if state == "overdue":
-        result.sort(key=lambda r: -r.waiting_business_minutes)
-    if with_message_ids and result:
-        ids = _message_ids(session, [r.id for r in result], now, set(facts_then))
-        result = [_with_ids(r, ids.get(r.id, [])) for r in result]
     return result
 
 
@@ -319,20 +580,33 @@ _IN_CHUNK = 5000  # ids per IN (...) list: well under SQLite's and PostgreSQL's 
 def _message_ids(
     session: Session, thread_ids: list[int], now: datetime, as_of_now: set[int]
 ) -> dict[int, list[str]]:
-    """Message ids per thread, oldest first; for ``as_of_now`` threads only those by ``now``."""
+    """Message ids per thread, oldest first; for ``as_of_now`` threads only those by ``now``.
+
+    Only the threads re-tracked as of ``now`` read their messages' times: converting two
+    datetimes per message was half the cost of a long ``threads --json`` list.
+    """
     ids: dict[int, list[str]] = defaultdict(list)
-    for start in range(0, len(thread_ids), _IN_CHUNK):
-        chunk = thread_ids[start : start + _IN_CHUNK]
+    plain = [tid for tid in thread_ids if tid not in as_of_now]
+    for start in range(0, len(plain), _IN_CHUNK):
         query = (
-            select(Message.thread_id, Message.message_id, Message.date, Message.internal_date)
-            .where(Message.thread_id.in_(chunk))
+            select(Message.thread_id, Message.message_id)
+            .where(Message.thread_id.in_(plain[start : start + _IN_CHUNK]))
             .order_by(Message.thread_id, Message.date, Message.id)
         )
-        for tid, message_id, date, internal in session.execute(query):
+        for tid, message_id in session.execute(query):
+            if tid is not None:  # (no NULL thread id passes the IN list)
+                ids[tid].append(message_id)
+    dated = [tid for tid in thread_ids if tid in as_of_now]
+    for start in range(0, len(dated), _IN_CHUNK):
+        dated_query = (
+            select(Message.thread_id, Message.message_id, Message.date, Message.internal_date)
+            .where(Message.thread_id.in_(dated[start : start + _IN_CHUNK]))
+            .order_by(Message.thread_id, Message.date, Message.id)
+        )
+        for tid, message_id, date, internal in session.execute(dated_query):
             when = date or internal
-            if tid is None or (tid in as_of_now and when is not None and when > now):
-                continue  # (no NULL thread id passes the IN list)
-            ids[tid].append(message_id)
+            if tid is not None and (when is None or when <= now):
+                ids[tid].append(message_id)
     return ids
 
 
@@ -422,8 +696,8 @@ def overdue_summary(
     cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
     if cutoff is not None:
         overdue = [*conditions, Thread.waiting_since < cutoff]
-        total = int(session.scalar(select(func.count()).select_from(Thread).where(*overdue)) or 0)
         since = list(session.scalars(select(Thread.waiting_since).where(*overdue)))
+        total = len(since)  # (one scan, not a COUNT and then the same scan again)
         firsts = list(
             session.execute(
                 select(Thread.id, Thread.waiting_since)
@@ -481,15 +755,15 @@ def waiting_page(
     )
     if cutoff is not None:
         waiting = waiting & (Thread.waiting_since.is_(None) | (Thread.waiting_since >= cutoff))
-    total = int(session.scalar(select(func.count()).select_from(Thread).where(waiting)) or 0)
-    ids = list(
-        session.scalars(
-            select(Thread.id)
-            .where(waiting)
-            .order_by(Thread.last_message_at.desc(), Thread.id.desc())
-            .limit(max(0, limit))
-        )
+    # The threads waiting but not overdue are few (a part of those awaiting us): read them by
+    # the state index and sort here. ``ORDER BY last_message_at DESC LIMIT n`` made
+    # PostgreSQL walk the recency index of the whole store instead (190 ms at 200k threads).
+    candidates = sorted(
+        session.execute(select(Thread.id, Thread.last_message_at).where(waiting)),
+        key=_newest_first,
     )
+    total = len(candidates)
+    ids = [row.id for row in candidates[: max(0, limit)]]
     later = list(session.scalars(select(Thread.id).where(Thread.last_message_at > now)))
     rows = list_threads(
         session, now, "awaiting_us", view, thread_ids=ids + later, with_message_ids=False
