@@ -166,15 +166,17 @@ def child_env() -> dict[str, str]:
     return env
 
 
-# `mailwatch sync --once` refreshes thread tracking after the sync pass. --no-tracking
-# stubs that step out, to time the sync engine alone (start-up included).
+# `mailwatch sync --once` analyses new mail while it syncs (start_tracking: the tracker the
+# sync feeds) and refreshes thread tracking after the pass. --no-tracking stubs both out, to
+# time the sync engine alone (start-up included).
 _NO_TRACKING = """
 import sys
 import mailwatch.cli as cli
 import mailwatch.cli.sync as sync_cli
-if not hasattr(sync_cli, "refresh_tracking"):
-    sys.exit("bench --no-tracking: mailwatch.cli.sync.refresh_tracking is gone; update bench/backfill.py")
-sync_cli.refresh_tracking = lambda *args, **kwargs: None
+for name in ("start_tracking", "refresh_tracking"):
+    if not hasattr(sync_cli, name):
+        sys.exit(f"bench --no-tracking: mailwatch.cli.sync.{name} is gone; update bench/backfill.py")
+    setattr(sync_cli, name, lambda *args, **kwargs: None)
 sys.argv[0] = "mailwatch"
 sys.exit(cli.main())
 """

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,8 +28,6 @@ from mailwatch.core.analysis import (
     AnalysisInput,
     AnalysisSettings,
     MessageAnalysis,
-    analyze_message,
-    analyze_messages,
 )
 from mailwatch.core.message import Address, Direction, ParsedMessage
 from mailwatch.core.tracking import (
@@ -42,10 +41,14 @@ from mailwatch.core.warning_signs import SignKind, WarningSign
 from mailwatch.store.db import transaction
 from mailwatch.store.due import update_due_times
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
+from mailwatch.track.pool import AnalysisPool, error_result, worker_count
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
+# The sync hands rows to the pool once this many wait (a backfill); a few new messages are
+# analysed in process by the refresh after the pass, with no worker to start.
+FEED_MIN = 200
 PROMISE_TEXT_MAX = 1000
 
 
@@ -165,6 +168,27 @@ _RESULT_UPDATE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _RowMeta:
+    """What writing a message's results needs besides the results (its text is not kept)."""
+
+    id: int
+    mailbox_id: int
+    message_id: str | None
+    made_at: datetime | None
+
+
+@dataclass
+class _Submitted:
+    """A batch handed to the pool, not yet written."""
+
+    rows: list[_RowMeta]
+    items: list[AnalysisInput]
+    future: Future[list[MessageAnalysis]]
+    # Rows whose inputs could not even be built: written with the batch, as errors.
+    failed: list[tuple[_RowMeta, MessageAnalysis]]
+
+
 class Tracker:
     def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
         self.factory = factory
@@ -172,6 +196,42 @@ class Tracker:
         self.analysis = analysis_settings(settings)
         self.key = analysis_key(settings)
         self._lock = threading.Lock()
+        self.pool = AnalysisPool(self.analysis, worker_count(settings.value("ANALYSIS_WORKERS")))
+        # Batches analysed by the pool and not yet written, oldest first; what they touched.
+        self._pending: deque[_Submitted] = deque()
+        self._fed: dict[int, int] = {}  # mailbox id -> highest message id handed to the pool
+        self._carry = TrackReport()
+        self._touched: set[int] = set()
+
+    # -- analysis, fed by the sync -------------------------------------------------------------
+
+    def feed(self, mailbox_id: int) -> None:
+        """Called by the sync after each stored batch: hand the new rows to the pool now.
+
+        The sync goes on fetching on one core while a worker analyses on another; results are
+        written as they come back (at most ``2 x workers`` batches wait, so memory stays
+        bounded). Rows not written by then are found by :meth:`refresh` like any unanalysed
+        row. Without workers this does nothing: :meth:`refresh` analyses in process.
+        """
+        if self.pool.inline:
+            return
+        with self._lock:
+            if not self._fed:
+                self._reset_if_settings_changed()
+            text_since = self._text_since()
+            while True:
+                after = self._fed.get(mailbox_id, 0)
+                submitted = self._submit_next(mailbox_id, after, text_since, FEED_MIN)
+                if submitted is None:
+                    break
+                self._fed[mailbox_id] = submitted
+                self._write_ready(block_above=2 * self.pool.workers)
+
+    def close(self) -> None:
+        """Write what the pool still holds and stop its workers."""
+        with self._lock:
+            self._drain()
+            self.pool.close()
 
     def refresh(self, mailbox_id: int | None = None, recheck_waiting: bool = True) -> TrackReport:
         """Analyse what is new and bring every affected thread up to date.
@@ -180,14 +240,24 @@ class Tracker:
         ``\\Answered`` flag set elsewhere; a sync pass that saw no flag change can skip it.
         """
         with self._lock:
-            report = TrackReport()
             self._reset_if_settings_changed()
-            touched: set[int] = set()
+            self._drain()  # what the sync fed: written before anything is read again
+            self._fed.clear()
+            text_since = self._text_since()
+            after = 0
             while True:
-                done, threads = self._analyse_batch(mailbox_id, report)
-                touched |= threads
-                if not done:
+                # Up to one batch per worker analysed while the next one is read here.
+                while len(self._pending) <= self.pool.workers:
+                    submitted = self._submit_next(mailbox_id, after, text_since, 1)
+                    if submitted is None:
+                        break
+                    after = submitted
+                if not self._pending:
                     break
+                self._write_oldest()
+            self.pool.close()  # idle until the next backlog; a new mail is analysed in process
+            report, self._carry = self._carry, TrackReport()
+            touched, self._touched = self._touched, set()
             self._update_threads(mailbox_id, touched, report, recheck_waiting)
             if report.analysed:
                 log.info(
@@ -199,6 +269,10 @@ class Tracker:
                     },
                 )
             return report
+
+    def _text_since(self) -> datetime | None:
+        days = self.settings.analysis_days
+        return datetime.now(UTC) - timedelta(days=days) if days else None
 
     def _reset_if_settings_changed(self) -> None:
         with transaction(self.factory) as session:
@@ -222,33 +296,87 @@ class Tracker:
                 )
                 mailbox.analysis_key = self.key
 
-    def _analyse_batch(self, mailbox_id: int | None, report: TrackReport) -> tuple[int, set[int]]:
-        touched: set[int] = set()
-        with transaction(self.factory) as session:
-            query = select(Message.id).where(Message.analysis_version < ANALYSIS_VERSION)
+    def _submit_next(
+        self, mailbox_id: int | None, after: int, text_since: datetime | None, at_least: int
+    ) -> int | None:
+        """Read the next unanalysed rows above id ``after`` and hand them to the pool.
+
+        Returns the highest id handed over, or None when fewer than ``at_least`` rows wait.
+        Nothing is claimed here: the claim is made with the results (:meth:`_write`)."""
+        with self.factory() as session:
+            query = select(*_ROW_COLUMNS).where(
+                Message.analysis_version < ANALYSIS_VERSION, Message.id > after
+            )
             if mailbox_id is not None:
                 query = query.where(Message.mailbox_id == mailbox_id)
-            ids = list(session.scalars(query.order_by(Message.id).limit(BATCH)))
-            if not ids:
-                return 0, touched
-            # Claim the batch: a second process analysing at the same time gets other rows.
-            claimed = list(
-                session.scalars(
+            rows = session.execute(query.order_by(Message.id).limit(BATCH)).all()
+        if not rows or len(rows) < at_least:
+            return None
+        metas, items, failed = [], [], []
+        for row in rows:
+            at = row.date or row.internal_date
+            meta = _RowMeta(row.id, row.mailbox_id, row.message_id, at)
+            read_text = text_since is None or (at is not None and at >= text_since)
+            try:
+                item = AnalysisInput(parsed_from_row(row), Direction(row.direction), at, read_text)
+            except Exception as exc:  # one odd row must not stop tracking for the rest
+                failed.append((meta, error_result(exc)))
+                continue
+            metas.append(meta)
+            items.append(item)
+        # A few new messages are analysed here: starting a worker would cost more.
+        inline = not self.pool.started and len(rows) < FEED_MIN
+        future = self.pool.submit(items, inline=inline)
+        self._pending.append(_Submitted(metas, items, future, failed))
+        return int(rows[-1].id)
+
+    def _write_ready(self, block_above: int) -> None:
+        """Write the finished batches at the head of the queue; wait while it is too long."""
+        while self._pending and (
+            self._pending[0].future.done() or len(self._pending) > block_above
+        ):
+            self._write_oldest()
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._write_oldest()
+
+    def _write_oldest(self) -> None:
+        batch = self._pending.popleft()
+        results = self.pool.result(batch.future, batch.items)
+        rows = batch.rows + [meta for meta, _ in batch.failed]
+        self._write(rows, results + [result for _, result in batch.failed])
+
+    def _write(self, rows: Sequence[_RowMeta], found: Sequence[MessageAnalysis]) -> None:
+        """Claim the rows and store their results in one transaction.
+
+        The claim (``analysis_version`` raised only where it is still below) makes a row
+        analysed by two processes at once written by one of them only; a crash before the
+        commit leaves the whole batch unanalysed for the next pass."""
+        report = self._carry
+        with transaction(self.factory) as session:
+            claimed = {
+                row_id: thread_id
+                for row_id, thread_id in session.execute(
                     update(Message)
-                    .where(Message.id.in_(ids), Message.analysis_version < ANALYSIS_VERSION)
+                    .where(
+                        Message.id.in_([r.id for r in rows]),
+                        Message.analysis_version < ANALYSIS_VERSION,
+                    )
                     .values(analysis_version=ANALYSIS_VERSION)
-                    .returning(Message.id)
+                    .returning(Message.id, Message.thread_id)
                     .execution_options(synchronize_session=False)
                 )
-            )
+            }
             if not claimed:
-                return len(ids), touched
-            rows = session.execute(select(*_ROW_COLUMNS).where(Message.id.in_(claimed))).all()
-            results = []
-            days = self.settings.analysis_days
-            text_since = datetime.now(UTC) - timedelta(days=days) if days else None
-            for row, result in zip(rows, self._analyse_rows(rows, text_since), strict=True):
-                results.append(
+                return
+            values = []
+            for row, result in zip(rows, found, strict=True):
+                if row.id not in claimed:
+                    continue
+                if result.category == "error":
+                    log.warning("could not analyse message %s: %s", row.message_id, result.reason)
+                values.append(
                     {
                         "row_id": row.id,
                         "v_needs_reply": result.needs_reply,
@@ -260,41 +388,16 @@ class Tracker:
                     }
                 )
                 report.analysed += 1
-                if row.thread_id is not None:
-                    touched.add(row.thread_id)
+                thread_id = claimed[row.id]  # now: a later batch may have merged its thread
+                if thread_id is not None:
+                    self._touched.add(thread_id)
                 if result.promises:
-                    report.promises_found += self._save_promises(session, row, result)
-            session.connection().execute(_RESULT_UPDATE, results)
-        return len(ids), touched
+                    report.promises_found += self._save_promises(session, row, thread_id, result)
+            session.connection().execute(_RESULT_UPDATE, values)
 
-    def _analyse_rows(
-        self, rows: Sequence[Any], text_since: datetime | None
-    ) -> list[MessageAnalysis]:
-        """The batch in one call (one language-model pass); one message at a time if it fails,
-        so that one odd message is logged and marked while the others are still analysed."""
-        try:
-            items = []
-            for row in rows:
-                at = row.date or row.internal_date
-                read_text = text_since is None or (at is not None and at >= text_since)
-                items.append(
-                    AnalysisInput(parsed_from_row(row), Direction(row.direction), at, read_text)
-                )
-            return analyze_messages(items, self.analysis)
-        except Exception:  # find the odd one out below
-            return [self._analyse_row(row, text_since) for row in rows]
-
-    def _analyse_row(self, row: Any, text_since: datetime | None) -> MessageAnalysis:
-        try:
-            direction = Direction(row.direction)
-            at = row.date or row.internal_date
-            read_text = text_since is None or (at is not None and at >= text_since)
-            return analyze_message(parsed_from_row(row), direction, at, self.analysis, read_text)
-        except Exception as exc:  # one odd message must not stop tracking for the rest
-            log.warning("could not analyse message %s: %s", row.message_id, exc)
-            return MessageAnalysis(False, "error", f"not analysed: {exc}", None, None, (), ())
-
-    def _save_promises(self, session: Session, row: Any, result: MessageAnalysis) -> int:
+    def _save_promises(
+        self, session: Session, row: _RowMeta, thread_id: int | None, result: MessageAnalysis
+    ) -> int:
         renegotiation = session.scalar(
             select(Draft.id).where(
                 Draft.message_id == row.message_id, Draft.kind == "renegotiation"
@@ -310,7 +413,7 @@ class Tracker:
                 )
             )
         }
-        made_at = row.date or row.internal_date
+        made_at = row.made_at
         added = 0
         for found in result.promises:
             text = found.text[:PROMISE_TEXT_MAX]
@@ -319,7 +422,7 @@ class Tracker:
             session.add(
                 Promise(
                     mailbox_id=row.mailbox_id,
-                    thread_id=row.thread_id,
+                    thread_id=thread_id,
                     message_row_id=row.id,
                     text=text,
                     made_at=made_at,
