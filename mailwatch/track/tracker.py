@@ -244,16 +244,21 @@ class Tracker:
             self._drain()  # what the sync fed: written before anything is read again
             self._fed.clear()
             text_since = self._text_since()
-            after = 0
+            after, exhausted = 0, False
             while True:
                 # Up to one batch per worker analysed while the next one is read here.
-                while len(self._pending) <= self.pool.workers:
+                while not exhausted and len(self._pending) <= self.pool.workers:
                     submitted = self._submit_next(mailbox_id, after, text_since, 1)
-                    if submitted is None:
-                        break
-                    after = submitted
+                    exhausted = submitted is None
+                    after = submitted or after
                 if not self._pending:
                     break
+                if not exhausted and self.pool.started and not self._pending[0].future.done():
+                    # The sync is over: this core analyses a batch too instead of waiting.
+                    submitted = self._submit_next(mailbox_id, after, text_since, 1, inline=True)
+                    exhausted = submitted is None
+                    after = submitted or after
+                    continue
                 self._write_oldest()
             self.pool.close()  # idle until the next backlog; a new mail is analysed in process
             report, self._carry = self._carry, TrackReport()
@@ -297,7 +302,12 @@ class Tracker:
                 mailbox.analysis_key = self.key
 
     def _submit_next(
-        self, mailbox_id: int | None, after: int, text_since: datetime | None, at_least: int
+        self,
+        mailbox_id: int | None,
+        after: int,
+        text_since: datetime | None,
+        at_least: int,
+        inline: bool = False,
     ) -> int | None:
         """Read the next unanalysed rows above id ``after`` and hand them to the pool.
 
@@ -325,7 +335,7 @@ class Tracker:
             metas.append(meta)
             items.append(item)
         # A few new messages are analysed here: starting a worker would cost more.
-        inline = not self.pool.started and len(rows) < FEED_MIN
+        inline = inline or (not self.pool.started and len(rows) < FEED_MIN)
         future = self.pool.submit(items, inline=inline)
         self._pending.append(_Submitted(metas, items, future, failed))
         return int(rows[-1].id)

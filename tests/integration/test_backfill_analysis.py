@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mailwatch.track import tracker as tracker_module
 from mailwatch.track.tracker import FEED_MIN, Tracker
 from tests.helpers import Harness, make_settings, sqlite_url
@@ -118,13 +120,17 @@ def test_sync_once_with_the_pool_stores_what_one_process_stores(imap_user, tmp_p
     assert got == want
 
 
+class Crash(BaseException):
+    """The process dying: nothing below the sync catches it."""
+
+
 def test_pool_fed_by_the_sync_then_a_crash_loses_and_duplicates_nothing(
     imap_user, tmp_path, monkeypatch
 ):
-    # Batches of 100 rows: more than the pool may hold (2 per worker), so the sync writes the
-    # oldest results while it runs, and some are still in the worker when it ends.
+    # Every stored batch is handed to the worker at once, 100 rows at most per batch: more
+    # than the pool holds (2 per worker), so results are written while the sync runs.
     monkeypatch.setattr(tracker_module, "BATCH", 100)
-    monkeypatch.setattr(tracker_module, "FEED_MIN", 50)
+    monkeypatch.setattr(tracker_module, "FEED_MIN", 1)
     total = _load(imap_user)
     want = _reference(imap_user, tmp_path)
 
@@ -132,27 +138,38 @@ def test_pool_fed_by_the_sync_then_a_crash_loses_and_duplicates_nothing(
     run.mkdir()
     settings = make_settings(imap_user, sqlite_url(run), analysis_workers="1", **EXTRA)
     h = Harness(settings)
+    write = Tracker._write
+    written: list[int] = []
+
+    def dies_at_the_third_write(self: Tracker, rows, found) -> None:
+        if len(written) == 2:
+            assert self._pending  # more batches analysed or in the worker, never written
+            raise Crash
+        write(self, rows, found)
+        written.append(len(rows))
+
+    monkeypatch.setattr(Tracker, "_write", dies_at_the_third_write)
     try:
         h.syncer.after_batch = h.tracker.feed  # as `sync --once` and `run` wire it
-        h.syncer.sync_once()
-        assert h.tracker.pool.started  # the worker analysed while the sync fetched
-        # The rest (fewer than FEED_MIN rows wait) handed over too, as if a batch had come in.
-        monkeypatch.setattr(tracker_module, "FEED_MIN", 1)
-        h.tracker.feed(h.syncer.mailbox_id)
-        assert h.tracker._pending  # analysed or being analysed in the worker, not written
+        with pytest.raises(Crash):
+            h.syncer.sync_once()
+        h.tracker.pool.close()  # the worker goes with the process
+        monkeypatch.setattr(Tracker, "_write", write)
         with sqlite3.connect(run / "mailwatch.db") as conn:
-            written = conn.execute("SELECT count(*) FROM messages WHERE analysis_version = 2")
-            partly = written.fetchone()[0]
-        assert 0 < partly < total  # some results written during the pass, not all
-        # The crash: the process dies with batches analysed but not written.
-        h.tracker.pool.close()
-        h.tracker._pending.clear()
-        # The next start finds the rows still unanalysed and analyses each of them once.
-        again = Tracker(h.factory, settings)
-        report = again.refresh()
-        assert report.analysed == total - partly
-        again.close()
-        assert again.refresh().analysed == 0  # nothing left, nothing analysed twice
+            stored = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+            done = conn.execute("SELECT count(*) FROM messages WHERE analysis_version = 2")
+            partly = done.fetchone()[0]
+        assert partly == sum(written) and 0 < partly < stored
+        # The next run syncs the rest and analyses every row not written, each once.
+        again = Harness(settings)
+        try:
+            again.syncer.after_batch = again.tracker.feed
+            again.syncer.sync_once()
+            report = again.tracker.refresh()
+            assert report.analysed == total - partly
+            assert again.tracker.refresh().analysed == 0  # nothing left, nothing twice
+        finally:
+            again.close()
     finally:
         h.close()
     got = _snapshot(run / "mailwatch.db")
