@@ -209,9 +209,10 @@ class Tracker:
         """Called by the sync after each stored batch: hand the new rows to the pool now.
 
         The sync goes on fetching on one core while a worker analyses on another; results are
-        written as they come back (at most ``2 x workers`` batches wait, so memory stays
-        bounded). Rows not written by then are found by :meth:`refresh` like any unanalysed
-        row. Without workers this does nothing: :meth:`refresh` analyses in process.
+        written as they come back. At most ``2 x workers`` batches wait (memory stays bounded)
+        and the sync never waits for them: when the workers are behind, the new rows are left
+        for :meth:`refresh`, which reads every unanalysed row and analyses on all cores once
+        the sync is over. Without workers this does nothing.
         """
         if self.pool.inline:
             return
@@ -220,12 +221,14 @@ class Tracker:
                 self._reset_if_settings_changed()
             text_since = self._text_since()
             while True:
+                self._write_ready()
+                if len(self._pending) >= 2 * self.pool.workers:
+                    break  # the workers are behind: never slow the sync, refresh() reads these
                 after = self._fed.get(mailbox_id, 0)
                 submitted = self._submit_next(mailbox_id, after, text_since, FEED_MIN)
                 if submitted is None:
                     break
                 self._fed[mailbox_id] = submitted
-                self._write_ready(block_above=2 * self.pool.workers)
 
     def close(self) -> None:
         """Write what the pool still holds and stop its workers."""
@@ -340,11 +343,9 @@ class Tracker:
         self._pending.append(_Submitted(metas, items, future, failed))
         return int(rows[-1].id)
 
-    def _write_ready(self, block_above: int) -> None:
-        """Write the finished batches at the head of the queue; wait while it is too long."""
-        while self._pending and (
-            self._pending[0].future.done() or len(self._pending) > block_above
-        ):
+    def _write_ready(self) -> None:
+        """Write the finished batches at the head of the queue (without waiting)."""
+        while self._pending and self._pending[0].future.done():
             self._write_oldest()
 
     def _drain(self) -> None:
