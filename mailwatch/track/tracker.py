@@ -46,6 +46,9 @@ from mailwatch.track.pool import AnalysisPool, error_result, worker_count
 log = logging.getLogger(__name__)
 
 BATCH = 500
+# Messages per analysis batch: small enough that the batches in flight (2 per worker, their
+# texts in both processes) stay a few MB, large enough for one language-model pass to pay.
+ANALYSE_BATCH = 250
 # The sync hands rows to the pool once this many wait (a backfill); a few new messages are
 # analysed in process by the refresh after the pass, with no worker to start.
 FEED_MIN = 200
@@ -322,7 +325,7 @@ class Tracker:
             )
             if mailbox_id is not None:
                 query = query.where(Message.mailbox_id == mailbox_id)
-            rows = session.execute(query.order_by(Message.id).limit(BATCH)).all()
+            rows = session.execute(query.order_by(Message.id).limit(ANALYSE_BATCH)).all()
         if not rows or len(rows) < at_least:
             return None
         metas, items, failed = [], [], []

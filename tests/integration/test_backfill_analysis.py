@@ -129,7 +129,7 @@ def test_pool_fed_by_the_sync_then_a_crash_loses_and_duplicates_nothing(
 ):
     # Every stored batch is handed to the worker at once, 100 rows at most per batch, so
     # results are written in several transactions, during the sync and after it.
-    monkeypatch.setattr(tracker_module, "BATCH", 100)
+    monkeypatch.setattr(tracker_module, "ANALYSE_BATCH", 100)
     monkeypatch.setattr(tracker_module, "FEED_MIN", 1)
     total = _load(imap_user)
     want = _reference(imap_user, tmp_path)
