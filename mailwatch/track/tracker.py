@@ -98,7 +98,11 @@ def _addresses(values: Iterable[Any] | None) -> tuple[Address, ...]:
 
 
 def parsed_from_row(row: Any) -> ParsedMessage:
-    """Rebuild what the classifier reads from a stored row (the sync keeps all of it)."""
+    """Rebuild what the analysers read from a stored row.
+
+    They read the new text only, never the whole stored prefix (``text``), so it is not read
+    back nor sent to the analysis workers: half the bytes per message
+    (``tests/unit/test_analysis_pool.py`` proves the results do not depend on it)."""
     sender = Address(row.from_name or "", row.from_email) if row.from_email else None
     return ParsedMessage(
         message_id=row.message_id,
@@ -112,7 +116,7 @@ def parsed_from_row(row: Any) -> ParsedMessage:
         date=row.date,
         content_type=row.content_type or "text/plain",
         markers=dict(row.markers or {}),
-        text=row.text_prefix or "",
+        text="",
         new_text=row.new_text or "",
     )
 
@@ -151,7 +155,6 @@ _ROW_COLUMNS = (
     Message.reply_to,
     Message.content_type,
     Message.markers,
-    Message.text_prefix,
     Message.new_text,
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -123,3 +124,13 @@ def test_settings_travel_to_the_worker(workers: int):
         pool.close()
     assert result == analyze_message(msg, Direction.INBOUND, msg.date, SETTINGS)
     assert result.needs_reply is False  # our own address: nobody waits for us
+
+
+def test_the_analysers_never_read_the_whole_text():
+    """The tracker sends the new text only (``parsed_from_row`` leaves ``text`` empty)."""
+    items = _inputs()
+    without = [
+        AnalysisInput(replace(i.msg, text=""), i.direction, i.at, i.read_text) for i in items
+    ]
+    assert any(i.msg.text != i.msg.new_text for i in items)
+    assert _one_by_one(without) == _one_by_one(items)
