@@ -101,7 +101,7 @@ def parsed_from_row(row: Any) -> ParsedMessage:
     """Rebuild what the analysers read from a stored row.
 
     They read the new text only, never the whole stored prefix (``text``), so it is not read
-    back nor sent to the analysis workers: half the bytes per message
+    back nor sent to the analysis workers, up to TEXT_PREFIX_BYTES less per message
     (``tests/unit/test_analysis_pool.py`` proves the results do not depend on it)."""
     sender = Address(row.from_name or "", row.from_email) if row.from_email else None
     return ParsedMessage(
