@@ -28,6 +28,7 @@ the ``.prof`` next to the JSON (and prints the top functions).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -37,12 +38,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.servers
@@ -105,10 +109,30 @@ class Run:
     wall_s: float
     user_s: float
     sys_s: float
-    max_rss_mb: float
+    max_rss_mb: float  # the largest single process (wait4's ru_maxrss)
     returncode: int
     loadavg: tuple[float, float] = (0.0, 0.0)
+    tree_rss_mb: float = 0.0  # peak of the sum over the process and its workers (sampled)
     detail: dict[str, object] = field(default_factory=dict)
+
+
+def _sample_tree_rss(pid: int, done: threading.Event, peak: list[int]) -> None:
+    """The highest sum of RSS over the process and its descendants (the analysis workers),
+    sampled every 0.1 s: ``time``'s max RSS is only the largest single process."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return
+    while not done.wait(0.1):
+        total = 0
+        try:
+            procs = root.children(recursive=True)
+        except psutil.Error:
+            break
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        peak[0] = max(peak[0], total)
 
 
 def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tuple[Run, str]:
@@ -117,10 +141,24 @@ def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tup
     full = [TIME_BIN, "-f", TIME_FORMAT, "-o", str(stats), *cmd]
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    proc = subprocess.run(
-        full, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
+    child = subprocess.Popen(
+        full,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    tree_peak = [0]
+    done = threading.Event()
+    sampler = threading.Thread(target=_sample_tree_rss, args=(child.pid, done, tree_peak))
+    sampler.start()
+    stdout, stderr = child.communicate()
     wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    proc = subprocess.CompletedProcess(full, child.returncode, stdout, stderr)
     output = proc.stdout + proc.stderr
     lines = [ln for ln in stats.read_text().splitlines() if ln.strip()]
     # If the child died of a signal, time writes "Command terminated by signal" first.
@@ -132,6 +170,7 @@ def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tup
         user_s=float(user),
         sys_s=float(system),
         max_rss_mb=round(int(rss_kib) / 1024, 1),
+        tree_rss_mb=round(tree_peak[0] / 2**20, 1),
         returncode=proc.returncode,
         # Other work on the machine skews timings: keep the 1-minute load around each run.
         loadavg=(round(load_before, 2), round(os.getloadavg()[0], 2)),
@@ -166,15 +205,17 @@ def child_env() -> dict[str, str]:
     return env
 
 
-# `mailwatch sync --once` refreshes thread tracking after the sync pass. --no-tracking
-# stubs that step out, to time the sync engine alone (start-up included).
+# `mailwatch sync --once` analyses new mail while it syncs (start_tracking: the tracker the
+# sync feeds) and refreshes thread tracking after the pass. --no-tracking stubs both out, to
+# time the sync engine alone (start-up included).
 _NO_TRACKING = """
 import sys
 import mailwatch.cli as cli
 import mailwatch.cli.sync as sync_cli
-if not hasattr(sync_cli, "refresh_tracking"):
-    sys.exit("bench --no-tracking: mailwatch.cli.sync.refresh_tracking is gone; update bench/backfill.py")
-sync_cli.refresh_tracking = lambda *args, **kwargs: None
+for name in ("start_tracking", "refresh_tracking"):
+    if not hasattr(sync_cli, name):
+        sys.exit(f"bench --no-tracking: mailwatch.cli.sync.{name} is gone; update bench/backfill.py")
+    setattr(sync_cli, name, lambda *args, **kwargs: None)
 sys.argv[0] = "mailwatch"
 sys.exit(cli.main())
 """
@@ -193,9 +234,12 @@ def write_env(
     db: Path,
     analysis_days: int | None = None,
     shipped_defaults: bool = False,
+    analysis_workers: str | None = None,
 ) -> None:
     """``shipped_defaults``: no BACKFILL_DAYS either (a new user's first sync: 30 days)."""
     extra = [] if analysis_days is None else [f"MAILWATCH_ANALYSIS_DAYS={analysis_days}"]
+    if analysis_workers is not None:
+        extra.append(f"MAILWATCH_ANALYSIS_WORKERS={analysis_workers}")
     if not shipped_defaults:
         extra.append("MAILWATCH_BACKFILL_DAYS=0")
     path.write_text(
@@ -251,6 +295,21 @@ def count_maildir(maildir: Path) -> int:
     )
 
 
+def count_db_analysed(db: Path) -> dict[str, int] | None:
+    """Messages analysed (every one should be), and how many had their text read."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db) as conn:
+            done, language = conn.execute(
+                "SELECT count(*), count(language) FROM messages WHERE analysis_version > 0"
+            ).fetchone()
+            total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+    except sqlite3.Error:
+        return None
+    return {"messages": int(total), "analysed": int(done), "with_language": int(language)}
+
+
 def count_db_messages(db: Path) -> int | None:
     import sqlite3
 
@@ -283,6 +342,11 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("analysis: promises", "mailwatch/core/promises/engine.py", "detect_promises"),
     ("analysis: warning signs", "mailwatch/core/warning_signs.py", "detect_text_signs"),
     ("tracking: thread states", "mailwatch/track/tracker.py", "_update_threads"),
+    # With analysis workers the analysers above run in another process (not profiled; the
+    # main process takes a share once the sync is over): here it waits for results and
+    # writes them. Reading rows for the workers stays in "other".
+    ("analysis: writing results", "mailwatch/track/tracker.py", "_write"),
+    ("analysis: waiting for the workers", "mailwatch/track/pool.py", "result"),
 )
 
 
@@ -409,6 +473,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "INTERNALDATE; mailwatch then runs with the shipped defaults (BACKFILL_DAYS=30, "
         "ANALYSIS_DAYS=90), so every message is fetched and its text analysed",
     )
+    parser.add_argument(
+        "--analysis-workers",
+        default=None,
+        help="MAILWATCH_ANALYSIS_WORKERS for mailwatch (default: its own, auto)",
+    )
+    parser.add_argument(
+        "--compare-inline",
+        action="store_true",
+        help="each round, also time mailwatch with ANALYSIS_WORKERS=0 (all in one process)",
+    )
     args = parser.parse_args(argv)
 
     if os.geteuid() != 0:
@@ -463,39 +537,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["load_seconds"] = round(load_s, 2)
 
         last_env: Path | None = None
+        # (a) mailwatch as configured; (a') with --compare-inline also in one process
+        variants = [("mailwatch", args.analysis_workers)]
+        if args.compare_inline:
+            variants.append(("mailwatch-1proc", "0"))
         for rnd in range(1, args.rounds + 1):
-            # (a) mailwatch into a fresh SQLite database
-            rdir = work / f"mailwatch-{rnd}"
-            rdir.mkdir()
-            db = rdir / "mailwatch.db"
-            envf = rdir / "bench.env"
-            write_env(envf, account, db, args.analysis_days, args.recent is not None)
-            init = subprocess.run(
-                [*mw, "--env-file", str(envf), "init"],
-                cwd=rdir,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            if init.returncode != 0:
-                raise SystemExit(f"mailwatch init failed:\n{init.stdout}{init.stderr}")
-            run, out = timed(
-                [*mw, "--env-file", str(envf), "sync", "--once"], rdir, env, f"mw{rnd}"
-            )
-            run.tool, run.round = "mailwatch", rnd
-            run.detail = parse_report(out)
-            run.detail["stored_locations"] = count_db_messages(db)
-            run.detail["db_mb"] = round(
-                sum(p.stat().st_size for p in rdir.glob("mailwatch.db*")) / 2**20, 1
-            )
-            if run.returncode != 0 or not run.detail.get("parsed"):
-                run.detail["output_tail"] = out[-2000:]
-            runs.append(run)
-            print(
-                f"round {rnd} mailwatch: {run.wall_s:.2f} s wall, {run.max_rss_mb} MB RSS, "
-                f"{run.detail.get('new')} new, {run.detail.get('imap_commands')} commands"
-            )
-            last_env = envf
+            for tool, workers in variants:
+                rdir = work / f"{tool}-{rnd}"
+                rdir.mkdir()
+                db = rdir / "mailwatch.db"
+                envf = rdir / "bench.env"
+                write_env(envf, account, db, args.analysis_days, args.recent is not None, workers)
+                init = subprocess.run(
+                    [*mw, "--env-file", str(envf), "init"],
+                    cwd=rdir,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                if init.returncode != 0:
+                    raise SystemExit(f"mailwatch init failed:\n{init.stdout}{init.stderr}")
+                run, out = timed(
+                    [*mw, "--env-file", str(envf), "sync", "--once"], rdir, env, f"{tool}{rnd}"
+                )
+                run.tool, run.round = tool, rnd
+                run.detail = parse_report(out)
+                run.detail["stored_locations"] = count_db_messages(db)
+                run.detail["analysed"] = count_db_analysed(db)
+                run.detail["db_mb"] = round(
+                    sum(p.stat().st_size for p in rdir.glob("mailwatch.db*")) / 2**20, 1
+                )
+                if run.returncode != 0 or not run.detail.get("parsed"):
+                    run.detail["output_tail"] = out[-2000:]
+                runs.append(run)
+                print(
+                    f"round {rnd} {tool}: {run.wall_s:.2f} s wall, {run.user_s:.1f} s user, "
+                    f"{run.max_rss_mb} MB RSS ({run.tree_rss_mb} MB with its workers), "
+                    f"load {run.loadavg}, {run.detail.get('new')} new, "
+                    f"{run.detail.get('analysed')} analysed, "
+                    f"{run.detail.get('imap_commands')} commands"
+                )
+                if tool == "mailwatch":
+                    last_env = envf
+                else:
+                    shutil.rmtree(rdir, ignore_errors=True)
 
             # (b) mbsync into a fresh empty Maildir
             mdir = work / f"mbsync-{rnd}"
@@ -511,6 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs.append(run)
             print(
                 f"round {rnd} mbsync:    {run.wall_s:.2f} s wall, {run.max_rss_mb} MB RSS, "
+                f"load {run.loadavg}, "
                 f"{run.detail['messages_on_disk']} messages on disk"
             )
             shutil.rmtree(maildir, ignore_errors=True)  # keep the disk footprint small
@@ -533,7 +619,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             pdir.mkdir()
             db = pdir / "mailwatch.db"
             envf = pdir / "bench.env"
-            write_env(envf, account, db, args.analysis_days, args.recent is not None)
+            write_env(
+                envf,
+                account,
+                db,
+                args.analysis_days,
+                args.recent is not None,
+                args.analysis_workers,
+            )
             subprocess.run(
                 [*mw, "--env-file", str(envf), "init"],
                 cwd=pdir,
@@ -586,6 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     mw_runs = [r for r in runs if r.tool == "mailwatch" and r.returncode == 0]
     mb_runs = [r for r in runs if r.tool == "mbsync" and r.returncode == 0]
+    one_runs = [r for r in runs if r.tool == "mailwatch-1proc" and r.returncode == 0]
     mw_med = median([r.wall_s for r in mw_runs])
     mb_med = median([r.wall_s for r in mb_runs])
     # The sync pass alone, as mailwatch reports it ("... in N s"): without start-up and
@@ -603,7 +697,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mailwatch_sync_pass_median_s": sync_med,
         "ratio_sync_pass_over_mbsync": round(sync_med / mb_med, 2) if mb_runs and synced else None,
         "mailwatch_peak_rss_mb": max((r.max_rss_mb for r in mw_runs), default=None),
+        "mailwatch_peak_tree_rss_mb": max((r.tree_rss_mb for r in mw_runs), default=None),
         "mbsync_peak_rss_mb": max((r.max_rss_mb for r in mb_runs), default=None),
+        "mailwatch_1proc_wall_median_s": median([r.wall_s for r in one_runs]) if one_runs else None,
         "no_change_poll_imap_commands": poll.detail.get("imap_commands"),
         "no_change_poll_wall_s": poll.wall_s,
         "targets": {
@@ -621,15 +717,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_path.write_text(json.dumps(result, indent=2) + "\n")
 
     print()
-    print(f"{'tool':<10} {'round':>5} {'wall s':>8} {'user s':>8} {'sys s':>7} {'RSS MB':>8}  ok")
+    print(
+        f"{'tool':<10} {'round':>5} {'wall s':>8} {'user s':>8} {'sys s':>7} {'RSS MB':>8} "
+        f"{'tree MB':>8} {'load':>11}  ok"
+    )
     for r in runs:
         ok = "yes" if r.returncode == 0 else f"exit {r.returncode}"
         print(
             f"{r.tool:<10} {r.round:>5} {r.wall_s:>8.2f} {r.user_s:>8.2f} {r.sys_s:>7.2f} "
-            f"{r.max_rss_mb:>8.1f}  {ok}"
+            f"{r.max_rss_mb:>8.1f} {r.tree_rss_mb:>8.1f} {r.loadavg[0]:>5.2f}-{r.loadavg[1]:<5.2f}  {ok}"
         )
     print()
     print(f"mailwatch median wall: {mw_med:.2f} s   mbsync median wall: {mb_med:.2f} s")
+    if one_runs:
+        one_med = median([r.wall_s for r in one_runs])
+        print(f"mailwatch in one process (ANALYSIS_WORKERS=0): {one_med:.2f} s median wall")
     if summary["ratio_mailwatch_over_mbsync"] is not None:
         print(
             f"ratio mailwatch/mbsync: {summary['ratio_mailwatch_over_mbsync']:.2f}x "
@@ -641,7 +743,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{summary['ratio_sync_pass_over_mbsync']:.2f}x mbsync"
         )
     print(
-        f"peak RSS: mailwatch {summary['mailwatch_peak_rss_mb']} MB (target <= 150 MB), "
+        f"peak RSS: mailwatch {summary['mailwatch_peak_rss_mb']} MB (target <= 150 MB; "
+        f"{summary['mailwatch_peak_tree_rss_mb']} MB summed over its processes), "
         f"mbsync {summary['mbsync_peak_rss_mb']} MB"
     )
     print(

@@ -268,6 +268,13 @@ def _int_range(low: int, high: int) -> Callable[[str], int]:
     return convert
 
 
+def _workers(value: str) -> int | None:
+    """``auto`` (None: decided from the CPU count) or a number of worker processes."""
+    if value.strip().lower() == "auto":
+        return None
+    return _int_range(0, 4)(value)
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     def convert(value: str) -> str:
         if value.lower() not in choices:
@@ -755,6 +762,10 @@ SETTINGS: tuple[Setting, ...] = (
             N_("Read the text of messages newer than this for language, promises, requested "
             "deadlines and warning signs (0 = all history); older mail is classified from its "
             "headers."), TUNING, parse=_int_range(0, 36500), unit=N_("days")),
+    Setting("ANALYSIS_WORKERS", "auto", N_("auto | whole number 0-4"),
+            N_("Processes that analyse message text (language, deadlines, promises, warning "
+               "signs) beside the sync during a backfill: auto is one fewer than the CPU cores; 0 "
+               "analyses in the main process."), TUNING, parse=_workers),
     Setting("FETCH_BATCH", "500", N_("whole number 10-5000"),
             N_("Messages per FETCH batch (and per checkpointed transaction)."), TUNING,
             parse=_int_range(10, 5000)),

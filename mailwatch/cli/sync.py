@@ -17,7 +17,9 @@ from mailwatch.i18n import _
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["refresh_tracking", "sync"]
+    from mailwatch.track.tracker import Tracker
+
+__all__ = ["refresh_tracking", "start_tracking", "sync"]
 
 
 def sync(
@@ -43,6 +45,7 @@ def sync(
     owner = lease.new_owner_id()
     ttl = timedelta(seconds=cfg.value("LEASE_TTL"))
     failed = False
+    tracker = start_tracking(cfg, store.factory)
     for target in targets:
         # The mailbox's lease, like a worker's: never two writers on one mailbox.
         name = lease.mailbox_lease(target.name)
@@ -62,7 +65,13 @@ def sync(
             continue
         renewing = lease.Renewer(store.factory, name, owner, ttl, held.generation)
         with progress_reporter(console, target.name) as progress, renewing:
-            syncer = MailboxSync(cfg, target, store, progress=progress)
+            syncer = MailboxSync(
+                cfg,
+                target,
+                store,
+                progress=progress,
+                after_batch=tracker.feed if tracker is not None else None,
+            )
             fence = lease.Fence(name, owner, held.generation, ttl.total_seconds())
             store.fence(syncer.mailbox_id, fence)
             try:
@@ -101,15 +110,29 @@ def sync(
             highlight=False,
             soft_wrap=True,  # one line even when piped, for scripts that parse it
         )
-    refresh_tracking(cfg, store.factory)
+    refresh_tracking(cfg, store.factory, tracker)
     if cfg.drafts_to_mailbox:
         reconcile_all(store.factory, cfg, datetime.now(UTC))
     if failed:
         raise typer.Exit(1)
 
 
-def refresh_tracking(cfg: Settings, factory: sessionmaker[Session]) -> None:
+def start_tracking(cfg: Settings, factory: sessionmaker[Session]) -> Tracker | None:
+    """The tracker the sync feeds while it runs: new mail is analysed on another core as
+    soon as each batch is stored (bench/backfill.py stubs this out with --no-tracking)."""
+    from mailwatch.track.tracker import Tracker  # lazy: keeps --help fast
+
+    return Tracker(factory, cfg)
+
+
+def refresh_tracking(
+    cfg: Settings, factory: sessionmaker[Session], tracker: Tracker | None = None
+) -> None:
     """Thread states, promises and drafts after new mail (bench/backfill.py stubs it out)."""
     from mailwatch.track.tracker import Tracker  # lazy: keeps --help fast
 
-    Tracker(factory, cfg).refresh()
+    tracker = tracker or Tracker(factory, cfg)
+    try:
+        tracker.refresh()
+    finally:
+        tracker.close()

@@ -46,6 +46,8 @@ def fold(text: str, *, keep_offsets: bool = False, casefold: bool = True) -> str
     ``casefold=False`` only strips the accents ("María" -> "Maria"); it applies to the first
     variant (the second always lower-cases).
     """
+    if text.isascii():  # most mail: no accents to strip, and lower() is the case folding
+        return text.lower() if keep_offsets or casefold else text
     if keep_offsets:
         return "".join(map(_fold_char, text))
     decomposed = unicodedata.normalize("NFKD", text.casefold() if casefold else text)

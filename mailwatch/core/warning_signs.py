@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from mailwatch.core.text import LANGUAGES, split_sentences
 
@@ -435,3 +436,25 @@ def thread_signs(per_message: Sequence[Sequence[WarningSign]]) -> list[WarningSi
         for sign in signs:
             seen.setdefault(sign.kind, sign)
     return list(seen.values())
+
+
+def signs_to_json(signs: Iterable[WarningSign]) -> list[dict[str, Any]]:
+    """Warning signs as they are stored (the threads' ``signs`` column) and printed."""
+    return [
+        {"kind": s.kind.value, "evidence": s.evidence, "message_id": s.message_id} for s in signs
+    ]
+
+
+def signs_from_json(values: Iterable[Any] | None) -> tuple[WarningSign, ...]:
+    """The stored form back as WarningSigns; an entry this version cannot read is skipped."""
+    result = []
+    for item in values or ():
+        if not isinstance(item, dict):
+            continue
+        try:
+            result.append(
+                WarningSign(SignKind(item["kind"]), item["evidence"], item.get("message_id"))
+            )
+        except (KeyError, ValueError, TypeError):
+            continue
+    return tuple(result)

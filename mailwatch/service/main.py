@@ -272,7 +272,8 @@ def run_service(
             wake_checks(running["scheduler"], report)
 
     def start_watcher(mailbox: Any, halt: threading.Event) -> threading.Thread:
-        watcher = MailboxWatcher(MailboxSync(settings, mailbox, store), settings, halt, after_sync)
+        syncer = MailboxSync(settings, mailbox, store, after_batch=tracker.feed)
+        watcher = MailboxWatcher(syncer, settings, halt, after_sync)
         thread = threading.Thread(target=watcher.run, name=f"sync-{mailbox.name}", daemon=True)
         thread.start()
         return thread

@@ -43,6 +43,7 @@ HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(h.upper() for h in
 META_ITEMS = ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODYSTRUCTURE", HEADER_ITEM)
 
 Progress = Callable[[str, int, int], None]  # folder, done, total
+AfterBatch = Callable[[int], None]  # mailbox id; a batch of new messages was just committed
 
 
 @dataclass
@@ -94,7 +95,11 @@ class MailboxSync:
         connection: ImapConnection | None = None,
         progress: Progress | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        after_batch: AfterBatch | None = None,
     ) -> None:
+        """``after_batch``: called after each committed batch of new mail (the tracker's
+        ``feed``, which hands the rows to the analysis workers while the next batch is
+        fetched)."""
         self.settings = settings
         self.mailbox = mailbox
         self.store = store
@@ -103,6 +108,7 @@ class MailboxSync:
         )
         self.progress = progress
         self.now = now
+        self.after_batch = after_batch
         self.mailbox_id = store.ensure_mailbox(mailbox.name, mailbox.imap.username)
         self.roles: dict[str, str] = {}
         # Each folder's EXAMINE answer at its last pass (what the store's checkpoint reflects).
@@ -196,6 +202,11 @@ class MailboxSync:
             report.new += result.stored
             report.relocated += result.relocated
             report.parse_errors += result.parse_errors
+            if result.stored and self.after_batch is not None:
+                try:
+                    self.after_batch(self.mailbox_id)
+                except Exception:  # the rows stay unanalysed: the tracking pass reads them
+                    log.exception("analysis during the sync failed; the tracking pass retries")
             done += len(batch)
             if self.progress:
                 self.progress(folder.name, done, total)

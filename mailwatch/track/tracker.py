@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,8 +28,6 @@ from mailwatch.core.analysis import (
     AnalysisInput,
     AnalysisSettings,
     MessageAnalysis,
-    analyze_message,
-    analyze_messages,
 )
 from mailwatch.core.message import Address, Direction, ParsedMessage
 from mailwatch.core.tracking import (
@@ -38,14 +37,21 @@ from mailwatch.core.tracking import (
     is_colleague_reply,
     track_thread,
 )
-from mailwatch.core.warning_signs import SignKind, WarningSign
+from mailwatch.core.warning_signs import signs_from_json, signs_to_json
 from mailwatch.store.db import transaction
 from mailwatch.store.due import update_due_times
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
+from mailwatch.track.pool import AnalysisPool, error_result, worker_count
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
+# Messages per analysis batch: small enough that the batches in flight (2 per worker, their
+# texts in both processes) stay a few MB, large enough for one language-model pass to pay.
+ANALYSE_BATCH = 250
+# The sync hands rows to the pool once this many wait (a backfill); a few new messages are
+# analysed in process by the refresh after the pass, with no worker to start.
+FEED_MIN = 200
 PROMISE_TEXT_MAX = 1000
 
 
@@ -92,7 +98,11 @@ def _addresses(values: Iterable[Any] | None) -> tuple[Address, ...]:
 
 
 def parsed_from_row(row: Any) -> ParsedMessage:
-    """Rebuild what the classifier reads from a stored row (the sync keeps all of it)."""
+    """Rebuild what the analysers read from a stored row.
+
+    They read the new text only, never the whole stored prefix (``text``), so it is not read
+    back nor sent to the analysis workers, up to TEXT_PREFIX_BYTES less per message
+    (``tests/unit/test_analysis_pool.py`` proves the results do not depend on it)."""
     sender = Address(row.from_name or "", row.from_email) if row.from_email else None
     return ParsedMessage(
         message_id=row.message_id,
@@ -106,27 +116,9 @@ def parsed_from_row(row: Any) -> ParsedMessage:
         date=row.date,
         content_type=row.content_type or "text/plain",
         markers=dict(row.markers or {}),
-        text=row.text_prefix or "",
+        text="",
         new_text=row.new_text or "",
     )
-
-
-def signs_json(signs: Sequence[WarningSign]) -> list[dict[str, Any]]:
-    return [
-        {"kind": s.kind.value, "evidence": s.evidence, "message_id": s.message_id} for s in signs
-    ]
-
-
-def signs_from_json(values: Iterable[Any] | None) -> tuple[WarningSign, ...]:
-    result = []
-    for item in values or ():
-        try:
-            result.append(
-                WarningSign(SignKind(item["kind"]), item["evidence"], item.get("message_id"))
-            )
-        except (KeyError, ValueError, TypeError):
-            continue
-    return tuple(result)
 
 
 _ROW_COLUMNS = (
@@ -145,7 +137,6 @@ _ROW_COLUMNS = (
     Message.reply_to,
     Message.content_type,
     Message.markers,
-    Message.text_prefix,
     Message.new_text,
 )
 
@@ -165,6 +156,27 @@ _RESULT_UPDATE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _RowMeta:
+    """What writing a message's results needs besides the results (its text is not kept)."""
+
+    id: int
+    mailbox_id: int
+    message_id: str | None
+    made_at: datetime | None
+
+
+@dataclass
+class _Submitted:
+    """A batch handed to the pool, not yet written."""
+
+    rows: list[_RowMeta]
+    items: list[AnalysisInput]
+    future: Future[list[MessageAnalysis]]
+    # Rows whose inputs could not even be built: written with the batch, as errors.
+    failed: list[tuple[_RowMeta, MessageAnalysis]]
+
+
 class Tracker:
     def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
         self.factory = factory
@@ -172,6 +184,45 @@ class Tracker:
         self.analysis = analysis_settings(settings)
         self.key = analysis_key(settings)
         self._lock = threading.Lock()
+        self.pool = AnalysisPool(self.analysis, worker_count(settings.value("ANALYSIS_WORKERS")))
+        # Batches analysed by the pool and not yet written, oldest first; what they touched.
+        self._pending: deque[_Submitted] = deque()
+        self._fed: dict[int, int] = {}  # mailbox id -> highest message id handed to the pool
+        self._carry = TrackReport()
+        self._touched: set[int] = set()
+
+    # -- analysis, fed by the sync -------------------------------------------------------------
+
+    def feed(self, mailbox_id: int) -> None:
+        """Called by the sync after each stored batch: hand the new rows to the pool now.
+
+        The sync goes on fetching on one core while a worker analyses on another; results are
+        written as they come back. At most ``2 x workers`` batches wait (memory stays bounded)
+        and the sync never waits for them: when the workers are behind, the new rows are left
+        for :meth:`refresh`, which reads every unanalysed row and analyses on all cores once
+        the sync is over. Without workers this does nothing.
+        """
+        if self.pool.inline:
+            return
+        with self._lock:
+            if not self._fed:
+                self._reset_if_settings_changed()
+            text_since = self._text_since()
+            while True:
+                self._write_ready()
+                if len(self._pending) >= 2 * self.pool.workers:
+                    break  # the workers are behind: never slow the sync, refresh() reads these
+                after = self._fed.get(mailbox_id, 0)
+                submitted = self._submit_next(mailbox_id, after, text_since, FEED_MIN)
+                if submitted is None:
+                    break
+                self._fed[mailbox_id] = submitted
+
+    def close(self) -> None:
+        """Write what the pool still holds and stop its workers."""
+        with self._lock:
+            self._drain()
+            self.pool.close()
 
     def refresh(self, mailbox_id: int | None = None, recheck_waiting: bool = True) -> TrackReport:
         """Analyse what is new and bring every affected thread up to date.
@@ -180,14 +231,29 @@ class Tracker:
         ``\\Answered`` flag set elsewhere; a sync pass that saw no flag change can skip it.
         """
         with self._lock:
-            report = TrackReport()
             self._reset_if_settings_changed()
-            touched: set[int] = set()
+            self._drain()  # what the sync fed: written before anything is read again
+            self._fed.clear()
+            text_since = self._text_since()
+            after, exhausted = 0, False
             while True:
-                done, threads = self._analyse_batch(mailbox_id, report)
-                touched |= threads
-                if not done:
+                # Up to one batch per worker analysed while the next one is read here.
+                while not exhausted and len(self._pending) <= self.pool.workers:
+                    submitted = self._submit_next(mailbox_id, after, text_since, 1)
+                    exhausted = submitted is None
+                    after = submitted or after
+                if not self._pending:
                     break
+                if not exhausted and self.pool.started and not self._pending[0].future.done():
+                    # The sync is over: this core analyses a batch too instead of waiting.
+                    submitted = self._submit_next(mailbox_id, after, text_since, 1, inline=True)
+                    exhausted = submitted is None
+                    after = submitted or after
+                    continue
+                self._write_oldest()
+            self.pool.close()  # idle until the next backlog; a new mail is analysed in process
+            report, self._carry = self._carry, TrackReport()
+            touched, self._touched = self._touched, set()
             self._update_threads(mailbox_id, touched, report, recheck_waiting)
             if report.analysed:
                 log.info(
@@ -199,6 +265,10 @@ class Tracker:
                     },
                 )
             return report
+
+    def _text_since(self) -> datetime | None:
+        days = self.settings.analysis_days
+        return datetime.now(UTC) - timedelta(days=days) if days else None
 
     def _reset_if_settings_changed(self) -> None:
         with transaction(self.factory) as session:
@@ -222,33 +292,90 @@ class Tracker:
                 )
                 mailbox.analysis_key = self.key
 
-    def _analyse_batch(self, mailbox_id: int | None, report: TrackReport) -> tuple[int, set[int]]:
-        touched: set[int] = set()
-        with transaction(self.factory) as session:
-            query = select(Message.id).where(Message.analysis_version < ANALYSIS_VERSION)
+    def _submit_next(
+        self,
+        mailbox_id: int | None,
+        after: int,
+        text_since: datetime | None,
+        at_least: int,
+        inline: bool = False,
+    ) -> int | None:
+        """Read the next unanalysed rows above id ``after`` and hand them to the pool.
+
+        Returns the highest id handed over, or None when fewer than ``at_least`` rows wait.
+        Nothing is claimed here: the claim is made with the results (:meth:`_write`)."""
+        with self.factory() as session:
+            query = select(*_ROW_COLUMNS).where(
+                Message.analysis_version < ANALYSIS_VERSION, Message.id > after
+            )
             if mailbox_id is not None:
                 query = query.where(Message.mailbox_id == mailbox_id)
-            ids = list(session.scalars(query.order_by(Message.id).limit(BATCH)))
-            if not ids:
-                return 0, touched
-            # Claim the batch: a second process analysing at the same time gets other rows.
-            claimed = list(
-                session.scalars(
+            rows = session.execute(query.order_by(Message.id).limit(ANALYSE_BATCH)).all()
+        if not rows or len(rows) < at_least:
+            return None
+        metas, items, failed = [], [], []
+        for row in rows:
+            at = row.date or row.internal_date
+            meta = _RowMeta(row.id, row.mailbox_id, row.message_id, at)
+            read_text = text_since is None or (at is not None and at >= text_since)
+            try:
+                item = AnalysisInput(parsed_from_row(row), Direction(row.direction), at, read_text)
+            except Exception as exc:  # one odd row must not stop tracking for the rest
+                failed.append((meta, error_result(exc)))
+                continue
+            metas.append(meta)
+            items.append(item)
+        # A few new messages are analysed here: starting a worker would cost more.
+        inline = inline or (not self.pool.started and len(rows) < FEED_MIN)
+        future = self.pool.submit(items, inline=inline)
+        self._pending.append(_Submitted(metas, items, future, failed))
+        return int(rows[-1].id)
+
+    def _write_ready(self) -> None:
+        """Write the finished batches at the head of the queue (without waiting)."""
+        while self._pending and self._pending[0].future.done():
+            self._write_oldest()
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._write_oldest()
+
+    def _write_oldest(self) -> None:
+        batch = self._pending.popleft()
+        results = self.pool.result(batch.future, batch.items)
+        rows = batch.rows + [meta for meta, _ in batch.failed]
+        self._write(rows, results + [result for _, result in batch.failed])
+
+    def _write(self, rows: Sequence[_RowMeta], found: Sequence[MessageAnalysis]) -> None:
+        """Claim the rows and store their results in one transaction.
+
+        The claim (``analysis_version`` raised only where it is still below) makes a row
+        analysed by two processes at once written by one of them only; a crash before the
+        commit leaves the whole batch unanalysed for the next pass."""
+        report = self._carry
+        with transaction(self.factory) as session:
+            claimed = {
+                row_id: thread_id
+                for row_id, thread_id in session.execute(
                     update(Message)
-                    .where(Message.id.in_(ids), Message.analysis_version < ANALYSIS_VERSION)
+                    .where(
+                        Message.id.in_([r.id for r in rows]),
+                        Message.analysis_version < ANALYSIS_VERSION,
+                    )
                     .values(analysis_version=ANALYSIS_VERSION)
-                    .returning(Message.id)
+                    .returning(Message.id, Message.thread_id)
                     .execution_options(synchronize_session=False)
                 )
-            )
+            }
             if not claimed:
-                return len(ids), touched
-            rows = session.execute(select(*_ROW_COLUMNS).where(Message.id.in_(claimed))).all()
-            results = []
-            days = self.settings.analysis_days
-            text_since = datetime.now(UTC) - timedelta(days=days) if days else None
-            for row, result in zip(rows, self._analyse_rows(rows, text_since), strict=True):
-                results.append(
+                return
+            values = []
+            for row, result in zip(rows, found, strict=True):
+                if row.id not in claimed:
+                    continue
+                if result.category == "error":
+                    log.warning("could not analyse message %s: %s", row.message_id, result.reason)
+                values.append(
                     {
                         "row_id": row.id,
                         "v_needs_reply": result.needs_reply,
@@ -256,45 +383,20 @@ class Tracker:
                         "v_reason": result.reason[:2000],
                         "v_language": result.language,
                         "v_requested_by": result.requested_by,
-                        "v_signs": signs_json(result.signs) or None,
+                        "v_signs": signs_to_json(result.signs) or None,
                     }
                 )
                 report.analysed += 1
-                if row.thread_id is not None:
-                    touched.add(row.thread_id)
+                thread_id = claimed[row.id]  # now: a later batch may have merged its thread
+                if thread_id is not None:
+                    self._touched.add(thread_id)
                 if result.promises:
-                    report.promises_found += self._save_promises(session, row, result)
-            session.connection().execute(_RESULT_UPDATE, results)
-        return len(ids), touched
+                    report.promises_found += self._save_promises(session, row, thread_id, result)
+            session.connection().execute(_RESULT_UPDATE, values)
 
-    def _analyse_rows(
-        self, rows: Sequence[Any], text_since: datetime | None
-    ) -> list[MessageAnalysis]:
-        """The batch in one call (one language-model pass); one message at a time if it fails,
-        so that one odd message is logged and marked while the others are still analysed."""
-        try:
-            items = []
-            for row in rows:
-                at = row.date or row.internal_date
-                read_text = text_since is None or (at is not None and at >= text_since)
-                items.append(
-                    AnalysisInput(parsed_from_row(row), Direction(row.direction), at, read_text)
-                )
-            return analyze_messages(items, self.analysis)
-        except Exception:  # find the odd one out below
-            return [self._analyse_row(row, text_since) for row in rows]
-
-    def _analyse_row(self, row: Any, text_since: datetime | None) -> MessageAnalysis:
-        try:
-            direction = Direction(row.direction)
-            at = row.date or row.internal_date
-            read_text = text_since is None or (at is not None and at >= text_since)
-            return analyze_message(parsed_from_row(row), direction, at, self.analysis, read_text)
-        except Exception as exc:  # one odd message must not stop tracking for the rest
-            log.warning("could not analyse message %s: %s", row.message_id, exc)
-            return MessageAnalysis(False, "error", f"not analysed: {exc}", None, None, (), ())
-
-    def _save_promises(self, session: Session, row: Any, result: MessageAnalysis) -> int:
+    def _save_promises(
+        self, session: Session, row: _RowMeta, thread_id: int | None, result: MessageAnalysis
+    ) -> int:
         renegotiation = session.scalar(
             select(Draft.id).where(
                 Draft.message_id == row.message_id, Draft.kind == "renegotiation"
@@ -310,7 +412,7 @@ class Tracker:
                 )
             )
         }
-        made_at = row.date or row.internal_date
+        made_at = row.made_at
         added = 0
         for found in result.promises:
             text = found.text[:PROMISE_TEXT_MAX]
@@ -319,7 +421,7 @@ class Tracker:
             session.add(
                 Promise(
                     mailbox_id=row.mailbox_id,
-                    thread_id=row.thread_id,
+                    thread_id=thread_id,
                     message_row_id=row.id,
                     text=text,
                     made_at=made_at,
@@ -470,6 +572,6 @@ def apply_status(thread: Thread, status: ThreadStatus, now: datetime) -> None:
     thread.first_response_business_minutes = status.first_response_business_minutes
     thread.requested_by = status.requested_by
     thread.language = status.language
-    thread.signs = signs_json(status.signs) or None
+    thread.signs = signs_to_json(status.signs) or None
     thread.answered_by = status.answered_by
     thread.tracked_at = now

@@ -30,7 +30,7 @@ from mailwatch.core.tracking import (
     lateness,
     track_thread,
 )
-from mailwatch.core.warning_signs import SignKind, WarningSign
+from mailwatch.core.warning_signs import WarningSign, signs_from_json, signs_to_json
 from mailwatch.errors import UsageError
 from mailwatch.store.models import Mailbox, Message, Thread
 from mailwatch.views.context import View, iso_text
@@ -130,7 +130,7 @@ class ThreadView:
             "first_response_business_minutes": self.first_response_business_minutes,
             "language": self.language,
             "message_ids": list(self.message_ids),
-            "warning_signs": _signs_json(self.warning_signs),
+            "warning_signs": signs_to_json(self.warning_signs),
             "requested_by": iso_text(self.requested_by),
             "answered_by": self.answered_by,
             "snoozed_until": iso_text(self.snoozed_until),
@@ -237,32 +237,6 @@ class ThreadCursor:
     def recency(self) -> tuple[int, int]:
         """The last row's (``_recency`` of its last message, thread id)."""
         return (self.key[-2], -self.key[-1])
-
-
-def _signs_json(signs: Iterable[WarningSign]) -> list[dict[str, Any]]:
-    """Warning signs as stored and printed (the same shape as the tracker writes).
-
-    Here rather than imported from ``track.tracker``: that module loads every text analyser
-    (~120 ms of regex compiling), which a read that only lists threads does not need.
-    """
-    return [
-        {"kind": s.kind.value, "evidence": s.evidence, "message_id": s.message_id} for s in signs
-    ]
-
-
-def _stored_signs(values: Any) -> tuple[WarningSign, ...]:
-    """The signs column back as WarningSigns; an entry this version cannot read is skipped."""
-    result = []
-    for item in values or ():
-        if not isinstance(item, dict):
-            continue
-        try:
-            result.append(
-                WarningSign(SignKind(item["kind"]), item["evidence"], item.get("message_id"))
-            )
-        except (KeyError, ValueError, TypeError):
-            continue
-    return tuple(result)
 
 
 def list_threads(
@@ -508,7 +482,7 @@ def _evaluate(
         language = thread.language
         requested_by = thread.requested_by
         answered_by = thread.answered_by
-        signs = _stored_signs(thread.signs)
+        signs = signs_from_json(thread.signs)
         last_inbound, last_outbound = thread.last_inbound_at, thread.last_outbound_at
         count = thread.message_count
         if thread.id in facts_then:

@@ -24,6 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import cache
 from typing import Protocol
 
 from mailwatch.core.business_time import BusinessCalendar
@@ -76,7 +77,10 @@ _REQUEST: dict[str, re.Pattern[str]] = {k: m.REQUEST for k, m in _RULES.items()}
 # --------------------------------------------------------------------------- date hits
 
 
+@cache
 def _date_rules(lang: str) -> tuple[tuple[re.Pattern[str], Handler], ...]:
+    """Compiled once per language: ``rx`` folds every pattern character by character, which
+    cost more than the matching itself when it ran for every sentence."""
     return tuple((rx(p), h) for p, h in _RULES[lang].DATES)
 
 
@@ -99,6 +103,7 @@ def _find_hits(folded: str, ctx: Ctx) -> list[Hit]:
     return hits
 
 
+@cache
 def _commit_rules(lang: str) -> tuple[re.Pattern[str], ...]:
     return tuple(rx(p) for p in _RULES[lang].COMMIT)
 

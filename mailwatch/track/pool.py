@@ -1,0 +1,168 @@
+"""The text analysis on other cores: a small process pool fed with plain dataclasses.
+
+The sync pass is one core of Python (fetch, parse, store); the analysers (language, requested
+deadlines, promises, warning signs) are another core's worth. :class:`AnalysisPool` runs
+:func:`analyse_batch` in ``ANALYSIS_WORKERS`` worker processes (``auto``: one fewer than the
+CPU cores) so the tracker can hand it a batch as soon as the sync has stored it and go on
+fetching. With no worker (one core, or ``ANALYSIS_WORKERS=0``) the same calls run in the calling
+thread: one code path, two executors.
+
+Workers are started with ``spawn`` (a fresh interpreter: no inherited sockets, SQLite handles
+or watcher threads) and hold nothing but the analysis settings; they never touch the database.
+The results come back to the tracker, which writes them with the same claim-and-commit as
+before, so a crash at any point leaves the rows unanalysed for the next pass, never half
+written.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from mailwatch.core.analysis import (
+    AnalysisInput,
+    AnalysisSettings,
+    MessageAnalysis,
+    analyze_message,
+    analyze_messages,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AnalysisPool", "analyse_batch", "error_result", "worker_count"]
+
+# Most processes this pool starts, whatever the machine: each is a full interpreter with the
+# language models and dateparser's tables (about 70 MB).
+MAX_WORKERS = 4
+
+
+def error_result(exc: BaseException) -> MessageAnalysis:
+    """What a message that could not be analysed is stored with (logged by the tracker)."""
+    return MessageAnalysis(False, "error", f"not analysed: {exc}", None, None, (), ())
+
+
+def analyse_batch(
+    items: Sequence[AnalysisInput], settings: AnalysisSettings
+) -> list[MessageAnalysis]:
+    """The batch in one call (one language-model pass); one message at a time if it fails, so
+    that one odd message is marked as an error while the others are still analysed."""
+    try:
+        return analyze_messages(items, settings)
+    except Exception:  # find the odd one out below
+        results = []
+        for item in items:
+            try:
+                results.append(
+                    analyze_message(item.msg, item.direction, item.at, settings, item.read_text)
+                )
+            except Exception as exc:  # one odd message must not stop the rest
+                results.append(error_result(exc))
+        return results
+
+
+def worker_count(setting: int | None, cpus: int | None = None) -> int:
+    """Worker processes for ``ANALYSIS_WORKERS``: None is ``auto``, one fewer than the cores
+    (the sync keeps one), so 0 (analysis in process) on a single core."""
+    if setting is not None:
+        return max(0, min(setting, MAX_WORKERS))
+    cores = cpus if cpus is not None else (os.cpu_count() or 1)
+    return max(0, min(cores - 1, MAX_WORKERS))
+
+
+# -- in the worker process ---------------------------------------------------------------------
+
+_worker_settings: AnalysisSettings | None = None
+
+
+def _init_worker(settings: AnalysisSettings) -> None:
+    global _worker_settings
+    _worker_settings = settings
+
+
+def _run_in_worker(items: Sequence[AnalysisInput]) -> list[MessageAnalysis]:
+    assert _worker_settings is not None, "worker not initialised"
+    return analyse_batch(items, _worker_settings)
+
+
+# -- in the tracker's process ------------------------------------------------------------------
+
+
+class _InlineExecutor(Executor):
+    """Runs each call at once in the caller's thread: the pool's one-process fallback."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+class AnalysisPool:
+    """Analyses batches in ``workers`` processes (started on first use), or inline with 0.
+
+    A broken pool (a worker killed by the OOM killer, say) is not fatal: that batch and every
+    later one are analysed in the calling process instead, with a warning in the log.
+    """
+
+    def __init__(self, settings: AnalysisSettings, workers: int) -> None:
+        self.settings = settings
+        self.workers = workers
+        self._executor: Executor | None = None
+        self._inline = workers == 0
+
+    @property
+    def inline(self) -> bool:
+        """True when every batch is analysed in the calling process."""
+        return self._inline
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None
+
+    def submit(
+        self, items: Sequence[AnalysisInput], inline: bool = False
+    ) -> Future[list[MessageAnalysis]]:
+        """The batch's results; computed here at once with ``inline`` (or without workers)."""
+        if self._inline or inline:
+            return _InlineExecutor().submit(analyse_batch, items, self.settings)
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.settings,),
+            )
+        try:
+            return self._executor.submit(_run_in_worker, list(items))
+        except (BrokenProcessPool, RuntimeError) as exc:
+            self._give_up(exc)
+            return _InlineExecutor().submit(analyse_batch, items, self.settings)
+
+    def result(
+        self, future: Future[list[MessageAnalysis]], items: Sequence[AnalysisInput]
+    ) -> list[MessageAnalysis]:
+        """The future's results; on a broken pool, the batch again in this process."""
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            self._give_up(exc)
+            return analyse_batch(items, self.settings)
+
+    def _give_up(self, exc: BaseException) -> None:
+        if not self._inline:
+            log.warning("analysis workers stopped (%s); analysing in the main process", exc)
+        self._inline = True
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (they are idle between passes; the next submit starts them)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,176 @@
+"""Analysis on a second core, through a real Dovecot backfill: the stored results are the same
+with the pool on (the sync feeding a worker process) as with everything in one process, and a
+crash between the sync and the writing of results loses nothing and duplicates nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mailwatch.track import tracker as tracker_module
+from mailwatch.track.tracker import FEED_MIN, Tracker
+from tests.helpers import Harness, make_settings, sqlite_url
+from tests.mailsample import corpus_files
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL = sorted((ROOT / "tests" / "data" / "eval").rglob("*.eml"))
+DEMO = sorted((ROOT / "mailwatch" / "demo" / "data").glob("*.eml"))
+_MSGID = re.compile(rb"(?im)^message-id[ \t]*:[ \t]*<([^>]*)>")
+
+# Text of every message is read whatever its date (the samples are years old); small fetch
+# batches so the sync feeds the pool several times.
+EXTRA = {"analysis_days": "0", "fetch_batch": "60", "own_addresses": "sales@example.com"}
+
+
+def _load(account) -> int:
+    """The evaluation set, the demo mail and the real-mail sample in INBOX; the evaluation set
+    again in Sent Items (new Message-IDs), where promises are looked for."""
+    inbox = [*EVAL, *DEMO, *corpus_files()]
+    account.server.bulk_load_maildir(account.username, "INBOX", inbox)
+    sent = [_MSGID.sub(rb"Message-ID: <sent-\1>", p.read_bytes(), count=1) for p in EVAL]
+    account.server.bulk_load_maildir(account.username, "Sent Items", sent)
+    return len(inbox) + len(sent)
+
+
+def _snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """What the tracker stored, keyed by Message-ID (row ids may differ between databases)."""
+    with sqlite3.connect(db) as conn:
+        return {
+            "messages": conn.execute(
+                "SELECT message_id, direction, needs_reply, category, reason, language, "
+                "requested_by, signs, analysis_version FROM messages ORDER BY message_id, id"
+            ).fetchall(),
+            "promises": conn.execute(
+                "SELECT m.message_id, p.text, p.due_at, p.time_given, p.source FROM promises p "
+                "JOIN messages m ON m.id = p.message_row_id ORDER BY 1, 2, 3"
+            ).fetchall(),
+            "threads": conn.execute(
+                "SELECT m.message_id, t.state, t.needs_reply, t.needs_reply_reason, "
+                "t.waiting_since, t.requested_by, t.language, t.signs FROM messages m "
+                "JOIN threads t ON t.id = m.thread_id ORDER BY m.message_id, m.id"
+            ).fetchall(),
+        }
+
+
+def _reference(account, tmp_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """One process, one message batch after another: the path without workers."""
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    h = Harness(make_settings(account, sqlite_url(ref), analysis_workers="0", **EXTRA))
+    try:
+        h.sync()
+        assert not h.tracker.pool.started
+    finally:
+        h.close()
+    return _snapshot(ref / "mailwatch.db")
+
+
+def _check_really_analysed(snap: dict[str, list[tuple[object, ...]]], total: int) -> None:
+    messages = snap["messages"]
+    assert len(messages) == total
+    assert all(row[-1] == 2 for row in messages)  # every message analysed (ANALYSIS_VERSION)
+    assert sum(row[5] is not None for row in messages) > 150  # languages
+    assert any(row[6] for row in messages)  # requested deadlines
+    assert any(row[7] for row in messages)  # warning signs
+    assert len(snap["promises"]) > 5
+    assert not any(row[3] == "error" for row in messages)
+
+
+def test_sync_once_with_the_pool_stores_what_one_process_stores(imap_user, tmp_path):
+    total = _load(imap_user)
+    assert total > 2 * FEED_MIN  # the sync hands rows to the worker during the pass
+    want = _reference(imap_user, tmp_path)
+    _check_really_analysed(want, total)
+
+    # The real command, as a user runs it, with one analysis worker beside the sync.
+    run = tmp_path / "pool"
+    run.mkdir()
+    values = {
+        "DATABASE_URL": f"sqlite:///{run / 'mw.db'}",
+        "IMAP_HOST": imap_user.host,
+        "IMAP_PORT": str(imap_user.port),
+        "IMAP_SECURITY": "none",
+        "IMAP_USERNAME": imap_user.username,
+        "IMAP_PASSWORD": imap_user.password,
+        "BACKFILL_DAYS": "0",
+        "ANALYSIS_WORKERS": "1",
+        **{k.upper(): v for k, v in EXTRA.items()},
+    }
+    env_file = run / "test.env"
+    env_file.write_text("".join(f"MAILWATCH_{k}={v}\n" for k, v in values.items()))
+    env_file.chmod(0o600)
+    for command in (["init"], ["sync", "--once"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "mailwatch", "--env-file", str(env_file), *command],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=run,
+            env={k: v for k, v in os.environ.items() if not k.startswith("MAILWATCH_")},
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{total} new messages" in done.stdout.replace("\n", " "), done.stdout
+    got = _snapshot(run / "mw.db")
+    assert got == want
+
+
+class Crash(BaseException):
+    """The process dying: nothing below the sync catches it."""
+
+
+def test_pool_fed_by_the_sync_then_a_crash_loses_and_duplicates_nothing(
+    imap_user, tmp_path, monkeypatch
+):
+    # Every stored batch is handed to the worker at once, 100 rows at most per batch, so
+    # results are written in several transactions, during the sync and after it.
+    monkeypatch.setattr(tracker_module, "ANALYSE_BATCH", 100)
+    monkeypatch.setattr(tracker_module, "FEED_MIN", 1)
+    total = _load(imap_user)
+    want = _reference(imap_user, tmp_path)
+
+    run = tmp_path / "crash"
+    run.mkdir()
+    settings = make_settings(imap_user, sqlite_url(run), analysis_workers="1", **EXTRA)
+    h = Harness(settings)
+    write = Tracker._write
+    written: list[int] = []
+
+    def dies_at_the_third_write(self: Tracker, rows, found) -> None:
+        if len(written) == 2:
+            raise Crash  # with batches analysed, or in the worker, never written
+        write(self, rows, found)
+        written.append(len(rows))
+
+    monkeypatch.setattr(Tracker, "_write", dies_at_the_third_write)
+    try:
+        h.syncer.after_batch = h.tracker.feed  # as `sync --once` and `run` wire it
+        with pytest.raises(Crash):  # during the sync, or in the tracking pass after it
+            h.syncer.sync_once()
+            h.tracker.refresh()
+        h.tracker.pool.close()  # the worker goes with the process
+        monkeypatch.setattr(Tracker, "_write", write)
+        with sqlite3.connect(run / "mailwatch.db") as conn:
+            stored = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+            done = conn.execute("SELECT count(*) FROM messages WHERE analysis_version = 2")
+            partly = done.fetchone()[0]
+        assert partly == sum(written) and 0 < partly < stored
+        # The next run syncs the rest and analyses every row not written, each once.
+        again = Harness(settings)
+        try:
+            again.syncer.after_batch = again.tracker.feed
+            again.syncer.sync_once()
+            report = again.tracker.refresh()
+            assert report.analysed == total - partly
+            assert again.tracker.refresh().analysed == 0  # nothing left, nothing twice
+        finally:
+            again.close()
+    finally:
+        h.close()
+    got = _snapshot(run / "mailwatch.db")
+    assert got == want
