@@ -296,6 +296,22 @@ def test_message_time_is_never_after_arrival():
     assert message_time(at(23, 11), None) == at(23, 11)
 
 
+def test_a_date_from_before_email_is_not_used():
+    """A spammer's "year 102" would make business time build 1,900 years of tables."""
+    from mailwatch.core.message import message_time
+
+    arrived = at(23, 10)
+    assert message_time(datetime(102, 2, 2, 9, 39, tzinfo=UTC), arrived) is None
+    assert message_time(datetime(1979, 12, 31, 23, 59, tzinfo=UTC), arrived) is None
+    assert message_time(datetime(102, 2, 2, 9, 39), arrived.replace(tzinfo=None)) is None
+    # archived mail is old but real: kept
+    archived = datetime(2002, 3, 1, 12, 0, tzinfo=UTC)
+    assert message_time(archived, arrived) == archived
+    assert message_time(datetime(1980, 1, 1, tzinfo=UTC), arrived) == datetime(
+        1980, 1, 1, tzinfo=UTC
+    )
+
+
 def test_a_client_message_in_the_same_second_as_a_close_reopens_it():
     closed_at = at(23, 10).replace(microsecond=600_000)
     same_second = at(23, 10)  # INTERNALDATE has whole seconds; min(Date, INTERNALDATE)
