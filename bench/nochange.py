@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,34 +30,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.reads import summary as figures  # noqa: E402
+from bench.reads import timed as in_process  # noqa: E402
 from tests.helpers import make_msg  # noqa: E402
 from tests.servers.dovecot import DovecotServer  # noqa: E402
-
-
-def figures(walls: list[float], cpus: list[float] | None = None) -> dict[str, float]:
-    def p95(values: list[float]) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
-
-    out = {
-        "wall_p50_ms": round(statistics.median(walls) * 1000, 1),
-        "wall_p95_ms": round(p95(walls) * 1000, 1),
-    }
-    if cpus:
-        out["cpu_p50_ms"] = round(statistics.median(cpus) * 1000, 1)
-        out["cpu_p95_ms"] = round(p95(cpus) * 1000, 1)
-    return out
-
-
-def in_process(fn: Any, repeat: int) -> dict[str, float]:
-    fn()
-    walls, cpus = [], []
-    for _ in range(repeat):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return figures(walls, cpus)
 
 
 def main(argv: list[str] | None = None) -> int:
