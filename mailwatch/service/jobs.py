@@ -29,7 +29,11 @@ from mailwatch.core.scheduling import (
     renegotiation_due,
     renegotiation_horizon,
 )
+from mailwatch.digest.send import send_digest
+from mailwatch.drafts.mailbox import reconcile_all
 from mailwatch.drafts.service import DraftError, DraftService
+from mailwatch.send.outbox import Outbox
+from mailwatch.service.backlog import first_started_at
 from mailwatch.service.health import error_line, record_job
 from mailwatch.store.db import transaction
 from mailwatch.store.due import ensure_due_times
@@ -255,9 +259,6 @@ class Jobs:
         Reads only the threads whose ``ack_due_at`` has come; each one handled gets its due
         time cleared (or moved: a snoozed thread comes back when the snooze ends).
         """
-        # lazy: keeps `mailwatch run` start-up light (import CPU 0.66 vs 0.77 s, measured)
-        from mailwatch.service.backlog import first_started_at
-
         report = JobReport()
         started = first_started_at(self.factory, now)
         for thread_id in self._due(Thread.ack_due_at, now):
@@ -376,9 +377,6 @@ class Jobs:
         return report
 
     def outbox(self, now: datetime) -> Any:
-        # lazy: keeps `mailwatch run` start-up light (import CPU 0.66 vs 0.77 s, measured)
-        from mailwatch.send.outbox import Outbox
-
         results = Outbox(self.factory, self.settings).send_due_sync(now=now)
         self.drafts.after_sent(now)
         return results
@@ -398,9 +396,6 @@ class Jobs:
             return False
         try:
             if send is None:
-                # lazy: keeps `mailwatch run` start-up light (import CPU 0.66 vs 0.77 s, measured)
-                from mailwatch.digest.send import send_digest
-
                 asyncio.run(send_digest(self.factory, self.settings, now))
             else:
                 send(now)
@@ -411,9 +406,6 @@ class Jobs:
         return True
 
     def drafts_folder(self, now: datetime) -> Any:
-        # lazy: keeps `mailwatch run` start-up light (import CPU 0.66 vs 0.77 s, measured)
-        from mailwatch.drafts.mailbox import reconcile_all
-
         return reconcile_all(self.factory, self.settings, now)
 
 

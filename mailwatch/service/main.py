@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import importlib
 import logging
 import signal
 import threading
@@ -61,11 +60,6 @@ DIGEST_JOB = "daily-digest"
 # Checks that look at what tracking found: run at once after a sync pass that changed something,
 # instead of at their next interval (an acknowledgment due now is not left waiting a minute).
 CHECK_JOBS = ("sla-check", "promise-check", "follow-up-check")
-
-# Modules the jobs import when they first run (mailwatch.service.jobs): loaded at start, in one
-# thread. Two job threads importing a module of an import cycle for the first time at once
-# see it half-initialised ("cannot import name 'Outbox' from partially initialized module").
-JOB_MODULES = ("mailwatch.send.outbox", "mailwatch.drafts.mailbox", "mailwatch.digest.send")
 
 
 def build_schedule(settings: Settings) -> list[Entry]:
@@ -206,8 +200,6 @@ def run_service(
         until then it claims none of their runs, so another worker runs them."""
         return job_id not in CHECK_JOBS or jobs.ready is None or jobs.ready.is_set()
 
-    for module in JOB_MODULES:
-        importlib.import_module(module)
     scheduler = Scheduler(
         factory, owner, build_schedule(settings), run_job, checks_may_run, shared=not sqlite
     )
