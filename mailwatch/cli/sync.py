@@ -71,6 +71,7 @@ def sync(
                 store,
                 progress=progress,
                 after_batch=tracker.feed if tracker is not None else None,
+                preparer=tracker.preparer() if tracker is not None else None,
             )
             fence = lease.Fence(name, owner, held.generation, ttl.total_seconds())
             store.fence(syncer.mailbox_id, fence)
@@ -118,8 +119,8 @@ def sync(
 
 
 def start_tracking(cfg: Settings, factory: sessionmaker[Session]) -> Tracker | None:
-    """The tracker the sync feeds while it runs: new mail is analysed on another core as
-    soon as each batch is stored (bench/backfill.py stubs this out with --no-tracking)."""
+    """The tracker the sync feeds while it runs: new mail is analysed on another core while
+    the sync fetches and stores (bench/backfill.py stubs this out with --no-tracking)."""
     from mailwatch.track.tracker import Tracker  # lazy: keeps --help fast
 
     return Tracker(factory, cfg)

@@ -129,3 +129,29 @@ def message_time(date: datetime | None, internal_date: datetime | None) -> datet
     if internal_date is not None and date > internal_date:
         return internal_date
     return date
+
+
+def for_analysis(parsed: ParsedMessage, at: datetime | None) -> ParsedMessage:
+    """What the analysers are given of a message: exactly what the tracker reads back from a
+    stored row (``track.tracker.parsed_from_row``), so that a message analysed as it is
+    stored and one analysed later from its row get the same verdicts.
+
+    The analysers read the new text only, never the stored prefix, nor the threading
+    headers; ``date`` is when the message happened as stored (UTC), and addresses without an
+    e-mail are dropped as the row's JSON is read back.
+    """
+    return ParsedMessage(
+        message_id=parsed.message_id,
+        in_reply_to=None,
+        references=(),
+        subject=parsed.subject or "",
+        from_addr=parsed.from_addr if parsed.from_addr and parsed.from_addr.email else None,
+        to=tuple(a for a in parsed.to if a.email),
+        cc=tuple(a for a in parsed.cc if a.email),
+        reply_to=tuple(a for a in parsed.reply_to if a.email),
+        date=at.astimezone(UTC) if at is not None else None,
+        content_type=parsed.content_type[:128] or "text/plain",
+        markers=dict(parsed.markers),
+        text="",
+        new_text=parsed.new_text or "",
+    )

@@ -21,6 +21,7 @@ import html
 import quopri
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.header import decode_header
@@ -32,6 +33,7 @@ import quotequail
 from quotequail import _internal, _patterns  # private: pinned, see the module docstring
 from quotequail._enums import Position
 
+from mailwatch.core.bodystructure import TextPart
 from mailwatch.core.message import FETCHED_HEADERS, MARKER_HEADERS, Address, ParsedMessage
 
 TEXT_LIMIT = 4096  # characters of text kept per message
@@ -646,3 +648,36 @@ def parse_message(raw: bytes) -> ParsedMessage:
         charset=charset,
         body_subtype=subtype,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One message as the sync fetched it, before parsing: plain, picklable data, so the
+    parsing can run in another process while the sync fetches the next batch."""
+
+    uid: int
+    headers: dict[str, bytes] | None  # None: the header block could not be split
+    header_error: str | None
+    body: bytes
+    part: TextPart | None
+    internal_date: datetime | None
+    size: int | None
+    flags: tuple[str, ...]
+
+
+def parse_raw(raw: RawMessage, key_parts: Iterable[str]) -> ParsedMessage:
+    """The ``ParsedMessage`` of a fetched message; never raises (a message that cannot be
+    read at all is kept aside under a key made of ``key_parts``, never lost)."""
+    part = raw.part
+    try:
+        if raw.headers is None:
+            raise ValueError(raw.header_error or "no header block")
+        return parse_fetched_headers(
+            raw.headers,
+            raw.body,
+            transfer_encoding=part.encoding if part else None,
+            charset=part.charset if part else None,
+            body_subtype=part.subtype if part else "plain",
+        )
+    except Exception as exc:  # parse_fetched should never raise; belt and braces
+        return unparseable(f"parse failed: {exc}", key_parts)

@@ -264,7 +264,9 @@ def run_service(
             wake_checks(running["scheduler"], report)
 
     def start_watcher(mailbox: Any, halt: threading.Event) -> threading.Thread:
-        syncer = MailboxSync(settings, mailbox, store, after_batch=tracker.feed)
+        syncer = MailboxSync(
+            settings, mailbox, store, after_batch=tracker.feed, preparer=tracker.preparer()
+        )
         watcher = MailboxWatcher(syncer, settings, halt, after_sync)
         thread = threading.Thread(target=watcher.run, name=f"sync-{mailbox.name}", daemon=True)
         thread.start()

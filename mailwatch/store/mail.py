@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailwatch.core.analysis import ANALYSIS_VERSION, MessageAnalysis
 from mailwatch.core.message import Address, Direction, ParsedMessage, message_time
 from mailwatch.core.threads import (
     NEW_THREAD,
@@ -28,14 +30,26 @@ from mailwatch.core.threads import (
     message_direction,
     normalize_subject,
 )
+from mailwatch.core.warning_signs import signs_to_json
 from mailwatch.errors import LeaseLost
+from mailwatch.store.bulk import insert_many, insert_one
 from mailwatch.store.db import transaction
 from mailwatch.store.leases import begin_fenced, check, still_holds
-from mailwatch.store.models import Folder, Mailbox, Message, MessageLocation, Thread, table_of
+from mailwatch.store.models import (
+    Draft,
+    Folder,
+    Mailbox,
+    Message,
+    MessageLocation,
+    Promise,
+    Thread,
+    table_of,
+)
 
 log = logging.getLogger(__name__)
 
 _IN_CHUNK = 500  # values per IN (...) list
+PROMISE_TEXT_MAX = 1000  # characters of a detected promise's sentence kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +59,9 @@ class FetchedMessage:
     internal_date: datetime | None
     size: int | None
     parsed: ParsedMessage
+    # Its verdicts when the sync analysed it before storing (see mailwatch.track.prepare):
+    # stored with it, at the current analysis version; None leaves it for the tracker.
+    analysis: MessageAnalysis | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +86,9 @@ class BatchResult:
     threads_created: int = 0
     threads_merged: int = 0
     parse_errors: int = 0
+    analysed: int = 0  # stored with their analysis
+    promises_found: int = 0
+    analysed_threads: set[int] = field(default_factory=set)  # threads of those messages
 
 
 @dataclass
@@ -81,6 +101,7 @@ class _PendingMessage:
     """A message of the current batch: its row, and what folding it into its thread needs."""
 
     __slots__ = (
+        "analysis",
         "counterpart",
         "direction",
         "fingerprint",
@@ -100,7 +121,9 @@ class _PendingMessage:
         direction: Direction,
         counterpart: Address | None,
         when: datetime | None,
+        analysis: MessageAnalysis | None = None,
     ) -> None:
+        self.analysis = analysis
         self.key = key
         self.fingerprint = fingerprint
         self.row = row
@@ -118,6 +141,7 @@ class _Batch:
         self.pending: dict[str, _PendingMessage] = {}  # by key
         self.unflushed: list[_PendingMessage] = []
         self.locations: list[tuple[int | _PendingMessage, int, list[str]]] = []
+        self.promises_found = 0
 
     def lookup(self, cache: _MailboxCache, key: str) -> tuple[int | _PendingMessage, str] | None:
         """The stored row, or the message of this batch, that already holds ``key``."""
@@ -407,6 +431,7 @@ class MailStore:
             batch.locations.append((pending, item.uid, list(item.flags)))
             existing_uids.add(item.uid)
         self._flush_pending(session, cache, batch)
+        result.promises_found = batch.promises_found
         if batch.locations:
             locations: list[dict[str, Any]] = [
                 {
@@ -418,7 +443,7 @@ class MailStore:
                 for ref, uid, flags in batch.locations
             ]
             conn = session.connection()
-            conn.execute(insert(table_of(MessageLocation)), locations)
+            insert_many(conn, table_of(MessageLocation), locations)
             answered = [loc["message_id"] for loc in locations if "\\Answered" in loc["flags"]]
             seen = [loc["message_id"] for loc in locations if "\\Seen" in loc["flags"]]
             messages = table_of(Message)
@@ -500,8 +525,25 @@ class MailStore:
             "seen": False,
             "parse_error": "; ".join(parsed.parse_errors)[:2000] or None,
             "created_at": datetime.now(UTC),
+            "analysis_version": 0,  # not analysed yet, unless the sync did (below)
         }
-        pending = _PendingMessage(key, print_, row, parsed, direction, counterpart, when)
+        found = item.analysis
+        if found is not None:
+            if found.category == "error":
+                log.warning("could not analyse message %s: %s", parsed.message_id, found.reason)
+            row.update(
+                analysis_version=ANALYSIS_VERSION,
+                needs_reply=found.needs_reply,
+                category=found.category,
+                reason=found.reason[:2000],
+                language=found.language,
+                requested_by=found.requested_by,
+                signs=signs_to_json(found.signs) or None,
+            )
+            result.analysed += 1
+            if thread_id is not None:
+                result.analysed_threads.add(thread_id)
+        pending = _PendingMessage(key, print_, row, parsed, direction, counterpart, when, found)
         batch.unflushed.append(pending)
         result.stored += 1
         return pending
@@ -514,23 +556,22 @@ class MailStore:
         normalized: str,
         counterpart: Address | None,
     ) -> int:
-        threads = table_of(Thread)
-        row_id: int = (
-            session.connection()
-            .execute(
-                insert(threads).returning(threads.c.id),
-                {
-                    "mailbox_id": folder.mailbox_id,
-                    "subject": parsed.subject,
-                    "normalized_subject": normalized,
-                    "counterpart_name": counterpart.name if counterpart else None,
-                    "counterpart_email": counterpart.email if counterpart else None,
-                    "message_count": 0,
-                },
-            )
-            .scalar_one()
+        now = datetime.now(UTC)
+        return insert_one(
+            session.connection(),
+            table_of(Thread),
+            {
+                "mailbox_id": folder.mailbox_id,
+                "subject": parsed.subject,
+                "normalized_subject": normalized,
+                "counterpart_name": counterpart.name if counterpart else None,
+                "counterpart_email": counterpart.email if counterpart else None,
+                "message_count": 0,
+                "needs_reply": False,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        return int(row_id)
 
     def _flush_pending(self, session: Session, cache: _MailboxCache, batch: _Batch) -> None:
         """Insert the batch's messages not written yet and fold them into their threads."""
@@ -542,7 +583,10 @@ class MailStore:
         # A plain executemany (one prepared statement, whatever the batch size), then the
         # new ids by key: INSERT ... RETURNING of a whole batch compiles one huge statement
         # per batch size, and SQLite keeps each in its statement cache (~25 MB more RSS).
-        conn.execute(insert(messages), [p.row for p in todo])
+        # Analysed and unanalysed rows have different columns: one statement per run of
+        # each, in order (a batch is normally all one or the other).
+        for _analysed, run in groupby(todo, key=lambda p: p.analysis is not None):
+            insert_many(conn, messages, [p.row for p in run])
         keys = [p.row["message_key"] for p in todo]
         ids: dict[str, int] = {}
         for start in range(0, len(keys), _IN_CHUNK):
@@ -557,6 +601,9 @@ class MailStore:
         for p in todo:
             p.row_id = ids[p.row["message_key"]]
             cache.rows[p.key] = (p.row_id, p.fingerprint)
+        batch.promises_found += self._save_promises(
+            session, [p for p in todo if p.analysis and p.analysis.promises]
+        )
         # Each touched thread: read once, fold the messages in order, write once.
         touched = sorted({p.row["thread_id"] for p in todo if p.row["thread_id"] is not None})
         if not touched:
@@ -578,15 +625,59 @@ class MailStore:
                 _fold_into_thread(
                     aggregates[thread_id], p.parsed, p.direction, p.counterpart, p.when
                 )
+        # tracked_at cleared with the new mail, in its transaction: the tracker re-tracks
+        # these threads even if this process dies before its tracking pass.
         conn.execute(
             update(threads)
             .where(threads.c.id == bindparam("_id"))
-            .values({name: bindparam(f"_{name}") for name in _THREAD_WRITTEN}),
+            .values(
+                {name: bindparam(f"_{name}") for name in _THREAD_WRITTEN} | {"tracked_at": None}
+            ),
             [
                 {f"_{name}": getattr(agg, name) for name in ("id", *_THREAD_WRITTEN)}
                 for agg in aggregates.values()
             ],
         )
+
+    def _save_promises(self, session: Session, analysed: Sequence[_PendingMessage]) -> int:
+        """The promises found in new messages, as the tracker stores them.
+
+        Not for a message that is the copy of a renegotiation we sent: its new date is
+        recorded when that draft is sent (``DraftService.after_sent``)."""
+        if not analysed:
+            return 0
+        renegotiations = set(
+            session.scalars(
+                select(Draft.message_id).where(
+                    Draft.kind == "renegotiation",
+                    Draft.message_id.in_([p.parsed.message_id for p in analysed]),
+                )
+            )
+        )
+        rows: list[dict[str, Any]] = []
+        for p in analysed:
+            assert p.analysis is not None
+            if p.parsed.message_id in renegotiations:
+                continue
+            rows.extend(
+                {
+                    "mailbox_id": p.row["mailbox_id"],
+                    "thread_id": p.row["thread_id"],
+                    "message_row_id": p.row_id,
+                    "text": found.text[:PROMISE_TEXT_MAX],
+                    "made_at": p.row["date"] or p.row["internal_date"],
+                    "due_at": found.due_at,
+                    "time_given": found.time_given,
+                    "source": "detected",
+                }
+                for found in p.analysis.promises
+            )
+        if rows:
+            # Written now, not at commit: a later message of the batch may merge this thread
+            # away (the promise then follows its message, see Tracker._update_threads).
+            session.connection().execute(insert(table_of(Promise)), rows)
+        added = len(rows)
+        return added
 
     def _merge_threads(self, session: Session, keep: int, others: Iterable[int]) -> None:
         """Fold conversations that one message proved to be the same into ``keep``."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,19 +22,21 @@ from typing import Any
 
 from mailwatch.auth.tokens import imap_provider
 from mailwatch.config import MailboxSettings, Settings
+from mailwatch.core.analysis import AnalysisSettings
 from mailwatch.core.bodystructure import TextPart, choose_text_part
 from mailwatch.core.folders import map_folder_roles
 from mailwatch.core.message import FETCHED_HEADERS
 from mailwatch.core.parse import (
+    RawMessage,
     normalize_message_id,
     parse_fetched_headers,
     split_header_block,
-    unparseable,
 )
 from mailwatch.core.uidset import batches, compact
 from mailwatch.errors import MailAccessError
 from mailwatch.mail.imap import ConnectionLost, FolderStatus, ImapConnection
-from mailwatch.store.mail import FetchedMessage, FolderState, MailStore
+from mailwatch.store.mail import BatchResult, FetchedMessage, FolderState, MailStore
+from mailwatch.track.prepare import BatchPreparer, PreparingBatch
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,10 @@ HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(h.upper() for h in
 META_ITEMS = ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODYSTRUCTURE", HEADER_ITEM)
 
 Progress = Callable[[str, int, int], None]  # folder, done, total
-AfterBatch = Callable[[int], None]  # mailbox id; a batch of new messages was just committed
+# mailbox id and what was stored; called after each committed batch of new messages
+AfterBatch = Callable[[int, BatchResult], None]
+# Fetched batches waiting to be stored at most (each being parsed or analysed meanwhile).
+PIPELINE_DEPTH = 2
 
 
 @dataclass
@@ -96,10 +101,12 @@ class MailboxSync:
         progress: Progress | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         after_batch: AfterBatch | None = None,
+        preparer: BatchPreparer | None = None,
     ) -> None:
-        """``after_batch``: called after each committed batch of new mail (the tracker's
-        ``feed``, which hands the rows to the analysis workers while the next batch is
-        fetched)."""
+        """``preparer`` parses each fetched batch (the tracker's also analyses it, in its
+        worker process while the next batch is fetched); the default parses here.
+        ``after_batch``: called after each committed batch of new mail (the tracker's
+        ``feed``, which notes the threads to re-track)."""
         self.settings = settings
         self.mailbox = mailbox
         self.store = store
@@ -109,6 +116,9 @@ class MailboxSync:
         self.progress = progress
         self.now = now
         self.after_batch = after_batch
+        self.preparer = preparer or BatchPreparer(
+            AnalysisSettings(settings.own_addresses, frozenset(), settings.calendar, ())
+        )
         self.mailbox_id = store.ensure_mailbox(mailbox.name, mailbox.imap.username)
         self.roles: dict[str, str] = {}
         # Each folder's EXAMINE answer at its last pass (what the store's checkpoint reflects).
@@ -189,6 +199,12 @@ class MailboxSync:
     def _fetch_new(
         self, folder: FolderState, status: FolderStatus, report: FolderReport
     ) -> FolderState:
+        """Fetch, prepare and store the new messages, batch by batch, as a pipeline.
+
+        While batch N is parsed (and analysed) by the preparer, possibly in another process,
+        batch N+1 is fetched here and batch N-1 stored. Batches are stored strictly in UID
+        order, each with its checkpoint, so a crash at any point resumes after the last stored
+        batch; a fetched batch not yet stored is fetched again."""
         if status.exists == 0:
             return folder
         uids = self.conn.search_uids(folder.last_uid, folder.backfill_since)
@@ -196,23 +212,62 @@ class MailboxSync:
         done = 0
         if self.progress and total:
             self.progress(folder.name, 0, total)
+        waiting: deque[tuple[PreparingBatch, int, int]] = deque()  # batch, checkpoint, size
         for batch in batches(uids, self.settings.fetch_batch):
-            fetched = self._fetch_batch(folder, batch)
-            result, folder = self.store.save_batch(folder, fetched, checkpoint_uid=batch[-1])
-            report.new += result.stored
-            report.relocated += result.relocated
-            report.parse_errors += result.parse_errors
-            if result.stored and self.after_batch is not None:
-                try:
-                    self.after_batch(self.mailbox_id)
-                except Exception:  # the rows stay unanalysed: the tracking pass reads them
-                    log.exception("analysis during the sync failed; the tracking pass retries")
-            done += len(batch)
-            if self.progress:
-                self.progress(folder.name, done, total)
+            raws = self._fetch_batch(folder, batch)
+            waiting.append(
+                (self.preparer.submit(raws, folder.name, folder.uidvalidity, folder.role),
+                 batch[-1], len(batch))
+            )  # fmt: skip
+            while waiting and (len(waiting) > PIPELINE_DEPTH or waiting[0][0].done()):
+                folder, done = self._store(folder, *waiting.popleft(), report, done, total)
+        while waiting:
+            folder, done = self._store(folder, *waiting.popleft(), report, done, total)
         return folder
 
-    def _fetch_batch(self, folder: FolderState, uids: list[int]) -> list[FetchedMessage]:
+    def _store(
+        self,
+        folder: FolderState,
+        prepared: PreparingBatch,
+        checkpoint: int,
+        size: int,
+        report: FolderReport,
+        done: int,
+        total: int,
+    ) -> tuple[FolderState, int]:
+        fetched = []
+        for raw, (parsed, analysis) in zip(
+            prepared.job.raws, self.preparer.result(prepared), strict=True
+        ):
+            if raw.headers is not None and parsed.parse_errors and parsed.from_addr is None:
+                reason = parsed.parse_errors[0]
+                if reason.startswith("parse failed"):
+                    log.warning("message UID %s in %s kept aside: %s", raw.uid, folder.name, reason)
+            fetched.append(
+                FetchedMessage(
+                    uid=raw.uid,
+                    flags=raw.flags,
+                    internal_date=raw.internal_date,
+                    size=raw.size,
+                    parsed=parsed,
+                    analysis=analysis,
+                )
+            )
+        result, folder = self.store.save_batch(folder, fetched, checkpoint_uid=checkpoint)
+        report.new += result.stored
+        report.relocated += result.relocated
+        report.parse_errors += result.parse_errors
+        if result.stored and self.after_batch is not None:
+            try:
+                self.after_batch(self.mailbox_id, result)
+            except Exception:  # the rows stay untracked: the tracking pass reads them
+                log.exception("tracking during the sync failed; the tracking pass retries")
+        done += size
+        if self.progress:
+            self.progress(folder.name, done, total)
+        return folder, done
+
+    def _fetch_batch(self, folder: FolderState, uids: list[int]) -> list[RawMessage]:
         try:
             meta = self.conn.fetch(compact(uids), META_ITEMS)
         except MailAccessError:
@@ -221,9 +276,9 @@ class MailboxSync:
             # One unreadable response spoils the whole batch: fetch one by one to isolate it.
             if len(uids) == 1:
                 log.warning("message UID %s in %s cannot be fetched: %s", uids[0], folder.name, exc)
-                return [self._kept_aside(folder, uids[0], f"fetch failed: {exc}")]
+                return [_kept_aside(uids[0], f"fetch failed: {exc}")]
             log.info("batch fetch failed in %s (%s); retrying one by one", folder.name, exc)
-            result: list[FetchedMessage] = []
+            result: list[RawMessage] = []
             for uid in uids:
                 result.extend(self._fetch_batch(folder, [uid]))
             return result
@@ -260,56 +315,39 @@ class MailboxSync:
             ):
                 stored.add(uid)
         bodies = self._fetch_text({uid: part for uid, part in parts.items() if uid not in stored})
-        fetched: list[FetchedMessage] = []
+        fetched: list[RawMessage] = []
         for uid in uids:
             found = meta.get(uid)
             if found is None:
                 continue  # expunged between SEARCH and FETCH
-            data = found
-            part = parts.get(uid)
-            try:
-                fields = headers[uid]
-                if isinstance(fields, Exception):
-                    raise fields
-                parsed = parse_fetched_headers(
-                    fields,
-                    bodies.get(uid, b""),
-                    transfer_encoding=part.encoding if part else None,
-                    charset=part.charset if part else None,
-                    body_subtype=part.subtype if part else "plain",
-                )
-            except Exception as exc:  # parse_fetched should never raise; belt and braces
-                log.warning("message UID %s in %s kept aside: %s", uid, folder.name, exc)
-                parsed = unparseable(
-                    f"parse failed: {exc}", (folder.name, str(folder.uidvalidity), str(uid))
-                )
+            data, fields = found, headers[uid]
             internal = data.get(b"INTERNALDATE")
-            if isinstance(internal, datetime) and internal.tzinfo is None:
-                internal = internal.replace(tzinfo=UTC)
+            if isinstance(internal, datetime):
+                # In UTC (as stored): imapclient's own offset class does not survive pickling
+                # to the worker process.
+                internal = (
+                    internal.replace(tzinfo=UTC)
+                    if internal.tzinfo is None
+                    else internal.astimezone(UTC)
+                )
             size = data.get(b"RFC822.SIZE")
             flags = tuple(
                 f.decode(errors="replace") if isinstance(f, bytes) else str(f)
                 for f in data.get(b"FLAGS", ())
             )
             fetched.append(
-                FetchedMessage(
+                RawMessage(
                     uid=uid,
-                    flags=flags,
+                    headers=fields if isinstance(fields, dict) else None,
+                    header_error=None if isinstance(fields, dict) else f"parse failed: {fields}",
+                    body=bodies.get(uid, b""),
+                    part=parts.get(uid),
                     internal_date=internal if isinstance(internal, datetime) else None,
                     size=int(size) if isinstance(size, int) else None,
-                    parsed=parsed,
+                    flags=flags,
                 )
             )
         return fetched
-
-    def _kept_aside(self, folder: FolderState, uid: int, reason: str) -> FetchedMessage:
-        return FetchedMessage(
-            uid=uid,
-            flags=(),
-            internal_date=None,
-            size=None,
-            parsed=unparseable(reason, (folder.name, str(folder.uidvalidity), str(uid))),
-        )
 
     def _fetch_text(self, parts: dict[int, TextPart | None]) -> dict[int, bytes]:
         """Fetch a prefix of each message's text part, one command per distinct section."""
@@ -383,3 +421,17 @@ def _flags(data: dict[int, dict[bytes, Any]]) -> dict[int, list[str]]:
 
 
 __all__ = ["ConnectionLost", "MailboxSync", "SyncReport"]
+
+
+def _kept_aside(uid: int, reason: str) -> RawMessage:
+    """A message that could not be fetched: kept aside under its UID, never lost."""
+    return RawMessage(
+        uid=uid,
+        headers=None,
+        header_error=reason,
+        body=b"",
+        part=None,
+        internal_date=None,
+        size=None,
+        flags=(),
+    )

@@ -19,10 +19,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from mailwatch.core.analysis import (
     AnalysisInput,
@@ -31,10 +34,21 @@ from mailwatch.core.analysis import (
     analyze_message,
     analyze_messages,
 )
+from mailwatch.core.message import ParsedMessage, for_analysis, message_time
+from mailwatch.core.parse import RawMessage, parse_raw
+from mailwatch.core.threads import message_direction
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AnalysisPool", "analyse_batch", "error_result", "worker_count"]
+__all__ = [
+    "AnalysisPool",
+    "PrepareJob",
+    "Prepared",
+    "analyse_batch",
+    "error_result",
+    "prepare_batch",
+    "worker_count",
+]
 
 # Most processes this pool starts, whatever the machine: each is a full interpreter with the
 # language models and dateparser's tables (about 70 MB).
@@ -65,6 +79,51 @@ def analyse_batch(
         return results
 
 
+@dataclass(frozen=True, slots=True)
+class PrepareJob:
+    """A fetched batch to parse, and to analyse when ``analyse`` (what the sync hands over)."""
+
+    raws: Sequence[RawMessage]
+    folder: str
+    uidvalidity: int | None
+    role: str | None
+    analyse: bool
+    text_since: datetime | None  # text older than this is not read (ANALYSIS_DAYS)
+
+
+# A message parsed, with its analysis when the job asked for it.
+Prepared = tuple[ParsedMessage, MessageAnalysis | None]
+
+
+def prepare_batch(job: PrepareJob, settings: AnalysisSettings) -> list[Prepared]:
+    """Parse a fetched batch and analyse it as the tracker would analyse its stored rows.
+
+    Each message is analysed from :func:`for_analysis` of its parse, with the direction and
+    time the store gives its row, so a message analysed here gets exactly the verdicts the
+    tracker's pass over the stored row would give (tests/integration/test_backfill_analysis.py
+    compares the two on a real server)."""
+    parsed = [parse_raw(raw, (job.folder, str(job.uidvalidity), str(raw.uid))) for raw in job.raws]
+    if not job.analyse:
+        return [(message, None) for message in parsed]
+    results: list[MessageAnalysis | None] = [None] * len(parsed)
+    items: list[AnalysisInput] = []
+    where: list[int] = []
+    for index, (raw, message) in enumerate(zip(job.raws, parsed, strict=True)):
+        try:
+            at = message_time(message.date, raw.internal_date)
+            when = at or raw.internal_date
+            when = when.astimezone(UTC) if when is not None else None
+            read_text = job.text_since is None or (when is not None and when >= job.text_since)
+            direction = message_direction(message, job.role, settings.own_addresses)
+            items.append(AnalysisInput(for_analysis(message, at), direction, when, read_text))
+            where.append(index)
+        except Exception as exc:  # one odd message must not stop the batch
+            results[index] = error_result(exc)
+    for index, result in zip(where, analyse_batch(items, settings), strict=True):
+        results[index] = result
+    return list(zip(parsed, results, strict=True))
+
+
 def worker_count(setting: int | None, cpus: int | None = None) -> int:
     """Worker processes for ``ANALYSIS_WORKERS``: None is ``auto``, one fewer than the cores
     (the sync keeps one), so 0 (analysis in process) on a single core."""
@@ -72,6 +131,10 @@ def worker_count(setting: int | None, cpus: int | None = None) -> int:
         return max(0, min(setting, MAX_WORKERS))
     cores = cpus if cpus is not None else (os.cpu_count() or 1)
     return max(0, min(cores - 1, MAX_WORKERS))
+
+
+_Job = TypeVar("_Job")
+_Out = TypeVar("_Out")
 
 
 # -- in the worker process ---------------------------------------------------------------------
@@ -87,6 +150,11 @@ def _init_worker(settings: AnalysisSettings) -> None:
 def _run_in_worker(items: Sequence[AnalysisInput]) -> list[MessageAnalysis]:
     assert _worker_settings is not None, "worker not initialised"
     return analyse_batch(items, _worker_settings)
+
+
+def _prepare_in_worker(job: PrepareJob) -> list[Prepared]:
+    assert _worker_settings is not None, "worker not initialised"
+    return prepare_batch(job, _worker_settings)
 
 
 # -- in the tracker's process ------------------------------------------------------------------
@@ -116,6 +184,8 @@ class AnalysisPool:
         self.workers = workers
         self._executor: Executor | None = None
         self._inline = workers == 0
+        # Mailbox threads of the service submit while the tracker may close the pool.
+        self._lock = threading.Lock()
 
     @property
     def inline(self) -> bool:
@@ -130,30 +200,56 @@ class AnalysisPool:
         self, items: Sequence[AnalysisInput], inline: bool = False
     ) -> Future[list[MessageAnalysis]]:
         """The batch's results; computed here at once with ``inline`` (or without workers)."""
-        if self._inline or inline:
-            return _InlineExecutor().submit(analyse_batch, items, self.settings)
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(self.settings,),
-            )
-        try:
-            return self._executor.submit(_run_in_worker, list(items))
-        except (BrokenProcessPool, RuntimeError) as exc:
-            self._give_up(exc)
-            return _InlineExecutor().submit(analyse_batch, items, self.settings)
+        return self._submit(_run_in_worker, analyse_batch, list(items), inline)
 
     def result(
         self, future: Future[list[MessageAnalysis]], items: Sequence[AnalysisInput]
     ) -> list[MessageAnalysis]:
         """The future's results; on a broken pool, the batch again in this process."""
+        return self._result(future, analyse_batch, items)
+
+    def submit_prepare(self, job: PrepareJob, inline: bool = False) -> Future[list[Prepared]]:
+        """A fetched batch parsed (and analysed) by a worker, or here at once with ``inline``."""
+        return self._submit(_prepare_in_worker, prepare_batch, job, inline)
+
+    def prepared(self, future: Future[list[Prepared]], job: PrepareJob) -> list[Prepared]:
+        """The job's messages; on a broken pool, the job again in this process."""
+        return self._result(future, prepare_batch, job)
+
+    def _submit(
+        self,
+        in_worker: Callable[[_Job], _Out],
+        here: Callable[[_Job, AnalysisSettings], _Out],
+        job: _Job,
+        inline: bool,
+    ) -> Future[_Out]:
+        if self._inline or inline:
+            return _InlineExecutor().submit(here, job, self.settings)
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(self.settings,),
+                )
+            try:
+                return self._executor.submit(in_worker, job)
+            except (BrokenProcessPool, RuntimeError) as exc:
+                failure: BaseException = exc
+        self._give_up(failure)
+        return _InlineExecutor().submit(here, job, self.settings)
+
+    def _result(
+        self, future: Future[_Out], here: Callable[[_Job, AnalysisSettings], _Out], job: _Job
+    ) -> _Out:
         try:
             return future.result()
         except BrokenProcessPool as exc:
             self._give_up(exc)
-            return analyse_batch(items, self.settings)
+            return here(job, self.settings)
+        except CancelledError:  # the pool was closed meanwhile (another mailbox's refresh)
+            return here(job, self.settings)
 
     def _give_up(self, exc: BaseException) -> None:
         if not self._inline:
@@ -163,6 +259,7 @@ class AnalysisPool:
 
     def close(self) -> None:
         """Stop the workers (they are idle between passes; the next submit starts them)."""
-        executor, self._executor = self._executor, None
+        with self._lock:
+            executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)

@@ -40,8 +40,10 @@ from mailwatch.core.tracking import (
 from mailwatch.core.warning_signs import signs_from_json, signs_to_json
 from mailwatch.store.db import transaction
 from mailwatch.store.due import update_due_times
+from mailwatch.store.mail import BatchResult
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
 from mailwatch.track.pool import AnalysisPool, error_result, worker_count
+from mailwatch.track.prepare import BatchPreparer
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,8 @@ BATCH = 500
 # Messages per analysis batch: small enough that the batches in flight (2 per worker, their
 # texts in both processes) stay a few MB, large enough for one language-model pass to pay.
 ANALYSE_BATCH = 250
-# The sync hands rows to the pool once this many wait (a backfill); a few new messages are
-# analysed in process by the refresh after the pass, with no worker to start.
+# Fewer unanalysed rows than this (and no worker running): the refresh analyses them in
+# process, with no worker to start.
 FEED_MIN = 200
 PROMISE_TEXT_MAX = 1000
 
@@ -187,36 +189,36 @@ class Tracker:
         self.pool = AnalysisPool(self.analysis, worker_count(settings.value("ANALYSIS_WORKERS")))
         # Batches analysed by the pool and not yet written, oldest first; what they touched.
         self._pending: deque[_Submitted] = deque()
-        self._fed: dict[int, int] = {}  # mailbox id -> highest message id handed to the pool
         self._carry = TrackReport()
         self._touched: set[int] = set()
 
     # -- analysis, fed by the sync -------------------------------------------------------------
 
-    def feed(self, mailbox_id: int) -> None:
-        """Called by the sync after each stored batch: hand the new rows to the pool now.
+    def preparer(self) -> BatchPreparer:
+        """What a sync parses and analyses its fetched batches with (one per mailbox sync).
 
-        The sync goes on fetching on one core while a worker analyses on another; results are
-        written as they come back. At most ``2 x workers`` batches wait (memory stays bounded)
-        and the sync never waits for them: when the workers are behind, the new rows are left
-        for :meth:`refresh`, which reads every unanalysed row and analyses on all cores once
-        the sync is over. Without workers this does nothing.
-        """
-        if self.pool.inline:
-            return
+        New mail is analysed before it is stored, in the analysis worker while the sync goes
+        on fetching (a backfill), or in process (a few new messages); its verdicts are stored
+        with it, so nothing is read back to be analysed. Mail the settings change re-reads is
+        marked first, before anything is stored with the new settings."""
+        return BatchPreparer(
+            self.analysis,
+            self.pool,
+            analyse=True,
+            text_since=self._text_since,
+            before_first=self._check_settings,
+        )
+
+    def feed(self, mailbox_id: int, result: BatchResult) -> None:
+        """Called by the sync after each stored batch: the threads to re-track, the counts."""
         with self._lock:
-            if not self._fed:
-                self._reset_if_settings_changed()
-            text_since = self._text_since()
-            while True:
-                self._write_ready()
-                if len(self._pending) >= 2 * self.pool.workers:
-                    break  # the workers are behind: never slow the sync, refresh() reads these
-                after = self._fed.get(mailbox_id, 0)
-                submitted = self._submit_next(mailbox_id, after, text_since, FEED_MIN)
-                if submitted is None:
-                    break
-                self._fed[mailbox_id] = submitted
+            self._carry.analysed += result.analysed
+            self._carry.promises_found += result.promises_found
+            self._touched |= result.analysed_threads
+
+    def _check_settings(self) -> None:
+        with self._lock:
+            self._reset_if_settings_changed()
 
     def close(self) -> None:
         """Write what the pool still holds and stop its workers."""
@@ -232,8 +234,7 @@ class Tracker:
         """
         with self._lock:
             self._reset_if_settings_changed()
-            self._drain()  # what the sync fed: written before anything is read again
-            self._fed.clear()
+            self._drain()
             text_since = self._text_since()
             after, exhausted = 0, False
             while True:

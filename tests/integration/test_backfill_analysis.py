@@ -1,6 +1,7 @@
-"""Analysis on a second core, through a real Dovecot backfill: the stored results are the same
-with the pool on (the sync feeding a worker process) as with everything in one process, and a
-crash between the sync and the writing of results loses nothing and duplicates nothing."""
+"""Parsing and analysis on a second core, through a real Dovecot backfill: the stored results
+are the same when each batch is analysed before it is stored (in the worker, as `sync --once`
+does) as when rows are stored first and analysed by the tracking pass after, in one process;
+and a crash with batches in the worker loses nothing and duplicates nothing."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mailwatch.track import tracker as tracker_module
-from mailwatch.track.tracker import FEED_MIN, Tracker
+from mailwatch.store.mail import MailStore
+from mailwatch.track import prepare as prepare_module
+from mailwatch.track.prepare import WORKER_MIN
 from tests.helpers import Harness, make_settings, sqlite_url
 from tests.mailsample import corpus_files
 
@@ -24,8 +26,8 @@ DEMO = sorted((ROOT / "mailwatch" / "demo" / "data").glob("*.eml"))
 _MSGID = re.compile(rb"(?im)^message-id[ \t]*:[ \t]*<([^>]*)>")
 
 # Text of every message is read whatever its date (the samples are years old); small fetch
-# batches so the sync feeds the pool several times.
-EXTRA = {"analysis_days": "0", "fetch_batch": "60", "own_addresses": "sales@example.com"}
+# batches (at least WORKER_MIN) so the sync hands the worker several.
+EXTRA = {"analysis_days": "0", "fetch_batch": "200", "own_addresses": "sales@example.com"}
 
 
 def _load(account) -> int:
@@ -84,7 +86,7 @@ def _check_really_analysed(snap: dict[str, list[tuple[object, ...]]], total: int
 
 def test_sync_once_with_the_pool_stores_what_one_process_stores(imap_user, tmp_path):
     total = _load(imap_user)
-    assert total > 2 * FEED_MIN  # the sync hands rows to the worker during the pass
+    assert total > 2 * WORKER_MIN  # the sync hands batches to the worker during the pass
     want = _reference(imap_user, tmp_path)
     _check_really_analysed(want, total)
 
@@ -116,6 +118,8 @@ def test_sync_once_with_the_pool_stores_what_one_process_stores(imap_user, tmp_p
         )
         assert done.returncode == 0, done.stdout + done.stderr
     assert f"{total} new messages" in done.stdout.replace("\n", " "), done.stdout
+    # the worker really did the work (a broken pool falls back to this process, with a warning)
+    assert "analysis workers stopped" not in done.stdout + done.stderr
     got = _snapshot(run / "mw.db")
     assert got == want
 
@@ -124,49 +128,58 @@ class Crash(BaseException):
     """The process dying: nothing below the sync catches it."""
 
 
-def test_pool_fed_by_the_sync_then_a_crash_loses_and_duplicates_nothing(
+def _wired(settings) -> Harness:
+    """A sync wired to its tracker as `sync --once` and `run` wire it: batches parsed and
+    analysed by the tracker's preparer (in its worker) and stored with their verdicts."""
+    h = Harness(settings)
+    h.syncer.after_batch = h.tracker.feed
+    h.syncer.preparer = h.tracker.preparer()
+    return h
+
+
+def test_a_crash_while_the_worker_prepares_batches_loses_and_duplicates_nothing(
     imap_user, tmp_path, monkeypatch
 ):
-    # Every stored batch is handed to the worker at once, 100 rows at most per batch, so
-    # results are written in several transactions, during the sync and after it.
-    monkeypatch.setattr(tracker_module, "ANALYSE_BATCH", 100)
-    monkeypatch.setattr(tracker_module, "FEED_MIN", 1)
+    # Batches of 200 go to the worker as they are fetched (WORKER_MIN 1); the process dies at
+    # the third store, with batches fetched, parsed or analysed but not stored.
+    monkeypatch.setattr(prepare_module, "WORKER_MIN", 1)
     total = _load(imap_user)
     want = _reference(imap_user, tmp_path)
 
     run = tmp_path / "crash"
     run.mkdir()
     settings = make_settings(imap_user, sqlite_url(run), analysis_workers="1", **EXTRA)
-    h = Harness(settings)
-    write = Tracker._write
-    written: list[int] = []
+    h = _wired(settings)
+    save = MailStore.save_batch
+    saved: list[int] = []
 
-    def dies_at_the_third_write(self: Tracker, rows, found) -> None:
-        if len(written) == 2:
-            raise Crash  # with batches analysed, or in the worker, never written
-        write(self, rows, found)
-        written.append(len(rows))
+    def dies_at_the_third_store(self: MailStore, folder, fetched, checkpoint_uid):
+        if len(saved) == 2:
+            raise Crash
+        result = save(self, folder, fetched, checkpoint_uid)
+        saved.append(result[0].stored)
+        return result
 
-    monkeypatch.setattr(Tracker, "_write", dies_at_the_third_write)
+    monkeypatch.setattr(MailStore, "save_batch", dies_at_the_third_store)
     try:
-        h.syncer.after_batch = h.tracker.feed  # as `sync --once` and `run` wire it
-        with pytest.raises(Crash):  # during the sync, or in the tracking pass after it
+        with pytest.raises(Crash):
             h.syncer.sync_once()
-            h.tracker.refresh()
+        assert h.tracker.pool.started  # the worker was preparing batches
         h.tracker.pool.close()  # the worker goes with the process
-        monkeypatch.setattr(Tracker, "_write", write)
+        monkeypatch.setattr(MailStore, "save_batch", save)
         with sqlite3.connect(run / "mailwatch.db") as conn:
             stored = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-            done = conn.execute("SELECT count(*) FROM messages WHERE analysis_version = 2")
-            partly = done.fetchone()[0]
-        assert partly == sum(written) and 0 < partly < stored
-        # The next run syncs the rest and analyses every row not written, each once.
-        again = Harness(settings)
+            analysed = conn.execute(
+                "SELECT count(*) FROM messages WHERE analysis_version = 2"
+            ).fetchone()[0]
+        # what was stored was stored analysed, with its batch, and nothing else
+        assert stored == analysed == sum(saved) > 0
+        # The next run syncs the rest, analysing it as it stores it: each message once.
+        again = _wired(settings)
         try:
-            again.syncer.after_batch = again.tracker.feed
             again.syncer.sync_once()
             report = again.tracker.refresh()
-            assert report.analysed == total - partly
+            assert report.analysed == total - stored
             assert again.tracker.refresh().analysed == 0  # nothing left, nothing twice
         finally:
             again.close()

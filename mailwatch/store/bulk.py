@@ -1,0 +1,88 @@
+"""Rows into one table with less per-row work than SQLAlchemy's generic execute path.
+
+A backfill writes tens of thousands of message rows and thousands of new threads. Through
+SQLAlchemy each statement builds its parameters through generic machinery (compiled-cache
+lookup, per-row parameter dictionaries, per-value type dispatch): more than SQLite's own insert.
+Here each column's bind processing (JSON, UTC datetimes, booleans) is resolved once per
+statement shape and the driver gets plain tuples. The values stored are the same: each column's
+own ``bind_processor`` converts them, exactly as SQLAlchemy would (``tests/unit/test_store_bulk.py``
+compares the rows stored both ways). SQLite only; other databases take SQLAlchemy's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Connection
+
+__all__ = ["insert_many", "insert_one"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    sql: str
+    keys: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if processor is None else processor(value)
+            for value, processor in zip(
+                [row[key] for key in self.keys], self.processors, strict=True
+            )
+        )
+
+
+_CACHE: dict[tuple[int, tuple[str, ...]], _Prepared | None] = {}
+
+
+def _prepared(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Prepared | None:
+    """The statement and processors for rows with ``keys``, or None: use SQLAlchemy."""
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        return None
+    cache_key = (id(table), keys)
+    if cache_key in _CACHE:
+        return _CACHE[cache_key]
+    found: _Prepared | None = None
+    # A column left out with a Python-side default: SQLAlchemy computes it per row.
+    if not any(column.default is not None for column in table.columns if column.key not in keys):
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        order = tuple(compiled.positiontup or ())  # the table's column order
+        if compiled.positional and sorted(order) == sorted(keys):
+            found = _Prepared(
+                compiled.string,
+                order,
+                tuple(
+                    table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in order
+                ),
+            )
+    _CACHE[cache_key] = found
+    return found
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT every row (all with the same keys) in one executemany."""
+    if not rows:
+        return
+    prepared = _prepared(conn, table, tuple(rows[0]))
+    if prepared is None:
+        conn.execute(insert(table), list(rows))
+        return
+    conn.exec_driver_sql(prepared.sql, [prepared.params(row) for row in rows])
+
+
+def insert_one(conn: Connection, table: Table, row: Mapping[str, Any]) -> int:
+    """INSERT one row and return its integer primary key."""
+    prepared = _prepared(conn, table, tuple(row))
+    if prepared is None:
+        (primary,) = table.primary_key.columns
+        return int(conn.execute(insert(table).returning(primary), dict(row)).scalar_one())
+    result = conn.exec_driver_sql(prepared.sql, prepared.params(row))
+    row_id = result.lastrowid
+    if row_id is None:
+        raise RuntimeError(f"no row id from an insert into {table.name}")
+    return int(row_id)
