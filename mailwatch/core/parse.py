@@ -669,9 +669,9 @@ def parse_raw(raw: RawMessage, key_parts: Iterable[str]) -> ParsedMessage:
     """The ``ParsedMessage`` of a fetched message; never raises (a message that cannot be
     read at all is kept aside under a key made of ``key_parts``, never lost)."""
     part = raw.part
+    if raw.headers is None:  # not fetched, or no header block: kept aside with the reason
+        return unparseable(raw.header_error or "no header block", key_parts)
     try:
-        if raw.headers is None:
-            raise ValueError(raw.header_error or "no header block")
         return parse_fetched_headers(
             raw.headers,
             raw.body,

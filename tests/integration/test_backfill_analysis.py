@@ -17,7 +17,7 @@ import pytest
 from mailwatch.store.mail import MailStore
 from mailwatch.track import prepare as prepare_module
 from mailwatch.track.prepare import WORKER_MIN
-from tests.helpers import Harness, make_settings, sqlite_url
+from tests.helpers import Harness, make_msg, make_settings, sqlite_url
 from tests.mailsample import corpus_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,3 +187,63 @@ def test_a_crash_while_the_worker_prepares_batches_loses_and_duplicates_nothing(
         h.close()
     got = _snapshot(run / "mailwatch.db")
     assert got == want
+
+
+def test_new_mail_in_a_tracked_thread_is_retracked_after_a_crash_before_tracking(
+    imap_user, tmp_path
+):
+    """The client writes again in a thread that waits for them; the process stores the
+    message (analysed, with the sync) and dies before its tracking pass. The next process's
+    tracking pass must still see that the client now waits for us."""
+    client = "Ana Popescu <ana@client.test>"
+    imap_user.server.append(
+        imap_user.username, "INBOX", make_msg(sender=client, msgid="<t1@client.test>")
+    )
+    imap_user.server.append(
+        imap_user.username,
+        "Sent Items",
+        make_msg(
+            subject="Re: Price request",
+            sender="Sales <sales@example.com>",
+            to=client,
+            msgid="<t2@example.com>",
+            in_reply_to="<t1@client.test>",
+        ),
+    )
+    settings = make_settings(imap_user, sqlite_url(tmp_path), own_addresses="sales@example.com")
+    first = _wired(settings)
+    try:
+        first.syncer.sync_once()
+        first.tracker.refresh()
+        assert _states(tmp_path) == ["awaiting_them"]
+        imap_user.server.append(
+            imap_user.username,
+            "INBOX",
+            make_msg(
+                subject="Re: Price request",
+                sender=client,
+                msgid="<t3@client.test>",
+                in_reply_to="<t2@example.com>",
+                body="Could you also quote 40 more units?\n",
+            ),
+        )
+        first.syncer.sync_once()  # stored and analysed; the process dies here
+    finally:
+        first.close()
+    with sqlite3.connect(tmp_path / "mailwatch.db") as conn:
+        assert conn.execute(
+            "SELECT analysis_version, needs_reply FROM messages WHERE message_id = ?",
+            ("<t3@client.test>",),
+        ).fetchone() == (2, 1)
+    assert _states(tmp_path) == ["awaiting_them"]  # not tracked yet
+    again = _wired(settings)
+    try:
+        again.tracker.refresh(recheck_waiting=False)  # no \Answered rescan: only marked threads
+    finally:
+        again.close()
+    assert _states(tmp_path) == ["awaiting_us"]
+
+
+def _states(db_dir: Path) -> list[str]:
+    with sqlite3.connect(db_dir / "mailwatch.db") as conn:
+        return [state for (state,) in conn.execute("SELECT state FROM threads ORDER BY id")]

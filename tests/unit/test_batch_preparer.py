@@ -1,0 +1,127 @@
+"""The sync's batch preparer: parsing and analysis in the worker process give exactly what
+they give in the sync's own process, and batches go to the worker only when it pays."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from mailwatch.core.analysis import analyze_message
+from mailwatch.core.bodystructure import TextPart
+from mailwatch.core.message import Direction, for_analysis, message_time
+from mailwatch.core.parse import RawMessage, parse_raw, split_header_block
+from mailwatch.track import prepare as prepare_module
+from mailwatch.track.pool import AnalysisPool, PrepareJob, prepare_batch
+from mailwatch.track.prepare import BatchPreparer
+from tests.unit.test_analysis_batch import SAMPLES
+from tests.unit.test_analysis_pool import SETTINGS
+
+# An INTERNALDATE in the server's zone, as the sync hands it over (converted to UTC there).
+ARRIVED = datetime(2026, 11, 23, 10, 5, tzinfo=timezone(timedelta(hours=2)))
+
+
+def _raws() -> list[RawMessage]:
+    raws = []
+    for uid, path in enumerate(SAMPLES, start=1):
+        data = path.read_bytes()
+        head, _, body = (
+            data.partition(b"\r\n\r\n") if b"\r\n\r\n" in data else data.partition(b"\n\n")
+        )
+        raws.append(
+            RawMessage(
+                uid=uid,
+                headers=split_header_block(head + b"\r\n"),
+                header_error=None,
+                body=body[:8192],
+                part=TextPart("1", "plain", "utf-8", None, len(body)),
+                internal_date=ARRIVED.astimezone(UTC),
+                size=len(data),
+                flags=("\\Seen",) if uid % 2 else (),
+            )
+        )
+    raws.append(RawMessage(999, None, "fetch failed: gone", b"", None, None, None, ()))
+    return raws
+
+
+def _job(role: str | None = "inbox") -> PrepareJob:
+    return PrepareJob(_raws(), "INBOX", 7, role, analyse=True, text_since=None)
+
+
+@pytest.mark.parametrize("role", ["inbox", "sent"])
+def test_prepared_in_the_worker_equals_prepared_here(role):
+    job = _job(role)
+    here = prepare_batch(job, SETTINGS)
+    pool = AnalysisPool(SETTINGS, workers=1)
+    try:
+        there = pool.prepared(pool.submit_prepare(job), job)
+        assert pool.started and not pool.inline  # the worker did it, no fallback
+    finally:
+        pool.close()
+    assert there == here
+    assert len(here) == len(job.raws)
+    assert here[-1][0].parse_errors == ("fetch failed: gone",)  # kept aside, not dropped
+
+
+def test_each_message_is_analysed_as_the_tracker_analyses_its_stored_row():
+    job = _job()
+    for raw, (parsed, analysis) in zip(job.raws, prepare_batch(job, SETTINGS), strict=True):
+        assert parsed == parse_raw(raw, ("INBOX", "7", str(raw.uid)))
+        at = message_time(parsed.date, raw.internal_date)
+        when = (at or raw.internal_date or ARRIVED).astimezone(UTC)
+        if raw.internal_date is None and at is None:
+            continue
+        assert analysis == analyze_message(
+            for_analysis(parsed, at), Direction.INBOUND, when, SETTINGS, True
+        )
+
+
+class _Pool:
+    """A stand-in for AnalysisPool whose worker futures finish when the test says."""
+
+    def __init__(self) -> None:
+        self.workers = 1
+        self.inline = False
+        self.started = False
+        self.sent: list[bool] = []  # True: to the worker
+        self.open: list[Future[Any]] = []
+
+    def submit_prepare(self, job: PrepareJob, inline: bool = False) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.sent.append(not inline)
+        if inline:
+            future.set_result(prepare_batch(job, SETTINGS))
+        else:
+            self.started = True
+            self.open.append(future)
+        return future
+
+    def prepared(self, future: Future[Any], job: PrepareJob) -> Any:
+        return future.result()
+
+
+def test_batches_go_to_the_worker_only_when_it_pays(monkeypatch):
+    monkeypatch.setattr(prepare_module, "WORKER_MIN", 5)
+    pool = _Pool()
+    preparer = BatchPreparer(SETTINGS, pool, analyse=True)  # type: ignore[arg-type]
+    raws = _raws()
+    preparer.submit(raws[:2], "INBOX", 7, "inbox")  # a new mail or two: here, no worker
+    assert pool.sent == [False] and not pool.started
+    preparer.submit(raws[:6], "INBOX", 7, "inbox")  # a backfill batch: to the worker
+    preparer.submit(raws[:2], "INBOX", 7, "inbox")  # the worker runs: small ones go too
+    assert pool.sent == [False, True, True]
+    preparer.submit(raws[:6], "INBOX", 7, "inbox")  # it holds two unfinished: this one here
+    assert pool.sent == [False, True, True, False]
+    pool.open[0].set_result([])  # one done: the next goes to the worker again
+    preparer.submit(raws[:6], "INBOX", 7, "inbox")
+    assert pool.sent == [False, True, True, False, True]
+
+
+def test_without_a_pool_batches_are_parsed_here_and_not_analysed():
+    job_raws = _raws()
+    preparer = BatchPreparer(SETTINGS)
+    batch = preparer.submit(job_raws, "INBOX", 7, "inbox")
+    assert batch.done() and not batch.in_worker
+    assert [a for _, a in preparer.result(batch)] == [None] * len(job_raws)
