@@ -113,12 +113,19 @@ class Run:
     returncode: int
     loadavg: tuple[float, float] = (0.0, 0.0)
     tree_rss_mb: float = 0.0  # peak of the sum over the process and its workers (sampled)
+    # CPU seconds (user + system, last sample) of the main process and of its other processes
+    # (the analysis workers): which one is the critical path.
+    main_cpu_s: float = 0.0
+    other_cpu_s: float = 0.0
     detail: dict[str, object] = field(default_factory=dict)
 
 
-def _sample_tree_rss(pid: int, done: threading.Event, peak: list[int]) -> None:
+def _sample_tree_rss(
+    pid: int, done: threading.Event, peak: list[int], cpu: dict[int, tuple[bool, float]]
+) -> None:
     """The highest sum of RSS over the process and its descendants (the analysis workers),
-    sampled every 0.1 s: ``time``'s max RSS is only the largest single process."""
+    sampled every 0.1 s: ``time``'s max RSS is only the largest single process. ``cpu``: each
+    process's CPU seconds at its last sample, and whether it is the main one (time's child)."""
     try:
         root = psutil.Process(pid)
     except psutil.Error:
@@ -127,11 +134,14 @@ def _sample_tree_rss(pid: int, done: threading.Event, peak: list[int]) -> None:
         total = 0
         try:
             procs = root.children(recursive=True)
+            direct = {child.pid for child in root.children()}
         except psutil.Error:
             break
         for proc in procs:
             with contextlib.suppress(psutil.Error):
                 total += proc.memory_info().rss
+                times = proc.cpu_times()
+                cpu[proc.pid] = (proc.pid in direct, times.user + times.system)
         peak[0] = max(peak[0], total)
 
 
@@ -151,8 +161,9 @@ def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tup
         text=True,
     )
     tree_peak = [0]
+    cpu: dict[int, tuple[bool, float]] = {}
     done = threading.Event()
-    sampler = threading.Thread(target=_sample_tree_rss, args=(child.pid, done, tree_peak))
+    sampler = threading.Thread(target=_sample_tree_rss, args=(child.pid, done, tree_peak, cpu))
     sampler.start()
     stdout, stderr = child.communicate()
     wall = time.perf_counter() - started
@@ -171,6 +182,8 @@ def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tup
         sys_s=float(system),
         max_rss_mb=round(int(rss_kib) / 1024, 1),
         tree_rss_mb=round(tree_peak[0] / 2**20, 1),
+        main_cpu_s=round(sum(t for main, t in cpu.values() if main), 2),
+        other_cpu_s=round(sum(t for main, t in cpu.values() if not main), 2),
         returncode=proc.returncode,
         # Other work on the machine skews timings: keep the 1-minute load around each run.
         loadavg=(round(load_before, 2), round(os.getloadavg()[0], 2)),
@@ -573,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(
                     f"round {rnd} {tool}: {run.wall_s:.2f} s wall, {run.user_s:.1f} s user, "
                     f"{run.max_rss_mb} MB RSS ({run.tree_rss_mb} MB with its workers), "
+                    f"CPU {run.main_cpu_s} s main + {run.other_cpu_s} s workers (sampled), "
                     f"load {run.loadavg}, {run.detail.get('new')} new, "
                     f"{run.detail.get('analysed')} analysed, "
                     f"{run.detail.get('imap_commands')} commands"

@@ -48,7 +48,7 @@ Progress = Callable[[str, int, int], None]  # folder, done, total
 # mailbox id and what was stored; called after each committed batch of new messages
 AfterBatch = Callable[[int, BatchResult], None]
 # Fetched batches waiting to be stored at most (each being parsed or analysed meanwhile).
-PIPELINE_DEPTH = 2
+PIPELINE_DEPTH = 3
 
 
 @dataclass

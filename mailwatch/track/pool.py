@@ -237,7 +237,7 @@ class AnalysisPool:
                 return self._executor.submit(in_worker, job)
             except (BrokenProcessPool, RuntimeError) as exc:
                 failure: BaseException = exc
-        self._give_up(failure)
+        self.give_up(failure)
         return _InlineExecutor().submit(here, job, self.settings)
 
     def _result(
@@ -246,12 +246,13 @@ class AnalysisPool:
         try:
             return future.result()
         except BrokenProcessPool as exc:
-            self._give_up(exc)
+            self.give_up(exc)
             return here(job, self.settings)
         except CancelledError:  # the pool was closed meanwhile (another mailbox's refresh)
             return here(job, self.settings)
 
-    def _give_up(self, exc: BaseException) -> None:
+    def give_up(self, exc: BaseException) -> None:
+        """Stop using workers (one died): everything is analysed in this process from now."""
         if not self._inline:
             log.warning("analysis workers stopped (%s); analysing in the main process", exc)
         self._inline = True

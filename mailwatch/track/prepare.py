@@ -1,21 +1,23 @@
 """Parsing, and analysis when tracking, of each batch the sync fetched, off its critical path.
 
 The sync is one core of Python: fetch, parse, store. :class:`BatchPreparer` takes the parse
-(and, with a tracker, the text analysis) off it: each fetched batch goes to the analysis worker
-while the sync fetches the next one and stores the one before, so the worker parses and
-analyses while the main process talks IMAP and writes SQL. When the worker already holds two
-batches, the next one is prepared here instead: both cores stay busy, whichever is slower.
+(and, with a tracker, the text analysis) off it: fetched batches queue here, the analysis
+worker takes them in order, and the sync, whenever it would otherwise wait for a batch it must
+store, prepares the next queued batch itself. Both cores stay busy whichever is slower, and on
+a machine whose other core is taken by something else the sync simply does more of the work
+(work sharing, not a fixed split).
 
 Analysed messages are stored with their verdicts in the same transaction as the messages
 themselves (``MailStore.save_batch``), so nothing is read back to be analysed; a crash leaves
-the batch unstored and its checkpoint unmoved, and the next pass fetches it again.
+the batches not yet stored, and their checkpoint, unwritten: the next pass fetches them again.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from mailwatch.core.analysis import AnalysisSettings
@@ -24,27 +26,31 @@ from mailwatch.track.pool import AnalysisPool, Prepared, PrepareJob, prepare_bat
 
 __all__ = ["BatchPreparer", "PreparingBatch"]
 
-# Fewer messages than this in a batch, and no worker running: prepared here (a new mail or
-# two in the running service; starting a worker would cost more than it saves).
+# Fewer messages than this in a batch, and no worker running: prepared here at once (a new
+# mail or two in the running service; starting a worker would cost more than it saves).
 WORKER_MIN = 200
-# Batches a worker may hold at once before the next one is prepared in this process.
+# Batches handed to each worker at once: one running, one waiting, so it never idles while
+# the sync is busy fetching or storing.
 WORKER_QUEUE = 2
 
 
-@dataclass
 class PreparingBatch:
-    """A batch handed to :meth:`BatchPreparer.submit`; :meth:`BatchPreparer.result` gives it."""
+    """A fetched batch: queued, in the worker, or prepared."""
 
-    job: PrepareJob
-    future: Future[list[Prepared]]
-    in_worker: bool
+    __slots__ = ("job", "result", "running")
+
+    def __init__(self, job: PrepareJob) -> None:
+        self.job = job
+        self.running: Future[list[Prepared]] | None = None  # in the worker
+        self.result: list[Prepared] | None = None
 
     def done(self) -> bool:
-        return self.future.done()
+        return self.result is not None or (self.running is not None and self.running.done())
 
 
 class BatchPreparer:
-    """Prepares the fetched batches of one mailbox's sync (one per ``MailboxSync``)."""
+    """Prepares the fetched batches of one mailbox's sync (one per ``MailboxSync``; used by
+    its thread only)."""
 
     def __init__(
         self,
@@ -59,6 +65,7 @@ class BatchPreparer:
         self.analyse = analyse
         self.text_since = text_since
         self.before_first = before_first
+        self._queued: deque[PreparingBatch] = deque()  # oldest first, not started anywhere
         self._in_worker: list[PreparingBatch] = []
 
     def submit(
@@ -67,25 +74,71 @@ class BatchPreparer:
         if self.before_first is not None:
             self.before_first()  # e.g. re-analyse stored mail after a settings change, first
             self.before_first = None
-        job = PrepareJob(list(raws), folder, uidvalidity, role, self.analyse, self.text_since())
-        self._in_worker = [b for b in self._in_worker if not b.done()]
-        pool = self.pool
-        use_worker = (
-            pool is not None
-            and not pool.inline
-            and (pool.started or len(raws) >= WORKER_MIN)
-            and len(self._in_worker) < WORKER_QUEUE * pool.workers
+        batch = PreparingBatch(
+            PrepareJob(list(raws), folder, uidvalidity, role, self.analyse, self.text_since())
         )
-        if pool is None:
-            future: Future[list[Prepared]] = Future()
-            future.set_result(prepare_batch(job, self.settings))
-            return PreparingBatch(job, future, in_worker=False)
-        batch = PreparingBatch(job, pool.submit_prepare(job, inline=not use_worker), use_worker)
-        if use_worker:
-            self._in_worker.append(batch)
+        pool = self.pool
+        if pool is None or pool.inline or (not pool.started and len(raws) < WORKER_MIN):
+            self._prepare_here(batch)
+        else:
+            self._queued.append(batch)
+            self._feed_worker()
         return batch
 
     def result(self, batch: PreparingBatch) -> list[Prepared]:
-        if self.pool is None:
-            return batch.future.result()
-        return self.pool.prepared(batch.future, batch.job)
+        """The batch's messages; while the worker still has it, the sync prepares queued
+        batches itself instead of waiting."""
+        while True:
+            self._feed_worker()
+            if batch.result is not None:
+                return batch.result
+            if batch.running is None:  # still queued: the worker is busy, do it here
+                self._queued.remove(batch)
+                self._prepare_here(batch)
+                continue
+            if batch.running.done():
+                self._collect(batch)
+                continue
+            if self._queued:
+                self._prepare_here(self._queued.popleft())
+                continue
+            wait([b.running for b in self._in_worker if b.running], return_when=FIRST_COMPLETED)
+
+    def _prepare_here(self, batch: PreparingBatch) -> None:
+        batch.result = prepare_batch(batch.job, self.settings)
+
+    def _feed_worker(self) -> None:
+        """Collect what the worker finished and hand it the next queued batches."""
+        for done in [b for b in self._in_worker if b.running is not None and b.running.done()]:
+            self._collect(done)
+        pool = self.pool
+        if pool is None:
+            return
+        while (
+            self._queued
+            and not pool.inline
+            and len(self._in_worker) < WORKER_QUEUE * max(pool.workers, 1)
+        ):
+            batch = self._queued.popleft()
+            batch.running = pool.submit_prepare(batch.job)
+            if batch.running.done() and not pool.started:  # the pool gave up: done here
+                self._collect_now(batch)
+            else:
+                self._in_worker.append(batch)
+
+    def _collect(self, batch: PreparingBatch) -> None:
+        if batch in self._in_worker:
+            self._in_worker.remove(batch)
+        self._collect_now(batch)
+
+    def _collect_now(self, batch: PreparingBatch) -> None:
+        assert batch.running is not None
+        running, batch.running = batch.running, None
+        try:
+            batch.result = running.result()
+        except BrokenProcessPool as exc:  # a worker died: this batch (and the rest) here
+            assert self.pool is not None
+            self.pool.give_up(exc)
+            self._prepare_here(batch)
+        except CancelledError:  # the pool was closed meanwhile (another mailbox's refresh)
+            self._prepare_here(batch)

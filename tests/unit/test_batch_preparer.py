@@ -4,6 +4,7 @@ they give in the sync's own process, and batches go to the worker only when it p
 from __future__ import annotations
 
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -85,43 +86,56 @@ class _Pool:
         self.workers = 1
         self.inline = False
         self.started = False
-        self.sent: list[bool] = []  # True: to the worker
+        self.jobs: list[PrepareJob] = []  # handed to the worker, in order
         self.open: list[Future[Any]] = []
 
-    def submit_prepare(self, job: PrepareJob, inline: bool = False) -> Future[Any]:
-        future: Future[Any] = Future()
-        self.sent.append(not inline)
-        if inline:
-            future.set_result(prepare_batch(job, SETTINGS))
-        else:
-            self.started = True
-            self.open.append(future)
-        return future
+    def submit_prepare(self, job: PrepareJob) -> Future[Any]:
+        self.started = True
+        self.jobs.append(job)
+        self.open.append(Future())
+        return self.open[-1]
 
-    def prepared(self, future: Future[Any], job: PrepareJob) -> Any:
-        return future.result()
+    def give_up(self, exc: BaseException) -> None:
+        self.inline = True
 
 
-def test_batches_go_to_the_worker_only_when_it_pays(monkeypatch):
+def test_batches_are_shared_between_the_worker_and_the_sync(monkeypatch):
     monkeypatch.setattr(prepare_module, "WORKER_MIN", 5)
     pool = _Pool()
     preparer = BatchPreparer(SETTINGS, pool, analyse=True)  # type: ignore[arg-type]
     raws = _raws()
-    preparer.submit(raws[:2], "INBOX", 7, "inbox")  # a new mail or two: here, no worker
-    assert pool.sent == [False] and not pool.started
-    preparer.submit(raws[:6], "INBOX", 7, "inbox")  # a backfill batch: to the worker
-    preparer.submit(raws[:2], "INBOX", 7, "inbox")  # the worker runs: small ones go too
-    assert pool.sent == [False, True, True]
-    preparer.submit(raws[:6], "INBOX", 7, "inbox")  # it holds two unfinished: this one here
-    assert pool.sent == [False, True, True, False]
-    pool.open[0].set_result([])  # one done: the next goes to the worker again
-    preparer.submit(raws[:6], "INBOX", 7, "inbox")
-    assert pool.sent == [False, True, True, False, True]
+    small = preparer.submit(raws[:2], "INBOX", 7, "inbox")  # a new mail or two: here at once
+    assert small.done() and not pool.started
+    first = preparer.submit(raws[:6], "INBOX", 7, "inbox")  # a backfill batch: to the worker
+    second = preparer.submit(raws[6:12], "INBOX", 7, "inbox")  # the worker's second
+    third = preparer.submit(raws[12:18], "INBOX", 7, "inbox")  # it holds two: queued
+    assert [job.raws for job in pool.jobs] == [first.job.raws, second.job.raws]
+    assert not third.done()
+    # The sync needs the third while the worker is busy: it prepares it itself.
+    assert preparer.result(third) == prepare_batch(third.job, SETTINGS)
+    assert len(pool.jobs) == 2
+    # The sync needs the first while the worker still has it and nothing is queued: it waits.
+    fourth = preparer.submit(raws[18:24], "INBOX", 7, "inbox")
+    want = prepare_batch(first.job, SETTINGS)
+    pool.open[0].set_result(want)
+    assert preparer.result(first) == want
+    assert [job.raws for job in pool.jobs][-1] == fourth.job.raws  # the freed slot is used
+
+
+def test_a_dead_worker_leaves_its_batches_to_the_sync(monkeypatch):
+    monkeypatch.setattr(prepare_module, "WORKER_MIN", 5)
+    pool = _Pool()
+    preparer = BatchPreparer(SETTINGS, pool, analyse=True)  # type: ignore[arg-type]
+    raws = _raws()
+    batch = preparer.submit(raws[:6], "INBOX", 7, "inbox")
+    pool.open[0].set_exception(BrokenProcessPool("killed"))
+    assert preparer.result(batch) == prepare_batch(batch.job, SETTINGS)
+    assert pool.inline
 
 
 def test_without_a_pool_batches_are_parsed_here_and_not_analysed():
     job_raws = _raws()
     preparer = BatchPreparer(SETTINGS)
     batch = preparer.submit(job_raws, "INBOX", 7, "inbox")
-    assert batch.done() and not batch.in_worker
+    assert batch.done() and batch.running is None
     assert [a for _, a in preparer.result(batch)] == [None] * len(job_raws)
