@@ -21,7 +21,8 @@ What it does:
    "N IMAP commands" it prints is recorded.
 4. Prints a table and writes ``bench/results/backfill-<timestamp>.json``.
 
-``--cprofile`` additionally runs one untimed mailwatch backfill under cProfile and saves
+``--cprofile`` additionally runs one untimed mailwatch backfill under cProfile (CPU-time clock,
+the main process only: the analysis worker is not in it) and saves
 the ``.prof`` next to the JSON (and prints the top functions).
 """
 
@@ -218,19 +219,53 @@ def child_env() -> dict[str, str]:
     return env
 
 
-# `mailwatch sync --once` analyses new mail while it syncs (start_tracking: the tracker the
-# sync feeds) and refreshes thread tracking after the pass. --no-tracking stubs both out, to
-# time the sync engine alone (start-up included).
+# `mailwatch sync --once` parses and analyses new mail while it syncs (start_tracking: the
+# tracker whose preparer does it, sharing the batches with its worker process) and refreshes
+# thread tracking after the pass. --no-tracking keeps the parsing (shared with a worker the
+# same way) but no analysis and no tracking pass: the sync engine alone (start-up included).
 _NO_TRACKING = """
 import sys
 import mailwatch.cli as cli
 import mailwatch.cli.sync as sync_cli
+from mailwatch.track.pool import AnalysisPool, worker_count
+from mailwatch.track.prepare import BatchPreparer
+from mailwatch.track.tracker import analysis_settings
+
+class ParseOnly:
+    def __init__(self, cfg):
+        self.settings = analysis_settings(cfg)
+        self.pool = AnalysisPool(self.settings, worker_count(cfg.value("ANALYSIS_WORKERS")))
+    def preparer(self):
+        return BatchPreparer(self.settings, self.pool, analyse=False)
+    def feed(self, mailbox_id, result):
+        pass
+
 for name in ("start_tracking", "refresh_tracking"):
     if not hasattr(sync_cli, name):
         sys.exit(f"bench --no-tracking: mailwatch.cli.sync.{name} is gone; update bench/backfill.py")
-    setattr(sync_cli, name, lambda *args, **kwargs: None)
+sync_cli.start_tracking = lambda cfg, factory: ParseOnly(cfg)
+sync_cli.refresh_tracking = lambda cfg, factory, tracker=None: tracker and tracker.pool.close()
 sys.argv[0] = "mailwatch"
 sys.exit(cli.main())
+"""
+
+
+# The main process under cProfile with a CPU-time clock: waiting for the server or for the
+# worker counts nothing, and other load on the machine does not inflate the figures.
+_PROFILE_CPU = """
+import cProfile, sys, time
+out = sys.argv[1]
+sys.argv = ["mailwatch", *sys.argv[2:]]
+import mailwatch.cli as cli
+profile = cProfile.Profile(time.process_time)
+profile.enable()
+try:
+    cli.main()
+except SystemExit:
+    pass
+finally:
+    profile.disable()
+    profile.dump_stats(out)
 """
 
 
@@ -653,12 +688,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             subprocess.run(
                 [
                     sys.executable,
-                    "-m",
-                    "cProfile",
-                    "-o",
+                    "-c",
+                    _PROFILE_CPU,
                     str(prof),
-                    "-m",
-                    "mailwatch",
                     "--env-file",
                     str(envf),
                     "sync",

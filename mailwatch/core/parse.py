@@ -108,6 +108,19 @@ def decode_header_value(raw: bytes | str, errors: list[str] | None = None) -> st
     return one_line("".join(out))
 
 
+_MESSAGE_ID_FIELD = re.compile(rb"(?im)^message-id[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)")
+
+
+def header_message_id(block: bytes) -> str | None:
+    """The Message-ID of a header block, read without splitting the whole block.
+
+    A cheap first look for the sync (is this message stored already?); the full parse
+    (:func:`split_header_block`, :func:`parse_fetched_headers`) decides what is stored, so an
+    odd block read differently here only costs or saves a text fetch, never a message."""
+    match = _MESSAGE_ID_FIELD.search(block)
+    return normalize_message_id(b" ".join(match.group(1).split())) if match else None
+
+
 def split_header_block(block: bytes) -> dict[str, bytes]:
     """Unfold a header block into ``{lower-case name: raw value}``.
 
@@ -656,7 +669,7 @@ class RawMessage:
     parsing can run in another process while the sync fetches the next batch."""
 
     uid: int
-    headers: dict[str, bytes] | None  # None: the header block could not be split
+    header_block: bytes | None  # None: not fetched (``header_error`` says why)
     header_error: str | None
     body: bytes
     part: TextPart | None
@@ -669,11 +682,11 @@ def parse_raw(raw: RawMessage, key_parts: Iterable[str]) -> ParsedMessage:
     """The ``ParsedMessage`` of a fetched message; never raises (a message that cannot be
     read at all is kept aside under a key made of ``key_parts``, never lost)."""
     part = raw.part
-    if raw.headers is None:  # not fetched, or no header block: kept aside with the reason
+    if raw.header_block is None:  # not fetched: kept aside with the reason
         return unparseable(raw.header_error or "no header block", key_parts)
     try:
         return parse_fetched_headers(
-            raw.headers,
+            split_header_block(raw.header_block),
             raw.body,
             transfer_encoding=part.encoding if part else None,
             charset=part.charset if part else None,

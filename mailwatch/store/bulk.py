@@ -12,7 +12,7 @@ compares the rows stored both ways). SQLite only; other databases take SQLAlchem
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -21,19 +21,29 @@ from sqlalchemy.engine import Connection
 __all__ = ["insert_many", "insert_one"]
 
 
-@dataclass(frozen=True, slots=True)
 class _Prepared:
-    sql: str
-    keys: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    """An INSERT for rows with given keys: its SQL, and how to turn a row into its tuple."""
+
+    __slots__ = ("converted", "keys", "pick", "sql")
+
+    def __init__(
+        self, sql: str, keys: tuple[str, ...], processors: Sequence[Callable[[Any], Any] | None]
+    ) -> None:
+        self.sql = sql
+        self.keys = keys
+        self.pick = itemgetter(*keys)  # one C call for all values (a tuple, even of one key)
+        self.converted = [(i, p) for i, p in enumerate(processors) if p is not None]
 
     def params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            value if processor is None else processor(value)
-            for value, processor in zip(
-                [row[key] for key in self.keys], self.processors, strict=True
-            )
-        )
+        values = self.pick(row)
+        if len(self.keys) == 1:
+            values = (values,)
+        if not self.converted:
+            return values  # type: ignore[no-any-return]
+        out = list(values)
+        for i, processor in self.converted:
+            out[i] = processor(out[i])
+        return tuple(out)
 
 
 _CACHE: dict[tuple[int, tuple[str, ...]], _Prepared | None] = {}

@@ -28,7 +28,7 @@ from mailwatch.core.folders import map_folder_roles
 from mailwatch.core.message import FETCHED_HEADERS
 from mailwatch.core.parse import (
     RawMessage,
-    normalize_message_id,
+    header_message_id,
     parse_fetched_headers,
     split_header_block,
 )
@@ -239,7 +239,7 @@ class MailboxSync:
         for raw, (parsed, analysis) in zip(
             prepared.job.raws, self.preparer.result(prepared), strict=True
         ):
-            if raw.headers is not None and parsed.parse_errors and parsed.from_addr is None:
+            if raw.header_block is not None and parsed.parse_errors and parsed.from_addr is None:
                 reason = parsed.parse_errors[0]
                 if reason.startswith("parse failed"):
                     log.warning("message UID %s in %s kept aside: %s", raw.uid, folder.name, reason)
@@ -288,31 +288,27 @@ class MailboxSync:
                 parts[uid] = choose_text_part(data.get(b"BODYSTRUCTURE"))
             except Exception:
                 parts[uid] = None
-        headers: dict[int, dict[str, bytes] | Exception] = {}
+        blocks: dict[int, bytes] = {}
+        keys: dict[int, str] = {}
         for uid, data in meta.items():
-            try:
-                headers[uid] = split_header_block(_find(data, b"BODY[HEADER") or b"")
-            except Exception as exc:  # never expected; the message is kept aside below
-                headers[uid] = exc
-        # Only messages not stored yet need their text (a Sent copy of a known message doesn't).
-        keys = {}
-        for uid, fields in headers.items():
-            mid = (
-                normalize_message_id(fields.get("message-id")) if isinstance(fields, dict) else None
-            )
+            block = _find(data, b"BODY[HEADER")
+            blocks[uid] = block if isinstance(block, bytes) else b""
+            mid = header_message_id(blocks[uid])
             if mid:
                 keys[uid] = mid
+        # Only messages not stored yet need their text (a Sent copy of a known message doesn't).
         known = self.store.known_keys(self.mailbox_id, keys.values())
         # A known Message-ID on a different message (a reused id) is a new row: it needs its
         # text too. Only those few are parsed here, from their headers alone.
         stored: set[int] = set()
         for uid, mid in keys.items():
-            fields = headers[uid]
-            if (
-                mid in known
-                and isinstance(fields, dict)
-                and self.store.is_stored(self.mailbox_id, parse_fetched_headers(fields))
-            ):
+            if mid not in known:
+                continue
+            try:
+                parsed = parse_fetched_headers(split_header_block(blocks[uid]))
+            except Exception:  # never expected: then it is fetched and parsed like any other
+                continue
+            if self.store.is_stored(self.mailbox_id, parsed):
                 stored.add(uid)
         bodies = self._fetch_text({uid: part for uid, part in parts.items() if uid not in stored})
         fetched: list[RawMessage] = []
@@ -320,7 +316,7 @@ class MailboxSync:
             found = meta.get(uid)
             if found is None:
                 continue  # expunged between SEARCH and FETCH
-            data, fields = found, headers[uid]
+            data = found
             internal = data.get(b"INTERNALDATE")
             if isinstance(internal, datetime):
                 # In UTC (as stored): imapclient's own offset class does not survive pickling
@@ -338,8 +334,8 @@ class MailboxSync:
             fetched.append(
                 RawMessage(
                     uid=uid,
-                    headers=fields if isinstance(fields, dict) else None,
-                    header_error=None if isinstance(fields, dict) else f"parse failed: {fields}",
+                    header_block=blocks[uid],
+                    header_error=None,
                     body=bodies.get(uid, b""),
                     part=parts.get(uid),
                     internal_date=internal if isinstance(internal, datetime) else None,
@@ -427,7 +423,7 @@ def _kept_aside(uid: int, reason: str) -> RawMessage:
     """A message that could not be fetched: kept aside under its UID, never lost."""
     return RawMessage(
         uid=uid,
-        headers=None,
+        header_block=None,
         header_error=reason,
         body=b"",
         part=None,

@@ -13,7 +13,7 @@ import pytest
 from mailwatch.core.analysis import analyze_message
 from mailwatch.core.bodystructure import TextPart
 from mailwatch.core.message import Direction, for_analysis, message_time
-from mailwatch.core.parse import RawMessage, parse_raw, split_header_block
+from mailwatch.core.parse import RawMessage, parse_raw
 from mailwatch.track import prepare as prepare_module
 from mailwatch.track.pool import AnalysisPool, PrepareJob, prepare_batch
 from mailwatch.track.prepare import BatchPreparer
@@ -34,7 +34,7 @@ def _raws() -> list[RawMessage]:
         raws.append(
             RawMessage(
                 uid=uid,
-                headers=split_header_block(head + b"\r\n"),
+                header_block=head + b"\r\n\r\n",
                 header_error=None,
                 body=body[:8192],
                 part=TextPart("1", "plain", "utf-8", None, len(body)),
