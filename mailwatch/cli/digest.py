@@ -3,7 +3,6 @@ terminal form (:func:`print_digest`)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -51,6 +50,8 @@ def digest(
     sent: dict[str, Any] | None = None
     if send:
         # lazy: only sending needs the chart (Pillow) and the SMTP client; --print stays light
+        import asyncio  # lazy: ~25 ms of imports that only --send needs
+
         from mailwatch.digest.render import build_email
         from mailwatch.digest.send import digest_from_address, send_email
 
