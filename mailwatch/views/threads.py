@@ -596,7 +596,7 @@ def _message_ids(
             .where(Message.thread_id.in_(plain[start : start + _IN_CHUNK]))
             .order_by(Message.thread_id, Message.date, Message.id)
         )
-        for tid, message_id in session.connection().execute(query).all():
+        for tid, message_id in _plain_rows(session, query):
             if tid is not None:  # (no NULL thread id passes the IN list)
                 ids[tid].append(message_id)
     dated = [tid for tid in thread_ids if tid in as_of_now]
@@ -611,6 +611,24 @@ def _message_ids(
             if tid is not None and (when is None or when <= now):
                 ids[tid].append(message_id)
     return ids
+
+
+def _plain_rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` straight from the DB-API cursor, as tuples.
+
+    Building SQLAlchemy's Row objects was two thirds of reading the 28,000 message ids of the
+    5,846 overdue threads of a 1M-message store (87 ms against 33 ms for the driver's own
+    fetch). Only for a query whose columns need no conversion (integers, text: none on SQLite
+    or psycopg) and whose bound values are integers (rendered into the SQL text).
+    """
+    connection = session.connection()
+    sql = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(sql))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _latest(facts: list[MessageFacts], direction: Direction) -> datetime | None:
