@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mailwatch.cli.context import factory, parse_now, settings
+from mailwatch.cli.context import factory, loading, parse_now, settings
 from mailwatch.cli.output import console, print_json
 from mailwatch.config import PREFIX
 from mailwatch.errors import UsageError, WorkFailed
@@ -31,7 +31,8 @@ def digest(
     ] = None,
 ) -> None:
     """The daily digest now: overdue threads, drafts to approve, promises, warning signs."""
-    from mailwatch.digest.data import build_digest  # lazy: keeps --help fast
+    with loading():
+        from mailwatch.digest.data import build_digest  # lazy: keeps --help fast
 
     cfg = settings()
     when = parse_now(now)
