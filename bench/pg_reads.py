@@ -21,6 +21,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--threads", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--peer", help="bench/reads.py --peer: the old code's checkout")
     args = parser.parse_args()
 
     import reads
@@ -32,7 +33,8 @@ def main() -> int:
     try:
         url = server.create_database("mailwatch_bench")
         print(store_gen.generate(url, args.messages, args.threads, 17, datetime.now(UTC)))
-        return reads.main(["--url", url, "--repeat", str(args.repeat)])
+        peer = ["--peer", args.peer] if args.peer else []
+        return reads.main(["--url", url, "--repeat", str(args.repeat), *peer])
     finally:
         server.stop()
 

@@ -16,14 +16,21 @@ Measured (wall and CPU time of this process, so that a busy machine shows as wal
   (``mailwatch threads --limit 1`` on the store).
 
 ``--peer DIR`` runs every command also with the code in DIR (a checkout of another commit,
-put first on PYTHONPATH), alternating run by run, so that both face the same load.
+put first on PYTHONPATH), alternating run by run, so that both face the same load; the
+in-process reads too: each code's reads run in a child process (``--in-process-child``),
+``--rounds`` times alternately, and the samples of each code are pooled. The JSON text of
+``threads --json`` is made by each code's own ``print_json`` (what its command writes).
+The 1-minute load average is recorded next to every figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
+import io
 import json
+import math
 import os
 import re
 import statistics
@@ -40,7 +47,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# the code measured in process: this checkout, or a peer's (--in-process-child under --peer)
+CODE = Path(os.environ.get("READS_CODE", str(ROOT)))
+sys.path.insert(0, str(CODE))
 
 PASSWORD = "bench-password-0123456789"
 
@@ -56,7 +65,8 @@ def settings_values(url: str) -> dict[str, str]:
     }
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
+def samples(fn: Callable[[], Any], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``repeat`` calls, after one warm-up call."""
     fn()  # warm: caches, the business-time tables, SQLite's page cache
     walls, cpus = [], []
     for _ in range(repeat):
@@ -64,7 +74,11 @@ def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
         fn()
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
-    return summary(walls, cpus)
+    return walls, cpus
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
+    return summary(*samples(fn, repeat))
 
 
 def summary(walls: list[float], cpus: list[float] | None = None) -> dict[str, float]:
@@ -154,6 +168,7 @@ def command(
     if peer is not None:
         envs["peer"] = {**os.environ, "PYTHONPATH": str(peer)}
     runs: dict[str, tuple[list[float], list[float]]] = {}
+    load_before = load()
     for name, env in envs.items():  # warm the page cache; a peer without the option: skipped
         done = subprocess.run(cmd, capture_output=True, timeout=600, env=env, cwd=cwd)
         if done.returncode == 0:
@@ -172,23 +187,23 @@ def command(
                 + (after.children_system - before.children_system)
             )
     out: dict[str, Any] = summary(*runs["this"])
+    out["load"] = [load_before, load()]
     if peer is not None:
         out["peer"] = summary(*runs["peer"]) if "peer" in runs else "cannot run this command"
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--no-commands", action="store_true", help="skip the subprocess runs")
-    parser.add_argument(
-        "--peer", type=Path, help="also run the commands with the code in this folder (alternating)"
-    )
-    args = parser.parse_args(argv)
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
 
+
+def in_process(url: str, repeat: int) -> dict[str, Any]:
+    """The reads in this process, with the code on ``sys.path`` (this checkout or the peer's):
+    raw samples per read, the 1-minute load average at its start and end, and the store's size.
+    """
     from sqlalchemy import func, select
 
+    from mailwatch.cli.output import print_json
     from mailwatch.config import settings_from_values
     from mailwatch.digest.data import build_digest
     from mailwatch.digest.render import render_text
@@ -197,9 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     from mailwatch.views.context import View
     from mailwatch.views.threads import list_threads
 
-    load_start = os.getloadavg()
-    settings = settings_from_values(settings_values(args.url))
-    engine = make_engine(args.url)
+    settings = settings_from_values(settings_values(url))
+    engine = make_engine(url)
     factory = session_factory(engine)
     view = View.of(settings)
     now = datetime.now(UTC)
@@ -211,12 +225,17 @@ def main(argv: list[str] | None = None) -> int:
         overdue_n = len(list_threads(session, now, "overdue", view, with_message_ids=False))
         one = session.scalar(select(Thread.id).where(Thread.state == "awaiting_us").limit(1))
     size["overdue"] = overdue_n
-    print(f"store: {size}")
-    results: dict[str, Any] = {"store": size, "url": engine.url.render_as_string()}
+
+    def as_printed(rows: Any) -> str:
+        """The text the command writes: this code's own print_json, into a buffer."""
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            print_json(rows)
+        return out.getvalue()
 
     def overdue_json() -> None:
         with factory() as session:
-            json.dumps([t.to_json() for t in list_threads(session, now, "overdue", view)])
+            as_printed([t.to_json() for t in list_threads(session, now, "overdue", view)])
 
     def digest_text() -> None:
         with factory() as session:
@@ -225,13 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     def overdue_page() -> None:
         with factory() as session:
             page = list_threads(session, now, "overdue", view, limit=100)
-            json.dumps([t.to_json() for t in page])
+            as_printed([t.to_json() for t in page])
 
-    results["threads --state overdue --json (in process)"] = timed(overdue_json, args.repeat)
-    results["threads --state overdue --json --limit 100 (in process)"] = timed(
-        overdue_page, args.repeat
-    )
-    results["digest --print (in process)"] = timed(digest_text, args.repeat)
+    results: dict[str, Any] = {"store": size, "url": engine.url.render_as_string()}
+
+    def measure(name: str, fn: Callable[[], Any]) -> None:
+        before = load()
+        walls, cpus = samples(fn, repeat)
+        results[name] = {"walls": walls, "cpus": cpus, "load": [before, load()]}
+
+    measure("threads --state overdue --json (in process)", overdue_json)
+    measure("threads --state overdue --json --limit 100 (in process)", overdue_page)
+    measure("digest --print (in process)", digest_text)
     web = Web(factory, settings)
     try:
         for name, path in (
@@ -239,15 +263,94 @@ def main(argv: list[str] | None = None) -> int:
             ("web /threads (first page)", "/threads"),
             ("web /threads/{id} (thread page)", f"/threads/{one}"),
         ):
-            results[name] = timed(lambda p=path: web.get(p), args.repeat)
+            measure(name, lambda p=path: web.get(p))
     finally:
         web.stop()
+    return results
+
+
+def in_process_alternating(url: str, repeat: int, rounds: int, peer: Path | None) -> dict[str, Any]:
+    """Each code's in-process reads in a child process, ``rounds`` times alternately (this
+    code, then the peer), ``repeat / rounds`` samples a round; the samples pooled per code."""
+    codes = {"this": ROOT} if peer is None else {"this": ROOT, "peer": peer.resolve()}
+    pooled: dict[str, dict[str, Any]] = {name: {} for name in codes}
+    per_round = max(1, math.ceil(repeat / rounds))
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(rounds):
+            for name, code in codes.items():
+                out = Path(tmp) / f"{name}.json"
+                subprocess.run(
+                    [
+                        sys.executable,
+                        str(Path(__file__).resolve()),
+                        "--url",
+                        url,
+                        "--repeat",
+                        str(per_round),
+                        "--in-process-child",
+                        str(out),
+                    ],
+                    check=True,
+                    timeout=1800,
+                    cwd=tmp,  # never this checkout's folder: its code would shadow the peer's
+                    env={**os.environ, "READS_CODE": str(code), "PYTHONPATH": str(code)},
+                )
+                got = json.loads(out.read_text())
+                for key, value in got.items():
+                    if isinstance(value, dict) and "walls" in value:
+                        entry = pooled[name].setdefault(key, {"walls": [], "cpus": [], "load": []})
+                        entry["walls"] += value["walls"]
+                        entry["cpus"] += value["cpus"]
+                        entry["load"] += value["load"]
+                    else:
+                        pooled[name][key] = value
+    results: dict[str, Any] = {}
+    for key, value in pooled["this"].items():
+        if not (isinstance(value, dict) and "walls" in value):
+            results[key] = value
+            continue
+        figures: dict[str, Any] = summary(value["walls"], value["cpus"])
+        figures["load"] = [min(value["load"]), max(value["load"])]
+        if "peer" in pooled:
+            theirs = pooled["peer"].get(key)
+            figures["peer"] = (
+                {
+                    **summary(theirs["walls"], theirs["cpus"]),
+                    "load": [min(theirs["load"]), max(theirs["load"])],
+                }
+                if theirs
+                else "cannot run this read"
+            )
+        results[key] = figures
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--no-commands", action="store_true", help="skip the subprocess runs")
+    parser.add_argument(
+        "--peer", type=Path, help="also run the commands with the code in this folder (alternating)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="in-process reads: alternations of the two codes"
+    )
+    parser.add_argument("--in-process-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.in_process_child is not None:
+        args.in_process_child.write_text(json.dumps(in_process(args.url, args.repeat)))
+        return 0
+
+    load_start = os.getloadavg()
+    results = in_process_alternating(args.url, args.repeat, args.rounds, args.peer)
+    print(f"store: {results['store']}")
     if not args.no_commands:
         with tempfile.TemporaryDirectory() as tmp:
             env_file = Path(tmp) / "bench.env"
             env_file.write_text("".join(f"{k}={v}\n" for k, v in settings_values(args.url).items()))
             env_file.chmod(0o600)
-            reps = max(3, args.repeat // 2)
+            reps = args.repeat
             for name, cmd_args in (
                 ("mailwatch --help", ["--help"]),
                 # start-up, settings, schema check and one trivial query (an empty table)

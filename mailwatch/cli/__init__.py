@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from mailwatch.cli import auth, demo, digest, drafts, promises, service, setup, sync, threads
-from mailwatch.cli.context import reset
+from mailwatch.cli.context import reset, whole_process
 from mailwatch.cli.output import ErrorReportingGroup, plain_flags
 from mailwatch.config import env_language
 from mailwatch.i18n import set_language
@@ -71,4 +71,5 @@ app.add_typer(auth.auth_app, name="auth")
 
 
 def main() -> None:
+    whole_process()
     app()

@@ -7,7 +7,10 @@ so ``--help`` and option errors need no configuration.
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,11 +33,13 @@ __all__ = [
     "drafts",
     "engine",
     "factory",
+    "loading",
     "parse_now",
     "parse_when",
     "reset",
     "settings",
     "state",
+    "whole_process",
 ]
 
 log = logging.getLogger("mailwatch")
@@ -50,6 +55,43 @@ class State:
 
 
 state = State()
+
+
+@dataclass
+class _Process:
+    whole: bool = False  # this run is the process (main()), not an app called in a test
+
+
+_process = _Process()
+
+
+def whole_process() -> None:
+    """main(): this run is the whole process, so :func:`loading` may tune the collector."""
+    _process.whole = True
+
+
+@contextmanager
+def loading() -> Iterator[None]:
+    """Around a read command's own imports: no garbage collection while they load, then every
+    object so far frozen out of later collections (``gc.freeze``).
+
+    SQLAlchemy, the models and the views make ~250,000 objects that live as long as the
+    process; each full collection the read's own objects then trigger walked them all again:
+    ~0.2-0.25 s of CPU of the whole overdue list and of ``digest --print`` at 1M messages
+    (docs/benchmarks.md). Only when the run is the process: a test that calls the app many
+    times in one interpreter keeps the collector as it is.
+    """
+    if not _process.whole:
+        yield
+        return
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 def reset(env_file: Path | None) -> None:

@@ -3,7 +3,6 @@ terminal form (:func:`print_digest`)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -11,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mailwatch.cli.context import factory, parse_now, settings
+from mailwatch.cli.context import factory, loading, parse_now, settings
 from mailwatch.cli.output import console, print_json
 from mailwatch.config import PREFIX
 from mailwatch.errors import UsageError, WorkFailed
@@ -32,7 +31,8 @@ def digest(
     ] = None,
 ) -> None:
     """The daily digest now: overdue threads, drafts to approve, promises, warning signs."""
-    from mailwatch.digest.data import build_digest  # lazy: keeps --help fast
+    with loading():
+        from mailwatch.digest.data import build_digest  # lazy: keeps --help fast
 
     cfg = settings()
     when = parse_now(now)
@@ -51,6 +51,8 @@ def digest(
     sent: dict[str, Any] | None = None
     if send:
         # lazy: only sending needs the chart (Pillow) and the SMTP client; --print stays light
+        import asyncio  # lazy: ~25 ms of imports that only --send needs
+
         from mailwatch.digest.render import build_email
         from mailwatch.digest.send import digest_from_address, send_email
 

@@ -17,7 +17,6 @@ from mailwatch.cli.context import drafts, parse_when, settings
 from mailwatch.cli.output import console, err, print_json
 from mailwatch.errors import Conflict, UsageError
 from mailwatch.i18n import _, label
-from mailwatch.i18n_text import finding_text, problem_word
 
 __all__ = ["NEEDS_YOU", "draft", "drafts_app", "print_draft", "report_send"]
 
@@ -51,6 +50,9 @@ def print_draft(draft: dict[str, Any], as_json: bool) -> None:
         console.print(f"In-Reply-To: {draft['in_reply_to']}", highlight=False, markup=False)
     console.print("")
     console.print(draft["body_text"], highlight=False, markup=False)
+    # lazy: the etiquette checker's texts (~40 ms) only for the commands that show a draft
+    from mailwatch.i18n_text import finding_text
+
     marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
     for finding in draft["etiquette"]:
         console.print(
@@ -223,6 +225,8 @@ def drafts_list(
     headers = (_("id"), _("thread"), _("kind"), _("lang"), _("status"), _("to"))
     for index, column in enumerate((*headers, _("subject"), _("check"))):
         table.add_column(column, no_wrap=index in (0, 4))  # id, status
+    from mailwatch.i18n_text import problem_word  # lazy: as above, only for the drafts table
+
     for row in rows:
         problems = [problem_word(f["code"]) for f in row["etiquette"] if f["level"] != "ok"]
         table.add_row(

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mailwatch.cli.context import factory, parse_now, parse_when, settings
+from mailwatch.cli.context import factory, loading, parse_now, parse_when, settings
 from mailwatch.cli.output import console, err, print_json
 from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
@@ -41,12 +41,13 @@ def threads(
     ] = None,
 ) -> None:
     """List conversations: who waits for whom, and how late we are."""
-    from mailwatch.views.context import View  # lazy: --help fast
-    from mailwatch.views.threads import (  # lazy: --help fast
-        THREAD_FILTERS,
-        ThreadCursor,
-        list_threads,
-    )
+    with loading():
+        from mailwatch.views.context import View  # lazy: --help fast
+        from mailwatch.views.threads import (  # lazy: --help fast
+            THREAD_FILTERS,
+            ThreadCursor,
+            list_threads,
+        )
 
     if state_filter not in THREAD_FILTERS:
         raise UsageError(

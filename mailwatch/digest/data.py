@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from mailwatch.config import Settings
 from mailwatch.core.business_time import business_duration
@@ -717,21 +717,6 @@ def _response_figures(
             )
         )
     )
-    messages: dict[int, list[tuple[datetime, str, bool]]] = defaultdict(list)
-    if candidates:
-        query = select(
-            Message.thread_id,
-            Message.direction,
-            Message.date,
-            Message.internal_date,
-            Message.category,
-        ).where(Message.thread_id.in_(candidates))
-        for tid, direction, when, internal, category in session.execute(query):
-            at = when or internal
-            if tid is None or at is None or at > now:
-                continue
-            client = direction == "inbound" and category == "client"
-            messages[tid].append((at, direction, client))
     answered: dict[str, list[int]] = {"this": [], "last": []}
     unanswered = {"this": 0, "last": 0}
 
@@ -742,20 +727,15 @@ def _response_figures(
             return "last"
         return None
 
-    for items in messages.values():
-        items.sort(key=lambda m: (m[0], m[1] == "inbound"))
-        first = next((m for m in items if m[2]), None)
-        if first is None:
-            continue
-        reply = next((m for m in items if m[1] == "outbound" and m[0] > first[0]), None)
+    for first, reply in _first_responses(session, sorted(candidates), now):
         if reply is not None:
-            week = week_of(reply[0])
+            week = week_of(reply)
             if week is not None:
-                answered[week].append(cal.business_minutes_between(first[0], reply[0]))
-        arrived = week_of(first[0])
+                answered[week].append(cal.business_minutes_between(first, reply))
+        arrived = week_of(first)
         if arrived is not None:
             week_end = now if arrived == "this" else this_start
-            if reply is None or reply[0] > week_end:
+            if reply is None or reply > week_end:
                 unanswered[arrived] += 1
 
     def figures(key: str, label: str, start: datetime, end: datetime) -> WeekFigures:
@@ -774,6 +754,47 @@ def _response_figures(
         figures("this", _("this week"), this_start, now),
         figures("last", _("last week"), last_start, this_start),
     )
+
+
+def _first_responses(
+    session: Session, thread_ids: list[int], now: datetime
+) -> list[tuple[datetime, datetime | None]]:
+    """Per thread holding a client's message by ``now``: when the first came, and our first
+    answer after it by ``now`` (None if none yet). A message's time is its Date, else its
+    INTERNALDATE; messages without either are left out.
+
+    Two aggregates in SQL rather than every message of the two weeks' threads in Python (at 1M
+    messages that read and converted ~13,000 rows, a third of the digest).
+    """
+    found: list[tuple[datetime, datetime | None]] = []
+    at = func.coalesce(Message.date, Message.internal_date)
+    ours = aliased(Message)
+    our_at = func.coalesce(ours.date, ours.internal_date)
+    for start in range(0, len(thread_ids), _IN_CHUNK):
+        firsts = (
+            select(Message.thread_id.label("tid"), func.min(at).label("first_at"))
+            .where(
+                Message.thread_id.in_(thread_ids[start : start + _IN_CHUNK]),
+                Message.direction == "inbound",
+                Message.category == "client",
+                at <= now,
+            )
+            .group_by(Message.thread_id)
+            .subquery()
+        )
+        reply = (
+            select(func.min(our_at))
+            .where(
+                ours.thread_id == firsts.c.tid,
+                ours.direction == "outbound",
+                our_at > firsts.c.first_at,
+                our_at <= now,
+            )
+            .scalar_subquery()
+        )
+        query = select(firsts.c.first_at, reply.label("reply_at"))
+        found += [(row.first_at, row.reply_at) for row in session.execute(query)]
+    return found
 
 
 def _sync_health(

@@ -1,0 +1,84 @@
+"""``cli.context.loading``: a read command's imports run without garbage collection, then the
+objects so far are frozen out of later collections, and the collector is on again, also when
+an import fails. Only in the real process: an app called from a test leaves the collector be.
+
+Each case runs in its own interpreter: freezing the test process's objects would keep them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def run(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_in_the_real_process_imports_run_without_collection_then_are_frozen() -> None:
+    out = run(
+        """
+        import gc
+        from mailwatch.cli.context import loading, whole_process
+        whole_process()
+        with loading():
+            during = gc.isenabled()
+            import mailwatch.views.threads
+        print(during, gc.isenabled(), gc.get_freeze_count() > 10_000)
+        """
+    )
+    assert out == "False True True"
+
+
+def test_a_failing_import_still_turns_the_collector_back_on() -> None:
+    out = run(
+        """
+        import gc
+        from mailwatch.cli.context import loading, whole_process
+        whole_process()
+        try:
+            with loading():
+                import mailwatch_no_such_module
+        except ImportError:
+            pass
+        print(gc.isenabled())
+        """
+    )
+    assert out == "True"
+
+
+def test_an_app_called_in_a_test_process_keeps_the_collector_as_is() -> None:
+    out = run(
+        """
+        import gc
+        from mailwatch.cli.context import loading
+        with loading():
+            during = gc.isenabled()
+            import mailwatch.views.threads
+        print(during, gc.isenabled(), gc.get_freeze_count())
+        """
+    )
+    assert out == "True True 0"
+
+
+def test_the_command_line_entry_point_is_the_whole_process() -> None:
+    """``mailwatch`` (the console script) and ``python -m mailwatch`` both go through main()."""
+    out = run(
+        """
+        import mailwatch.cli as cli
+        from mailwatch.cli import context
+        try:
+            cli.main()
+        except SystemExit:
+            pass
+        print(context._process.whole)
+        """
+    )
+    assert out.splitlines()[-1] == "True"  # (after the usage text: no command was given)
