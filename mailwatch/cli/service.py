@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mailwatch.cli.context import engine, factory, settings
+from mailwatch.cli.context import engine, factory, loading, settings
 from mailwatch.cli.output import console, print_json
 from mailwatch.i18n import _
 
@@ -16,10 +16,11 @@ __all__ = ["run", "workers"]
 
 def run() -> None:
     """The service: sync (IDLE or polling), scheduler, web endpoints, until SIGTERM/SIGINT."""
-    from mailwatch.service.main import run_service  # lazy: keeps --help fast
+    with loading():  # the service's modules live as long as it: out of the collector's scans
+        from mailwatch.service.main import run_service  # lazy: keeps --help fast
 
-    cfg = settings()
-    cfg.require_mailboxes()
+        cfg = settings()
+        cfg.require_mailboxes()
     run_service(cfg, engine(cfg))
 
 

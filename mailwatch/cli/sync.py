@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwatch.cli.context import engine, settings
+from mailwatch.cli.context import engine, loading, settings
 from mailwatch.cli.output import console, print_problem
 from mailwatch.cli.service import run
 from mailwatch.config import Settings
@@ -27,25 +27,30 @@ def sync(
     mailbox: Annotated[str | None, typer.Option("--mailbox", help="only this mailbox")] = None,
 ) -> None:
     """Sync the mailboxes: backfill, new mail and flag changes."""
-    # lazy: keeps --help fast (SQLAlchemy, imapclient)
-    from mailwatch.drafts.mailbox import reconcile_all
-    from mailwatch.store import leases as lease
-    from mailwatch.store.db import session_factory
-    from mailwatch.store.mail import MailStore
-    from mailwatch.sync.engine import MailboxSync
-    from mailwatch.sync.progress import progress_reporter
-
-    cfg = settings()
-    cfg.require_mailboxes()
-    targets = [cfg.mailbox(mailbox)] if mailbox else list(cfg.mailboxes)
     if not once:
+        cfg = settings()
+        cfg.require_mailboxes()
         run()
         return
-    store = MailStore(session_factory(engine(cfg)), cfg.own_addresses, cfg.thread_subject_window)
+    with loading():  # a backfill allocates millions of objects: not scanning these each time
+        # lazy: keeps --help fast (SQLAlchemy, imapclient)
+        from mailwatch.drafts.mailbox import reconcile_all
+        from mailwatch.store import leases as lease
+        from mailwatch.store.db import session_factory
+        from mailwatch.store.mail import MailStore
+        from mailwatch.sync.engine import MailboxSync
+        from mailwatch.sync.progress import progress_reporter
+
+        cfg = settings()
+        cfg.require_mailboxes()
+        targets = [cfg.mailbox(mailbox)] if mailbox else list(cfg.mailboxes)
+        store = MailStore(
+            session_factory(engine(cfg)), cfg.own_addresses, cfg.thread_subject_window
+        )
+        tracker = start_tracking(cfg, store.factory)
     owner = lease.new_owner_id()
     ttl = timedelta(seconds=cfg.value("LEASE_TTL"))
     failed = False
-    tracker = start_tracking(cfg, store.factory)
     for target in targets:
         # The mailbox's lease, like a worker's: never two writers on one mailbox.
         name = lease.mailbox_lease(target.name)
