@@ -10,6 +10,7 @@ have arrived), are then recomputed.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 from collections import defaultdict, deque
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+import orjson
+from sqlalchemy import Text, bindparam, select, type_coerce, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import Settings
@@ -491,6 +493,18 @@ class Tracker:
         )
 
 
+def _json(value: Any) -> Any:
+    """A JSON column read as text (SQLite), decoded by orjson; PostgreSQL's driver hands it
+    over decoded already. The same values as SQLAlchemy's JSON type gives: orjson is strict
+    where json is lenient (a lone surrogate escape), and json.loads then reads it."""
+    if not isinstance(value, str | bytes):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value)
+
+
 def load_facts(
     session: Session,
     thread_ids: Sequence[int],
@@ -516,27 +530,32 @@ def load_facts(
             Message.answered,
             Message.language,
             Message.requested_by,
-            Message.signs,
+            type_coerce(Message.signs, Text),  # JSON: decoded below, faster
             Message.from_email,
             Message.in_reply_to,
-            Message.references,
+            type_coerce(Message.references, Text),
             Message.category,
-            Message.to_addrs,
-            Message.cc_addrs,
+            type_coerce(Message.to_addrs, Text),
+            type_coerce(Message.cc_addrs, Text),
         )
         .where(Message.thread_id.in_(thread_ids))
         .order_by(Message.thread_id, Message.id)
     )
-    rows = list(rows)
+    # JSON columns: (to + cc addresses, references, signs) of each row
+    rows = [
+        (row, [*(_json(row.to_addrs) or []), *(_json(row.cc_addrs) or [])],
+         _json(row.references), _json(row.signs))
+        for row in rows
+    ]  # fmt: skip
     # who wrote to us as a client in each thread: a colleague answers only by writing to them
     clients: dict[int, set[str]] = defaultdict(set)
-    for row in rows:
+    for row, *_ in rows:
         if row.direction == "inbound" and row.category == "client" and row.from_email:
             clients[row.thread_id].add(row.from_email.lower())
-    for row in rows:
+    for row, addressed, references, signs in rows:
         recipients = [
             str(a.get("email") or "").lower()
-            for a in [*(row.to_addrs or []), *(row.cc_addrs or [])]
+            for a in addressed
             if isinstance(a, dict) and a.get("email")
         ]
         result[row.thread_id].append(
@@ -549,10 +568,10 @@ def load_facts(
                 answered=bool(row.answered),
                 language=row.language,
                 requested_by=row.requested_by,
-                signs=signs_from_json(row.signs),
+                signs=signs_from_json(signs),
                 sender=row.from_email,
                 parents=tuple(
-                    [r for r in (row.references or []) if isinstance(r, str)]
+                    [r for r in (references or []) if isinstance(r, str)]
                     + ([row.in_reply_to] if row.in_reply_to else [])
                 ),
                 colleague_reply=row.category == "internal"
