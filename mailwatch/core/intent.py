@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailwatch.core.prescreen import Probe, Screen
 from mailwatch.core.text import fold
 
 __all__ = ["Intent", "IntentVerdict", "classify_intent", "kind_for_intent"]
@@ -361,36 +362,46 @@ def _body(text: str) -> str:
     return "\n".join(lines)
 
 
-def _first(intent: Intent, text: str) -> str | None:
-    match = _COMPILED[intent].search(text)
+# A literal screen per intent (core.prescreen): skips the searches that cannot match.
+_WORD_RE = re.compile(r"\w+")
+_SCREENS = {intent: Screen(pattern) for intent, pattern in _COMPILED.items()}
+_THANKS_SCREEN = Screen(_THANKS)
+_UNSPECIFIC_SCREEN = Screen(_UNSPECIFIC)
+
+
+def _first(intent: Intent, probe: Probe) -> str | None:
+    if not _SCREENS[intent].maybe(probe):
+        return None
+    match = _COMPILED[intent].search(probe.text)
     return match.group(0).strip() if match else None
 
 
 def classify_intent(text: str | None) -> IntentVerdict:
     """The intent of a client's new text (quoted history already cut off), any of 4 languages."""
     folded = fold(_body(text or ""))
-    words = re.findall(r"\w+", folded)
+    words = _WORD_RE.findall(folded)
+    probe = Probe(folded, words)
     if not words:
         return IntentVerdict(Intent.UNCLEAR, "the message has no text of its own")
     for intent in (Intent.REFUSAL, Intent.COMPLAINT):
-        found = _first(intent, folded)
+        found = _first(intent, probe)
         if found:
             return IntentVerdict(intent, f'"{found}"')
-    thanks = _THANKS.search(folded)
+    thanks = _THANKS.search(folded) if _THANKS_SCREEN.maybe(probe) else None
     if thanks and len(words) <= 15:
         names = {fold(w) for w in re.findall(r"\b[A-ZА-ЯЁ]\w*", _body(text or ""))}
         rest = [w for w in words if w not in _THANKS_WORDS and w not in names]
         if not rest and "?" not in folded:
             return IntentVerdict(Intent.THANKS_ONLY, f'only "{thanks.group(0)}"')
     for intent in (Intent.PRICE_PUSHBACK, Intent.MEETING):
-        found = _first(intent, folded)
+        found = _first(intent, probe)
         if found:
             return IntentVerdict(intent, f'"{found}"')
-    vague = _UNSPECIFIC.search(folded)
+    vague = _UNSPECIFIC.search(folded) if _UNSPECIFIC_SCREEN.maybe(probe) else None
     if vague and not _DIGIT.search(folded):
         return IntentVerdict(Intent.UNCLEAR, f'"{vague.group(0)}" with no quantity or size')
-    request = _first(Intent.REQUEST, folded)
-    timing = _first(Intent.TIMING, folded)
+    request = _first(Intent.REQUEST, probe)
+    timing = _first(Intent.TIMING, probe)
     if request and not (timing and not _DIGIT.search(folded) and len(words) <= 30):
         return IntentVerdict(Intent.REQUEST, f'"{request}"')
     if timing:

@@ -102,6 +102,16 @@ def _blocks(text: str) -> list[str]:
 def split_sentences(text: str) -> list[str]:
     """The sentences of mail text, without quoted (``>``) lines, whitespace collapsed.
 
+    See :func:`_sentences`; a new list each time (callers may change theirs), the splitting
+    done once per text: the deadline and warning-sign analysers read the same message.
+    """
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=64)
+def _sentences(text: str) -> tuple[str, ...]:
+    """The sentences of mail text, without quoted (``>``) lines, whitespace collapsed.
+
     A full stop after an abbreviation ("Mr.", "т.е.", "Sra.") or an initial does not end a
     sentence, nor does one followed by a lower-case word; hard-wrapped lines of one sentence
     are kept together. Every sentence is a substring of the unquoted lines joined with single
@@ -127,4 +137,4 @@ def split_sentences(text: str) -> list[str]:
         tail = block[start:].strip()
         if tail:
             sentences.append(tail)
-    return [s for s in sentences if s]
+    return tuple(s for s in sentences if s)

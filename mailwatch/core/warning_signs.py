@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from mailwatch.core.prescreen import Probe, Screen
 from mailwatch.core.text import LANGUAGES, split_sentences
 
 __all__ = [
@@ -356,6 +357,19 @@ def _find_contract(langs: Sequence[str], sentences: Sequence[str]) -> str | None
     return None
 
 
+# One literal screen per kind and language: most client mail shows no sign at all.
+_SCREENS: dict[SignKind, dict[str, Screen]] = {
+    kind: {lang: Screen(pattern) for lang, pattern in patterns.items()}
+    for kind, patterns in (
+        (SignKind.PRICE_PRESSURE, _PRICE),
+        (SignKind.URGENCY, _URGENCY),
+        (SignKind.MEETING_PUSH, _MEETING),
+        (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
+        (SignKind.CONTRACT_NITPICKING, _CONTRACT_TERMS),
+    )
+}
+
+
 def detect_text_signs(
     new_text: str, message_id: str | None, language: str | None = None
 ) -> list[WarningSign]:
@@ -371,7 +385,9 @@ def detect_text_signs(
     # sentence is found here too (NUL is neither a word character nor a space, so the
     # (?<!\w) / (?!\w) boundaries and the negative look-aheads behave as at a sentence's
     # ends); only a kind that shows up here is looked for sentence by sentence.
+    # Before that, a literal screen (core.prescreen) skips the searches that cannot match.
     joined = "\x00".join(sentences)
+    probe = Probe(joined)
     signs: list[WarningSign] = []
     for kind, patterns in (
         (SignKind.PRICE_PRESSURE, _PRICE),
@@ -379,13 +395,15 @@ def detect_text_signs(
         (SignKind.MEETING_PUSH, _MEETING),
         (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
     ):
-        if not any(patterns[lang].search(joined) for lang in langs):
+        screens = _SCREENS[kind]
+        if not any(screens[lang].maybe(probe) and patterns[lang].search(joined) for lang in langs):
             continue
         evidence = _find(patterns, langs, sentences)
         if evidence is not None:
             signs.append(WarningSign(kind, evidence, message_id))
     contract = None
-    if any(_CONTRACT_TERMS[lang].search(joined) for lang in langs):
+    terms = _SCREENS[SignKind.CONTRACT_NITPICKING]
+    if any(terms[lang].maybe(probe) and _CONTRACT_TERMS[lang].search(joined) for lang in langs):
         contract = _find_contract(langs, sentences)
     if contract is not None:
         signs.append(WarningSign(SignKind.CONTRACT_NITPICKING, contract, message_id))

@@ -28,6 +28,7 @@ from functools import cache
 from typing import Protocol
 
 from mailwatch.core.business_time import BusinessCalendar
+from mailwatch.core.prescreen import Probe, Screen
 from mailwatch.core.promises import en, es, ro, ru
 from mailwatch.core.promises.dates import Ctx, Handler, Hit, rx
 from mailwatch.core.text import LANGUAGES, fold, split_sentences
@@ -77,18 +78,31 @@ _REQUEST: dict[str, re.Pattern[str]] = {k: m.REQUEST for k, m in _RULES.items()}
 # --------------------------------------------------------------------------- date hits
 
 
+# Words of a client asking something of us, screened first (core.prescreen): most sentences
+# hold none of the words these patterns need.
+_REQUEST_SCREEN: dict[str, Screen] = {k: Screen(p) for k, p in _REQUEST.items()}
+
+
 @cache
-def _date_rules(lang: str) -> tuple[tuple[re.Pattern[str], Handler], ...]:
+def _date_rules(lang: str) -> tuple[tuple[re.Pattern[str], Handler, Screen], ...]:
     """Compiled once per language: ``rx`` folds every pattern character by character, which
-    cost more than the matching itself when it ran for every sentence."""
-    return tuple((rx(p), h) for p, h in _RULES[lang].DATES)
+    cost more than the matching itself when it ran for every sentence. Each rule comes with
+    its literal screen: a sentence without any word the pattern needs is not searched."""
+    return tuple((pattern, h, Screen(pattern)) for pattern, h in map(_compile, _RULES[lang].DATES))
 
 
-def _find_hits(folded: str, ctx: Ctx) -> list[Hit]:
+def _compile(rule: tuple[str, Handler]) -> tuple[re.Pattern[str], Handler]:
+    return rx(rule[0]), rule[1]
+
+
+def _find_hits(probe: Probe, ctx: Ctx) -> list[Hit]:
     """All non-overlapping date/time phrases; earlier rules win over later ones."""
+    folded = probe.text
     taken: list[tuple[int, int]] = []
     hits: list[Hit] = []
-    for pattern, handler in _date_rules(ctx.lang):
+    for pattern, handler, screen in _date_rules(ctx.lang):
+        if not screen.maybe(probe):
+            continue
         for m in pattern.finditer(folded):
             if m.end() == m.start():
                 continue
@@ -104,15 +118,17 @@ def _find_hits(folded: str, ctx: Ctx) -> list[Hit]:
 
 
 @cache
-def _commit_rules(lang: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(rx(p) for p in _RULES[lang].COMMIT)
+def _commit_rules(lang: str) -> tuple[tuple[re.Pattern[str], Screen], ...]:
+    return tuple((pattern, Screen(pattern)) for pattern in map(rx, _RULES[lang].COMMIT))
 
 
-def _find_commitments(sentence: str, folded: str, lang: str) -> list[re.Match[str]]:
+def _find_commitments(sentence: str, probe: Probe, lang: str) -> list[re.Match[str]]:
     """The non-negated first-person commitments of the sentence, in order, not overlapping."""
     candidates: list[re.Match[str]] = []
-    for pattern in _commit_rules(lang):
-        candidates.extend(pattern.finditer(folded))
+    folded = probe.text
+    for pattern, screen in _commit_rules(lang):
+        if screen.maybe(probe):
+            candidates.extend(pattern.finditer(folded))
     if lang == "es":
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in sentence)
         for m in es.FUTURE_ACCENT.finditer(lowered):
@@ -129,9 +145,9 @@ def _find_commitments(sentence: str, folded: str, lang: str) -> list[re.Match[st
     return found
 
 
-def _find_commitment(sentence: str, folded: str, lang: str) -> re.Match[str] | None:
+def _find_commitment(sentence: str, probe: Probe, lang: str) -> re.Match[str] | None:
     """First non-negated first-person commitment in the sentence, if any."""
-    found = _find_commitments(sentence, folded, lang)
+    found = _find_commitments(sentence, probe, lang)
     return found[0] if found else None
 
 
@@ -173,11 +189,14 @@ def _normalize_language(language: str | None) -> tuple[str, ...]:
     return LANGUAGES
 
 
+_CYRILLIC_RE = re.compile(r"[а-яё]", re.IGNORECASE)
+
+
 def _guess_order(text: str, langs: tuple[str, ...]) -> tuple[str, ...]:
     """Cheap script check so Cyrillic text does not run through the Latin rules first."""
     if len(langs) == 1:
         return langs
-    if re.search(r"[а-яё]", text, re.IGNORECASE):
+    if _CYRILLIC_RE.search(text):
         return ("ru", *tuple(x for x in langs if x != "ru"))
     return (*tuple(x for x in langs if x != "ru"), "ru")
 
@@ -285,14 +304,15 @@ def detect_promises(
         folded = fold(sentence, keep_offsets=True)
         if _is_question(folded):
             continue
+        probe = Probe(folded)
         for lang in _guess_order(sentence, langs):
-            commitments = _find_commitments(sentence, folded, lang)
+            commitments = _find_commitments(sentence, probe, lang)
             if not commitments:
                 continue
             if _NEGATION[lang].search(folded) or _CONDITIONAL[lang].search(folded.lstrip("-–•* ")):
                 break
             ctx, local = _context(sent_at, calendar, lang)
-            hits = _find_hits(folded, ctx)
+            hits = _find_hits(probe, ctx)
             here: list[DetectedPromise] = []
             for start, end, anchor in _clauses(folded, commitments):
                 own_hits = [h for h in hits if start <= h.start and h.end <= end]
@@ -324,14 +344,15 @@ def detect_requested_deadline(
     for sentence in split_sentences(new_text):
         folded = fold(sentence, keep_offsets=True)
         question = "?" in folded or "¿" in folded
+        probe = Probe(folded)
         for lang in _guess_order(sentence, langs):
-            asked = _REQUEST[lang].search(folded)
+            asked = _REQUEST_SCREEN[lang].maybe(probe) and _REQUEST[lang].search(folded)
             if not asked and not question:
                 continue
-            if not question and _find_commitment(sentence, folded, lang) is not None:
+            if not question and _find_commitment(sentence, probe, lang) is not None:
                 continue  # the client promising something is not a request of us
             ctx, local = _context(received_at, calendar, lang)
-            hits = _find_hits(folded, ctx)
+            hits = _find_hits(probe, ctx)
             resolved = _resolve(hits, 0, folded, ctx, local)
             if resolved is None:
                 continue
@@ -359,7 +380,8 @@ def _may_ask(text: str) -> bool:
     folded = fold(_SPACES_RE.sub(" ", joined), keep_offsets=True)
     if "?" in folded or "¿" in folded:
         return True
-    return any(rx.search(folded) for rx in _REQUEST.values())
+    probe = Probe(folded)
+    return any(_REQUEST_SCREEN[k].maybe(probe) and p.search(folded) for k, p in _REQUEST.items())
 
 
 def promise_status(
