@@ -356,8 +356,10 @@ _CLOSING_LINE = re.compile(
 def _body(text: str) -> str:
     """The message without its sign-off and signature (what follows "Kind regards," ...)."""
     lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if i > 0 and _CLOSING_LINE.match(fold(line)):
+    # fold() of ASCII is lower(), one character for one: the lines of the lowered text
+    folded = text.lower().splitlines() if text.isascii() else map(fold, lines)
+    for i, line in enumerate(folded):
+        if i > 0 and _CLOSING_LINE.match(line):
             return "\n".join(lines[:i])
     return "\n".join(lines)
 

@@ -306,7 +306,7 @@ Requirement = tuple[Clause, ...]
 
 # Conditions added to each clause besides its most selective one: each is a cheap check,
 # but only done when that one holds.
-MAX_EXTRA = 3
+MAX_EXTRA = 4
 
 
 def _cost(group: Group) -> float:
@@ -397,6 +397,14 @@ def _requirement(
     parts.sort(key=_requirement_cost)
     primary, others = parts[0], parts[1:]
     extra = [p[0] for p in others if len(p) == 1]
+    # A part of several clauses ("add|include|throw in") still needs, whichever clause
+    # holds, that clause's most selective group: any word or substring of those groups.
+    for part in others:
+        if len(part) > 1:
+            keys = [min(clause, key=_cost) for clause in part]
+            words = frozenset().union(*(k[0] for k in keys))
+            literals = frozenset().union(*(k[1] for k in keys))
+            extra.append(((words, literals),))
     extra.sort(key=lambda clause: min(map(_cost, clause)))
     added = tuple(group for clause in extra[:MAX_EXTRA] for group in clause)
     return tuple(clause + added for clause in primary)
@@ -517,3 +525,43 @@ class Screen:
 
 def _holds(group: Group, words: frozenset[str], text: str) -> bool:
     return not group[0].isdisjoint(words) or any(x in text for x in group[1])
+
+
+class ScreenSet:
+    """Many screens at once: which of them may let a text through, from one look-up of its
+    words instead of one call per screen (the date rules of a language, tried on every
+    sentence that asks something)."""
+
+    __slots__ = ("_always", "_by_literal", "_by_word", "_screens", "_words", "ignore_case")
+
+    def __init__(self, screens: Sequence[Screen]) -> None:
+        cases = {s.ignore_case for s in screens}
+        if len(cases) > 1:
+            raise ValueError("a screen set's patterns must all be case-sensitive or all not")
+        self.ignore_case = cases == {True}
+        self._screens = tuple(screens)
+        self._always = frozenset(i for i, s in enumerate(screens) if s.always)
+        by_word: dict[str, set[int]] = {}
+        by_literal: dict[str, set[int]] = {}
+        for index, screen in enumerate(screens):
+            for word in screen._by_word:
+                by_word.setdefault(word, set()).add(index)
+            for literal, _rest in screen._by_literal:
+                by_literal.setdefault(literal, set()).add(index)
+        self._by_word = {w: frozenset(i) for w, i in by_word.items()}
+        self._by_literal = tuple((x, frozenset(i)) for x, i in sorted(by_literal.items()))
+        self._words = frozenset(by_word)
+
+    def passing(self, probe: Probe) -> list[int]:
+        """The indices (ascending) of the screens that let ``probe`` through."""
+        if self.ignore_case:
+            words, text = probe.caseless_words, probe.caseless if self._by_literal else ""
+        else:
+            words, text = probe.words, probe.text
+        found = set(self._always)
+        for word in self._words.intersection(words):
+            found |= self._by_word[word]
+        for literal, indices in self._by_literal:
+            if literal in text:
+                found |= indices
+        return sorted(i for i in found if i in self._always or self._screens[i].maybe(probe))

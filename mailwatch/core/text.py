@@ -70,7 +70,6 @@ _ABBREVIATIONS = frozenset({
 _SENT_END_RE = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s)")
 _BULLET_RE = re.compile(r"^(?:[-*•·–]|\d{1,2}[.)])\s")
 _SPACES_RE = re.compile(r"\s+")
-_LAST_WORD_RE = re.compile(r"[\w.]+$")
 
 
 def _blocks(text: str) -> list[str]:
@@ -99,6 +98,22 @@ def _blocks(text: str) -> list[str]:
     return blocks
 
 
+_NON_SPACE_RE = re.compile(r"\S")
+_PUNCTUATION = frozenset(".!?…")
+
+
+def _is_abbreviation(block: str, start: int, end: int) -> bool:
+    """Whether the word before ``block[end - 1]`` (within ``block[start:end]``, trailing
+    punctuation left out) is an abbreviation or an initial: the ``[\\w.]+`` run it ends with."""
+    while end > start and block[end - 1] in _PUNCTUATION:
+        end -= 1
+    first = end
+    while first > start and (block[first - 1].isalnum() or block[first - 1] in "_."):
+        first -= 1
+    last = block[first:end].lower()
+    return last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of mail text, without quoted (``>``) lines, whitespace collapsed.
 
@@ -123,14 +138,12 @@ def _sentences(text: str) -> tuple[str, ...]:
         start = 0
         for m in _SENT_END_RE.finditer(block):
             end = m.end()
-            rest = block[end:].lstrip()
-            word = _LAST_WORD_RE.findall(block[start : m.start() + 1].rstrip(".!?…"))
-            last = word[0].lower() if word else ""
-            if m.group(0).startswith(".") and (
-                last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
-            ):
-                continue
-            if rest and not (rest[0].isupper() or rest[0].isdigit() or rest[0] in '¿¡"«“-'):
+            after = _NON_SPACE_RE.search(block, end)  # the next word's first character
+            if after is not None:
+                first = after.group(0)
+                if not (first.isupper() or first.isdigit() or first in '¿¡"«“-'):
+                    continue
+            if m.group(0).startswith(".") and _is_abbreviation(block, start, m.start() + 1):
                 continue
             sentences.append(block[start:end].strip())
             start = end

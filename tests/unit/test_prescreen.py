@@ -23,7 +23,7 @@ from mailwatch.core.analysis import AnalysisInput, AnalysisSettings, analyze_mes
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.message import Direction
 from mailwatch.core.parse import parse_message
-from mailwatch.core.prescreen import Probe, Screen, caseless, required_literals
+from mailwatch.core.prescreen import Probe, Screen, ScreenSet, caseless, required_literals
 from mailwatch.core.promises import engine
 from mailwatch.core.text import LANGUAGES, fold, split_sentences
 
@@ -217,6 +217,12 @@ def test_results_with_the_screens_equal_results_with_every_search_run(monkeypatc
     items = _inputs()
     screened = analyze_messages(items, SETTINGS)
     monkeypatch.setattr(Screen, "maybe", lambda _self, _probe: True)
+    monkeypatch.setattr(ScreenSet, "passing", lambda self, _probe: list(range(len(self._screens))))
+    # and every sentence searched for request words, wherever the whole text has them
+    monkeypatch.setattr(
+        engine, "_request_spans", lambda _text: {k: ((0, 1 << 30),) for k in engine._REQUEST}
+    )
+    monkeypatch.setattr(engine, "_may_ask", lambda _text: True)
     unscreened = analyze_messages(items, SETTINGS)
     assert screened == unscreened
     # every analyser had something to find
@@ -234,3 +240,16 @@ def test_random_text_on_tricky_patterns(text):
         pattern = re.compile(source)
         if pattern.search(text):
             assert Screen(pattern).maybe(Probe(text)), (source, text)
+
+
+def test_a_screen_set_passes_exactly_what_its_screens_pass():
+    sets = [(engine._date_screens(lang), engine._date_rules(lang)) for lang in LANGUAGES]
+    sets += [(engine._commit_screens(lang), engine._commit_rules(lang)) for lang in LANGUAGES]
+    texts = _texts()[:400]
+    for screen_set, rules in sets:
+        screens = [rule[-1] for rule in rules]
+        for text in texts:
+            probe = Probe(text)
+            assert screen_set.passing(probe) == [
+                i for i, screen in enumerate(screens) if screen.maybe(probe)
+            ]

@@ -24,11 +24,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
 from mailwatch.core.business_time import BusinessCalendar
-from mailwatch.core.prescreen import Probe, Screen
+from mailwatch.core.prescreen import Probe, Screen, ScreenSet
 from mailwatch.core.promises import en, es, ro, ru
 from mailwatch.core.promises.dates import Ctx, Handler, Hit, rx
 from mailwatch.core.text import LANGUAGES, fold, split_sentences
@@ -95,14 +95,25 @@ def _compile(rule: tuple[str, Handler]) -> tuple[re.Pattern[str], Handler]:
     return rx(rule[0]), rule[1]
 
 
-def _find_hits(probe: Probe, ctx: Ctx) -> list[Hit]:
-    """All non-overlapping date/time phrases; earlier rules win over later ones."""
-    folded = probe.text
+DateRules = Sequence[tuple[re.Pattern[str], Handler, Screen]]
+
+
+@cache
+def _date_screens(lang: str) -> ScreenSet:
+    return ScreenSet([screen for _pattern, _handler, screen in _date_rules(lang)])
+
+
+def _find_hits(folded: str, ctx: Ctx, rules: DateRules | None = None) -> list[Hit]:
+    """All non-overlapping date/time phrases; earlier rules win over later ones.
+
+    ``rules``: the rules to try (in their order); by default those of the language whose
+    screen lets the text through (the others cannot match it)."""
+    if rules is None:
+        every = _date_rules(ctx.lang)
+        rules = [every[i] for i in _date_screens(ctx.lang).passing(Probe(folded))]
     taken: list[tuple[int, int]] = []
     hits: list[Hit] = []
-    for pattern, handler, screen in _date_rules(ctx.lang):
-        if not screen.maybe(probe):
-            continue
+    for pattern, handler, _screen in rules:
         for m in pattern.finditer(folded):
             if m.end() == m.start():
                 continue
@@ -117,18 +128,31 @@ def _find_hits(probe: Probe, ctx: Ctx) -> list[Hit]:
     return hits
 
 
+CommitRules = Sequence[tuple[re.Pattern[str], Screen]]
+
+
+@cache
+def _commit_screens(lang: str) -> ScreenSet:
+    return ScreenSet([screen for _pattern, screen in _commit_rules(lang)])
+
+
 @cache
 def _commit_rules(lang: str) -> tuple[tuple[re.Pattern[str], Screen], ...]:
     return tuple((pattern, Screen(pattern)) for pattern in map(rx, _RULES[lang].COMMIT))
 
 
-def _find_commitments(sentence: str, probe: Probe, lang: str) -> list[re.Match[str]]:
-    """The non-negated first-person commitments of the sentence, in order, not overlapping."""
+def _find_commitments(
+    sentence: str, folded: str, lang: str, rules: CommitRules | None = None
+) -> list[re.Match[str]]:
+    """The non-negated first-person commitments of the sentence, in order, not overlapping.
+
+    ``rules``: those of the language that can match somewhere in the whole text."""
+    if rules is None:
+        every = _commit_rules(lang)
+        rules = [every[i] for i in _commit_screens(lang).passing(Probe(folded))]
     candidates: list[re.Match[str]] = []
-    folded = probe.text
-    for pattern, screen in _commit_rules(lang):
-        if screen.maybe(probe):
-            candidates.extend(pattern.finditer(folded))
+    for pattern, _screen in rules:
+        candidates.extend(pattern.finditer(folded))
     if lang == "es":
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in sentence)
         for m in es.FUTURE_ACCENT.finditer(lowered):
@@ -145,9 +169,11 @@ def _find_commitments(sentence: str, probe: Probe, lang: str) -> list[re.Match[s
     return found
 
 
-def _find_commitment(sentence: str, probe: Probe, lang: str) -> re.Match[str] | None:
+def _find_commitment(
+    sentence: str, folded: str, lang: str, rules: CommitRules | None = None
+) -> re.Match[str] | None:
     """First non-negated first-person commitment in the sentence, if any."""
-    found = _find_commitments(sentence, probe, lang)
+    found = _find_commitments(sentence, folded, lang, rules)
     return found[0] if found else None
 
 
@@ -304,15 +330,14 @@ def detect_promises(
         folded = fold(sentence, keep_offsets=True)
         if _is_question(folded):
             continue
-        probe = Probe(folded)
         for lang in _guess_order(sentence, langs):
-            commitments = _find_commitments(sentence, probe, lang)
+            commitments = _find_commitments(sentence, folded, lang)
             if not commitments:
                 continue
             if _NEGATION[lang].search(folded) or _CONDITIONAL[lang].search(folded.lstrip("-–•* ")):
                 break
             ctx, local = _context(sent_at, calendar, lang)
-            hits = _find_hits(probe, ctx)
+            hits = _find_hits(folded, ctx)
             here: list[DetectedPromise] = []
             for start, end, anchor in _clauses(folded, commitments):
                 own_hits = [h for h in hits if start <= h.start and h.end <= end]
@@ -340,19 +365,35 @@ def detect_requested_deadline(
     langs = _normalize_language(language)
     if not _may_ask(new_text):
         return None  # no question and no request word anywhere: no sentence can ask a date
+    # Where the whole text holds request words (see _whole): only a sentence that overlaps
+    # one of those places, or a question, can ask something of us.
+    requests = _request_spans(new_text)
+    whole = _whole(new_text).text
+    at = 0  # where the next sentence starts in the whole text
     best: datetime | None = None
     for sentence in split_sentences(new_text):
         folded = fold(sentence, keep_offsets=True)
         question = "?" in folded or "¿" in folded
-        probe = Probe(folded)
+        start, end = at, at + len(folded)
+        if at >= 0 and whole.startswith(folded, start):
+            at = end + 1
+            near = frozenset(
+                lang
+                for lang, spans in requests.items()
+                if any(s < end and e > start for s, e in spans)
+            )
+        else:  # never seen (tested): fall back to every language that asks somewhere
+            at, near = -1, frozenset(requests)
+        if not question and not near:
+            continue
         for lang in _guess_order(sentence, langs):
-            asked = _REQUEST_SCREEN[lang].maybe(probe) and _REQUEST[lang].search(folded)
+            asked = lang in near and _REQUEST[lang].search(folded)
             if not asked and not question:
                 continue
-            if not question and _find_commitment(sentence, probe, lang) is not None:
+            if not question and _find_commitment(sentence, folded, lang) is not None:
                 continue  # the client promising something is not a request of us
             ctx, local = _context(received_at, calendar, lang)
-            hits = _find_hits(probe, ctx)
+            hits = _find_hits(folded, ctx)
             resolved = _resolve(hits, 0, folded, ctx, local)
             if resolved is None:
                 continue
@@ -375,13 +416,41 @@ def _may_ask(text: str) -> bool:
     makes this true. It is one pass over the text instead of sentence splitting and a search
     per sentence and language.
     """
+    probe = _whole(text)
+    if "?" in probe.text or "¿" in probe.text:
+        return True
+    return bool(_request_spans(text))
+
+
+@lru_cache(maxsize=16)
+def _whole(text: str) -> Probe:
+    """The unquoted lines of ``text`` joined with single spaces, folded (one probe per text).
+
+    Every sentence of :func:`split_sentences` is a substring of it with a space (or its start
+    or end) on each side, folded the same way, one character for one. So a request pattern
+    (no anchors, no look-arounds) that matches a sentence matches it, and a screen that lets
+    a sentence through lets it through: its whole words are whole words here too.
+    """
     lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n")]
     joined = " ".join(ln for ln in lines if ln and not ln.startswith(">"))
-    folded = fold(_SPACES_RE.sub(" ", joined), keep_offsets=True)
-    if "?" in folded or "¿" in folded:
-        return True
-    probe = Probe(folded)
-    return any(_REQUEST_SCREEN[k].maybe(probe) and p.search(folded) for k, p in _REQUEST.items())
+    return Probe(fold(_SPACES_RE.sub(" ", joined), keep_offsets=True))
+
+
+@lru_cache(maxsize=16)
+def _request_spans(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Per language, where its request words are in :func:`_whole` (languages without any
+    left out).
+
+    A sentence that a request pattern matches overlaps one of these places: the matches
+    ``finditer`` reports, leftmost first, leave no match of the pattern uncovered."""
+    probe = _whole(text)
+    found = {}
+    for lang, pattern in _REQUEST.items():
+        if _REQUEST_SCREEN[lang].maybe(probe):
+            spans = tuple(m.span() for m in pattern.finditer(probe.text))
+            if spans:
+                found[lang] = spans
+    return found
 
 
 def promise_status(
