@@ -402,9 +402,9 @@ def _requirement(
     for part in others:
         if len(part) > 1:
             keys = [min(clause, key=_cost) for clause in part]
-            words = frozenset().union(*(k[0] for k in keys))
-            literals = frozenset().union(*(k[1] for k in keys))
-            extra.append(((words, literals),))
+            any_word: frozenset[str] = frozenset().union(*(k[0] for k in keys))
+            any_literal: frozenset[str] = frozenset().union(*(k[1] for k in keys))
+            extra.append(((any_word, any_literal),))
     extra.sort(key=lambda clause: min(map(_cost, clause)))
     added = tuple(group for clause in extra[:MAX_EXTRA] for group in clause)
     return tuple(clause + added for clause in primary)
