@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
-from mailwatch.core.prescreen import Probe, Screen
+from mailwatch.core.prescreen import Probe, Screen, ScreenSet
 from mailwatch.core.text import fold
 
 __all__ = ["Intent", "IntentVerdict", "classify_intent", "kind_for_intent"]
@@ -364,17 +365,29 @@ def _body(text: str) -> str:
     return "\n".join(lines)
 
 
-# A literal screen per intent (core.prescreen): skips the searches that cannot match.
+# Each phrase of each intent screened on its own (core.prescreen), all of an intent's at once:
+# only the phrases that can match the text are searched for, as one pattern in their order.
+# The leftmost match (and, at one place, the first phrase) is the same: the phrases left out
+# match nowhere in the text.
 _WORD_RE = re.compile(r"\w+")
-_SCREENS = {intent: Screen(pattern) for intent, pattern in _COMPILED.items()}
+_PHRASE_SCREENS = {
+    intent: ScreenSet([Screen(re.compile(p)) for p in ps]) for intent, ps in _PATTERNS.items()
+}
 _THANKS_SCREEN = Screen(_THANKS)
 _UNSPECIFIC_SCREEN = Screen(_UNSPECIFIC)
 
 
+@lru_cache(maxsize=1024)
+def _phrases(intent: Intent, indices: tuple[int, ...]) -> re.Pattern[str]:
+    """The intent's pattern with only the phrases ``indices`` (``_COMPILED`` with all)."""
+    return re.compile("|".join(f"(?:{_PATTERNS[intent][i]})" for i in indices))
+
+
 def _first(intent: Intent, probe: Probe) -> str | None:
-    if not _SCREENS[intent].maybe(probe):
+    indices = _PHRASE_SCREENS[intent].passing(probe)
+    if not indices:
         return None
-    match = _COMPILED[intent].search(probe.text)
+    match = _phrases(intent, tuple(indices)).search(probe.text)
     return match.group(0).strip() if match else None
 
 

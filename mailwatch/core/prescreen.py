@@ -425,11 +425,12 @@ _WORD_RE = re.compile(r"\w+")
 class Probe:
     """One text as the screens read it, each form computed once and shared by all of them."""
 
-    __slots__ = ("_caseless", "_caseless_words", "_words", "text")
+    __slots__ = ("_caseless", "_caseless_words", "_words", "ascii", "text")
 
     def __init__(self, text: str, words: Iterable[str] | None = None) -> None:
         """``words``: the ``\\w+`` runs of ``text`` when the caller has them already."""
         self.text = text
+        self.ascii = text.isascii()  # then no non-ASCII literal can be in it
         self._caseless: str | None = None
         self._words: frozenset[str] | None = None if words is None else frozenset(words)
         self._caseless_words: frozenset[str] | None = None
@@ -465,7 +466,7 @@ class Screen:
     tests); a pattern about which nothing is known is always searched.
     """
 
-    __slots__ = ("_by_literal", "_by_word", "_scans", "_words", "always", "ignore_case")
+    __slots__ = ("always", "clauses", "ignore_case", "index")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.ignore_case = bool(pattern.flags & re.IGNORECASE)
@@ -475,52 +476,74 @@ class Screen:
             self.ignore_case = bool(tree.state.flags & re.IGNORECASE)
             requirement = _requirement(tree.data, self.ignore_case, False, False)
         self.always = requirement is None
-        # Each clause filed under the words and substrings of its most selective group; the
-        # rest of the clause is checked only when one of those is found.
-        by_word: dict[str, list[Clause]] = {}
-        by_literal: dict[str, list[Clause]] = {}
-        for clause in requirement or ():
-            key = min(clause, key=_cost)
-            rest = tuple(g for g in clause if g is not key)
-            for word in key[0]:
-                by_word.setdefault(word, []).append(rest)
-            for literal in key[1]:
-                by_literal.setdefault(literal, []).append(rest)
-        self._by_word = {w: tuple(c) for w, c in by_word.items()}
-        self._by_literal = tuple((x, tuple(c)) for x, c in sorted(by_literal.items()))
-        self._words = frozenset(by_word)
-        # whether any test looks at the text itself (not only at its words)
-        self._scans = any(group[1] for clause in requirement or () for group in clause)
+        self.clauses: Requirement = requirement or ()
+        self.index = _Index([(0, clause) for clause in self.clauses])
 
     @property
     def words(self) -> frozenset[str]:
         """The words a text is first looked up for (tests and tuning)."""
-        return self._words
+        return self.index.words
 
     @property
     def literals(self) -> tuple[str, ...]:
         """The substrings a text is first scanned for (tests and tuning)."""
-        return tuple(x for x, _ in self._by_literal)
+        return tuple(x for x, _ in self.index.ascii_literals + self.index.other_literals)
 
     def maybe(self, probe: Probe) -> bool:
         """False when the pattern cannot match ``probe.text``."""
-        if self.always:
-            return True
-        if self.ignore_case:
+        return self.always or bool(self.index.passing(probe, self.ignore_case, first=True))
+
+
+class _Index:
+    """Clauses of one or more screens (``(screen number, clause)``), each filed under the
+    words and substrings of its most selective group: the rest of a clause is checked only
+    when one of those is found in the text."""
+
+    __slots__ = ("ascii_literals", "by_word", "other_literals", "scans", "words")
+
+    def __init__(self, clauses: Sequence[tuple[int, Clause]]) -> None:
+        by_word: dict[str, list[tuple[int, Clause]]] = {}
+        by_literal: dict[str, list[tuple[int, Clause]]] = {}
+        for number, clause in clauses:
+            key = min(clause, key=_cost)
+            # the cheapest tests first: the first that fails ends the check
+            rest = tuple(sorted((g for g in clause if g is not key), key=_cost))
+            for word in key[0]:
+                by_word.setdefault(word, []).append((number, rest))
+            for literal in key[1]:
+                by_literal.setdefault(literal, []).append((number, rest))
+        self.by_word = {w: tuple(c) for w, c in by_word.items()}
+        self.words = frozenset(by_word)
+        literals = sorted(by_literal.items())
+        self.ascii_literals = tuple((x, tuple(c)) for x, c in literals if x.isascii())
+        self.other_literals = tuple((x, tuple(c)) for x, c in literals if not x.isascii())
+        # whether any test looks at the text itself (not only at its words)
+        self.scans = any(group[1] for _number, clause in clauses for group in clause)
+
+    def passing(self, probe: Probe, ignore_case: bool, first: bool = False) -> set[int]:
+        """The numbers of the screens whose condition ``probe`` meets (with ``first``: stop
+        at the first one found)."""
+        if ignore_case:
             words = probe.caseless_words
-            text = probe.caseless if self._scans else ""
+            text = probe.caseless if self.scans else ""
         else:
             words, text = probe.words, probe.text
-        for word in self._words.intersection(words):
-            for rest in self._by_word[word]:
-                if all(_holds(group, words, text) for group in rest):
-                    return True
-        for literal, clauses in self._by_literal:
-            if literal in text:
-                for rest in clauses:
-                    if all(_holds(group, words, text) for group in rest):
-                        return True
-        return False
+        found: set[int] = set()
+        for word in self.words.intersection(words):
+            for number, rest in self.by_word[word]:
+                if number not in found and all(_holds(g, words, text) for g in rest):
+                    found.add(number)
+                    if first:
+                        return found
+        for literals in (self.ascii_literals, () if probe.ascii else self.other_literals):
+            for literal, clauses in literals:
+                if literal in text:
+                    for number, rest in clauses:
+                        if number not in found and all(_holds(g, words, text) for g in rest):
+                            found.add(number)
+                            if first:
+                                return found
+        return found
 
 
 def _holds(group: Group, words: frozenset[str], text: str) -> bool:
@@ -529,39 +552,23 @@ def _holds(group: Group, words: frozenset[str], text: str) -> bool:
 
 class ScreenSet:
     """Many screens at once: which of them may let a text through, from one look-up of its
-    words instead of one call per screen (the date rules of a language, tried on every
-    sentence that asks something)."""
+    words instead of one call per screen (the phrases of an intent, the date rules of a
+    language)."""
 
-    __slots__ = ("_always", "_by_literal", "_by_word", "_screens", "_words", "ignore_case")
+    __slots__ = ("_always", "_index", "_size", "ignore_case")
 
     def __init__(self, screens: Sequence[Screen]) -> None:
         cases = {s.ignore_case for s in screens}
         if len(cases) > 1:
             raise ValueError("a screen set's patterns must all be case-sensitive or all not")
         self.ignore_case = cases == {True}
-        self._screens = tuple(screens)
+        self._size = len(screens)
         self._always = frozenset(i for i, s in enumerate(screens) if s.always)
-        by_word: dict[str, set[int]] = {}
-        by_literal: dict[str, set[int]] = {}
-        for index, screen in enumerate(screens):
-            for word in screen._by_word:
-                by_word.setdefault(word, set()).add(index)
-            for literal, _rest in screen._by_literal:
-                by_literal.setdefault(literal, set()).add(index)
-        self._by_word = {w: frozenset(i) for w, i in by_word.items()}
-        self._by_literal = tuple((x, frozenset(i)) for x, i in sorted(by_literal.items()))
-        self._words = frozenset(by_word)
+        self._index = _Index(
+            [(number, clause) for number, screen in enumerate(screens) for clause in screen.clauses]
+        )
 
     def passing(self, probe: Probe) -> list[int]:
-        """The indices (ascending) of the screens that let ``probe`` through."""
-        if self.ignore_case:
-            words, text = probe.caseless_words, probe.caseless if self._by_literal else ""
-        else:
-            words, text = probe.words, probe.text
-        found = set(self._always)
-        for word in self._words.intersection(words):
-            found |= self._by_word[word]
-        for literal, indices in self._by_literal:
-            if literal in text:
-                found |= indices
-        return sorted(i for i in found if i in self._always or self._screens[i].maybe(probe))
+        """The numbers (ascending) of the screens that let ``probe`` through."""
+        found = self._index.passing(probe, self.ignore_case)
+        return sorted(found | self._always)

@@ -14,9 +14,10 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-from mailwatch.core.prescreen import Probe, Screen
+from mailwatch.core.prescreen import Probe, Screen, ScreenSet
 from mailwatch.core.text import LANGUAGES, split_sentences
 
 __all__ = [
@@ -53,7 +54,13 @@ _E = r"(?!\w)"
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(_B + "(?:" + "|".join(alternatives) + ")" + _E, _FLAGS)
+    pattern = re.compile(_B + "(?:" + "|".join(alternatives) + ")" + _E, _FLAGS)
+    _PHRASES[pattern] = alternatives
+    return pattern
+
+
+# The phrases each pattern of _rx was built from (to screen them one by one).
+_PHRASES: dict[re.Pattern[str], tuple[str, ...]] = {}
 
 
 # "Una reunión antes del viernes" is about a date, not about meeting before anything is decided.
@@ -370,6 +377,29 @@ _SCREENS: dict[SignKind, dict[str, Screen]] = {
 }
 
 
+_PHRASE_SCREENS: dict[SignKind, dict[str, ScreenSet]] = {
+    kind: {
+        lang: ScreenSet([Screen(_rx(phrase)) for phrase in _PHRASES[pattern]])
+        for lang, pattern in patterns.items()
+    }
+    for kind, patterns in (
+        (SignKind.PRICE_PRESSURE, _PRICE),
+        (SignKind.URGENCY, _URGENCY),
+        (SignKind.MEETING_PUSH, _MEETING),
+        (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
+    )
+}
+
+
+@lru_cache(maxsize=1024)
+def _some_phrases(pattern: re.Pattern[str], indices: tuple[int, ...]) -> re.Pattern[str]:
+    """``pattern`` rebuilt from its phrases ``indices`` only (in their order)."""
+    phrases = _PHRASES[pattern]
+    if len(indices) == len(phrases):
+        return pattern
+    return re.compile(_B + "(?:" + "|".join(phrases[i] for i in indices) + ")" + _E, _FLAGS)
+
+
 def detect_text_signs(
     new_text: str, message_id: str | None, language: str | None = None
 ) -> list[WarningSign]:
@@ -395,10 +425,16 @@ def detect_text_signs(
         (SignKind.MEETING_PUSH, _MEETING),
         (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
     ):
-        screens = _SCREENS[kind]
-        if not any(screens[lang].maybe(probe) and patterns[lang].search(joined) for lang in langs):
+        # Per language, the pattern of only the phrases that can match somewhere (the others
+        # cannot match any sentence either): the same matches, in the same order.
+        possible = {}
+        for lang in langs:
+            phrases = _PHRASE_SCREENS[kind][lang].passing(probe)
+            if phrases:
+                possible[lang] = _some_phrases(patterns[lang], tuple(phrases))
+        if not any(pattern.search(joined) for pattern in possible.values()):
             continue
-        evidence = _find(patterns, langs, sentences)
+        evidence = _find(possible, [lang for lang in langs if lang in possible], sentences)
         if evidence is not None:
             signs.append(WarningSign(kind, evidence, message_id))
     contract = None

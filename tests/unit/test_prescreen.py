@@ -49,8 +49,10 @@ def _screens() -> list[tuple[str, re.Pattern[str], Screen]]:
         }[kind]
         for lang, screen in screens.items():
             found.append((f"sign-{kind.value}-{lang}", table[lang], screen))
-    for name, screen in intent._SCREENS.items():
-        found.append((f"intent-{name.value}", intent._COMPILED[name], screen))
+    for name, phrases in intent._PATTERNS.items():
+        for n, phrase in enumerate(phrases):
+            pattern = re.compile(phrase)
+            found.append((f"intent-{name.value}-{n}", pattern, Screen(pattern)))
     found.append(("intent-thanks", intent._THANKS, intent._THANKS_SCREEN))
     found.append(("intent-unspecific", intent._UNSPECIFIC, intent._UNSPECIFIC_SCREEN))
     for lang, screen in engine._REQUEST_SCREEN.items():
@@ -217,7 +219,7 @@ def test_results_with_the_screens_equal_results_with_every_search_run(monkeypatc
     items = _inputs()
     screened = analyze_messages(items, SETTINGS)
     monkeypatch.setattr(Screen, "maybe", lambda _self, _probe: True)
-    monkeypatch.setattr(ScreenSet, "passing", lambda self, _probe: list(range(len(self._screens))))
+    monkeypatch.setattr(ScreenSet, "passing", lambda self, _probe: list(range(self._size)))
     # and every sentence searched for request words, wherever the whole text has them
     monkeypatch.setattr(
         engine, "_request_spans", lambda _text: {k: ((0, 1 << 30),) for k in engine._REQUEST}
@@ -245,6 +247,10 @@ def test_random_text_on_tricky_patterns(text):
 def test_a_screen_set_passes_exactly_what_its_screens_pass():
     sets = [(engine._date_screens(lang), engine._date_rules(lang)) for lang in LANGUAGES]
     sets += [(engine._commit_screens(lang), engine._commit_rules(lang)) for lang in LANGUAGES]
+    sets += [
+        (intent._PHRASE_SCREENS[i], [(Screen(re.compile(p)),) for p in ps])
+        for i, ps in intent._PATTERNS.items()
+    ]
     texts = _texts()[:400]
     for screen_set, rules in sets:
         screens = [rule[-1] for rule in rules]
