@@ -130,7 +130,7 @@ def _sentences(text: str) -> tuple[str, ...]:
     A full stop after an abbreviation ("Mr.", "т.е.", "Sra.") or an initial does not end a
     sentence, nor does one followed by a lower-case word; hard-wrapped lines of one sentence
     are kept together. Every sentence is a substring of the unquoted lines joined with single
-    spaces (the deadline pre-screen in ``core.promises`` relies on that).
+    spaces.
     """
     sentences: list[str] = []
     for raw_block in _blocks(text):

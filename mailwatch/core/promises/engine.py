@@ -369,21 +369,16 @@ def detect_requested_deadline(
     # one of those places, or a question, can ask something of us.
     requests = _request_spans(new_text)
     whole = _whole(new_text).text
-    at = 0  # where the next sentence starts in the whole text
+    start = 0  # where the sentence starts in the whole text
     best: datetime | None = None
     for sentence in split_sentences(new_text):
-        folded = fold(sentence, keep_offsets=True)
+        end = start + len(sentence)
+        folded = whole[start:end]  # fold() is one character for one: the folded sentence
         question = "?" in folded or "¿" in folded
-        start, end = at, at + len(folded)
-        if at >= 0 and whole.startswith(folded, start):
-            at = end + 1
-            near = frozenset(
-                lang
-                for lang, spans in requests.items()
-                if any(s < end and e > start for s, e in spans)
-            )
-        else:  # never seen (tested): fall back to every language that asks somewhere
-            at, near = -1, frozenset(requests)
+        near = [
+            lang for lang, spans in requests.items() if any(a < end and b > start for a, b in spans)
+        ]
+        start = end + 1
         if not question and not near:
             continue
         for lang in _guess_order(sentence, langs):
@@ -404,17 +399,13 @@ def detect_requested_deadline(
     return best
 
 
-_SPACES_RE = re.compile(r"\s+")
-
-
 def _may_ask(text: str) -> bool:
     """Pre-screen for :func:`detect_requested_deadline`: can any sentence ask something of us?
 
-    Every sentence is a substring of the unquoted lines joined with single spaces, and the
-    request patterns have no anchors or look-arounds (only ``\\b``, true at a sentence's ends
-    as at the spaces around it), so a sentence that is a question or holds a request word
-    makes this true. It is one pass over the text instead of sentence splitting and a search
-    per sentence and language.
+    Every sentence is in :func:`_whole` with spaces around it, and the request patterns have
+    no anchors or look-arounds (only ``\\b``, true at a sentence's ends as at the spaces
+    around it), so a sentence that is a question or holds a request word makes this true.
+    One search per language over the whole text instead of one per sentence and language.
     """
     probe = _whole(text)
     if "?" in probe.text or "¿" in probe.text:
@@ -424,16 +415,13 @@ def _may_ask(text: str) -> bool:
 
 @lru_cache(maxsize=16)
 def _whole(text: str) -> Probe:
-    """The unquoted lines of ``text`` joined with single spaces, folded (one probe per text).
+    """The sentences of ``text`` joined with single spaces, folded (one probe per text).
 
-    Every sentence of :func:`split_sentences` is a substring of it with a space (or its start
-    or end) on each side, folded the same way, one character for one. So a request pattern
-    (no anchors, no look-arounds) that matches a sentence matches it, and a screen that lets
-    a sentence through lets it through: its whole words are whole words here too.
+    Every sentence is in it, with a space (or its start or end) on each side, folded the same
+    way, one character for one. So a request pattern (no anchors, no look-arounds) that
+    matches a sentence matches it, and a screen that lets a sentence through lets it through.
     """
-    lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n")]
-    joined = " ".join(ln for ln in lines if ln and not ln.startswith(">"))
-    return Probe(fold(_SPACES_RE.sub(" ", joined), keep_offsets=True))
+    return Probe(fold(" ".join(split_sentences(text)), keep_offsets=True))
 
 
 @lru_cache(maxsize=16)
