@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from lingua import ConfidenceValue, IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
+from mailwatch.core.prescreen import Probe, Screen
 from mailwatch.core.text import LANGUAGES
 
 __all__ = [
@@ -40,6 +41,7 @@ MAX_CHARS = 600  # a few sentences decide; more text only costs time
 _CYRILLIC_SCRIPT = frozenset({"ru", "uk", "be", "bg", "mk", "sr", "kk", "mn"})
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE)
+_URL_SCREEN = Screen(_URL_RE)
 
 # A closing formula on a line of its own ("Best regards,", "С уважением,", "Cu stimă,", "Un
 # saludo,"), or the "-- " signature delimiter. What follows is the signature: name, title,
@@ -130,7 +132,9 @@ class _Pending:
 
 def _screen(text: str, codes: frozenset[str]) -> str | _Pending | None:
     """The cheap rules that decide most texts without a model; else what the model needs."""
-    sample = _URL_RE.sub(" ", without_signature(text[:MAX_CHARS]))
+    sample = without_signature(text[:MAX_CHARS])
+    if _URL_SCREEN.maybe(Probe(sample)):  # most mail has no address or link to blank out
+        sample = _URL_RE.sub(" ", sample)
     total, cyrillic = _letters(sample)
     if total < MIN_LETTERS and not (cyrillic and total >= 2):
         return None

@@ -499,7 +499,7 @@ class _Index:
     words and substrings of its most selective group: the rest of a clause is checked only
     when one of those is found in the text."""
 
-    __slots__ = ("ascii_literals", "by_word", "other_literals", "scans", "words")
+    __slots__ = ("ascii_literals", "by_word", "looks_up", "other_literals", "scans", "words")
 
     def __init__(self, clauses: Sequence[tuple[int, Clause]]) -> None:
         by_word: dict[str, list[tuple[int, Clause]]] = {}
@@ -517,17 +517,22 @@ class _Index:
         literals = sorted(by_literal.items())
         self.ascii_literals = tuple((x, tuple(c)) for x, c in literals if x.isascii())
         self.other_literals = tuple((x, tuple(c)) for x, c in literals if not x.isascii())
-        # whether any test looks at the text itself (not only at its words)
+        # whether any test looks at the text itself, and any at its words
         self.scans = any(group[1] for _number, clause in clauses for group in clause)
+        self.looks_up = any(group[0] for _number, clause in clauses for group in clause)
 
     def passing(self, probe: Probe, ignore_case: bool, first: bool = False) -> set[int]:
         """The numbers of the screens whose condition ``probe`` meets (with ``first``: stop
         at the first one found)."""
+        words = _NONE
         if ignore_case:
-            words = probe.caseless_words
+            if self.looks_up:
+                words = probe.caseless_words
             text = probe.caseless if self.scans else ""
         else:
-            words, text = probe.words, probe.text
+            text = probe.text
+            if self.looks_up:
+                words = probe.words
         found: set[int] = set()
         for word in self.words.intersection(words):
             for number, rest in self.by_word[word]:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailwatch.core import intent, prescreen, warning_signs
+from mailwatch.core import intent, language, prescreen, warning_signs
 from mailwatch.core.analysis import AnalysisInput, AnalysisSettings, analyze_messages
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.message import Direction
@@ -53,6 +53,7 @@ def _screens() -> list[tuple[str, re.Pattern[str], Screen]]:
         for n, phrase in enumerate(phrases):
             pattern = re.compile(phrase)
             found.append((f"intent-{name.value}-{n}", pattern, Screen(pattern)))
+    found.append(("language-url", language._URL_RE, language._URL_SCREEN))
     found.append(("intent-thanks", intent._THANKS, intent._THANKS_SCREEN))
     found.append(("intent-unspecific", intent._UNSPECIFIC, intent._UNSPECIFIC_SCREEN))
     for lang, screen in engine._REQUEST_SCREEN.items():
