@@ -27,8 +27,8 @@ def reference(text: str, at: datetime, language: str | None) -> datetime | None:
     """The search without the pre-screens: every sentence searched for request words in
     every language, every date and commitment rule tried."""
     saved = promises._may_ask, promises._request_spans, ScreenSet.passing
-    promises._may_ask = lambda _text: True
-    promises._request_spans = lambda _text: {k: ((0, 1 << 30),) for k in promises._REQUEST}
+    promises._may_ask = lambda *_args: True
+    promises._request_spans = lambda *_args: {k: ((0, 1 << 30),) for k in promises._REQUEST}
     ScreenSet.passing = lambda self, _probe: list(range(self._size))  # type: ignore[method-assign]
     try:
         return detect_requested_deadline(text, at, CAL, language)

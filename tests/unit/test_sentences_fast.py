@@ -85,7 +85,7 @@ def test_same_sentences_on_generated_text(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(PIECES | st.text(max_size=6), max_size=30).map("".join))
 def test_every_sentence_sits_between_spaces_in_the_whole_text(text: str) -> None:
-    whole = engine._whole(text).text
+    whole = engine._whole(text)
     at = 0
     for sentence in split_sentences(text):
         folded = fold(sentence, keep_offsets=True)

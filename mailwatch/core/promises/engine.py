@@ -78,11 +78,6 @@ _REQUEST: dict[str, re.Pattern[str]] = {k: m.REQUEST for k, m in _RULES.items()}
 # --------------------------------------------------------------------------- date hits
 
 
-# Words of a client asking something of us, screened first (core.prescreen): most sentences
-# hold none of the words these patterns need.
-_REQUEST_SCREEN: dict[str, Screen] = {k: Screen(p) for k, p in _REQUEST.items()}
-
-
 @cache
 def _date_rules(lang: str) -> tuple[tuple[re.Pattern[str], Handler, Screen], ...]:
     """Compiled once per language: ``rx`` folds every pattern character by character, which
@@ -363,12 +358,12 @@ def detect_requested_deadline(
     """The earliest deadline a client asks of us ("could you send it before March 20?")."""
     _check_aware(received_at, "received_at")
     langs = _normalize_language(language)
-    if not _may_ask(new_text):
+    if not _may_ask(new_text, langs):
         return None  # no question and no request word anywhere: no sentence can ask a date
     # Where the whole text holds request words (see _whole): only a sentence that overlaps
     # one of those places, or a question, can ask something of us.
-    requests = _request_spans(new_text)
-    whole = _whole(new_text).text
+    requests = _request_spans(new_text, langs)
+    whole = _whole(new_text)
     start = 0  # where the sentence starts in the whole text
     best: datetime | None = None
     for sentence in split_sentences(new_text):
@@ -399,7 +394,7 @@ def detect_requested_deadline(
     return best
 
 
-def _may_ask(text: str) -> bool:
+def _may_ask(text: str, langs: tuple[str, ...] = LANGUAGES) -> bool:
     """Pre-screen for :func:`detect_requested_deadline`: can any sentence ask something of us?
 
     Every sentence is in :func:`_whole` with spaces around it, and the request patterns have
@@ -407,37 +402,36 @@ def _may_ask(text: str) -> bool:
     around it), so a sentence that is a question or holds a request word makes this true.
     One search per language over the whole text instead of one per sentence and language.
     """
-    probe = _whole(text)
-    if "?" in probe.text or "¿" in probe.text:
+    whole = _whole(text)
+    if "?" in whole or "¿" in whole:
         return True
-    return bool(_request_spans(text))
+    return bool(_request_spans(text, langs))
 
 
 @lru_cache(maxsize=16)
-def _whole(text: str) -> Probe:
+def _whole(text: str) -> str:
     """The sentences of ``text`` joined with single spaces, folded (one probe per text).
 
     Every sentence is in it, with a space (or its start or end) on each side, folded the same
     way, one character for one. So a request pattern (no anchors, no look-arounds) that
     matches a sentence matches it, and a screen that lets a sentence through lets it through.
     """
-    return Probe(fold(" ".join(split_sentences(text)), keep_offsets=True))
+    return fold(" ".join(split_sentences(text)), keep_offsets=True)
 
 
 @lru_cache(maxsize=16)
-def _request_spans(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
-    """Per language, where its request words are in :func:`_whole` (languages without any
-    left out).
+def _request_spans(text: str, langs: tuple[str, ...]) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Per language of ``langs``, where its request words are in :func:`_whole` (languages
+    without any left out).
 
     A sentence that a request pattern matches overlaps one of these places: the matches
     ``finditer`` reports, leftmost first, leave no match of the pattern uncovered."""
-    probe = _whole(text)
+    whole = _whole(text)
     found = {}
-    for lang, pattern in _REQUEST.items():
-        if _REQUEST_SCREEN[lang].maybe(probe):
-            spans = tuple(m.span() for m in pattern.finditer(probe.text))
-            if spans:
-                found[lang] = spans
+    for lang in langs:
+        spans = tuple(m.span() for m in _REQUEST[lang].finditer(whole))
+        if spans:
+            found[lang] = spans
     return found
 
 
