@@ -92,8 +92,16 @@ _LETTER_RE = re.compile(r"[^\W\d_]")
 _CYRILLIC_RE = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 
 
+# ASCII letters, deleted by str.translate: what is left shows how many there were
+_ASCII_LETTERS = dict.fromkeys(range(ord("A"), ord("Z") + 1)) | dict.fromkeys(
+    range(ord("a"), ord("z") + 1)
+)
+
+
 def _letters(text: str) -> tuple[int, int]:
     """(all letters, Cyrillic letters) in ``text``."""
+    if text.isascii():  # the letters are A-Z and a-z, none Cyrillic (counted in C)
+        return len(text) - len(text.translate(_ASCII_LETTERS)), 0
     return len(_LETTER_RE.findall(text)), len(_CYRILLIC_RE.findall(text))
 
 
