@@ -65,13 +65,15 @@ ANALYSERS = ("classify", "language", "deadline", "signs", "promises")
 
 
 def _files(corpus: Path) -> list[Path]:
-    return sorted(
+    """``ham/`` and ``spam/`` raw messages; else every ``.eml`` below (the evaluation set)."""
+    found = sorted(
         p
         for sub in ("ham", "spam")
         if (corpus / sub).is_dir()
         for p in (corpus / sub).iterdir()
         if p.is_file()
     )
+    return found or sorted(corpus.rglob("*.eml"))
 
 
 def _split(raw: bytes) -> tuple[bytes, bytes]:
@@ -386,8 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--corpus",
         type=Path,
         default=DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else SAMPLE_CORPUS,
-        help="folder with ham/ and spam/ raw messages (default: the shared corpus beside the "
-        "repository, else tests/data/mail)",
+        help="folder with ham/ and spam/ raw messages, or of .eml files (tests/data/eval); "
+        "default: the shared corpus beside the repository, else tests/data/mail",
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first N messages")
     parser.add_argument("--rounds", type=int, default=3, help="processes per code (best of)")

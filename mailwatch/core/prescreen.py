@@ -1,21 +1,27 @@
-"""Literal pre-screens for regexes: skip a search that cannot match, with the same results.
+"""Pre-screens for regexes: skip a search that cannot match, with the same results.
 
-Most phrase rules (warning signs, intents, request words, date phrases) begin with a word
+Most phrase rules (warning signs, intents, date and commitment phrases) begin with a word
 boundary or a look-behind, and many are case-insensitive: Python's ``re`` can then neither
 jump to the first character of a match nor test a branch by its first letter, so a search
 costs a trip through every alternative at every position of the text, and nearly every
-client message matches nothing. But each of these patterns needs some literal text to match:
-``(?<!\\w)(?:too|very)\\s+expensive(?!\\w)`` cannot match a text without "expensive".
+client message matches nothing. But each of these patterns needs some text to match:
+``(?<!\\w)(?:too|very)\\s+expensive(?!\\w)`` cannot match a text without the word "expensive".
 
-:class:`Screen` reads a pattern's syntax tree once (at import) and finds such a set of
-literals: every match of the pattern contains at least one of them. A plain substring test
-for them (in C, much faster than the search) then decides whether the search can be
-skipped: a text that holds none of them cannot match, so the result is the same by
-construction. A pattern for which no such set exists (``\\d+:\\d+``) is always searched.
+:class:`Screen` reads a pattern's syntax tree once (at import, with ``re``'s own parser) and
+derives what every match needs, as an OR of ANDs: for some alternative of the pattern, each
+of a few groups, a group being one of some *whole words* (a literal word the pattern
+delimits by ``\\b``, a look-around, a space or punctuation) or one of some *substrings*
+(literal text). Testing that costs a set intersection with the text's words and a few
+substring tests, in C; a text that fails it cannot match, so the search is skipped with the
+same result, by construction. A pattern about which nothing is known (``\\d+``) is always
+searched. :class:`ScreenSet` does the same for many patterns at once (the phrases of an
+intent, the date rules of a language): which of them can match, from one look-up.
 
 Case-insensitive patterns are screened on :func:`caseless`, a copy of the text where every
 character that ``re.IGNORECASE`` treats as equal maps to one and the same character (the
 lower case, and one representative of the few groups ``re`` adds, such as s/ſ or в/ᲀ).
+``tests/unit/test_prescreen.py`` generates texts from every screened pattern (hypothesis
+``from_regex``) and checks each passes its screen.
 """
 
 from __future__ import annotations
