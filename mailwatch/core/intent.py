@@ -383,11 +383,25 @@ def _phrases(intent: Intent, indices: tuple[int, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{_PATTERNS[intent][i]})" for i in indices))
 
 
-def _first(intent: Intent, probe: Probe) -> str | None:
-    indices = _PHRASE_SCREENS[intent].passing(probe)
+# Every phrase of every intent in one screen set: one look-up per message.
+_OWNERS = tuple((intent, n) for intent, ps in _PATTERNS.items() for n in range(len(ps)))
+_ALL_PHRASES = ScreenSet([s for screens in _PHRASE_SCREENS.values() for s in screens.screens])
+
+
+def _passing(probe: Probe) -> dict[Intent, tuple[int, ...]]:
+    """Per intent, the phrases whose screen lets ``probe`` through."""
+    found: dict[Intent, list[int]] = {}
+    for index in _ALL_PHRASES.passing(probe):
+        intent, n = _OWNERS[index]
+        found.setdefault(intent, []).append(n)
+    return {intent: tuple(ns) for intent, ns in found.items()}
+
+
+def _first(intent: Intent, probe: Probe, passing: dict[Intent, tuple[int, ...]]) -> str | None:
+    indices = passing.get(intent)
     if not indices:
         return None
-    match = _phrases(intent, tuple(indices)).search(probe.text)
+    match = _phrases(intent, indices).search(probe.text)
     return match.group(0).strip() if match else None
 
 
@@ -396,10 +410,11 @@ def classify_intent(text: str | None) -> IntentVerdict:
     folded = fold(_body(text or ""))
     words = _WORD_RE.findall(folded)
     probe = Probe(folded, words)
+    passing = _passing(probe)
     if not words:
         return IntentVerdict(Intent.UNCLEAR, "the message has no text of its own")
     for intent in (Intent.REFUSAL, Intent.COMPLAINT):
-        found = _first(intent, probe)
+        found = _first(intent, probe, passing)
         if found:
             return IntentVerdict(intent, f'"{found}"')
     thanks = _THANKS.search(folded) if _THANKS_SCREEN.maybe(probe) else None
@@ -409,14 +424,14 @@ def classify_intent(text: str | None) -> IntentVerdict:
         if not rest and "?" not in folded:
             return IntentVerdict(Intent.THANKS_ONLY, f'only "{thanks.group(0)}"')
     for intent in (Intent.PRICE_PUSHBACK, Intent.MEETING):
-        found = _first(intent, probe)
+        found = _first(intent, probe, passing)
         if found:
             return IntentVerdict(intent, f'"{found}"')
     vague = _UNSPECIFIC.search(folded) if _UNSPECIFIC_SCREEN.maybe(probe) else None
     if vague and not _DIGIT.search(folded):
         return IntentVerdict(Intent.UNCLEAR, f'"{vague.group(0)}" with no quantity or size')
-    request = _first(Intent.REQUEST, probe)
-    timing = _first(Intent.TIMING, probe)
+    request = _first(Intent.REQUEST, probe, passing)
+    timing = _first(Intent.TIMING, probe, passing)
     if request and not (timing and not _DIGIT.search(folded) and len(words) <= 30):
         return IntentVerdict(Intent.REQUEST, f'"{request}"')
     if timing:

@@ -566,13 +566,14 @@ class ScreenSet:
     words instead of one call per screen (the phrases of an intent, the date rules of a
     language)."""
 
-    __slots__ = ("_always", "_index", "_size", "ignore_case")
+    __slots__ = ("_always", "_index", "_size", "ignore_case", "screens")
 
     def __init__(self, screens: Sequence[Screen]) -> None:
         cases = {s.ignore_case for s in screens}
         if len(cases) > 1:
             raise ValueError("a screen set's patterns must all be case-sensitive or all not")
         self.ignore_case = cases == {True}
+        self.screens = tuple(screens)
         self._size = len(screens)
         self._always = frozenset(i for i, s in enumerate(screens) if s.always)
         self._index = _Index(

@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from mailwatch.core.prescreen import Probe, Screen, ScreenSet
@@ -391,6 +391,42 @@ _PHRASE_SCREENS: dict[SignKind, dict[str, ScreenSet]] = {
 }
 
 
+_PHRASE_KINDS = (
+    (SignKind.PRICE_PRESSURE, _PRICE),
+    (SignKind.URGENCY, _URGENCY),
+    (SignKind.MEETING_PUSH, _MEETING),
+    (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
+)
+
+
+@cache
+def _phrase_set(langs: tuple[str, ...]) -> tuple[ScreenSet, tuple[tuple[SignKind, str, int], ...]]:
+    """One screen set for every phrase of every kind in ``langs``, and what each one is."""
+    owners = tuple(
+        (kind, lang, n)
+        for kind, patterns in _PHRASE_KINDS
+        for lang in langs
+        for n in range(len(_PHRASES[patterns[lang]]))
+    )
+    screens = [
+        screen
+        for kind, _patterns in _PHRASE_KINDS
+        for lang in langs
+        for screen in _PHRASE_SCREENS[kind][lang].screens
+    ]
+    return ScreenSet(screens), owners
+
+
+def _passing_phrases(probe: Probe, langs: tuple[str, ...]) -> dict[tuple[SignKind, str], list[int]]:
+    """Per kind and language, the phrases whose screen lets ``probe`` through."""
+    screen_set, owners = _phrase_set(langs)
+    found: dict[tuple[SignKind, str], list[int]] = {}
+    for index in screen_set.passing(probe):
+        kind, lang, n = owners[index]
+        found.setdefault((kind, lang), []).append(n)
+    return found
+
+
 @lru_cache(maxsize=1024)
 def _some_phrases(pattern: re.Pattern[str], indices: tuple[int, ...]) -> re.Pattern[str]:
     """``pattern`` rebuilt from its phrases ``indices`` only (in their order)."""
@@ -419,17 +455,13 @@ def detect_text_signs(
     joined = "\x00".join(sentences)
     probe = Probe(joined)
     signs: list[WarningSign] = []
-    for kind, patterns in (
-        (SignKind.PRICE_PRESSURE, _PRICE),
-        (SignKind.URGENCY, _URGENCY),
-        (SignKind.MEETING_PUSH, _MEETING),
-        (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
-    ):
+    passing = _passing_phrases(probe, langs)
+    for kind, patterns in _PHRASE_KINDS:
         # Per language, the pattern of only the phrases that can match somewhere (the others
         # cannot match any sentence either): the same matches, in the same order.
         possible = {}
         for lang in langs:
-            phrases = _PHRASE_SCREENS[kind][lang].passing(probe)
+            phrases = passing.get((kind, lang))
             if phrases:
                 possible[lang] = _some_phrases(patterns[lang], tuple(phrases))
         if not any(pattern.search(joined) for pattern in possible.values()):
