@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from mailwatch.core.prescreen import Probe, Screen, ScreenSet
 from mailwatch.core.text import fold
@@ -370,9 +370,6 @@ def _body(text: str) -> str:
 # The leftmost match (and, at one place, the first phrase) is the same: the phrases left out
 # match nowhere in the text.
 _WORD_RE = re.compile(r"\w+")
-_PHRASE_SCREENS = {
-    intent: ScreenSet([Screen(re.compile(p)) for p in ps]) for intent, ps in _PATTERNS.items()
-}
 _THANKS_SCREEN = Screen(_THANKS)
 _UNSPECIFIC_SCREEN = Screen(_UNSPECIFIC)
 
@@ -383,16 +380,29 @@ def _phrases(intent: Intent, indices: tuple[int, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{_PATTERNS[intent][i]})" for i in indices))
 
 
-# Every phrase of every intent in one screen set: one look-up per message.
-_OWNERS = tuple((intent, n) for intent, ps in _PATTERNS.items() for n in range(len(ps)))
-_ALL_PHRASES = ScreenSet([s for screens in _PHRASE_SCREENS.values() for s in screens.screens])
+# Built on first use, not at import (reading the phrases costs about 30 ms).
+@cache
+def _phrase_screens() -> dict[Intent, ScreenSet]:
+    return {
+        intent: ScreenSet([Screen(re.compile(p)) for p in ps]) for intent, ps in _PATTERNS.items()
+    }
+
+
+@cache
+def _all_phrases() -> tuple[ScreenSet, tuple[tuple[Intent, int], ...]]:
+    """Every phrase of every intent in one screen set (one look-up per message), and whose
+    phrase each one is."""
+    owners = tuple((intent, n) for intent, ps in _PATTERNS.items() for n in range(len(ps)))
+    screens = [s for screen_set in _phrase_screens().values() for s in screen_set.screens]
+    return ScreenSet(screens), owners
 
 
 def _passing(probe: Probe) -> dict[Intent, tuple[int, ...]]:
     """Per intent, the phrases whose screen lets ``probe`` through."""
+    screen_set, owners = _all_phrases()
     found: dict[Intent, list[int]] = {}
-    for index in _ALL_PHRASES.passing(probe):
-        intent, n = _OWNERS[index]
+    for index in screen_set.passing(probe):
+        intent, n = owners[index]
         found.setdefault(intent, []).append(n)
     return {intent: tuple(ns) for intent, ns in found.items()}
 

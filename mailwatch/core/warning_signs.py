@@ -364,39 +364,36 @@ def _find_contract(langs: Sequence[str], sentences: Sequence[str]) -> str | None
     return None
 
 
-# One literal screen per kind and language: most client mail shows no sign at all.
-_SCREENS: dict[SignKind, dict[str, Screen]] = {
-    kind: {lang: Screen(pattern) for lang, pattern in patterns.items()}
-    for kind, patterns in (
-        (SignKind.PRICE_PRESSURE, _PRICE),
-        (SignKind.URGENCY, _URGENCY),
-        (SignKind.MEETING_PUSH, _MEETING),
-        (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
-        (SignKind.CONTRACT_NITPICKING, _CONTRACT_TERMS),
-    )
-}
-
-
-_PHRASE_SCREENS: dict[SignKind, dict[str, ScreenSet]] = {
-    kind: {
-        lang: ScreenSet([Screen(_rx(phrase)) for phrase in _PHRASES[pattern]])
-        for lang, pattern in patterns.items()
-    }
-    for kind, patterns in (
-        (SignKind.PRICE_PRESSURE, _PRICE),
-        (SignKind.URGENCY, _URGENCY),
-        (SignKind.MEETING_PUSH, _MEETING),
-        (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
-    )
-}
-
-
 _PHRASE_KINDS = (
     (SignKind.PRICE_PRESSURE, _PRICE),
     (SignKind.URGENCY, _URGENCY),
     (SignKind.MEETING_PUSH, _MEETING),
     (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
 )
+
+
+# The screens (core.prescreen) are built on first use, not at import: reading some 500
+# patterns costs about 70 ms, which a process that never analyses text should not pay.
+@cache
+def _screens() -> dict[SignKind, dict[str, Screen]]:
+    """One screen per kind and language: the contract terms are screened with theirs, the
+    other kinds phrase by phrase (:func:`_phrase_screens`)."""
+    return {
+        kind: {lang: Screen(pattern) for lang, pattern in patterns.items()}
+        for kind, patterns in (*_PHRASE_KINDS, (SignKind.CONTRACT_NITPICKING, _CONTRACT_TERMS))
+    }
+
+
+@cache
+def _phrase_screens() -> dict[SignKind, dict[str, ScreenSet]]:
+    """Each phrase of each kind and language screened on its own."""
+    return {
+        kind: {
+            lang: ScreenSet([Screen(_rx(phrase)) for phrase in _PHRASES[pattern]])
+            for lang, pattern in patterns.items()
+        }
+        for kind, patterns in _PHRASE_KINDS
+    }
 
 
 @cache
@@ -412,7 +409,7 @@ def _phrase_set(langs: tuple[str, ...]) -> tuple[ScreenSet, tuple[tuple[SignKind
         screen
         for kind, _patterns in _PHRASE_KINDS
         for lang in langs
-        for screen in _PHRASE_SCREENS[kind][lang].screens
+        for screen in _phrase_screens()[kind][lang].screens
     ]
     return ScreenSet(screens), owners
 
@@ -470,7 +467,7 @@ def detect_text_signs(
         if evidence is not None:
             signs.append(WarningSign(kind, evidence, message_id))
     contract = None
-    terms = _SCREENS[SignKind.CONTRACT_NITPICKING]
+    terms = _screens()[SignKind.CONTRACT_NITPICKING]
     if any(terms[lang].maybe(probe) and _CONTRACT_TERMS[lang].search(joined) for lang in langs):
         contract = _find_contract(langs, sentences)
     if contract is not None:

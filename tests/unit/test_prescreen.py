@@ -39,7 +39,7 @@ SAMPLES = [p for p in SAMPLES if p.name != "README.md"]
 def _screens() -> list[tuple[str, re.Pattern[str], Screen]]:
     """Every screen the analysers use, with its pattern."""
     found: list[tuple[str, re.Pattern[str], Screen]] = []
-    for kind, screens in warning_signs._SCREENS.items():
+    for kind, screens in warning_signs._screens().items():
         table = {
             warning_signs.SignKind.PRICE_PRESSURE: warning_signs._PRICE,
             warning_signs.SignKind.URGENCY: warning_signs._URGENCY,
@@ -247,7 +247,7 @@ def test_a_screen_set_passes_exactly_what_its_screens_pass():
     sets = [(engine._date_screens(lang), engine._date_rules(lang)) for lang in LANGUAGES]
     sets += [(engine._commit_screens(lang), engine._commit_rules(lang)) for lang in LANGUAGES]
     sets += [
-        (intent._PHRASE_SCREENS[i], [(Screen(re.compile(p)),) for p in ps])
+        (intent._phrase_screens()[i], [(Screen(re.compile(p)),) for p in ps])
         for i, ps in intent._PATTERNS.items()
     ]
     texts = _texts()[:400]
