@@ -374,7 +374,7 @@ _THANKS_SCREEN = Screen(_THANKS)
 _UNSPECIFIC_SCREEN = Screen(_UNSPECIFIC)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)  # the phrase subsets met lately (a few KB each)
 def _phrases(intent: Intent, indices: tuple[int, ...]) -> re.Pattern[str]:
     """The intent's pattern with only the phrases ``indices`` (``_COMPILED`` with all)."""
     return re.compile("|".join(f"(?:{_PATTERNS[intent][i]})" for i in indices))

@@ -424,7 +424,7 @@ def _passing_phrases(probe: Probe, langs: tuple[str, ...]) -> dict[tuple[SignKin
     return found
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)  # the phrase subsets met lately (a few KB each)
 def _some_phrases(pattern: re.Pattern[str], indices: tuple[int, ...]) -> re.Pattern[str]:
     """``pattern`` rebuilt from its phrases ``indices`` only (in their order)."""
     phrases = _PHRASES[pattern]
