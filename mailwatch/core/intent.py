@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache, lru_cache
 
+from mailwatch.core.prescreen import Probe, Screen, ScreenSet
 from mailwatch.core.text import fold
 
 __all__ = ["Intent", "IntentVerdict", "classify_intent", "kind_for_intent"]
@@ -355,42 +357,91 @@ _CLOSING_LINE = re.compile(
 def _body(text: str) -> str:
     """The message without its sign-off and signature (what follows "Kind regards," ...)."""
     lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if i > 0 and _CLOSING_LINE.match(fold(line)):
+    # fold() of ASCII is lower(), one character for one: the lines of the lowered text
+    folded = text.lower().splitlines() if text.isascii() else map(fold, lines)
+    for i, line in enumerate(folded):
+        if i > 0 and _CLOSING_LINE.match(line):
             return "\n".join(lines[:i])
     return "\n".join(lines)
 
 
-def _first(intent: Intent, text: str) -> str | None:
-    match = _COMPILED[intent].search(text)
+# Each phrase of each intent screened on its own (core.prescreen), all of an intent's at once:
+# only the phrases that can match the text are searched for, as one pattern in their order.
+# The leftmost match (and, at one place, the first phrase) is the same: the phrases left out
+# match nowhere in the text.
+_WORD_RE = re.compile(r"\w+")
+_THANKS_SCREEN = Screen(_THANKS)
+_UNSPECIFIC_SCREEN = Screen(_UNSPECIFIC)
+
+
+@lru_cache(maxsize=256)  # the phrase subsets met lately (a few KB each)
+def _phrases(intent: Intent, indices: tuple[int, ...]) -> re.Pattern[str]:
+    """The intent's pattern with only the phrases ``indices`` (``_COMPILED`` with all)."""
+    return re.compile("|".join(f"(?:{_PATTERNS[intent][i]})" for i in indices))
+
+
+# Built on first use, not at import (reading the phrases costs about 30 ms).
+@cache
+def _phrase_screens() -> dict[Intent, ScreenSet]:
+    return {
+        intent: ScreenSet([Screen(re.compile(p)) for p in ps]) for intent, ps in _PATTERNS.items()
+    }
+
+
+@cache
+def _all_phrases() -> tuple[ScreenSet, tuple[tuple[Intent, int], ...]]:
+    """Every phrase of every intent in one screen set (one look-up per message), and whose
+    phrase each one is."""
+    owners = tuple((intent, n) for intent, ps in _PATTERNS.items() for n in range(len(ps)))
+    screens = [s for screen_set in _phrase_screens().values() for s in screen_set.screens]
+    return ScreenSet(screens), owners
+
+
+def _passing(probe: Probe) -> dict[Intent, tuple[int, ...]]:
+    """Per intent, the phrases whose screen lets ``probe`` through."""
+    screen_set, owners = _all_phrases()
+    found: dict[Intent, list[int]] = {}
+    for index in screen_set.passing(probe):
+        intent, n = owners[index]
+        found.setdefault(intent, []).append(n)
+    return {intent: tuple(ns) for intent, ns in found.items()}
+
+
+def _first(intent: Intent, probe: Probe, passing: dict[Intent, tuple[int, ...]]) -> str | None:
+    indices = passing.get(intent)
+    if not indices:
+        return None
+    match = _phrases(intent, indices).search(probe.text)
     return match.group(0).strip() if match else None
 
 
 def classify_intent(text: str | None) -> IntentVerdict:
     """The intent of a client's new text (quoted history already cut off), any of 4 languages."""
     folded = fold(_body(text or ""))
-    words = re.findall(r"\w+", folded)
+    words = _WORD_RE.findall(folded)
+    probe = Probe(folded, words)
+    passing = _passing(probe)
     if not words:
         return IntentVerdict(Intent.UNCLEAR, "the message has no text of its own")
     for intent in (Intent.REFUSAL, Intent.COMPLAINT):
-        found = _first(intent, folded)
+        found = _first(intent, probe, passing)
         if found:
             return IntentVerdict(intent, f'"{found}"')
-    thanks = _THANKS.search(folded)
+    thanks = _THANKS.search(folded) if _THANKS_SCREEN.maybe(probe) else None
     if thanks and len(words) <= 15:
         names = {fold(w) for w in re.findall(r"\b[A-ZА-ЯЁ]\w*", _body(text or ""))}
         rest = [w for w in words if w not in _THANKS_WORDS and w not in names]
         if not rest and "?" not in folded:
             return IntentVerdict(Intent.THANKS_ONLY, f'only "{thanks.group(0)}"')
     for intent in (Intent.PRICE_PUSHBACK, Intent.MEETING):
-        found = _first(intent, folded)
+        found = _first(intent, probe, passing)
         if found:
             return IntentVerdict(intent, f'"{found}"')
-    vague = _UNSPECIFIC.search(folded)
+    vague = _UNSPECIFIC.search(folded) if _UNSPECIFIC_SCREEN.maybe(probe) else None
     if vague and not _DIGIT.search(folded):
         return IntentVerdict(Intent.UNCLEAR, f'"{vague.group(0)}" with no quantity or size')
-    request = _first(Intent.REQUEST, folded)
-    timing = _first(Intent.TIMING, folded)
+    request = _first(Intent.REQUEST, probe, passing)
+    timing = _first(Intent.TIMING, probe, passing)
     if request and not (timing and not _DIGIT.search(folded) and len(words) <= 30):
         return IntentVerdict(Intent.REQUEST, f'"{request}"')
     if timing:

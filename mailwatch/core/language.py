@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from lingua import ConfidenceValue, IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
+from mailwatch.core.prescreen import Probe, Screen
 from mailwatch.core.text import LANGUAGES
 
 __all__ = [
@@ -40,6 +41,7 @@ MAX_CHARS = 600  # a few sentences decide; more text only costs time
 _CYRILLIC_SCRIPT = frozenset({"ru", "uk", "be", "bg", "mk", "sr", "kk", "mn"})
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE)
+_URL_SCREEN = Screen(_URL_RE)
 
 # A closing formula on a line of its own ("Best regards,", "С уважением,", "Cu stimă,", "Un
 # saludo,"), or the "-- " signature delimiter. What follows is the signature: name, title,
@@ -90,8 +92,16 @@ _LETTER_RE = re.compile(r"[^\W\d_]")
 _CYRILLIC_RE = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 
 
+# ASCII letters, deleted by str.translate: what is left shows how many there were
+_ASCII_LETTERS = dict.fromkeys(range(ord("A"), ord("Z") + 1)) | dict.fromkeys(
+    range(ord("a"), ord("z") + 1)
+)
+
+
 def _letters(text: str) -> tuple[int, int]:
     """(all letters, Cyrillic letters) in ``text``."""
+    if text.isascii():  # the letters are A-Z and a-z, none Cyrillic (counted in C)
+        return len(text) - len(text.translate(_ASCII_LETTERS)), 0
     return len(_LETTER_RE.findall(text)), len(_CYRILLIC_RE.findall(text))
 
 
@@ -130,7 +140,9 @@ class _Pending:
 
 def _screen(text: str, codes: frozenset[str]) -> str | _Pending | None:
     """The cheap rules that decide most texts without a model; else what the model needs."""
-    sample = _URL_RE.sub(" ", without_signature(text[:MAX_CHARS]))
+    sample = without_signature(text[:MAX_CHARS])
+    if _URL_SCREEN.maybe(Probe(sample)):  # most mail has no address or link to blank out
+        sample = _URL_RE.sub(" ", sample)
     total, cyrillic = _letters(sample)
     if total < MIN_LETTERS and not (cyrillic and total >= 2):
         return None
@@ -207,8 +219,9 @@ _ONLY_ES = frozenset("ñáéíóú¿¡")
 
 def _marked_language(sample: str, codes: frozenset[str]) -> str | None:
     lowered = sample.lower()
-    ro = sum(1 for ch in lowered if ch in _ONLY_RO)
-    es = sum(1 for ch in lowered if ch in _ONLY_ES)
+    # how many of the text's letters are in each set (one count per letter, in C)
+    ro = sum(map(lowered.count, _ONLY_RO))
+    es = sum(map(lowered.count, _ONLY_ES))
     if ro and not es and "ro" in codes and (ro >= 2 or len(lowered) < 400):
         return "ro"
     if es and not ro and "es" in codes and (es >= 2 or len(lowered) < 400):

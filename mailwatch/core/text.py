@@ -30,6 +30,35 @@ def _fold_char(c: str) -> str:
     return lower if len(lower) == 1 else base
 
 
+# Most characters a table remembers (mail is untrusted: it could hold every code point).
+_TABLE_LIMIT = 1 << 16
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table of :func:`_fold_char`, filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        value = _fold_char(chr(code))
+        if len(self) < _TABLE_LIMIT:
+            self[code] = value
+        return value
+
+
+class _StripTable(dict[int, "str | None"]):
+    """``str.translate`` table that drops combining marks, filled as characters are met."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        value = None if unicodedata.combining(char) else char
+        if len(self) < _TABLE_LIMIT:
+            self[code] = value
+        return value
+
+
+_FOLD_TABLE = _FoldTable()
+_STRIP_TABLE = _StripTable()
+
+
 def fold(text: str, *, keep_offsets: bool = False, casefold: bool = True) -> str:
     """``text`` without accents and, by default, case-folded: "Ştefan" -> "stefan", "ё" -> "е".
 
@@ -48,10 +77,11 @@ def fold(text: str, *, keep_offsets: bool = False, casefold: bool = True) -> str
     """
     if text.isascii():  # most mail: no accents to strip, and lower() is the case folding
         return text.lower() if keep_offsets or casefold else text
+    # one table look-up per character (in C) instead of a Python call per character
     if keep_offsets:
-        return "".join(map(_fold_char, text))
+        return text.translate(_FOLD_TABLE)
     decomposed = unicodedata.normalize("NFKD", text.casefold() if casefold else text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return decomposed.translate(_STRIP_TABLE)
 
 
 def fold_words(words: str) -> frozenset[str]:
@@ -70,7 +100,6 @@ _ABBREVIATIONS = frozenset({
 _SENT_END_RE = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s)")
 _BULLET_RE = re.compile(r"^(?:[-*•·–]|\d{1,2}[.)])\s")
 _SPACES_RE = re.compile(r"\s+")
-_LAST_WORD_RE = re.compile(r"[\w.]+$")
 
 
 def _blocks(text: str) -> list[str]:
@@ -99,13 +128,39 @@ def _blocks(text: str) -> list[str]:
     return blocks
 
 
+_NON_SPACE_RE = re.compile(r"\S")
+_PUNCTUATION = frozenset(".!?…")
+
+
+def _is_abbreviation(block: str, start: int, end: int) -> bool:
+    """Whether the word before ``block[end - 1]`` (within ``block[start:end]``, trailing
+    punctuation left out) is an abbreviation or an initial: the ``[\\w.]+`` run it ends with."""
+    while end > start and block[end - 1] in _PUNCTUATION:
+        end -= 1
+    first = end
+    while first > start and (block[first - 1].isalnum() or block[first - 1] in "_."):
+        first -= 1
+    last = block[first:end].lower()
+    return last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
+
+
 def split_sentences(text: str) -> list[str]:
+    """The sentences of mail text, without quoted (``>``) lines, whitespace collapsed.
+
+    See :func:`_sentences`; a new list each time (callers may change theirs), the splitting
+    done once per text: the deadline and warning-sign analysers read the same message.
+    """
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=64)
+def _sentences(text: str) -> tuple[str, ...]:
     """The sentences of mail text, without quoted (``>``) lines, whitespace collapsed.
 
     A full stop after an abbreviation ("Mr.", "т.е.", "Sra.") or an initial does not end a
     sentence, nor does one followed by a lower-case word; hard-wrapped lines of one sentence
     are kept together. Every sentence is a substring of the unquoted lines joined with single
-    spaces (the deadline pre-screen in ``core.promises`` relies on that).
+    spaces.
     """
     sentences: list[str] = []
     for raw_block in _blocks(text):
@@ -113,18 +168,16 @@ def split_sentences(text: str) -> list[str]:
         start = 0
         for m in _SENT_END_RE.finditer(block):
             end = m.end()
-            rest = block[end:].lstrip()
-            word = _LAST_WORD_RE.findall(block[start : m.start() + 1].rstrip(".!?…"))
-            last = word[0].lower() if word else ""
-            if m.group(0).startswith(".") and (
-                last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
-            ):
-                continue
-            if rest and not (rest[0].isupper() or rest[0].isdigit() or rest[0] in '¿¡"«“-'):
+            after = _NON_SPACE_RE.search(block, end)  # the next word's first character
+            if after is not None:
+                first = after.group(0)
+                if not (first.isupper() or first.isdigit() or first in '¿¡"«“-'):
+                    continue
+            if m.group(0).startswith(".") and _is_abbreviation(block, start, m.start() + 1):
                 continue
             sentences.append(block[start:end].strip())
             start = end
         tail = block[start:].strip()
         if tail:
             sentences.append(tail)
-    return [s for s in sentences if s]
+    return tuple(s for s in sentences if s)

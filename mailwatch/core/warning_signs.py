@@ -14,8 +14,10 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache, lru_cache
 from typing import Any
 
+from mailwatch.core.prescreen import Probe, Screen, ScreenSet
 from mailwatch.core.text import LANGUAGES, split_sentences
 
 __all__ = [
@@ -52,7 +54,13 @@ _E = r"(?!\w)"
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(_B + "(?:" + "|".join(alternatives) + ")" + _E, _FLAGS)
+    pattern = re.compile(_B + "(?:" + "|".join(alternatives) + ")" + _E, _FLAGS)
+    _PHRASES[pattern] = alternatives
+    return pattern
+
+
+# The phrases each pattern of _rx was built from (to screen them one by one).
+_PHRASES: dict[re.Pattern[str], tuple[str, ...]] = {}
 
 
 # "Una reunión antes del viernes" is about a date, not about meeting before anything is decided.
@@ -356,6 +364,75 @@ def _find_contract(langs: Sequence[str], sentences: Sequence[str]) -> str | None
     return None
 
 
+_PHRASE_KINDS = (
+    (SignKind.PRICE_PRESSURE, _PRICE),
+    (SignKind.URGENCY, _URGENCY),
+    (SignKind.MEETING_PUSH, _MEETING),
+    (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
+)
+
+
+# The screens (core.prescreen) are built on first use, not at import: reading some 500
+# patterns costs about 70 ms, which a process that never analyses text should not pay.
+@cache
+def _screens() -> dict[SignKind, dict[str, Screen]]:
+    """One screen per kind and language: the contract terms are screened with theirs, the
+    other kinds phrase by phrase (:func:`_phrase_screens`)."""
+    return {
+        kind: {lang: Screen(pattern) for lang, pattern in patterns.items()}
+        for kind, patterns in (*_PHRASE_KINDS, (SignKind.CONTRACT_NITPICKING, _CONTRACT_TERMS))
+    }
+
+
+@cache
+def _phrase_screens() -> dict[SignKind, dict[str, ScreenSet]]:
+    """Each phrase of each kind and language screened on its own."""
+    return {
+        kind: {
+            lang: ScreenSet([Screen(_rx(phrase)) for phrase in _PHRASES[pattern]])
+            for lang, pattern in patterns.items()
+        }
+        for kind, patterns in _PHRASE_KINDS
+    }
+
+
+@cache
+def _phrase_set(langs: tuple[str, ...]) -> tuple[ScreenSet, tuple[tuple[SignKind, str, int], ...]]:
+    """One screen set for every phrase of every kind in ``langs``, and what each one is."""
+    owners = tuple(
+        (kind, lang, n)
+        for kind, patterns in _PHRASE_KINDS
+        for lang in langs
+        for n in range(len(_PHRASES[patterns[lang]]))
+    )
+    screens = [
+        screen
+        for kind, _patterns in _PHRASE_KINDS
+        for lang in langs
+        for screen in _phrase_screens()[kind][lang].screens
+    ]
+    return ScreenSet(screens), owners
+
+
+def _passing_phrases(probe: Probe, langs: tuple[str, ...]) -> dict[tuple[SignKind, str], list[int]]:
+    """Per kind and language, the phrases whose screen lets ``probe`` through."""
+    screen_set, owners = _phrase_set(langs)
+    found: dict[tuple[SignKind, str], list[int]] = {}
+    for index in screen_set.passing(probe):
+        kind, lang, n = owners[index]
+        found.setdefault((kind, lang), []).append(n)
+    return found
+
+
+@lru_cache(maxsize=256)  # the phrase subsets met lately (a few KB each)
+def _some_phrases(pattern: re.Pattern[str], indices: tuple[int, ...]) -> re.Pattern[str]:
+    """``pattern`` rebuilt from its phrases ``indices`` only (in their order)."""
+    phrases = _PHRASES[pattern]
+    if len(indices) == len(phrases):
+        return pattern
+    return re.compile(_B + "(?:" + "|".join(phrases[i] for i in indices) + ")" + _E, _FLAGS)
+
+
 def detect_text_signs(
     new_text: str, message_id: str | None, language: str | None = None
 ) -> list[WarningSign]:
@@ -371,21 +448,27 @@ def detect_text_signs(
     # sentence is found here too (NUL is neither a word character nor a space, so the
     # (?<!\w) / (?!\w) boundaries and the negative look-aheads behave as at a sentence's
     # ends); only a kind that shows up here is looked for sentence by sentence.
+    # Before that, a literal screen (core.prescreen) skips the searches that cannot match.
     joined = "\x00".join(sentences)
+    probe = Probe(joined)
     signs: list[WarningSign] = []
-    for kind, patterns in (
-        (SignKind.PRICE_PRESSURE, _PRICE),
-        (SignKind.URGENCY, _URGENCY),
-        (SignKind.MEETING_PUSH, _MEETING),
-        (SignKind.NO_CLEAR_GOAL, _NO_GOAL),
-    ):
-        if not any(patterns[lang].search(joined) for lang in langs):
+    passing = _passing_phrases(probe, langs)
+    for kind, patterns in _PHRASE_KINDS:
+        # Per language, the pattern of only the phrases that can match somewhere (the others
+        # cannot match any sentence either): the same matches, in the same order.
+        possible = {}
+        for lang in langs:
+            phrases = passing.get((kind, lang))
+            if phrases:
+                possible[lang] = _some_phrases(patterns[lang], tuple(phrases))
+        if not any(pattern.search(joined) for pattern in possible.values()):
             continue
-        evidence = _find(patterns, langs, sentences)
+        evidence = _find(possible, [lang for lang in langs if lang in possible], sentences)
         if evidence is not None:
             signs.append(WarningSign(kind, evidence, message_id))
     contract = None
-    if any(_CONTRACT_TERMS[lang].search(joined) for lang in langs):
+    terms = _screens()[SignKind.CONTRACT_NITPICKING]
+    if any(terms[lang].maybe(probe) and _CONTRACT_TERMS[lang].search(joined) for lang in langs):
         contract = _find_contract(langs, sentences)
     if contract is not None:
         signs.append(WarningSign(SignKind.CONTRACT_NITPICKING, contract, message_id))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.parse import parse_message
+from mailwatch.core.prescreen import ScreenSet
 from mailwatch.core.promises import detect_requested_deadline
 from mailwatch.core.promises import engine as promises
 
@@ -23,13 +24,16 @@ AT = datetime(2026, 11, 23, 10, tzinfo=UTC)
 
 
 def reference(text: str, at: datetime, language: str | None) -> datetime | None:
-    """The search without the pre-screen."""
-    original = promises._may_ask
-    promises._may_ask = lambda _text: True
+    """The search without the pre-screens: every sentence searched for request words in
+    every language, every date and commitment rule tried."""
+    saved = promises._may_ask, promises._request_spans, ScreenSet.passing
+    promises._may_ask = lambda *_args: True
+    promises._request_spans = lambda *_args: {k: ((0, 1 << 30),) for k in promises._REQUEST}
+    ScreenSet.passing = lambda self, _probe: list(range(self._size))  # type: ignore[method-assign]
     try:
         return detect_requested_deadline(text, at, CAL, language)
     finally:
-        promises._may_ask = original
+        promises._may_ask, promises._request_spans, ScreenSet.passing = saved  # type: ignore[method-assign]
 
 
 def test_request_patterns_have_no_anchors_or_lookarounds():

@@ -7,6 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mailwatch.core import text
 from mailwatch.core.text import _fold_char, fold
 
 
@@ -35,3 +36,27 @@ def test_every_ascii_character():
             assert fold(text, keep_offsets=keep_offsets, casefold=casefold) == reference(
                 text, keep_offsets, casefold
             )
+
+
+def _every_character() -> str:
+    return "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+
+
+def test_fold_equals_the_unicode_path_on_every_character() -> None:
+    """The translate tables fold each character as the per-character code did."""
+    every = _every_character()
+    for keep_offsets in (True, False):
+        for casefold in (True, False):
+            assert fold(every, keep_offsets=keep_offsets, casefold=casefold) == reference(
+                every, keep_offsets, casefold
+            )
+
+
+def test_the_tables_stop_growing_but_still_fold(monkeypatch) -> None:
+    monkeypatch.setattr(text, "_FOLD_TABLE", text._FoldTable())
+    monkeypatch.setattr(text, "_STRIP_TABLE", text._StripTable())
+    monkeypatch.setattr(text, "_TABLE_LIMIT", 10)
+    sample = "Ştefan Ärger ёлка ﬁne ß İstanbul " + "".join(map(chr, range(0x400, 0x500)))
+    for keep_offsets in (True, False):
+        assert fold(sample, keep_offsets=keep_offsets) == reference(sample, keep_offsets, True)
+    assert len(text._FOLD_TABLE) <= 10 and len(text._STRIP_TABLE) <= 10

@@ -24,10 +24,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
 from mailwatch.core.business_time import BusinessCalendar
+from mailwatch.core.prescreen import Probe, Screen, ScreenSet
 from mailwatch.core.promises import en, es, ro, ru
 from mailwatch.core.promises.dates import Ctx, Handler, Hit, rx
 from mailwatch.core.text import LANGUAGES, fold, split_sentences
@@ -78,17 +79,36 @@ _REQUEST: dict[str, re.Pattern[str]] = {k: m.REQUEST for k, m in _RULES.items()}
 
 
 @cache
-def _date_rules(lang: str) -> tuple[tuple[re.Pattern[str], Handler], ...]:
+def _date_rules(lang: str) -> tuple[tuple[re.Pattern[str], Handler, Screen], ...]:
     """Compiled once per language: ``rx`` folds every pattern character by character, which
-    cost more than the matching itself when it ran for every sentence."""
-    return tuple((rx(p), h) for p, h in _RULES[lang].DATES)
+    cost more than the matching itself when it ran for every sentence. Each rule comes with
+    its literal screen: a sentence without any word the pattern needs is not searched."""
+    return tuple((pattern, h, Screen(pattern)) for pattern, h in map(_compile, _RULES[lang].DATES))
 
 
-def _find_hits(folded: str, ctx: Ctx) -> list[Hit]:
-    """All non-overlapping date/time phrases; earlier rules win over later ones."""
+def _compile(rule: tuple[str, Handler]) -> tuple[re.Pattern[str], Handler]:
+    return rx(rule[0]), rule[1]
+
+
+DateRules = Sequence[tuple[re.Pattern[str], Handler, Screen]]
+
+
+@cache
+def _date_screens(lang: str) -> ScreenSet:
+    return ScreenSet([screen for _pattern, _handler, screen in _date_rules(lang)])
+
+
+def _find_hits(folded: str, ctx: Ctx, rules: DateRules | None = None) -> list[Hit]:
+    """All non-overlapping date/time phrases; earlier rules win over later ones.
+
+    ``rules``: the rules to try (in their order); by default those of the language whose
+    screen lets the text through (the others cannot match it)."""
+    if rules is None:
+        every = _date_rules(ctx.lang)
+        rules = [every[i] for i in _date_screens(ctx.lang).passing(Probe(folded))]
     taken: list[tuple[int, int]] = []
     hits: list[Hit] = []
-    for pattern, handler in _date_rules(ctx.lang):
+    for pattern, handler, _screen in rules:
         for m in pattern.finditer(folded):
             if m.end() == m.start():
                 continue
@@ -103,15 +123,30 @@ def _find_hits(folded: str, ctx: Ctx) -> list[Hit]:
     return hits
 
 
+CommitRules = Sequence[tuple[re.Pattern[str], Screen]]
+
+
 @cache
-def _commit_rules(lang: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(rx(p) for p in _RULES[lang].COMMIT)
+def _commit_screens(lang: str) -> ScreenSet:
+    return ScreenSet([screen for _pattern, screen in _commit_rules(lang)])
 
 
-def _find_commitments(sentence: str, folded: str, lang: str) -> list[re.Match[str]]:
-    """The non-negated first-person commitments of the sentence, in order, not overlapping."""
+@cache
+def _commit_rules(lang: str) -> tuple[tuple[re.Pattern[str], Screen], ...]:
+    return tuple((pattern, Screen(pattern)) for pattern in map(rx, _RULES[lang].COMMIT))
+
+
+def _find_commitments(
+    sentence: str, folded: str, lang: str, rules: CommitRules | None = None
+) -> list[re.Match[str]]:
+    """The non-negated first-person commitments of the sentence, in order, not overlapping.
+
+    ``rules``: those of the language that can match somewhere in the whole text."""
+    if rules is None:
+        every = _commit_rules(lang)
+        rules = [every[i] for i in _commit_screens(lang).passing(Probe(folded))]
     candidates: list[re.Match[str]] = []
-    for pattern in _commit_rules(lang):
+    for pattern, _screen in rules:
         candidates.extend(pattern.finditer(folded))
     if lang == "es":
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in sentence)
@@ -129,9 +164,11 @@ def _find_commitments(sentence: str, folded: str, lang: str) -> list[re.Match[st
     return found
 
 
-def _find_commitment(sentence: str, folded: str, lang: str) -> re.Match[str] | None:
+def _find_commitment(
+    sentence: str, folded: str, lang: str, rules: CommitRules | None = None
+) -> re.Match[str] | None:
     """First non-negated first-person commitment in the sentence, if any."""
-    found = _find_commitments(sentence, folded, lang)
+    found = _find_commitments(sentence, folded, lang, rules)
     return found[0] if found else None
 
 
@@ -173,11 +210,14 @@ def _normalize_language(language: str | None) -> tuple[str, ...]:
     return LANGUAGES
 
 
+_CYRILLIC_RE = re.compile(r"[а-яё]", re.IGNORECASE)
+
+
 def _guess_order(text: str, langs: tuple[str, ...]) -> tuple[str, ...]:
     """Cheap script check so Cyrillic text does not run through the Latin rules first."""
     if len(langs) == 1:
         return langs
-    if re.search(r"[а-яё]", text, re.IGNORECASE):
+    if _CYRILLIC_RE.search(text):
         return ("ru", *tuple(x for x in langs if x != "ru"))
     return (*tuple(x for x in langs if x != "ru"), "ru")
 
@@ -318,14 +358,26 @@ def detect_requested_deadline(
     """The earliest deadline a client asks of us ("could you send it before March 20?")."""
     _check_aware(received_at, "received_at")
     langs = _normalize_language(language)
-    if not _may_ask(new_text):
+    if not _may_ask(new_text, langs):
         return None  # no question and no request word anywhere: no sentence can ask a date
+    # Where the whole text holds request words (see _whole): only a sentence that overlaps
+    # one of those places, or a question, can ask something of us.
+    requests = _request_spans(new_text, langs)
+    whole = _whole(new_text)
+    start = 0  # where the sentence starts in the whole text
     best: datetime | None = None
     for sentence in split_sentences(new_text):
-        folded = fold(sentence, keep_offsets=True)
+        end = start + len(sentence)
+        folded = whole[start:end]  # fold() is one character for one: the folded sentence
         question = "?" in folded or "¿" in folded
+        near = [
+            lang for lang, spans in requests.items() if any(a < end and b > start for a, b in spans)
+        ]
+        start = end + 1
+        if not question and not near:
+            continue
         for lang in _guess_order(sentence, langs):
-            asked = _REQUEST[lang].search(folded)
+            asked = lang in near and _REQUEST[lang].search(folded)
             if not asked and not question:
                 continue
             if not question and _find_commitment(sentence, folded, lang) is not None:
@@ -342,24 +394,45 @@ def detect_requested_deadline(
     return best
 
 
-_SPACES_RE = re.compile(r"\s+")
-
-
-def _may_ask(text: str) -> bool:
+def _may_ask(text: str, langs: tuple[str, ...] = LANGUAGES) -> bool:
     """Pre-screen for :func:`detect_requested_deadline`: can any sentence ask something of us?
 
-    Every sentence is a substring of the unquoted lines joined with single spaces, and the
-    request patterns have no anchors or look-arounds (only ``\\b``, true at a sentence's ends
-    as at the spaces around it), so a sentence that is a question or holds a request word
-    makes this true. It is one pass over the text instead of sentence splitting and a search
-    per sentence and language.
+    Every sentence is in :func:`_whole` with spaces around it, and the request patterns have
+    no anchors or look-arounds (only ``\\b``, true at a sentence's ends as at the spaces
+    around it), so a sentence that is a question or holds a request word makes this true.
+    One search per language over the whole text instead of one per sentence and language.
     """
-    lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n")]
-    joined = " ".join(ln for ln in lines if ln and not ln.startswith(">"))
-    folded = fold(_SPACES_RE.sub(" ", joined), keep_offsets=True)
-    if "?" in folded or "¿" in folded:
+    whole = _whole(text)
+    if "?" in whole or "¿" in whole:
         return True
-    return any(rx.search(folded) for rx in _REQUEST.values())
+    return bool(_request_spans(text, langs))
+
+
+@lru_cache(maxsize=16)
+def _whole(text: str) -> str:
+    """The sentences of ``text`` joined with single spaces, folded (one probe per text).
+
+    Every sentence is in it, with a space (or its start or end) on each side, folded the same
+    way, one character for one. So a request pattern (no anchors, no look-arounds) that
+    matches a sentence matches it, and a screen that lets a sentence through lets it through.
+    """
+    return fold(" ".join(split_sentences(text)), keep_offsets=True)
+
+
+@lru_cache(maxsize=16)
+def _request_spans(text: str, langs: tuple[str, ...]) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Per language of ``langs``, where its request words are in :func:`_whole` (languages
+    without any left out).
+
+    A sentence that a request pattern matches overlaps one of these places: the matches
+    ``finditer`` reports, leftmost first, leave no match of the pattern uncovered."""
+    whole = _whole(text)
+    found = {}
+    for lang in langs:
+        spans = tuple(m.span() for m in _REQUEST[lang].finditer(whole))
+        if spans:
+            found[lang] = spans
+    return found
 
 
 def promise_status(
