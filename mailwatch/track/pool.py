@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -146,9 +147,21 @@ _worker_settings: AnalysisSettings | None = None
 def _init_worker(settings: AnalysisSettings) -> None:
     global _worker_settings
     _worker_settings = settings
+    # A worker outlives a parent killed with SIGKILL (its task queue holds a write end of its
+    # own pipe, so it never reads EOF): it leaves when the parent process is gone.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_exit_with, args=(parent.sentinel,), name="exit-with-parent", daemon=True
+        ).start()
     # The analysers' tables and patterns live as long as the worker: frozen out of the
     # collector's scans, which each batch's many short-lived objects would repeat.
     gc.freeze()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _run_in_worker(items: Sequence[AnalysisInput]) -> list[MessageAnalysis]:
