@@ -542,17 +542,17 @@ def load_facts(
         .order_by(Message.thread_id, Message.id)
     )
     # JSON columns: (to + cc addresses, references, signs) of each row
-    rows = [
+    decoded: list[tuple[Any, list[Any], Any, Any]] = [
         (row, [*(_json(row.to_addrs) or []), *(_json(row.cc_addrs) or [])],
          _json(row.references), _json(row.signs))
         for row in rows
     ]  # fmt: skip
     # who wrote to us as a client in each thread: a colleague answers only by writing to them
     clients: dict[int, set[str]] = defaultdict(set)
-    for row, *_ in rows:
+    for row, *_ in decoded:
         if row.direction == "inbound" and row.category == "client" and row.from_email:
             clients[row.thread_id].add(row.from_email.lower())
-    for row, addressed, references, signs in rows:
+    for row, addressed, references, signs in decoded:
         recipients = [
             str(a.get("email") or "").lower()
             for a in addressed
