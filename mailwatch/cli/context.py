@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,8 +68,34 @@ _process = _Process()
 
 
 def whole_process() -> None:
-    """main(): this run is the whole process, so :func:`loading` may tune the collector."""
+    """main(): this run is the whole process, so :func:`loading` may tune the collector
+    and the C allocator may be told to keep one arena."""
     _process.whole = True
+    limit_malloc_arenas()
+
+
+# glibc's mallopt parameter number for the most malloc arenas (M_ARENA_MAX in malloc.h).
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(arenas: int = 1) -> bool:
+    """At most ``arenas`` glibc malloc arena(s) for the threads this process starts next.
+
+    glibc gives each thread that allocates its own arena (up to 8 per core): the analysis
+    pool's feeder and manager threads pickle and unpickle whole batches there, and the pages
+    they leave behind stayed in the process: 157 MB peak for a 20,000-message backfill
+    against 145 MB with one arena, at the same speed (docs/benchmarks.md). The GIL means
+    Python threads seldom allocate at the same moment, so one arena costs no contention. Nothing is done where there is no glibc, or when ``MALLOC_ARENA_MAX`` is set
+    (the operator's choice wins). Returns True when the limit was set."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes  # lazy: the only user, once per process
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # musl, or no libc by that name
+        return False
 
 
 @contextmanager

@@ -6,6 +6,7 @@ Each case runs in its own interpreter: freezing the test process's objects would
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -82,3 +83,18 @@ def test_the_command_line_entry_point_is_the_whole_process() -> None:
         """
     )
     assert out.splitlines()[-1] == "True"  # (after the usage text: no command was given)
+
+
+def test_the_process_keeps_one_malloc_arena_unless_the_operator_chose(tmp_path):
+    """glibc on this machine: mallopt(M_ARENA_MAX) takes; with MALLOC_ARENA_MAX set in the
+    environment nothing is changed (the operator's value stays)."""
+    import subprocess
+    import sys
+
+    code = "from mailwatch.cli.context import limit_malloc_arenas as f; print(f())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == "True", done.stderr
+    env["MALLOC_ARENA_MAX"] = "4"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == "False", done.stderr
