@@ -34,7 +34,6 @@ def sync(
         return
     with loading():  # a backfill allocates millions of objects: not scanning these each time
         # lazy: keeps --help fast (SQLAlchemy, imapclient)
-        from mailwatch.drafts.mailbox import reconcile_all
         from mailwatch.store import leases as lease
         from mailwatch.store.db import session_factory
         from mailwatch.store.mail import MailStore
@@ -118,6 +117,9 @@ def sync(
         )
     refresh_tracking(cfg, store.factory, tracker)
     if cfg.drafts_to_mailbox:
+        # lazy: the Drafts-folder code (Jinja, the sender): ~40 ms of every pass's start-up
+        from mailwatch.drafts.mailbox import reconcile_all
+
         reconcile_all(store.factory, cfg, datetime.now(UTC))
     if failed:
         raise typer.Exit(1)
