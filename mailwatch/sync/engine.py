@@ -123,6 +123,9 @@ class MailboxSync:
         self.roles: dict[str, str] = {}
         # Each folder's EXAMINE answer at its last pass (what the store's checkpoint reflects).
         self.seen: dict[str, FolderStatus] = {}
+        # Whether the next batch is likely new mail: then its first text part is fetched with
+        # its headers, in one command (a batch of mostly stored messages fetches texts after).
+        self._expect_new = True
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -171,6 +174,8 @@ class MailboxSync:
             since = (self.now() - timedelta(days=days)).date() if days > 0 else None
             folder = self.store.start_backfill(folder, since)
         if status.uidnext is None or folder.uidnext != status.uidnext or not folder.backfill_done:
+            # New UIDs are new messages, except after a renumbering (stored ones come back).
+            self._expect_new = not report.uidvalidity_reset
             folder = self._fetch_new(folder, status, report)
         flag_scan_at = self._sync_flags(folder, status, report)
         self.store.finish_folder_pass(
@@ -267,12 +272,20 @@ class MailboxSync:
             self.progress(folder.name, done, total)
         return folder, done
 
-    def _fetch_batch(self, folder: FolderState, uids: list[int]) -> list[RawMessage]:
+    def _fetch_batch(
+        self, folder: FolderState, uids: list[int], speculate: bool | None = None
+    ) -> list[RawMessage]:
+        speculate = self._expect_new if speculate is None else speculate
+        text_item = f"BODY.PEEK[1]<0.{self.settings.text_prefix_bytes}>"
         try:
-            meta = self.conn.fetch(compact(uids), META_ITEMS)
+            meta = self.conn.fetch(
+                compact(uids), [*META_ITEMS, text_item] if speculate else META_ITEMS
+            )
         except MailAccessError:
             raise
         except Exception as exc:
+            if speculate:  # not the server's answer to the text part: ask as before
+                return self._fetch_batch(folder, uids, speculate=False)
             # One unreadable response spoils the whole batch: fetch one by one to isolate it.
             if len(uids) == 1:
                 log.warning("message UID %s in %s cannot be fetched: %s", uids[0], folder.name, exc)
@@ -280,7 +293,7 @@ class MailboxSync:
             log.info("batch fetch failed in %s (%s); retrying one by one", folder.name, exc)
             result: list[RawMessage] = []
             for uid in uids:
-                result.extend(self._fetch_batch(folder, [uid]))
+                result.extend(self._fetch_batch(folder, [uid], speculate=False))
             return result
         parts: dict[int, TextPart | None] = {}
         for uid, data in meta.items():
@@ -310,7 +323,19 @@ class MailboxSync:
                 continue
             if self.store.is_stored(self.mailbox_id, parsed):
                 stored.add(uid)
-        bodies = self._fetch_text({uid: part for uid, part in parts.items() if uid not in stored})
+        # Part 1 came with the headers when speculating: most messages' first text part
+        # (a single-part message's body, or a multipart's first part when it is the text).
+        early: dict[int, bytes] = {}
+        for uid, part in parts.items():
+            if speculate and part is not None and part.section == "1" and uid not in stored:
+                body = _find(meta[uid], b"BODY[1]")
+                if isinstance(body, bytes):
+                    early[uid] = body
+        bodies = self._fetch_text(
+            {uid: part for uid, part in parts.items() if uid not in stored and uid not in early}
+        )
+        bodies.update(early)
+        self._expect_new = len(stored) * 2 <= len(meta)
         fetched: list[RawMessage] = []
         for uid in uids:
             found = meta.get(uid)

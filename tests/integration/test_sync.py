@@ -358,3 +358,93 @@ def test_store_on_postgres(imap_user, pg_url):
         assert rows[0]["last_inbound_at"].endswith("+00:00")
     finally:
         h.close()
+
+
+def _mime(kind: str, n: int) -> bytes:
+    """Messages whose first text part sits in different places of their MIME tree."""
+    head = (
+        f"From: Client <c{n}@acme.test>\r\nTo: sales@example.com\r\nSubject: {kind} {n}\r\n"
+        f"Message-ID: <{kind}{n}@acme.test>\r\nDate: Mon, 30 Nov 2026 09:00:00 +0000\r\n"
+        "MIME-Version: 1.0\r\n"
+    )
+    text = f"Hello, {kind} number {n}: could you quote 40 chairs by Friday?\r\n"
+    html = f"<p>Hello, <b>{kind}</b> number {n}: could you quote 40 chairs?</p>\r\n"
+    if kind == "plain":
+        body = f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}"
+    elif kind == "qp":
+        body = (
+            "Content-Type: text/plain; charset=iso-8859-1\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\nPre=E7o por favor =3D 40\r\n"
+        )
+    elif kind == "mixed":  # part 1 is the text
+        body = (
+            'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\n'
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}--b1\r\n"
+            "Content-Type: application/pdf\r\nContent-Disposition: attachment\r\n\r\n%PDF\r\n"
+            "--b1--\r\n"
+        )
+    elif kind == "nested":  # part 1 is a multipart/alternative: the text is 1.1
+        body = (
+            'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\n'
+            'Content-Type: multipart/alternative; boundary="b2"\r\n\r\n--b2\r\n'
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}--b2\r\n"
+            f"Content-Type: text/html; charset=utf-8\r\n\r\n{html}--b2--\r\n--b1--\r\n"
+        )
+    elif kind == "html":
+        body = f"Content-Type: text/html; charset=utf-8\r\n\r\n{html}"
+    else:  # no text at all
+        body = "Content-Type: application/octet-stream\r\n\r\nAAAA\r\n"
+    return (head + body).encode()
+
+
+@pytest.mark.parametrize("tracked", [False, True])
+def test_each_message_gets_its_text_wherever_its_text_part_sits(imap_user, tmp_path, tracked):
+    """The first text part comes with the headers (part 1) or in a second fetch (1.1, TEXT):
+    what is stored is the text the message's own MIME tree gives, either way."""
+    from mailwatch.core.parse import parse_message
+
+    kinds = ["plain", "qp", "mixed", "nested", "html", "none"]
+    raws = {f"<{k}{n}@acme.test>": _mime(k, n) for n in range(3) for k in kinds}
+    for raw in raws.values():
+        imap_user.server.append(imap_user.username, "INBOX", raw)
+    h = Harness(make_settings(imap_user, sqlite_url(tmp_path)))
+    if tracked:  # as `sync --once` wires it: parsed (and analysed) by the tracker's preparer
+        h.syncer.preparer = h.tracker.preparer()
+        h.syncer.after_batch = h.tracker.feed
+    fetches: list[list[str]] = []
+    fetch = h.syncer.conn.fetch
+    h.syncer.conn.fetch = lambda uids, items, *a, **kw: (  # type: ignore[method-assign]
+        fetches.append([str(i) for i in items]) or fetch(uids, items, *a, **kw)
+    )
+    try:
+        h.sync()
+        stored = {m.message_id: (m.text_prefix, m.new_text) for m in h.messages()}
+    finally:
+        h.close()
+    assert set(stored) == set(raws)
+    for message_id, raw in raws.items():
+        if message_id.startswith("<none"):
+            continue  # no text part: the sync reads the body's start (BODY[TEXT]) as before
+        want = parse_message(raw)
+        assert stored[message_id] == (want.text, want.new_text), message_id
+    assert any("chairs" in text for text, _ in stored.values())
+    # one FETCH brought headers and part 1; only the others' texts were asked for after
+    first = [items for items in fetches if any("HEADER.FIELDS" in i for i in items)]
+    assert first and all(any(i.startswith("BODY.PEEK[1]<0.") for i in f) for f in first)
+    later = {i for items in fetches if items not in first for i in items}
+    assert later <= {"BODY.PEEK[1.1]<0.8192>", "BODY.PEEK[TEXT]<0.8192>"}, later
+
+
+def test_after_a_renumbering_stored_messages_text_is_not_fetched_again(account, harness):
+    _conversation(account)
+    harness.sync()
+    account.server.recreate_folder_with_new_uidvalidity(account.username, "INBOX")
+    fetches: list[list[str]] = []
+    fetch = harness.syncer.conn.fetch
+    harness.syncer.conn.fetch = lambda uids, items, *a, **kw: (  # type: ignore[method-assign]
+        fetches.append([str(i) for i in items]) or fetch(uids, items, *a, **kw)
+    )
+    report = harness.sync()
+    inbox = next(f for f in report.folders if f.role == "inbox")
+    assert inbox.uidvalidity_reset and inbox.new == 0
+    assert not [i for items in fetches for i in items if i.startswith("BODY.PEEK[1")], fetches
