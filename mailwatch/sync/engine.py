@@ -82,11 +82,23 @@ class SyncReport:
         return sum(f.parse_errors for f in self.folders)
 
 
-def _find(data: dict[bytes, Any], prefix: bytes) -> Any:
-    for key, value in data.items():
-        if isinstance(key, bytes) and key.upper().startswith(prefix):
-            return value
-    return None
+class _Finder:
+    """The value of the item whose name starts with ``prefix`` (``BODY[HEADER.FIELDS (...)]``
+    as the server echoes it), for every message of one response: the server names an item
+    the same way in each, so the key found first is tried first (a look-up, not a scan)."""
+
+    def __init__(self, prefix: bytes) -> None:
+        self.prefix = prefix
+        self.key: bytes | None = None
+
+    def __call__(self, data: dict[bytes, Any]) -> Any:
+        if self.key is not None and self.key in data:
+            return data[self.key]
+        for key, value in data.items():
+            if isinstance(key, bytes) and key.upper().startswith(self.prefix):
+                self.key = key
+                return value
+        return None
 
 
 class MailboxSync:
@@ -303,8 +315,9 @@ class MailboxSync:
                 parts[uid] = None
         blocks: dict[int, bytes] = {}
         keys: dict[int, str] = {}
+        header_of = _Finder(b"BODY[HEADER")
         for uid, data in meta.items():
-            block = _find(data, b"BODY[HEADER")
+            block = header_of(data)
             blocks[uid] = block if isinstance(block, bytes) else b""
             mid = header_message_id(blocks[uid])
             if mid:
@@ -326,9 +339,10 @@ class MailboxSync:
         # Part 1 came with the headers when speculating: most messages' first text part
         # (a single-part message's body, or a multipart's first part when it is the text).
         early: dict[int, bytes] = {}
+        part_one_of = _Finder(b"BODY[1]")
         for uid, part in parts.items():
             if speculate and part is not None and part.section == "1" and uid not in stored:
-                body = _find(meta[uid], b"BODY[1]")
+                body = part_one_of(meta[uid])
                 if isinstance(body, bytes):
                     early[uid] = body
         bodies = self._fetch_text(
@@ -392,8 +406,9 @@ class MailboxSync:
                         exc,
                     )
                     continue
+                text_of = _Finder(prefix)
                 for uid, values in data.items():
-                    body = _find(values, prefix)
+                    body = text_of(values)
                     if isinstance(body, bytes):
                         bodies[uid] = body
         return bodies
