@@ -87,7 +87,8 @@ def _split(raw: bytes) -> tuple[bytes, bytes]:
 def _text_part(raw: bytes) -> tuple[bytes, str | None, str | None, str]:
     """The first text/plain part (else text/html) as the sync fetches it: a prefix of its
     transfer-encoded bytes, with its encoding, charset and subtype; the whole body when
-    there is no text part (the sync's ``TEXT`` section)."""
+    there is no text part (the sync's ``TEXT`` section). The choice repeats
+    ``core.parse.first_text_part`` on purpose: this runs against older commits too."""
     message = message_from_bytes(raw, policy=compat32)
     for wanted in ("plain", "html"):
         for part in message.walk():

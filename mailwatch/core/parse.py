@@ -624,15 +624,9 @@ def unparseable(reason: str, key_parts: Iterable[str]) -> ParsedMessage:
     )
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse a whole RFC 5322 message (tests, demo data, evaluation sets).
-
-    Picks the first text/plain part (else the first text/html) exactly as the sync does
-    with BODYSTRUCTURE, so both paths give the same result.
-    """
-    head, sep, _ = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
-    message: Message = message_from_bytes(raw, policy=compat32)
-    chosen: Message | None = None
+def first_text_part(message: Message) -> Message | None:
+    """The first text/plain part that is not an attachment, else the first such text/html:
+    the part the sync chooses from BODYSTRUCTURE (``core.bodystructure.choose_text_part``)."""
     for wanted in ("plain", "html"):
         for part in message.walk():
             if part.is_multipart() or part.get_content_maintype() != "text":
@@ -641,10 +635,18 @@ def parse_message(raw: bytes) -> ParsedMessage:
                 continue
             if (part.get("Content-Disposition") or "").lower().startswith("attachment"):
                 continue
-            chosen = part
-            break
-        if chosen is not None:
-            break
+            return part
+    return None
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse a whole RFC 5322 message (tests, demo data, evaluation sets).
+
+    Picks the first text/plain part (else the first text/html) exactly as the sync does
+    with BODYSTRUCTURE, so both paths give the same result.
+    """
+    head, sep, _ = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    chosen = first_text_part(message_from_bytes(raw, policy=compat32))
     body = b""
     encoding = None
     charset = None

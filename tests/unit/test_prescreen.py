@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailwatch.core import intent, language, prescreen, warning_signs
-from mailwatch.core.analysis import AnalysisInput, AnalysisSettings, analyze_messages
-from mailwatch.core.business_time import BusinessCalendar
+from mailwatch.core.analysis import AnalysisInput, analyze_messages
 from mailwatch.core.message import Direction
 from mailwatch.core.parse import parse_message
 from mailwatch.core.prescreen import Probe, Screen, ScreenSet, caseless, required_literals
 from mailwatch.core.promises import engine
 from mailwatch.core.text import LANGUAGES, fold, split_sentences
+from tests.unit.test_analysis_pool import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = (
@@ -196,21 +196,13 @@ def test_characters_equal_under_ignorecase_are_equal_caseless(block):
 
 # -- the analysis results with and without the screens -------------------------------------
 
-SETTINGS = AnalysisSettings(
-    own_addresses=frozenset({"sales@example.com"}),
-    internal_domains=frozenset({"example.com"}),
-    calendar=BusinessCalendar(tz_name="Europe/Chisinau", holidays_country="MD"),
-    languages=("en", "ru", "ro", "es"),
-)
-
 
 def _inputs() -> list[AnalysisInput]:
     items = []
     for path in SAMPLES:
         msg = parse_message(path.read_bytes())
         when = msg.date or datetime(2026, 11, 23, 10, tzinfo=UTC)
-        for direction in (Direction.INBOUND, Direction.OUTBOUND):
-            items.append(AnalysisInput(msg, direction, when, True))
+        items.extend(AnalysisInput(msg, d, when, True) for d in Direction)
     return items
 
 
