@@ -17,7 +17,7 @@ import pytest
 from mailwatch.store.mail import MailStore
 from mailwatch.track import prepare as prepare_module
 from mailwatch.track.prepare import WORKER_MIN
-from tests.helpers import Harness, make_msg, make_settings, sqlite_url
+from tests.helpers import Harness, make_msg, make_settings, sqlite_url, wait_until
 from tests.mailsample import corpus_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,3 +247,106 @@ def test_new_mail_in_a_tracked_thread_is_retracked_after_a_crash_before_tracking
 def _states(db_dir: Path) -> list[str]:
     with sqlite3.connect(db_dir / "mailwatch.db") as conn:
         return [state for (state,) in conn.execute("SELECT state FROM threads ORDER BY id")]
+
+
+def test_mailwatch_run_killed_mid_backfill_then_restarted_keeps_every_message_once(
+    imap_user, tmp_path
+):
+    """The service as users run it: `mailwatch run` backfills with its analysis worker, is
+    killed with SIGKILL in the middle, and started again. Every message ends up stored once
+    and analysed, nothing is left behind (no orphaned worker), and the log has no traceback."""
+    from tests.integration.test_cli import mailwatch, write_env
+    from tests.integration.test_service import _free_port, _start, _stop
+
+    # four copies of every sample (own Message-IDs): enough batches to be killed among them
+    copies = [
+        _MSGID.sub(rb"Message-ID: <copy%d-\1>" % n, path.read_bytes(), count=1)
+        for n in range(4)
+        for path in [*EVAL, *DEMO, *corpus_files()]
+    ]
+    imap_user.server.bulk_load_maildir(imap_user.username, "INBOX", copies)
+    total = len(copies)
+    env = write_env(
+        tmp_path,
+        imap_user,
+        web_bind=f"127.0.0.1:{_free_port()}",
+        backfill_days="0",
+        analysis_workers="1",
+        analysis_days="0",
+        fetch_batch="200",
+        own_addresses="sales@example.com",
+    )
+    assert mailwatch(env, "init").returncode == 0
+    db = tmp_path / "mw.db"
+
+    def stored() -> int:
+        """INBOX messages stored, by UID (copies of a message without a Message-ID are one
+        row with one place per UID)."""
+        try:
+            with sqlite3.connect(db) as conn:
+                return int(conn.execute("SELECT count(*) FROM message_locations").fetchone()[0])
+        except sqlite3.Error:
+            return 0
+
+    proc, log = _start(env, tmp_path / "run1.log")
+    try:
+        wait_until(lambda: stored() >= 200, 60, "the first batches stored")
+        workers = [p for p in _children(proc.pid)]
+        proc.kill()
+        proc.wait(10)
+    finally:
+        log.close()
+    partly = stored()
+    assert 0 < partly < total, "killed too late to be in the middle of the backfill"
+    wait_until(lambda: not any(_running(p) for p in workers), 10, "the orphaned worker gone")
+
+    proc, log = _start(env, tmp_path / "run2.log")
+    try:
+        wait_until(lambda: stored() >= total, 120, "the backfill finished after the restart")
+        with sqlite3.connect(db) as conn:
+            wait_until(
+                lambda: (
+                    conn.execute(
+                        "SELECT count(*) FROM threads WHERE tracked_at IS NULL"
+                    ).fetchone()[0]
+                    == 0
+                ),
+                60,
+                "every thread tracked",
+            )
+    finally:
+        _stop(proc)
+        log.close()
+    output = (tmp_path / "run2.log").read_text()
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output and "stopped cleanly" in output
+    with sqlite3.connect(db) as conn:
+        rows, keys, analysed = conn.execute(
+            "SELECT count(*), count(DISTINCT message_key), sum(analysis_version = 2) FROM messages"
+        ).fetchone()
+        places, uids = conn.execute(
+            "SELECT count(*), count(DISTINCT uid) FROM message_locations"
+        ).fetchone()
+    assert places == uids == total  # every UID once
+    assert rows == keys == analysed  # every message once, and analysed
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (from /proc: no psutil in the test environment)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1]
+    except OSError:
+        return False
+    return state != "Z"
