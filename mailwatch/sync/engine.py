@@ -225,6 +225,7 @@ class MailboxSync:
         if status.exists == 0:
             return folder
         uids = self.conn.search_uids(folder.last_uid, folder.backfill_since)
+        self.preparer.forget()
         total = len(uids)
         done = 0
         if self.progress and total:

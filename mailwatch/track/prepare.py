@@ -68,6 +68,11 @@ class BatchPreparer:
         self._queued: deque[PreparingBatch] = deque()  # oldest first, not started anywhere
         self._in_worker: list[PreparingBatch] = []
 
+    def forget(self) -> None:
+        """A new pass: batches queued by a pass that failed (a dropped connection) are not
+        wanted any more; the next pass fetches them again. The worker's finish on their own."""
+        self._queued.clear()
+
     def submit(
         self, raws: Sequence[RawMessage], folder: str, uidvalidity: int | None, role: str | None
     ) -> PreparingBatch:

@@ -133,6 +133,24 @@ def test_a_dead_worker_leaves_its_batches_to_the_sync(monkeypatch):
     assert pool.inline
 
 
+def test_a_new_pass_forgets_what_a_failed_pass_left_queued(monkeypatch):
+    monkeypatch.setattr(prepare_module, "WORKER_MIN", 5)
+    pool = _Pool()
+    preparer = BatchPreparer(SETTINGS, pool, analyse=True)  # type: ignore[arg-type]
+    raws = _raws()
+    for start in (0, 6, 12):
+        preparer.submit(raws[start : start + 6], "INBOX", 7, "inbox")  # two sent, one queued
+    preparer.forget()  # the pass failed; the next one fetches those again
+    for future in pool.open:
+        future.set_result([])
+    batch = preparer.submit(raws[18:24], "INBOX", 7, "inbox")
+    assert len(pool.jobs) == 3 and pool.jobs[-1].raws == batch.job.raws  # not the forgotten
+    want = prepare_batch(batch.job, SETTINGS)
+    pool.open[-1].set_result(want)
+    assert preparer.result(batch) == want
+    assert len(pool.jobs) == 3  # nothing else was queued
+
+
 def test_without_a_pool_batches_are_parsed_here_and_not_analysed():
     job_raws = _raws()
     preparer = BatchPreparer(SETTINGS)
