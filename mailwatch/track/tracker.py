@@ -42,7 +42,7 @@ from mailwatch.core.tracking import (
 from mailwatch.core.warning_signs import signs_from_json, signs_to_json
 from mailwatch.store.db import transaction
 from mailwatch.store.due import update_due_times
-from mailwatch.store.mail import BatchResult
+from mailwatch.store.mail import PROMISE_TEXT_MAX, BatchResult
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
 from mailwatch.track.pool import AnalysisPool, error_result, worker_count
 from mailwatch.track.prepare import BatchPreparer
@@ -56,7 +56,6 @@ ANALYSE_BATCH = 250
 # Fewer unanalysed rows than this (and no worker running): the refresh analyses them in
 # process, with no worker to start.
 FEED_MIN = 200
-PROMISE_TEXT_MAX = 1000
 
 
 @dataclass

@@ -11,19 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailwatch.core.analysis import AnalysisInput, AnalysisSettings, analyze_message
-from mailwatch.core.business_time import BusinessCalendar
+from mailwatch.core.analysis import AnalysisInput, analyze_message
 from mailwatch.core.message import Direction
 from mailwatch.core.parse import parse_message
 from mailwatch.track.pool import AnalysisPool, analyse_batch, worker_count
-from tests.unit.test_analysis_batch import SAMPLES
-
-SETTINGS = AnalysisSettings(
-    own_addresses=frozenset({"sales@example.com"}),
-    internal_domains=frozenset({"example.com"}),
-    calendar=BusinessCalendar(tz_name="Europe/Chisinau", holidays_country="MD"),
-    languages=("en", "ru", "ro", "es"),
-)
+from tests.unit.test_analysis_batch import SAMPLES, SETTINGS
 
 
 def _inputs() -> list[AnalysisInput]:
