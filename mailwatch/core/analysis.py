@@ -15,6 +15,7 @@ from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.classify import Category, Verdict, classify_inbound
 from mailwatch.core.language import detect_language, detect_languages
 from mailwatch.core.message import Direction, ParsedMessage
+from mailwatch.core.pickling import tuple_pickled
 from mailwatch.core.promises import DetectedPromise, detect_promises, detect_requested_deadline
 from mailwatch.core.warning_signs import WarningSign, detect_text_signs
 
@@ -30,6 +31,7 @@ class AnalysisSettings:
     languages: Sequence[str]
 
 
+@tuple_pickled
 @dataclass(frozen=True, slots=True)
 class MessageAnalysis:
     needs_reply: bool

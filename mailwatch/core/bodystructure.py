@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mailwatch.core.pickling import tuple_pickled
 
+
+@tuple_pickled
 @dataclass(frozen=True, slots=True)
 class TextPart:
     section: str  # IMAP section spec, e.g. "1", "1.2"

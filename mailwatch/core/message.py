@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from mailwatch.core.pickling import tuple_pickled
+
 
 class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
 
 
+@tuple_pickled
 @dataclass(frozen=True, slots=True)
 class Address:
     """A mailbox address; ``email`` is always lower-case so comparisons are plain."""
@@ -69,6 +72,7 @@ FETCHED_HEADERS: tuple[str, ...] = (
 )
 
 
+@tuple_pickled
 @dataclass(frozen=True, slots=True)
 class ParsedMessage:
     """What mailwatch knows about one message: headers it needs and the start of its text.

@@ -35,6 +35,7 @@ from quotequail._enums import Position
 
 from mailwatch.core.bodystructure import TextPart
 from mailwatch.core.message import FETCHED_HEADERS, MARKER_HEADERS, Address, ParsedMessage
+from mailwatch.core.pickling import tuple_pickled
 
 TEXT_LIMIT = 4096  # characters of text kept per message
 QUOTE_WINDOW = 2000  # characters handed to quotequail; separators below it are found by regex
@@ -665,6 +666,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
     )
 
 
+@tuple_pickled
 @dataclass(frozen=True, slots=True)
 class RawMessage:
     """One message as the sync fetched it, before parsing: plain, picklable data, so the

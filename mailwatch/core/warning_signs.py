@@ -17,6 +17,7 @@ from enum import StrEnum
 from functools import cache, lru_cache
 from typing import Any
 
+from mailwatch.core.pickling import tuple_pickled
 from mailwatch.core.prescreen import Probe, Screen, ScreenSet
 from mailwatch.core.text import LANGUAGES, split_sentences
 
@@ -38,6 +39,7 @@ class SignKind(StrEnum):
     SLOW_BUT_DEMANDING = "slow_but_demanding"
 
 
+@tuple_pickled
 @dataclass(frozen=True, slots=True)
 class WarningSign:
     kind: SignKind

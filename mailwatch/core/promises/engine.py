@@ -28,6 +28,7 @@ from functools import cache, lru_cache
 from typing import Protocol
 
 from mailwatch.core.business_time import BusinessCalendar
+from mailwatch.core.pickling import tuple_pickled
 from mailwatch.core.prescreen import Probe, Screen, ScreenSet
 from mailwatch.core.promises import en, es, ro, ru
 from mailwatch.core.promises.dates import Ctx, Handler, Hit, rx
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 
+@tuple_pickled
 @dataclass(frozen=True, slots=True)
 class DetectedPromise:
     text: str  # the sentence holding the commitment, trimmed
