@@ -1,4 +1,5 @@
-"""Rows into one table with less per-row work than SQLAlchemy's generic execute path.
+"""Rows into one table, and rows out of a query, with less per-row work than SQLAlchemy's
+generic execute path.
 
 A backfill writes tens of thousands of message rows and thousands of new threads. Through
 SQLAlchemy each statement builds its parameters through generic machinery (compiled-cache
@@ -7,18 +8,28 @@ Here each column's bind processing (JSON, UTC datetimes, booleans) is resolved o
 statement shape and the driver gets plain tuples. The values stored are the same: each column's
 own ``bind_processor`` converts them, exactly as SQLAlchemy would (``tests/unit/test_store_bulk.py``
 compares the rows stored both ways). SQLite only; other databases take SQLAlchemy's path.
+
+:func:`select_rows` is the same for reading: a backfill's tracking pass reads every stored
+message of the threads it touched again, and SQLAlchemy's Row objects and per-value result
+processing were most of that. On SQLite the query runs on the driver's cursor and only the
+columns that need it are converted (a UTC datetime from its stored text, a boolean from 0/1),
+to the values SQLAlchemy's own result gives (``tests/unit/test_store_bulk.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Boolean, Integer, String, Table, Text, insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 
-__all__ = ["insert_many", "insert_one"]
+from mailwatch.store.models import UTCDateTime
+
+__all__ = ["insert_many", "insert_one", "select_rows"]
 
 
 class _Prepared:
@@ -96,3 +107,66 @@ def insert_one(conn: Connection, table: Table, row: Mapping[str, Any]) -> int:
     if row_id is None:
         raise RuntimeError(f"no row id from an insert into {table.name}")
     return int(row_id)
+
+
+def _utc_from_text(value: Any) -> datetime | None:
+    """A UTCDateTime column's value from SQLite's stored text (``YYYY-MM-DD HH:MM:SS[.ffffff]``,
+    in UTC), as ``UTCDateTime`` gives it: aware, in UTC."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _to_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _reader(column_type: Any) -> tuple[bool, Callable[[Any], Any] | None]:
+    """(known, converter) for a result column's type on SQLite; unknown: SQLAlchemy reads."""
+    if isinstance(column_type, UTCDateTime):
+        return True, _utc_from_text
+    if isinstance(column_type, Boolean):
+        return True, _to_bool
+    if isinstance(column_type, Integer | String | Text):  # Text is a String; JSON read as text
+        return True, None
+    return False, None
+
+
+def _integers_only(params: Mapping[str, Any]) -> bool:
+    def integer(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    return all(
+        integer(value) or (isinstance(value, list | tuple) and all(integer(item) for item in value))
+        for value in params.values()
+    )
+
+
+def select_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` as plain tuples, with the values SQLAlchemy's result gives.
+
+    On SQLite a query whose bound values are all integers (rendered into its SQL text) and
+    whose columns are all of the types above runs on the driver's cursor; any other query, or
+    another database, takes SQLAlchemy's path."""
+    dialect = conn.dialect
+    if dialect.name == "sqlite" and _integers_only(query.compile(dialect=dialect).params):
+        readers = [_reader(column.type) for column in query.selected_columns]
+        if all(known for known, _ in readers):
+            sql = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(str(sql))
+                rows: list[tuple[Any, ...]] = cursor.fetchall()
+            finally:
+                cursor.close()
+            converted = [(i, convert) for i, (_, convert) in enumerate(readers) if convert]
+            if not converted:
+                return rows
+            out = []
+            for row in rows:
+                values = list(row)
+                for i, convert in converted:
+                    values[i] = convert(values[i])
+                out.append(tuple(values))
+            return out
+    return [tuple(row) for row in conn.execute(query)]

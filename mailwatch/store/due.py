@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -32,14 +33,27 @@ MARKER = "due_times_v1"
 BATCH = 500
 
 
-def update_due_times(session: Session, threads: Sequence[Thread], settings: Settings) -> None:
-    """Set ``ack_due_at``/``follow_up_due_at`` of ``threads`` from their tracked state.
+@dataclass(frozen=True, slots=True)
+class DueInputs:
+    """What a thread's due times follow from: its tracked state and its last messages."""
+
+    id: int
+    state: str | None
+    waiting_since: datetime | None
+    last_inbound_at: datetime | None
+    last_outbound_at: datetime | None
+
+
+def due_times(
+    session: Session, threads: Sequence[DueInputs], settings: Settings
+) -> dict[int, tuple[datetime | None, datetime | None]]:
+    """(``ack_due_at``, ``follow_up_due_at``) of each of ``threads``, by id.
 
     A thread that already has the draft the check would write (since the wait or our last
     message) gets no due time: the check would only find that draft again.
     """
     if not threads:
-        return
+        return {}
     ids = [t.id for t in threads]
     drafted: dict[tuple[int | None, str], datetime] = {}  # thread_id is nullable
     for thread_id, kind, created in session.execute(
@@ -51,6 +65,7 @@ def update_due_times(session: Session, threads: Sequence[Thread], settings: Sett
         if key not in drafted or created > drafted[key]:
             drafted[key] = created
     cal = settings.calendar
+    result: dict[int, tuple[datetime | None, datetime | None]] = {}
     for thread in threads:
         ack = None
         if thread.state == "awaiting_us" and thread.waiting_since is not None:
@@ -67,8 +82,22 @@ def update_due_times(session: Session, threads: Sequence[Thread], settings: Sett
             last = drafted.get((thread.id, "follow_up"))
             if last is None or last < out:
                 follow = follow_up_due(out, cal, settings.follow_up_after)
-        thread.ack_due_at = ack
-        thread.follow_up_due_at = follow
+        result[thread.id] = (ack, follow)
+    return result
+
+
+def update_due_times(session: Session, threads: Sequence[Thread], settings: Settings) -> None:
+    """Set ``ack_due_at``/``follow_up_due_at`` of ``threads`` from their tracked state."""
+    due = due_times(
+        session,
+        [
+            DueInputs(t.id, t.state, t.waiting_since, t.last_inbound_at, t.last_outbound_at)
+            for t in threads
+        ],
+        settings,
+    )
+    for thread in threads:
+        thread.ack_due_at, thread.follow_up_due_at = due[thread.id]
 
 
 _ONCE = threading.Lock()  # the checks run in parallel threads

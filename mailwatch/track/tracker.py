@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, bindparam, select, type_coerce, update
+from sqlalchemy import Text, bindparam, null, select, type_coerce, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.config import Settings
@@ -40,8 +40,9 @@ from mailwatch.core.tracking import (
     track_thread,
 )
 from mailwatch.core.warning_signs import signs_from_json, signs_to_json
+from mailwatch.store.bulk import select_rows
 from mailwatch.store.db import transaction
-from mailwatch.store.due import update_due_times
+from mailwatch.store.due import DueInputs, due_times
 from mailwatch.store.mail import PROMISE_TEXT_MAX, BatchResult
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
 from mailwatch.track.pool import AnalysisPool, error_result, worker_count
@@ -476,12 +477,32 @@ class Tracker:
                     session, chunk, self.settings.internal_domains, self.settings.own_addresses
                 )
                 now = datetime.now(UTC)
-                threads = list(session.scalars(select(Thread).where(Thread.id.in_(chunk))))
-                for thread in threads:
-                    status = self.status_of(facts.get(thread.id, []))
-                    apply_status(thread, status, now)
-                    report.threads_updated += 1
-                update_due_times(session, threads, self.settings)  # the scheduler reads these
+                # Plain rows in, one UPDATE by primary key out: no ORM object per thread.
+                found = select_rows(
+                    session.connection(),
+                    select(Thread.id, Thread.last_inbound_at, Thread.last_outbound_at).where(
+                        Thread.id.in_(chunk)
+                    ),
+                )
+                changes: list[dict[str, Any]] = []
+                inputs: list[DueInputs] = []
+                for thread_id, last_inbound, last_outbound in found:
+                    status = self.status_of(facts.get(thread_id, []))
+                    changes.append({"id": thread_id, **status_columns(status, now)})
+                    inputs.append(
+                        DueInputs(
+                            thread_id,
+                            status.state,
+                            status.waiting_since,
+                            last_inbound,
+                            last_outbound,
+                        )
+                    )
+                due = due_times(session, inputs, self.settings)  # the scheduler reads these
+                for change in changes:
+                    change["ack_due_at"], change["follow_up_due_at"] = due[change["id"]]
+                _update_by_id(session, changes)
+                report.threads_updated += len(changes)
 
     def status_of(self, facts: Sequence[MessageFacts]) -> ThreadStatus:
         return track_thread(
@@ -517,7 +538,7 @@ def load_facts(
     result: dict[int, list[MessageFacts]] = defaultdict(list)
     if not thread_ids:
         return result
-    rows = session.execute(
+    query = (
         select(
             Message.thread_id,
             Message.message_id,
@@ -540,57 +561,92 @@ def load_facts(
         .where(Message.thread_id.in_(thread_ids))
         .order_by(Message.thread_id, Message.id)
     )
-    # JSON columns: (to + cc addresses, references, signs) of each row
-    decoded: list[tuple[Any, list[Any], Any, Any]] = [
-        (row, [*(_json(row.to_addrs) or []), *(_json(row.cc_addrs) or [])],
-         _json(row.references), _json(row.signs))
-        for row in rows
-    ]  # fmt: skip
+    # plain tuples (store.bulk.select_rows): a backfill's pass reads every message it stored
+    rows = select_rows(session.connection(), query)
     # who wrote to us as a client in each thread: a colleague answers only by writing to them
     clients: dict[int, set[str]] = defaultdict(set)
-    for row, *_ in decoded:
-        if row.direction == "inbound" and row.category == "client" and row.from_email:
-            clients[row.thread_id].add(row.from_email.lower())
-    for row, addressed, references, signs in decoded:
+    for row in rows:
+        if row[2] == "inbound" and row[14] == "client" and row[11]:
+            clients[row[0]].add(row[11].lower())
+    for (
+        thread_id,
+        message_id,
+        direction,
+        date,
+        internal_date,
+        needs_reply,
+        reason,
+        answered,
+        language,
+        requested_by,
+        signs,
+        from_email,
+        in_reply_to,
+        references,
+        category,
+        to_addrs,
+        cc_addrs,
+    ) in rows:
         recipients = [
             str(a.get("email") or "").lower()
-            for a in addressed
+            for a in (*(_json(to_addrs) or ()), *(_json(cc_addrs) or ()))
             if isinstance(a, dict) and a.get("email")
         ]
-        result[row.thread_id].append(
+        result[thread_id].append(
             MessageFacts(
-                message_id=row.message_id,
-                direction=Direction(row.direction),
-                at=row.date or row.internal_date,
-                needs_reply=bool(row.needs_reply),
-                reason=row.reason or "not analysed yet",
-                answered=bool(row.answered),
-                language=row.language,
-                requested_by=row.requested_by,
-                signs=signs_from_json(signs),
-                sender=row.from_email,
+                message_id=message_id,
+                direction=Direction(direction),
+                at=date or internal_date,
+                needs_reply=bool(needs_reply),
+                reason=reason or "not analysed yet",
+                answered=bool(answered),
+                language=language,
+                requested_by=requested_by,
+                signs=signs_from_json(_json(signs)),
+                sender=from_email,
                 parents=tuple(
-                    [r for r in (references or []) if isinstance(r, str)]
-                    + ([row.in_reply_to] if row.in_reply_to else [])
+                    [r for r in (_json(references) or []) if isinstance(r, str)]
+                    + ([in_reply_to] if in_reply_to else [])
                 ),
-                colleague_reply=row.category == "internal"
-                and is_colleague_reply(row.from_email, recipients, internal_domains, own_addresses)
-                and any(r in clients[row.thread_id] for r in recipients),
+                colleague_reply=category == "internal"
+                and is_colleague_reply(from_email, recipients, internal_domains, own_addresses)
+                and any(r in clients[thread_id] for r in recipients),
                 recipients=tuple(recipients),
             )
         )
     return result
 
 
-def apply_status(thread: Thread, status: ThreadStatus, now: datetime) -> None:
-    thread.state = status.state
-    thread.needs_reply = status.needs_reply
-    thread.needs_reply_reason = status.reason[:2000]
-    thread.waiting_since = status.waiting_since
-    thread.last_client_at = status.last_client_at
-    thread.first_response_business_minutes = status.first_response_business_minutes
-    thread.requested_by = status.requested_by
-    thread.language = status.language
-    thread.signs = signs_to_json(status.signs) or None
-    thread.answered_by = status.answered_by
-    thread.tracked_at = now
+def _update_by_id(session: Session, changes: list[dict[str, Any]]) -> None:
+    """UPDATE threads by id with each dict's columns, in executemany batches.
+
+    No warning signs are stored as SQL NULL, as the ORM's flush stores ``None`` in a JSON
+    column (a bulk UPDATE would bind it as the JSON text ``null``)."""
+    unsigned = [change["id"] for change in changes if change["signs"] is None]
+    for change in changes:
+        if change["signs"] is None:
+            del change["signs"]
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in changes:
+        by_keys[tuple(change)].append(change)
+    for group in by_keys.values():
+        session.execute(update(Thread), group)
+    if unsigned:
+        session.execute(update(Thread).where(Thread.id.in_(unsigned)).values(signs=null()))
+
+
+def status_columns(status: ThreadStatus, now: datetime) -> dict[str, Any]:
+    """The thread columns that tracking sets from ``status`` (as tracked at ``now``)."""
+    return {
+        "state": status.state,
+        "needs_reply": status.needs_reply,
+        "needs_reply_reason": status.reason[:2000],
+        "waiting_since": status.waiting_since,
+        "last_client_at": status.last_client_at,
+        "first_response_business_minutes": status.first_response_business_minutes,
+        "requested_by": status.requested_by,
+        "language": status.language,
+        "signs": signs_to_json(status.signs) or None,
+        "answered_by": status.answered_by,
+        "tracked_at": now,
+    }

@@ -15,9 +15,9 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert
+from sqlalchemy import Text, insert, select, type_coerce
 
-from mailwatch.store.bulk import _prepared, insert_many, insert_one
+from mailwatch.store.bulk import _prepared, insert_many, insert_one, select_rows
 from mailwatch.store.db import make_engine, upgrade
 from mailwatch.store.models import Mailbox, Message, Thread, table_of
 
@@ -142,3 +142,71 @@ def test_a_left_out_column_with_a_python_default_takes_sqlalchemys_path(tmp_path
             "SELECT created_at, message_count FROM threads WHERE id = ?", (thread_id,)
         ).fetchone()
     assert created is not None and count == 0
+
+
+# -- reading: select_rows gives what SQLAlchemy's result gives ----------------------------------
+
+
+def _read_query(ids: list[int]) -> Any:
+    return (
+        select(
+            Message.id,
+            Message.thread_id,
+            Message.message_id,
+            Message.date,
+            Message.header_date,
+            Message.internal_date,
+            Message.requested_by,
+            Message.answered,
+            Message.message_id_synthetic,
+            Message.needs_reply,
+            Message.size,
+            Message.subject,
+            type_coerce(Message.references, Text),
+            type_coerce(Message.signs, Text),
+        )
+        .where(Message.id.in_(ids))
+        .order_by(Message.id)
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    texts=st.lists(st.text(max_size=30), min_size=1, max_size=8),
+    offsets=st.lists(st.integers(min_value=-720, max_value=840), min_size=8, max_size=8),
+    wanted=st.sets(st.integers(min_value=1, max_value=10)),
+)
+def test_select_rows_reads_what_sqlalchemy_reads(tmp_path_factory, texts, offsets, wanted):
+    engine = _db(tmp_path_factory.mktemp("read") / "mw.db")
+    with engine.begin() as conn:
+        insert_many(conn, table_of(Message), _message_rows(texts, offsets[: len(texts)]))
+    query = _read_query(sorted(wanted) or [0])
+    with engine.connect() as conn:
+        fast = select_rows(conn, query)
+        slow = [tuple(row) for row in conn.execute(query)]
+    engine.dispose()
+    assert fast == slow
+    assert all(
+        type(a) is type(b)
+        for f, s in zip(fast, slow, strict=True)
+        for a, b in zip(f, s, strict=True)
+    )
+    for row in fast:  # aware UTC datetimes, real booleans
+        assert row[3] is None or row[3].tzinfo is UTC
+        assert isinstance(row[7], bool)
+
+
+def test_select_rows_with_other_bound_values_reads_what_sqlalchemy_reads(tmp_path):
+    """Bound datetimes and text (a quote in it) are not rendered into SQL text: SQLAlchemy
+    binds them, and the rows are the same."""
+    engine = _db(tmp_path / "mw.db")
+    with engine.begin() as conn:
+        insert_many(conn, table_of(Message), _message_rows(["a", "O'Brien", "c"], [0, 60, -60]))
+    by_time = select(Message.id, Message.date).where(Message.date >= T0 + timedelta(seconds=1))
+    by_text = select(Message.id, Message.subject).where(Message.subject == "O'Brien")
+    with engine.connect() as conn:
+        for query, ids in ((by_time, [2, 3]), (by_text, [2])):
+            rows = select_rows(conn, query)
+            assert rows == [tuple(r) for r in conn.execute(query)]
+            assert [r[0] for r in rows] == ids
+    engine.dispose()
