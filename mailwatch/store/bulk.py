@@ -142,7 +142,7 @@ def _integers_only(params: Mapping[str, Any]) -> bool:
     )
 
 
-def select_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
+def select_rows(conn: Connection, query: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The rows of ``query`` as plain tuples, with the values SQLAlchemy's result gives.
 
     On SQLite a query whose bound values are all integers (rendered into its SQL text) and
@@ -156,7 +156,7 @@ def select_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
             cursor = conn.connection.cursor()
             try:
                 cursor.execute(str(sql))
-                rows: list[tuple[Any, ...]] = cursor.fetchall()
+                rows: list[tuple[Any, ...]] = list(cursor.fetchall())
             finally:
                 cursor.close()
             converted = [(i, convert) for i, (_, convert) in enumerate(readers) if convert]
