@@ -18,18 +18,19 @@ to the values SQLAlchemy's own result gives (``tests/unit/test_store_bulk.py``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, Table, Text, insert
-from sqlalchemy.engine import Connection
+from sqlalchemy import JSON, Boolean, Integer, String, Table, Text, bindparam, insert, update
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
 
 from mailwatch.store.models import UTCDateTime
 
-__all__ = ["insert_many", "insert_one", "select_rows"]
+__all__ = ["insert_many", "insert_one", "select_rows", "update_many"]
 
 
 class _Prepared:
@@ -60,6 +61,41 @@ class _Prepared:
 _CACHE: dict[tuple[int, tuple[str, ...]], _Prepared | None] = {}
 
 
+def _writer(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column's own bind processor, with a shortcut for the values a backfill writes by
+    the ten thousand (aware datetimes, lists and dicts, booleans); any other value goes to the
+    column's own processor, so the stored text is the same either way."""
+    own: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if own is None:
+        return None
+    if isinstance(column_type, UTCDateTime):
+
+        def utc_text(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is not None:
+                # SQLite's DATETIME text, as SQLAlchemy writes it, of the value in UTC
+                return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            return own(value)
+
+        return utc_text
+    if isinstance(column_type, JSON) and dialect._json_serializer is None:  # json.dumps
+
+        def json_text(value: Any) -> Any:
+            if type(value) is list or type(value) is dict:
+                return json.dumps(value)
+            return own(value)
+
+        return json_text
+    if isinstance(column_type, Boolean):
+
+        def flag(value: Any) -> Any:
+            if value is True or value is False:
+                return int(value)
+            return own(value)
+
+        return flag
+    return own
+
+
 def _prepared(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Prepared | None:
     """The statement and processors for rows with ``keys``, or None: use SQLAlchemy."""
     dialect = conn.dialect
@@ -77,9 +113,7 @@ def _prepared(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Prepare
             found = _Prepared(
                 compiled.string,
                 order,
-                tuple(
-                    table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in order
-                ),
+                tuple(_writer(table.c[key].type, dialect) for key in order),
             )
     _CACHE[cache_key] = found
     return found
@@ -107,6 +141,61 @@ def insert_one(conn: Connection, table: Table, row: Mapping[str, Any]) -> int:
     if row_id is None:
         raise RuntimeError(f"no row id from an insert into {table.name}")
     return int(row_id)
+
+
+_UPDATES: dict[tuple[int, str, tuple[str, ...]], _Prepared | None] = {}
+
+
+def _prepared_update(
+    conn: Connection, table: Table, key: str, columns: tuple[str, ...]
+) -> _Prepared | None:
+    """``UPDATE table SET columns WHERE key = ?`` for rows of ``(key, *columns)``, or None."""
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        return None
+    cache_key = (id(table), key, columns)
+    if cache_key in _UPDATES:
+        return _UPDATES[cache_key]
+    found: _Prepared | None = None
+    statement = (
+        update(table)
+        .where(table.c[key] == bindparam("w_" + key))
+        .values({name: bindparam("s_" + name) for name in columns})
+    )
+    compiled = statement.compile(dialect=dialect)
+    order = tuple(name[2:] for name in compiled.positiontup or ())
+    if compiled.positional and sorted(order) == sorted((key, *columns)):
+        found = _Prepared(
+            compiled.string, order, tuple(_writer(table.c[name].type, dialect) for name in order)
+        )
+    _UPDATES[cache_key] = found
+    return found
+
+
+def update_many(
+    conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """UPDATE each row (all with the same keys) by its ``key`` column, in one executemany:
+    every other key of the row is a column to set."""
+    if not rows:
+        return
+    columns = tuple(name for name in rows[0] if name != key)
+    prepared = _prepared_update(conn, table, key, columns)
+    if prepared is None:
+        statement = (
+            update(table)
+            .where(table.c[key] == bindparam("w_" + key))
+            .values({name: bindparam("s_" + name) for name in columns})
+        )
+        conn.execute(
+            statement,
+            [
+                {"w_" + key: row[key], **{"s_" + name: row[name] for name in columns}}
+                for row in rows
+            ],
+        )
+        return
+    conn.exec_driver_sql(prepared.sql, [prepared.params(row) for row in rows])
 
 
 def _utc_from_text(value: Any) -> datetime | None:

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,7 +32,7 @@ from mailwatch.core.threads import (
 )
 from mailwatch.core.warning_signs import signs_to_json
 from mailwatch.errors import LeaseLost
-from mailwatch.store.bulk import insert_many, insert_one
+from mailwatch.store.bulk import insert_many, insert_one, update_many
 from mailwatch.store.db import transaction
 from mailwatch.store.leases import begin_fenced, check, still_holds
 from mailwatch.store.models import (
@@ -627,14 +627,13 @@ class MailStore:
                 )
         # tracked_at cleared with the new mail, in its transaction: the tracker re-tracks
         # these threads even if this process dies before its tracking pass.
-        conn.execute(
-            update(threads)
-            .where(threads.c.id == bindparam("_id"))
-            .values(
-                {name: bindparam(f"_{name}") for name in _THREAD_WRITTEN} | {"tracked_at": None}
-            ),
+        update_many(
+            conn,
+            threads,
+            "id",
             [
-                {f"_{name}": getattr(agg, name) for name in ("id", *_THREAD_WRITTEN)}
+                {name: getattr(agg, name) for name in ("id", *_THREAD_WRITTEN)}
+                | {"tracked_at": None}
                 for agg in aggregates.values()
             ],
         )

@@ -1,11 +1,12 @@
 """Parsing, and analysis when tracking, of each batch the sync fetched, off its critical path.
 
 The sync is one core of Python: fetch, parse, store. :class:`BatchPreparer` takes the parse
-(and, with a tracker, the text analysis) off it: fetched batches queue here, the analysis
-worker takes them in order, and the sync, whenever it would otherwise wait for a batch it must
-store, prepares the next queued batch itself. Both cores stay busy whichever is slower, and on
-a machine whose other core is taken by something else the sync simply does more of the work
-(work sharing, not a fixed split).
+(and, with a tracker, the text analysis) off it: every fetched batch is handed to the analysis
+worker at once, which takes them in order, so it never waits for the sync to come back with
+more. Whenever the sync would otherwise wait for a batch it must store, it takes back the
+newest batch the worker has not started and prepares it itself (work stealing, from the end
+the worker reaches last). Both cores stay busy whichever is slower, and on a machine whose other
+core is taken by something else the sync simply does more of the work.
 
 Analysed messages are stored with their verdicts in the same transaction as the messages
 themselves (``MailStore.save_batch``), so nothing is read back to be analysed; a crash leaves
@@ -14,7 +15,6 @@ the batches not yet stored, and their checkpoint, unwritten: the next pass fetch
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -29,9 +29,6 @@ __all__ = ["BatchPreparer", "PreparingBatch"]
 # Fewer messages than this in a batch, and no worker running: prepared here at once (a new
 # mail or two in the running service; starting a worker would cost more than it saves).
 WORKER_MIN = 200
-# Batches handed to each worker at once: one running, one waiting, so it never idles while
-# the sync is busy fetching or storing.
-WORKER_QUEUE = 2
 
 
 class PreparingBatch:
@@ -65,13 +62,16 @@ class BatchPreparer:
         self.analyse = analyse
         self.text_since = text_since
         self.before_first = before_first
-        self._queued: deque[PreparingBatch] = deque()  # oldest first, not started anywhere
-        self._in_worker: list[PreparingBatch] = []
+        self._in_worker: list[PreparingBatch] = []  # handed to the pool, oldest first
 
     def forget(self) -> None:
-        """A new pass: batches queued by a pass that failed (a dropped connection) are not
-        wanted any more; the next pass fetches them again. The worker's finish on their own."""
-        self._queued.clear()
+        """A new pass: batches handed over by a pass that failed (a dropped connection) are
+        not wanted any more; the next pass fetches them again. Those the worker has not
+        started are withdrawn, the others finish unread."""
+        for batch in self._in_worker:
+            if batch.running is not None:
+                batch.running.cancel()
+        self._in_worker.clear()
 
     def submit(
         self, raws: Sequence[RawMessage], folder: str, uidvalidity: int | None, role: str | None
@@ -85,51 +85,40 @@ class BatchPreparer:
         pool = self.pool
         if pool is None or pool.inline or (not pool.started and len(raws) < WORKER_MIN):
             self._prepare_here(batch)
+            return batch
+        batch.running = pool.submit_prepare(batch.job)
+        if batch.running.done() and not pool.started:  # the pool gave up: done here
+            self._collect_now(batch)
         else:
-            self._queued.append(batch)
-            self._feed_worker()
+            self._in_worker.append(batch)
         return batch
 
     def result(self, batch: PreparingBatch) -> list[Prepared]:
-        """The batch's messages; while the worker still has it, the sync prepares queued
-        batches itself instead of waiting."""
+        """The batch's messages; while the worker still has it, the sync prepares batches the
+        worker has not started (the newest first) instead of waiting."""
         while True:
-            self._feed_worker()
             if batch.result is not None:
                 return batch.result
-            if batch.running is None:  # still queued: the worker is busy, do it here
-                self._queued.remove(batch)
+            running = batch.running
+            if running is None:  # never handed over (no pool): here
                 self._prepare_here(batch)
-                continue
-            if batch.running.done():
+            elif running.done():
                 self._collect(batch)
-                continue
-            if self._queued:
-                self._prepare_here(self._queued.popleft())
-                continue
-            wait([b.running for b in self._in_worker if b.running], return_when=FIRST_COMPLETED)
+            elif not self._steal_newest():
+                wait([running], return_when=FIRST_COMPLETED)
+
+    def _steal_newest(self) -> bool:
+        """Take back the newest batch the worker has not started and prepare it here."""
+        for batch in reversed(self._in_worker):
+            if batch.running is not None and batch.running.cancel():
+                self._in_worker.remove(batch)
+                batch.running = None
+                self._prepare_here(batch)
+                return True
+        return False
 
     def _prepare_here(self, batch: PreparingBatch) -> None:
         batch.result = prepare_batch(batch.job, self.settings)
-
-    def _feed_worker(self) -> None:
-        """Collect what the worker finished and hand it the next queued batches."""
-        for done in [b for b in self._in_worker if b.running is not None and b.running.done()]:
-            self._collect(done)
-        pool = self.pool
-        if pool is None:
-            return
-        while (
-            self._queued
-            and not pool.inline
-            and len(self._in_worker) < WORKER_QUEUE * max(pool.workers, 1)
-        ):
-            batch = self._queued.popleft()
-            batch.running = pool.submit_prepare(batch.job)
-            if batch.running.done() and not pool.started:  # the pool gave up: done here
-                self._collect_now(batch)
-            else:
-                self._in_worker.append(batch)
 
     def _collect(self, batch: PreparingBatch) -> None:
         if batch in self._in_worker:

@@ -1,8 +1,10 @@
 """The sync's batch preparer: parsing and analysis in the worker process give exactly what
-they give in the sync's own process, and batches go to the worker only when it pays."""
+they give in the sync's own process; batches go to the worker only when it pays, all at once,
+and a sync that would wait takes back the newest ones the worker has not started."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta, timezone
@@ -99,27 +101,63 @@ class _Pool:
         self.inline = True
 
 
-def test_batches_are_shared_between_the_worker_and_the_sync(monkeypatch):
+def test_every_backfill_batch_goes_to_the_worker_at_once(monkeypatch):
+    """The worker never waits for the sync to come back with more: each batch is handed over
+    as soon as it is fetched (a new mail or two is prepared here, with no worker to start)."""
     monkeypatch.setattr(prepare_module, "WORKER_MIN", 5)
     pool = _Pool()
     preparer = BatchPreparer(SETTINGS, pool, analyse=True)  # type: ignore[arg-type]
     raws = _raws()
-    small = preparer.submit(raws[:2], "INBOX", 7, "inbox")  # a new mail or two: here at once
+    small = preparer.submit(raws[:2], "INBOX", 7, "inbox")
     assert small.done() and not pool.started
-    first = preparer.submit(raws[:6], "INBOX", 7, "inbox")  # a backfill batch: to the worker
-    second = preparer.submit(raws[6:12], "INBOX", 7, "inbox")  # the worker's second
-    third = preparer.submit(raws[12:18], "INBOX", 7, "inbox")  # it holds two: queued
-    assert [job.raws for job in pool.jobs] == [first.job.raws, second.job.raws]
-    assert not third.done()
-    # The sync needs the third while the worker is busy: it prepares it itself.
-    assert preparer.result(third) == prepare_batch(third.job, SETTINGS)
-    assert len(pool.jobs) == 2
-    # The sync needs the first while the worker still has it and nothing is queued: it waits.
-    fourth = preparer.submit(raws[18:24], "INBOX", 7, "inbox")
-    want = prepare_batch(first.job, SETTINGS)
-    pool.open[0].set_result(want)
-    assert preparer.result(first) == want
-    assert [job.raws for job in pool.jobs][-1] == fourth.job.raws  # the freed slot is used
+    batches = [preparer.submit(raws[n : n + 6], "INBOX", 7, "inbox") for n in (0, 6, 12, 18)]
+    assert [job.raws for job in pool.jobs] == [b.job.raws for b in batches]
+    assert not any(b.done() for b in batches)
+
+
+def test_a_waiting_sync_takes_back_the_newest_batches_the_worker_has_not_started(monkeypatch):
+    monkeypatch.setattr(prepare_module, "WORKER_MIN", 5)
+    pool = _Pool()
+    preparer = BatchPreparer(SETTINGS, pool, analyse=True)  # type: ignore[arg-type]
+    raws = _raws()
+    first, second, third, fourth = (
+        preparer.submit(raws[n : n + 6], "INBOX", 7, "inbox") for n in (0, 6, 12, 18)
+    )
+    pool.open[0].set_running_or_notify_cancel()  # the worker has the first two
+    pool.open[1].set_running_or_notify_cancel()
+    from_worker = prepare_batch(first.job, SETTINGS)
+    prepared_here: list[list[Any]] = []
+    real_prepare = prepare_module.prepare_batch
+
+    def spy(job: PrepareJob, settings: Any) -> Any:
+        prepared_here.append(job.raws)
+        if len(prepared_here) == 2:  # the worker finishes the first meanwhile
+            pool.open[0].set_result(from_worker)
+        return real_prepare(job, settings)
+
+    monkeypatch.setattr(prepare_module, "prepare_batch", spy)
+    assert preparer.result(first) == from_worker
+    assert prepared_here == [fourth.job.raws, third.job.raws]  # the newest first
+    assert pool.open[3].cancelled() and pool.open[2].cancelled()  # withdrawn from the worker
+    assert third.result == real_prepare(third.job, SETTINGS)
+    assert fourth.result == real_prepare(fourth.job, SETTINGS)
+    assert not second.done() and not pool.open[1].cancelled()  # started: left to the worker
+
+
+def test_a_sync_with_nothing_to_take_back_waits_for_the_worker(monkeypatch):
+    monkeypatch.setattr(prepare_module, "WORKER_MIN", 5)
+    pool = _Pool()
+    preparer = BatchPreparer(SETTINGS, pool, analyse=True)  # type: ignore[arg-type]
+    batch = preparer.submit(_raws()[:6], "INBOX", 7, "inbox")
+    pool.open[0].set_running_or_notify_cancel()
+    want = prepare_batch(batch.job, SETTINGS)
+    finisher = threading.Timer(0.2, pool.open[0].set_result, args=(want,))
+    finisher.start()
+    try:
+        assert preparer.result(batch) == want  # waited for the worker, prepared nothing here
+    finally:
+        finisher.join()
+    assert not pool.open[0].cancelled()
 
 
 def test_a_dead_worker_leaves_its_batches_to_the_sync(monkeypatch):
@@ -133,22 +171,23 @@ def test_a_dead_worker_leaves_its_batches_to_the_sync(monkeypatch):
     assert pool.inline
 
 
-def test_a_new_pass_forgets_what_a_failed_pass_left_queued(monkeypatch):
+def test_a_new_pass_withdraws_what_a_failed_pass_handed_over(monkeypatch):
     monkeypatch.setattr(prepare_module, "WORKER_MIN", 5)
     pool = _Pool()
     preparer = BatchPreparer(SETTINGS, pool, analyse=True)  # type: ignore[arg-type]
     raws = _raws()
     for start in (0, 6, 12):
-        preparer.submit(raws[start : start + 6], "INBOX", 7, "inbox")  # two sent, one queued
+        preparer.submit(raws[start : start + 6], "INBOX", 7, "inbox")
+    pool.open[0].set_running_or_notify_cancel()  # the worker started the first
     preparer.forget()  # the pass failed; the next one fetches those again
-    for future in pool.open:
-        future.set_result([])
+    assert [f.cancelled() for f in pool.open] == [False, True, True]
+    pool.open[0].set_result([])  # the started one finishes, unread
     batch = preparer.submit(raws[18:24], "INBOX", 7, "inbox")
-    assert len(pool.jobs) == 3 and pool.jobs[-1].raws == batch.job.raws  # not the forgotten
+    assert len(pool.jobs) == 4 and pool.jobs[-1].raws == batch.job.raws
     want = prepare_batch(batch.job, SETTINGS)
     pool.open[-1].set_result(want)
     assert preparer.result(batch) == want
-    assert len(pool.jobs) == 3  # nothing else was queued
+    assert len(pool.jobs) == 4  # nothing forgotten came back
 
 
 def test_without_a_pool_batches_are_parsed_here_and_not_analysed():

@@ -15,9 +15,16 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Text, insert, select, type_coerce
+from sqlalchemy import Text, insert, select, type_coerce, update
 
-from mailwatch.store.bulk import _prepared, insert_many, insert_one, select_rows
+from mailwatch.store.bulk import (
+    _prepared,
+    _prepared_update,
+    insert_many,
+    insert_one,
+    select_rows,
+    update_many,
+)
 from mailwatch.store.db import make_engine, upgrade
 from mailwatch.store.models import Mailbox, Message, Thread, table_of
 
@@ -210,3 +217,54 @@ def test_select_rows_with_other_bound_values_reads_what_sqlalchemy_reads(tmp_pat
             assert rows == [tuple(r) for r in conn.execute(query)]
             assert [r[0] for r in rows] == ids
     engine.dispose()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    subjects=st.lists(st.text(max_size=30), min_size=1, max_size=6),
+    offsets=st.lists(st.integers(min_value=-720, max_value=840), min_size=6, max_size=6),
+)
+def test_update_many_stores_what_sqlalchemy_stores(tmp_path_factory, subjects, offsets):
+    base = tmp_path_factory.mktemp("update")
+    fast, slow = _db(base / "fast.db"), _db(base / "slow.db")
+    for engine in (fast, slow):
+        with engine.begin() as conn:
+            for _ in subjects:
+                insert_one(
+                    conn,
+                    table_of(Thread),
+                    {
+                        "mailbox_id": 1,
+                        "subject": "s",
+                        "normalized_subject": "s",
+                        "created_at": T0,
+                        "updated_at": T0,
+                    },
+                )
+    changes = [
+        {
+            "id": n + 1,
+            "subject": subject,
+            "message_count": n,
+            "last_message_at": T0.astimezone(timezone(timedelta(minutes=offsets[n]))),
+            "last_inbound_at": None,
+            "signs": [{"kind": "price", "evidence": subject}] if n % 2 else None,
+            "needs_reply": n % 2 == 0,
+            "tracked_at": None,
+        }
+        for n, subject in enumerate(subjects)
+    ]
+    threads = table_of(Thread)
+    with fast.begin() as conn:
+        assert _prepared_update(conn, threads, "id", tuple(changes[0])[1:]) is not None
+        update_many(conn, threads, "id", changes)
+    with slow.begin() as conn:
+        for change in changes:
+            conn.execute(
+                update(threads)
+                .where(threads.c.id == change["id"])
+                .values({k: v for k, v in change.items() if k != "id"})
+            )
+    fast.dispose()
+    slow.dispose()
+    assert _dump(base / "fast.db", "threads") == _dump(base / "slow.db", "threads")
