@@ -196,3 +196,34 @@ def test_without_a_pool_batches_are_parsed_here_and_not_analysed():
     batch = preparer.submit(job_raws, "INBOX", 7, "inbox")
     assert batch.done() and batch.running is None
     assert [a for _, a in preparer.result(batch)] == [None] * len(job_raws)
+
+
+def test_with_a_real_worker_every_batch_comes_out_as_prepared_here(monkeypatch):
+    """A real worker process starting up while the sync waits for the first batch: the sync
+    takes back the batches it has not started and prepares them itself; every batch, wherever
+    it was prepared, is what the sync's own process gives."""
+    monkeypatch.setattr(prepare_module, "WORKER_MIN", 5)
+    raws = _raws()
+    jobs = [raws[n : n + 6] for n in range(0, 36, 6)]
+    expected = [
+        prepare_batch(PrepareJob(r, "INBOX", 7, "inbox", True, None), SETTINGS) for r in jobs
+    ]
+    here: list[Any] = []
+    real_prepare = prepare_module.prepare_batch
+
+    def counting(job: PrepareJob, settings: Any) -> Any:
+        here.append(job.raws)
+        return real_prepare(job, settings)
+
+    monkeypatch.setattr(prepare_module, "prepare_batch", counting)
+    pool = AnalysisPool(SETTINGS, workers=1)
+    try:
+        preparer = BatchPreparer(SETTINGS, pool, analyse=True)
+        batches = [preparer.submit(r, "INBOX", 7, "inbox") for r in jobs]
+        got = [preparer.result(b) for b in batches]
+        assert pool.started and not pool.inline
+    finally:
+        pool.close()
+    assert got == expected
+    assert here and jobs[-1] in here  # the newest was taken back while the worker started
+    assert len(here) < len(jobs)  # and the worker prepared the others
