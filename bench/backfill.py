@@ -244,7 +244,7 @@ for name in ("start_tracking", "refresh_tracking"):
     if not hasattr(sync_cli, name):
         sys.exit(f"bench --no-tracking: mailwatch.cli.sync.{name} is gone; update bench/backfill.py")
 sync_cli.start_tracking = lambda cfg, factory: ParseOnly(cfg)
-sync_cli.refresh_tracking = lambda cfg, factory, tracker=None: tracker and tracker.pool.close()
+sync_cli.refresh_tracking = lambda cfg, factory, tracker=None, **_: tracker and tracker.pool.close()
 sys.argv[0] = "mailwatch"
 sys.exit(cli.main())
 """

@@ -50,6 +50,7 @@ def sync(
     owner = lease.new_owner_id()
     ttl = timedelta(seconds=cfg.value("LEASE_TTL"))
     failed = False
+    flags_changed = False
     for target in targets:
         # The mailbox's lease, like a worker's: never two writers on one mailbox.
         name = lease.mailbox_lease(target.name)
@@ -90,6 +91,7 @@ def sync(
             finally:
                 syncer.close()
                 lease.release(store.factory, name, owner, held.generation)
+        flags_changed = flags_changed or report.flags_changed > 0
         # one sentence with several counts: "label: count" forms in the catalogs, no plurals
         # (bench/backfill.py and scripts parse the English line as it was)
         folders = ", ".join(
@@ -115,7 +117,9 @@ def sync(
             highlight=False,
             soft_wrap=True,  # one line even when piped, for scripts that parse it
         )
-    refresh_tracking(cfg, store.factory, tracker)
+    # Waiting threads are rechecked only when an \Answered flag may have come in (as the
+    # service does): a pass with no flag change, or one cut short, leaves them as they are.
+    refresh_tracking(cfg, store.factory, tracker, recheck_waiting=flags_changed or failed)
     if cfg.drafts_to_mailbox:
         # lazy: the Drafts-folder code (Jinja, the sender): ~40 ms of every pass's start-up
         from mailwatch.drafts.mailbox import reconcile_all
@@ -134,13 +138,16 @@ def start_tracking(cfg: Settings, factory: sessionmaker[Session]) -> Tracker | N
 
 
 def refresh_tracking(
-    cfg: Settings, factory: sessionmaker[Session], tracker: Tracker | None = None
+    cfg: Settings,
+    factory: sessionmaker[Session],
+    tracker: Tracker | None = None,
+    recheck_waiting: bool = True,
 ) -> None:
     """Thread states, promises and drafts after new mail (bench/backfill.py stubs it out)."""
     from mailwatch.track.tracker import Tracker  # lazy: keeps --help fast
 
     tracker = tracker or Tracker(factory, cfg)
     try:
-        tracker.refresh()
+        tracker.refresh(recheck_waiting=recheck_waiting)
     finally:
         tracker.close()

@@ -257,3 +257,35 @@ def test_errors_from_below_a_command_are_one_line_with_their_exit_code(tmp_path)
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.splitlines() == [line], args
         assert result.stdout == ""
+
+
+def test_sync_once_rechecks_waiting_threads_only_when_a_flag_changed(imap_user, tmp_path):
+    """As the service does: a pass that saw no flag change leaves a waiting thread as it was
+    tracked (nothing can have answered it); an \\Answered flag set by another client moves it."""
+    uid = imap_user.server.append(
+        imap_user.username,
+        "INBOX",
+        make_msg(msgid="<ask@acme.test>", subject="Price list?", body="Could you send it?"),
+    )
+    env = write_env(tmp_path, imap_user)
+    assert mailwatch(env, "init").returncode == 0
+
+    def thread() -> tuple[str, str]:
+        with sqlite3.connect(tmp_path / "mw.db") as db:
+            state, tracked_at = db.execute("SELECT state, tracked_at FROM threads").fetchone()
+        return state, tracked_at
+
+    first = mailwatch(env, "sync", "--once")
+    assert first.returncode == 0, first.stderr
+    state, tracked_at = thread()
+    assert state == "awaiting_us"
+    quiet = mailwatch(env, "sync", "--once")  # nothing new, no flag changed
+    assert quiet.returncode == 0, quiet.stderr
+    assert "0 new messages, 0 flag changes" in quiet.stdout
+    assert thread() == ("awaiting_us", tracked_at)  # not recomputed
+    imap_user.server.set_flags(imap_user.username, "INBOX", uid, [b"\\Answered", b"\\Seen"])
+    answered = mailwatch(env, "sync", "--once")
+    assert answered.returncode == 0, answered.stderr
+    assert "1 flag changes" in answered.stdout
+    state, retracked_at = thread()
+    assert state == "awaiting_them" and retracked_at != tracked_at
