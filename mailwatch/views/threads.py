@@ -45,6 +45,7 @@ __all__ = [
     "list_threads",
     "overdue_cutoff",
     "overdue_summary",
+    "threads_json",
     "waiting_page",
 ]
 
@@ -60,6 +61,7 @@ class ThreadState(StrEnum):
 
 
 STATES = tuple(s.value for s in ThreadState)
+_STATE_OF = {s.value: s for s in ThreadState}  # (a dict: ThreadState(value) is ~0.6 µs)
 THREAD_FILTERS = (*STATES, "overdue", "all")
 
 
@@ -109,8 +111,12 @@ class ThreadView:
     def needs_reply(self) -> bool:
         return self.state is ThreadState.AWAITING_US
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``threads --json`` shape (docs/cli.md): key names and order are the contract."""
+    def to_json(
+        self, iso_text: Callable[[datetime | None], str | None] = iso_text
+    ) -> dict[str, Any]:
+        """The ``threads --json`` shape (docs/cli.md): key names and order are the contract.
+
+        ``iso_text`` writes the times (:func:`threads_json` passes one that remembers)."""
         return {
             "id": self.id,
             "mailbox": self.mailbox,
@@ -136,6 +142,27 @@ class ThreadView:
             "message_count": self.message_count,
             "last_message_at": iso_text(self.last_message_at),
         }
+
+
+def threads_json(rows: Iterable[ThreadView]) -> list[dict[str, Any]]:
+    """``[row.to_json() for row in rows]``, the same dicts, cheaper for a long list.
+
+    Writing the times was most of ``to_json`` (0.8 µs an ``isoformat``); a list evaluated by
+    ``list_threads`` shares one object per distinct instant (the wait, the last inbound and the
+    last message are often the same), so each object is written once. Keyed by identity, the
+    object kept alive beside its text: equal datetimes in other zones or folds never mix.
+    """
+    written: dict[int, tuple[datetime, str]] = {}
+
+    def iso(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        seen = written.get(id(value))
+        if seen is None:
+            seen = written[id(value)] = (value, value.isoformat(timespec="seconds"))
+        return seen[1]
+
+    return [row.to_json(iso) for row in rows]
 
 
 # What a thread row shows (not the bookkeeping columns: fewer values to convert per row).
@@ -235,7 +262,9 @@ def _thread_rows(session: Session, query: Any) -> list[Any]:
     for values in raw:
         values = list(values)
         for i, convert in plan:
-            values[i] = convert(values[i])
+            value = values[i]
+            if value is not None:  # (most times are missing: no call for them)
+                values[i] = convert(value)
         rows.append(make(values))
     return rows
 
@@ -395,7 +424,8 @@ def list_threads(
     if with_message_ids and result:
         later = {r.id for r in result if r.last_message_at is not None and r.last_message_at > now}
         ids = _message_ids(session, [r.id for r in result], now, later)
-        result = [_with_ids(r, ids.get(r.id, [])) for r in result]
+        for r in result:  # (built by this call and not handed out yet: see _set_ids)
+            _set_ids(r, ids.get(r.id, []))
     return result
 
 
@@ -548,6 +578,19 @@ def _evaluate(
         ).items():
             facts_then[tid] = [f for f in facts if f.at is None or f.at <= now]
 
+    tz = view.calendar.tz
+    local_of: dict[int, tuple[datetime, datetime]] = {}
+
+    def at(value: datetime | None) -> datetime | None:
+        """``view.at``, once per object: rows share one object per instant (_thread_rows),
+        and so then do their views (which threads_json writes once)."""
+        if value is None:
+            return None
+        seen = local_of.get(id(value))
+        if seen is None:  # (the object is kept beside its result: its id stays its own)
+            seen = local_of[id(value)] = (value, value.astimezone(tz))
+        return seen[1]
+
     result: list[ThreadView] = []
     for thread in threads:
         tracked_state = thread.state or "awaiting_them"
@@ -597,56 +640,37 @@ def _evaluate(
                 mailbox=mailboxes.get(thread.mailbox_id),
                 subject=thread.subject,
                 counterpart=Counterpart(thread.counterpart_name or None, thread.counterpart_email),
-                state=ThreadState(current),
+                state=_STATE_OF[current],
                 needs_reply_reason=reason,
                 overdue=late.overdue,
                 overdue_business_minutes=late.overdue_business_minutes,
                 waiting_business_minutes=late.waiting_business_minutes,
-                waiting_since=view.at(waiting_since) if awaiting_us else None,
-                reply_due_at=view.at(late.reply_due_at),
-                last_inbound_at=view.at(last_inbound),
-                last_outbound_at=view.at(last_outbound),
+                waiting_since=at(waiting_since) if awaiting_us else None,
+                reply_due_at=at(late.reply_due_at),
+                last_inbound_at=at(last_inbound),
+                last_outbound_at=at(last_outbound),
                 first_response_business_minutes=first_response,
                 language=language,
                 message_ids=(),
                 warning_signs=signs,
-                requested_by=view.at(requested_by),
+                requested_by=at(requested_by),
                 answered_by=answered_by if not awaiting_us else None,
-                snoozed_until=view.at(thread.snoozed_until) if current == "snoozed" else None,
+                snoozed_until=at(thread.snoozed_until) if current == "snoozed" else None,
                 message_count=count,
-                last_message_at=view.at(thread.last_message_at),
+                last_message_at=at(thread.last_message_at),
             )
         )
     return result
 
 
-def _with_ids(row: ThreadView, message_ids: list[str]) -> ThreadView:
-    """``dataclasses.replace(row, message_ids=..., message_count=...)``, a third of its cost
-    (it was 0.1 s of the 5,846-thread overdue list)."""
-    return ThreadView(
-        row.id,
-        row.mailbox,
-        row.subject,
-        row.counterpart,
-        row.state,
-        row.needs_reply_reason,
-        row.overdue,
-        row.overdue_business_minutes,
-        row.waiting_business_minutes,
-        row.waiting_since,
-        row.reply_due_at,
-        row.last_inbound_at,
-        row.last_outbound_at,
-        row.first_response_business_minutes,
-        row.language,
-        tuple(message_ids),
-        row.warning_signs,
-        row.requested_by,
-        row.answered_by,
-        row.snoozed_until,
-        len(message_ids),
-        row.last_message_at,
-    )
+def _set_ids(row: ThreadView, message_ids: list[str]) -> None:
+    """Fill in the ids and count of a view this read has just built (frozen to its readers).
+
+    Building each view again with the ids (``dataclasses.replace``, then a positional copy)
+    was ~10 ms of the 5,846-thread overdue list; only ``list_threads`` calls this, on views it
+    made and has not returned yet."""
+    object.__setattr__(row, "message_ids", tuple(message_ids))
+    object.__setattr__(row, "message_count", len(message_ids))
 
 
 _IN_CHUNK = 5000  # ids per IN (...) list: well under SQLite's and PostgreSQL's limits

@@ -1,9 +1,10 @@
 """The thread list's fast path gives what the code before it gave, on SQLite and PostgreSQL.
 
-Two paths were replaced for the overdue list at 1M messages (docs/benchmarks.md, session 6):
+Three paths were replaced for the overdue list at 1M messages (docs/benchmarks.md, session 6):
 thread rows read from the DB-API cursor and converted here (``_thread_rows``) instead of
 SQLAlchemy's Row objects, and one ``wait_and_due`` per waiting thread instead of
-``business_minutes_between`` + ``add_business_minutes``. Each is compared with the old one
+``business_minutes_between`` + ``add_business_minutes``, and the JSON written by
+``threads_json`` (each time written once) and ``print_json(floats=False)``. Each is compared with the old one
 here: the rows value by value (and each datetime's zone), and every listing's JSON text (all
 filters, pages, several instants including ones that re-track threads) byte for byte.
 """
@@ -28,6 +29,7 @@ from mailwatch.views.threads import (
     ThreadCursor,
     _thread_rows,
     list_threads,
+    threads_json,
 )
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -78,19 +80,25 @@ def two_calls(self: BusinessCalendar, start, end, minutes):  # the code before: 
     return self.business_minutes_between(start, end), self.add_business_minutes(start, minutes)
 
 
-def listings(session, view: View) -> list[str]:
-    """Every filter at every instant, whole and in pages of 7, as the JSON the CLI prints."""
+def listings(session, view: View, fast: bool) -> list[str]:
+    """Every filter at every instant, whole and in pages of 7, as the JSON the CLI prints
+    (``fast``: as it prints it now, with threads_json and no search for floats)."""
+
+    def text_of(rows: list) -> str:
+        if fast:
+            return json_text(threads_json(rows), floats=False)
+        return json_text([r.to_json() for r in rows])
+
     texts = []
     for now in INSTANTS:
         for state in THREAD_FILTERS:
-            rows = list_threads(session, now, state, view)
-            texts.append(json_text([r.to_json() for r in rows]))
+            texts.append(text_of(list_threads(session, now, state, view)))
             page = list_threads(session, now, state, view, limit=7)
-            texts.append(json_text([r.to_json() for r in page]))
+            texts.append(text_of(page))
             if len(page) == 7:
                 after = ThreadCursor.after(state, now, page[-1])
                 more = list_threads(session, now, state, view, limit=7, after=after)
-                texts.append(json_text([r.to_json() for r in more]))
+                texts.append(text_of(more))
     return texts
 
 
@@ -121,11 +129,11 @@ def check(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
             assert times > 2000
             assert any(r.signs for r in got) and any(r.signs == [] for r in got)
 
-            new_texts = listings(session, view)
+            new_texts = listings(session, view, fast=True)
             with monkeypatch.context() as patch:
                 patch.setattr(threads_view, "_thread_rows", sqlalchemy_rows)
                 patch.setattr(BusinessCalendar, "wait_and_due", two_calls)
-                old_texts = listings(session, view)
+                old_texts = listings(session, view, fast=False)
             assert new_texts == old_texts
             assert sum(t.count('"overdue": true') for t in new_texts) > 100  # overdue seen
     finally:
