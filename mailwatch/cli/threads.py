@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mailwatch.cli.context import factory, loading, parse_now, parse_when, settings
+from mailwatch.cli.context import factory, loading, parse_now, parse_when, settings, short_read
 from mailwatch.cli.output import console, err, print_json
 from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
@@ -49,6 +49,7 @@ def threads(
             list_threads,
             threads_json,
         )
+    short_read()
 
     if state_filter not in THREAD_FILTERS:
         raise UsageError(
