@@ -228,33 +228,40 @@ class BusinessCalendar:
         table = self._table
         local = start.astimezone(tz)
         year = local.year
-        waiting = end.astimezone(UTC) > start.astimezone(UTC)
-        memo = table.end_memo if waiting else None
+        cursor = _micros(start)
+        memo = table.end_memo
         if memo is not None and memo[0] is end:
-            hi_year, hi = memo[1], memo[2]
-        elif waiting:
+            end_us, hi_year, hi = memo[1], memo[2], memo[3]
+        else:
+            end_us = _micros(end)
             hi_local = end.astimezone(tz).replace(second=0, microsecond=0)
             hi_year, hi = hi_local.year, _micros(hi_local)
             memo = None
-        else:
-            hi_year, hi = year, 0
-        base, years, running = table.snapshot(year, max(year, hi_year))
+        waiting = end_us > cursor
+        base, years, running = table.snapshot(year, max(year, hi_year) if waiting else year)
         k = year - base
         row, before = years[k], running[k]
         waited = 0
         if waiting:
-            if memo is not None and memo[3] == base:
-                upto = memo[4]
+            if memo is not None and memo[4] == base:
+                upto = memo[5]
             else:
                 upto = running[hi_year - base] + years[hi_year - base].within(hi)
-                table.end_memo = (end, hi_year, hi, base, upto)
-            lo = _micros(local.replace(second=0, microsecond=0))
+                table.end_memo = (end, end_us, hi_year, hi, base, upto)
+            offset = local.utcoffset()
+            if year >= 1980 and offset is not None and not offset.seconds % 60:
+                # Since 1980 every offset and so every transition is on a whole minute: the
+                # local minute starts at the UTC minute (offsets with seconds, local mean
+                # time, ended in 1972 with Monrovia's: those take the general way).
+                lo = cursor - cursor % _MINUTE_US
+            else:
+                lo = _micros(local.replace(second=0, microsecond=0))
             done = before + row.within(lo)
             if hi > lo:
                 waited = (upto - done) // _MINUTE_US
         if minutes == 0:
             return waited, local
-        target = before + row.within(_micros(local)) + minutes * _MINUTE_US
+        target = before + row.within(cursor) + minutes * _MINUTE_US
         if running[k + 1] >= target:
             found = row.instant_of(target - before)
         else:
@@ -322,9 +329,9 @@ class _BusinessTable:
         self._calendar = calendar
         self._lock = threading.Lock()
         self._snap: tuple[int, tuple[_Year, ...], tuple[int, ...]] = (0, (), (0,))
-        # BusinessCalendar.wait_and_due's last ``end``: (end, its local year and µs truncated
-        # to the minute, the base year of the count, the count)
-        self.end_memo: tuple[datetime, int, int, int, int] | None = None
+        # BusinessCalendar.wait_and_due's last ``end``: (end, its µs, its local year and µs
+        # truncated to the minute, the base year of the count, the count)
+        self.end_memo: tuple[datetime, int, int, int, int, int] | None = None
 
     def _build(self, year: int) -> _Year:
         cal = self._calendar

@@ -601,7 +601,7 @@ def _evaluate(
         language = thread.language
         requested_by = thread.requested_by
         answered_by = thread.answered_by
-        signs = signs_from_json(thread.signs)
+        signs = signs_from_json(thread.signs) if thread.signs else ()
         last_inbound, last_outbound = thread.last_inbound_at, thread.last_outbound_at
         count = thread.message_count
         if thread.id in facts_then:
@@ -617,14 +617,16 @@ def _evaluate(
             last_inbound = _latest(facts, Direction.INBOUND)
             last_outbound = _latest(facts, Direction.OUTBOUND)
             count = len(facts)
-        current = effective_state(
-            tracked_state,
-            thread.manual_state,
-            thread.manual_state_at,
-            thread.snoozed_until,
-            last_client_at,
-            now,
-        )
+        current = tracked_state  # (what effective_state gives without a decision)
+        if thread.manual_state is not None:
+            current = effective_state(
+                tracked_state,
+                thread.manual_state,
+                thread.manual_state_at,
+                thread.snoozed_until,
+                last_client_at,
+                now,
+            )
         if current != tracked_state:
             reason = _manual_reason(thread, current, view)
         late = lateness(current, waiting_since, now, view.calendar, view.sla)
