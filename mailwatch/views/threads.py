@@ -203,20 +203,20 @@ def _utc_converter(dialect: str) -> Callable[[Any], datetime | None]:
     same text or instant recurs in a row (the last message, the wait, the last client message)
     and across rows, so each distinct value is converted once per read.
     """
-    seen: dict[Any, datetime | None] = {None: None}
+    seen: dict[Any, datetime] = {}
 
     def convert(value: Any) -> datetime | None:
-        found = seen.get(value, _MISSING)
-        if found is _MISSING:
+        if value is None:
+            return None
+        found = seen.get(value)
+        if found is None:
             when = datetime.fromisoformat(value) if isinstance(value, str) else value
+            assert isinstance(when, datetime)
             found = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
             seen[value] = found
-        return found  # type: ignore[return-value]
+        return found
 
     return convert
-
-
-_MISSING: Any = object()
 
 
 def _json_value(value: Any) -> Any:
