@@ -130,6 +130,9 @@ def check(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
             assert any(r.signs for r in got) and any(r.signs == [] for r in got)
 
             new_texts = listings(session, view, fast=True)
+            with monkeypatch.context() as patch:  # message ids read 7 threads at a time
+                patch.setattr(threads_view, "_IDS_CHUNK", 7)
+                assert listings(session, view, fast=True) == new_texts
             with monkeypatch.context() as patch:
                 patch.setattr(threads_view, "_thread_rows", sqlalchemy_rows)
                 patch.setattr(BusinessCalendar, "wait_and_due", two_calls)
