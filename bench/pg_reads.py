@@ -22,6 +22,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--peer", help="bench/reads.py --peer: the old code's checkout")
+    parser.add_argument("--rounds", type=int, default=2, help="bench/reads.py --rounds")
     args = parser.parse_args()
 
     import reads
@@ -34,7 +35,8 @@ def main() -> int:
         url = server.create_database("mailwatch_bench")
         print(store_gen.generate(url, args.messages, args.threads, 17, datetime.now(UTC)))
         peer = ["--peer", args.peer] if args.peer else []
-        return reads.main(["--url", url, "--repeat", str(args.repeat), *peer])
+        rounds = ["--rounds", str(args.rounds)]
+        return reads.main(["--url", url, "--repeat", str(args.repeat), *rounds, *peer])
     finally:
         server.stop()
 

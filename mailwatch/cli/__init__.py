@@ -19,13 +19,14 @@ import typer
 
 from mailwatch.cli import auth, demo, digest, drafts, promises, service, setup, sync, threads
 from mailwatch.cli.context import reset, whole_process
-from mailwatch.cli.output import ErrorReportingGroup, plain_flags
+from mailwatch.cli.output import ErrorReportingGroup, plain_flags, plain_values
 from mailwatch.config import env_language
 from mailwatch.i18n import set_language
 
 __all__ = ["app", "main"]
 
 plain_flags()
+plain_values()
 
 app = typer.Typer(
     cls=ErrorReportingGroup,

@@ -40,6 +40,7 @@ __all__ = [
     "parse_when",
     "reset",
     "settings",
+    "short_read",
     "state",
     "whole_process",
 ]
@@ -120,6 +121,20 @@ def loading() -> Iterator[None]:
         gc.freeze()
         if was_enabled:
             gc.enable()
+
+
+def short_read() -> None:
+    """A read command (``threads``, ``promises``, ``digest``), once its modules are loaded:
+    no garbage collection for the rest of the run.
+
+    Such a run ends within a second and its objects are freed by reference counting; the
+    collections that its own allocations triggered (thousands of rows, views and dicts, young
+    and ever more of them) were ~30 ms of the 5,846-thread overdue list at 1M messages
+    (docs/benchmarks.md, session 6). A cycle, if any, is freed at exit. Only when the run is
+    the process, like :func:`loading` (never in a test calling the app, nor the service).
+    """
+    if _process.whole:
+        gc.disable()
 
 
 def reset(env_file: Path | None) -> None:

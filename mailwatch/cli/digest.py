@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mailwatch.cli.context import factory, loading, parse_now, settings
+from mailwatch.cli.context import factory, loading, parse_now, settings, short_read
 from mailwatch.cli.output import console, print_json
 from mailwatch.config import PREFIX
 from mailwatch.errors import UsageError, WorkFailed
@@ -33,6 +33,8 @@ def digest(
     """The daily digest now: overdue threads, drafts to approve, promises, warning signs."""
     with loading():
         from mailwatch.digest.data import build_digest  # lazy: keeps --help fast
+    if not send:  # (sending talks to a server: the collector stays as it is)
+        short_read()
 
     cfg = settings()
     when = parse_now(now)

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,6 +19,13 @@ import typer
 from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup, TyperOption
+
+try:  # typer >= 0.2x coerces through pydantic (see plain_values); older ones use click's types
+    from typer._coercion import build_runtime_param
+    from typer.core import _TyperParameter
+except ImportError:  # pragma: no cover - depends on the installed typer
+    build_runtime_param = None  # type: ignore[assignment]
+    _TyperParameter = None  # type: ignore[assignment,misc]
 
 from mailwatch.errors import MailwatchError, error_report
 from mailwatch.i18n import _
@@ -30,6 +38,7 @@ __all__ = [
     "json_text",
     "make_console",
     "plain_flags",
+    "plain_values",
     "print_error",
     "print_json",
     "print_problem",
@@ -69,7 +78,7 @@ def _not_plain_json(value: Any) -> Any:
     raise TypeError  # what json.dumps refuses, orjson refuses too: then json.dumps says why
 
 
-def json_text(rows: Any) -> str:
+def json_text(rows: Any, *, floats: bool = True) -> str:
     """``json.dumps(rows, ensure_ascii=False, indent=2)``, the same text, written by orjson.
 
     Python's json uses its pure-Python encoder whenever ``indent`` is set: ~0.3 s for the 5,846
@@ -78,19 +87,43 @@ def json_text(rows: Any) -> str:
     (a float, an int beyond 64 bits, a non-str key, a lone surrogate, a type json refuses) goes
     to ``json.dumps`` (tests/unit/test_cli_json.py compares the two). NaN and infinities, which
     no mailwatch output holds and JSON does not allow, would come out as ``null``.
+
+    ``floats=False`` is the caller's word that ``rows`` hold no float (their types say so, as
+    ``ThreadView.to_json``'s do): then the search for a float's line is skipped (25 ms of the
+    6 MB overdue list at 1M messages).
     """
+    data = _orjson_text(rows, floats)
+    return data.decode() if isinstance(data, bytes) else data
+
+
+def _orjson_text(rows: Any, floats: bool) -> bytes | str:
+    """orjson's UTF-8 bytes, or ``json.dumps``'s text where orjson would write otherwise."""
     try:
         data = orjson.dumps(rows, default=_not_plain_json, option=_ORJSON_OPTIONS)
     except TypeError:
         return json.dumps(rows, ensure_ascii=False, indent=2)
-    if _FLOAT_LINE.search(data + b"\n"):
+    if floats and _FLOAT_LINE.search(data + b"\n"):
         return json.dumps(rows, ensure_ascii=False, indent=2)
-    return data.decode()
+    return data
 
 
-def print_json(rows: Any) -> None:
-    """One JSON document on standard output (``--json``): UTF-8 as is, indented."""
-    sys.stdout.write(json_text(rows) + "\n")
+def print_json(rows: Any, *, floats: bool = True) -> None:
+    """One JSON document on standard output (``--json``): UTF-8 as is, indented.
+
+    orjson's bytes go straight to the binary buffer of a UTF-8 standard output (a terminal, a
+    pipe, a file): a long list is not decoded and encoded again. ``floats``: see
+    :func:`json_text`.
+    """
+    out = sys.stdout
+    data = _orjson_text(rows, floats)
+    buffer = getattr(out, "buffer", None)
+    utf8 = (getattr(out, "encoding", None) or "").lower().replace("-", "") == "utf8"
+    if isinstance(data, bytes) and buffer is not None and utf8:
+        out.flush()  # what was written as text comes first
+        buffer.write(data + b"\n")
+        buffer.flush()
+        return
+    out.write((data.decode() if isinstance(data, bytes) else data) + "\n")
 
 
 def print_error(error: MailwatchError) -> int:
@@ -144,3 +177,83 @@ def plain_flags() -> None:
 
     display_type_rich._mailwatch = True  # type: ignore[attr-defined]
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+#: a whole number as a person types it, that Python's int() and pydantic read the same way
+_PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,17})")
+
+
+class _PlainValue:
+    """Typer's coercion of one parameter, without pydantic for the values it hands on as is.
+
+    typer 0.2x builds a pydantic ``TypeAdapter`` for each parameter a command line carries,
+    even one left at its default: importing pydantic and building them was ~45 ms of every
+    command's start-up (docs/benchmarks.md, session 6). A missing value, a ``str``, a plain
+    whole number within the option's bounds and an existing or missing readable ``Path``
+    without path options are what typer would return unchanged (``value``, ``int(value)``,
+    ``Path(value)``); anything else (an error to report, a clamp, a parser, a list) goes to
+    typer's own coercion, built on first need (tests/unit/test_cli_plain_values.py compares
+    both).
+    """
+
+    __slots__ = ("_typer",)
+
+    def __init__(self) -> None:
+        self._typer: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not (param.multiple or param.nargs == -1):
+            if value is None:
+                return None
+            desc = param.type_descriptor
+            info = desc.parameter_info
+            if type(value) is str and info.parser is None and desc.file_annotation is None:
+                kind = desc.annotation
+                if kind is str:
+                    return value
+                if kind is int and not info.clamp and _PLAIN_INT.fullmatch(value):
+                    number = int(value)
+                    if (info.min is None or number >= info.min) and (
+                        info.max is None or number <= info.max
+                    ):
+                        return number
+                if kind is Path and _plain_path(info) and value and "\0" not in value:
+                    path = Path(value)
+                    try:
+                        os.stat(path)
+                    except OSError:
+                        return path  # (typer: a missing path is fine unless exists=True)
+                    if os.access(path, os.R_OK):
+                        return path
+        if self._typer is None:
+            self._typer = build_runtime_param(param.type_descriptor)
+        return self._typer.coerce(value, param=param, ctx=ctx)
+
+
+def _plain_path(info: Any) -> bool:
+    """A Path option with typer's defaults: no checks but "readable if it exists"."""
+    return (
+        info.path_type is None
+        and not info.exists
+        and info.file_okay
+        and info.dir_okay
+        and not info.writable
+        and not info.resolve_path
+        and not info.allow_dash
+    )
+
+
+def plain_values() -> None:
+    """Install :class:`_PlainValue` as every typer parameter's coercion (once; nothing to do
+    with a typer that has no pydantic coercion)."""
+    original = getattr(_TyperParameter, "get_runtime_param", None)
+    if original is None or getattr(original, "_mailwatch", False):
+        return
+
+    def get_runtime_param(self: _TyperParameter) -> Any:
+        if self._runtime_param is None:
+            self._runtime_param = _PlainValue()  # type: ignore[assignment]
+        return self._runtime_param
+
+    get_runtime_param._mailwatch = True  # type: ignore[attr-defined]
+    _TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mailwatch.cli.context import factory, loading, parse_now, parse_when, settings
+from mailwatch.cli.context import factory, loading, parse_now, parse_when, settings, short_read
 from mailwatch.cli.output import console, print_json
 from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
@@ -31,6 +31,7 @@ def promises(
     with loading():
         from mailwatch.views.context import View  # lazy: --help fast
         from mailwatch.views.promises import PROMISE_STATUSES, list_promises  # lazy: --help fast
+    short_read()
 
     if status is not None and status not in PROMISE_STATUSES:
         raise UsageError(

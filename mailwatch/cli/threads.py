@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mailwatch.cli.context import factory, loading, parse_now, parse_when, settings
+from mailwatch.cli.context import factory, loading, parse_now, parse_when, settings, short_read
 from mailwatch.cli.output import console, err, print_json
 from mailwatch.core.timefmt import local, zone_name
 from mailwatch.errors import UsageError
@@ -47,7 +47,9 @@ def threads(
             THREAD_FILTERS,
             ThreadCursor,
             list_threads,
+            threads_json,
         )
+    short_read()
 
     if state_filter not in THREAD_FILTERS:
         raise UsageError(
@@ -68,13 +70,13 @@ def threads(
         when = cursor.now
     with factory(cfg)() as session:
         views = list_threads(session, when, state_filter, View.of(cfg), limit=limit, after=cursor)
-    rows = [t.to_json() for t in views]
+    rows = threads_json(views)
     if limit is not None and len(views) == limit:
         # the next page's cursor on stderr, so that stdout stays one JSON array (or the table)
         next_cursor = ThreadCursor.after(state_filter, when, views[-1]).encode()
         err.print(f"next: --after {next_cursor}", highlight=False, soft_wrap=True)
     if as_json:
-        print_json(rows)
+        print_json(rows, floats=False)  # (ThreadView.to_json holds none)
         return
     tz = cfg.calendar.tz
     title = _(

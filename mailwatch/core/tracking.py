@@ -281,8 +281,7 @@ def lateness(
     if state != AWAITING_US or waiting_since is None:
         return Lateness(False, 0, 0, None)
     sla_minutes = _minutes(sla)
-    waited = calendar.business_minutes_between(waiting_since, now)
-    due = calendar.add_business_minutes(waiting_since, sla_minutes)
+    waited, due = calendar.wait_and_due(waiting_since, now, sla_minutes)
     over = max(0, waited - sla_minutes)
     return Lateness(waited > sla_minutes, waited, over, due)
 

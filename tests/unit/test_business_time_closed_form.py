@@ -182,3 +182,47 @@ def test_a_calendar_that_never_opens_is_an_error() -> None:
         )
         == 0
     )
+
+
+def _same_instant(got: datetime, want: datetime) -> None:
+    """The same instant, offset, fold and text: what a lateness check shows is unchanged."""
+    assert got.astimezone(UTC) == want.astimezone(UTC)
+    assert (got.utcoffset(), got.fold, got.tzinfo) == (want.utcoffset(), want.fold, want.tzinfo)
+    assert got.isoformat() == want.isoformat()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calendars(), st.lists(instants, min_size=1, max_size=6), instants, short_minutes)
+def test_wait_and_due_equals_the_two_calls(
+    cal: BusinessCalendar, starts: list[datetime], end: datetime, m: int
+) -> None:
+    """Many starts against one ``end`` object (the remembered count), in any order of years
+    (a start in an earlier year moves the tables' base: the remembered count must follow)."""
+    for start in starts:
+        waited, due = cal.wait_and_due(start, end, m)
+        assert waited == cal.business_minutes_between(start, end)
+        _same_instant(due, cal.add_business_minutes(start, m))
+
+
+def test_wait_and_due_follows_a_base_that_moves_earlier() -> None:
+    """The count up to ``end`` is remembered with the base year it was counted from."""
+    cal = BusinessCalendar(tz_name="Europe/Chisinau", extra_closed=frozenset({date(2011, 1, 3)}))
+    end = datetime(2026, 3, 29, 12, 30, 17, tzinfo=UTC)
+    late = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    early = datetime(2011, 1, 4, 8, 0, tzinfo=UTC)
+    assert cal.wait_and_due(late, end, 240)[0] == cal.business_minutes_between(late, end)
+    waited, due = cal.wait_and_due(early, end, 240)  # builds 2011-2025 before the base
+    assert waited == reference_minutes_between(cal, early, end)
+    _same_instant(due, reference_add_minutes(cal, early, 240))
+    assert cal.wait_and_due(late, end, 240)[0] == reference_minutes_between(cal, late, end)
+
+
+def test_wait_and_due_refuses_what_the_two_calls_refuse() -> None:
+    cal = BusinessCalendar()
+    aware = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="naive"):
+        cal.wait_and_due(datetime(2026, 3, 2, 8, 0), aware, 5)
+    with pytest.raises(ValueError, match="naive"):
+        cal.wait_and_due(aware, datetime(2026, 3, 2, 8, 0), 5)
+    with pytest.raises(ValueError, match="negative"):
+        cal.wait_and_due(aware, aware, -1)

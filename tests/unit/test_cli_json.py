@@ -3,15 +3,18 @@ ensure_ascii=False, indent=2)`` wrote before: scripts and people diff and parse 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from datetime import UTC, datetime
+from io import StringIO
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailwatch.cli.output import json_text
+from mailwatch.cli.output import json_text, print_json
 
 
 def reference(value: Any) -> str:
@@ -60,3 +63,38 @@ def test_what_json_refuses_is_still_refused() -> None:
     """orjson would write a datetime; json.dumps raises, and so must --json (no new format)."""
     with pytest.raises(TypeError):
         json_text({"at": datetime(2026, 1, 1, tzinfo=UTC)})
+
+
+floatless = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.text(),  # the scalars of a ThreadView's JSON (and larger ints, surrogates)
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(floatless)
+def test_without_the_float_search_the_same_text_when_there_is_no_float(value: Any) -> None:
+    assert json_text(value, floats=False) == reference(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents, st.booleans())
+def test_print_json_writes_the_same_bytes_to_a_binary_stdout(value: Any, floats: bool) -> None:
+    """On a UTF-8 stdout with a buffer the bytes go straight to it, after any text before."""
+    if not floats:
+        value = json.loads(json.dumps(value), parse_float=str)  # floats become strings
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape")
+    out.write("before\n")
+    with contextlib.redirect_stdout(out):
+        print_json(value, floats=floats)
+    out.flush()
+    text = StringIO()
+    with contextlib.redirect_stdout(text):
+        print_json(value, floats=floats)
+    assert raw.getvalue() == ("before\n" + text.getvalue()).encode("utf-8", "surrogateescape")
+    assert text.getvalue() == reference(value) + "\n"

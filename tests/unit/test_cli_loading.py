@@ -98,3 +98,18 @@ def test_the_process_keeps_one_malloc_arena_unless_the_operator_chose(tmp_path):
     env["MALLOC_ARENA_MAX"] = "4"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_read_command_runs_without_collection_in_the_real_process_only() -> None:
+    out = run(
+        """
+        import gc
+        from mailwatch.cli.context import short_read, whole_process
+        short_read()
+        in_a_test = gc.isenabled()
+        whole_process()
+        short_read()
+        print(in_a_test, gc.isenabled())
+        """
+    )
+    assert out == "True False"
