@@ -48,7 +48,11 @@ Progress = Callable[[str, int, int], None]  # folder, done, total
 # mailbox id and what was stored; called after each committed batch of new messages
 AfterBatch = Callable[[int, BatchResult], None]
 # Fetched batches waiting to be stored at most (each being parsed or analysed meanwhile).
-PIPELINE_DEPTH = 3
+# The worker is committed to two batches at a time (the one it runs, the next in its pipe);
+# the sync can only take back the others, so a deeper pipeline lets it share more of the work
+# when the worker is behind. 20,000 recent messages, quiet machine, same run: depth 3 9.56 s,
+# 4 9.01 s, 5 8.81 s, 7 8.55 s; main process RSS 131, 133, 136, 143 MB.
+PIPELINE_DEPTH = 5
 
 
 @dataclass
