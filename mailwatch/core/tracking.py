@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.language import thread_language
 from mailwatch.core.message import Direction
-from mailwatch.core.timefmt import local
-from mailwatch.core.warning_signs import (
+from mailwatch.core.signs import (
     SignKind,
     WarningSign,
     detect_slow_but_demanding,
     thread_signs,
 )
+from mailwatch.core.timefmt import local
 
 AWAITING_US = "awaiting_us"
 AWAITING_THEM = "awaiting_them"

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailwatch.core.analysis import ANALYSIS_VERSION, MessageAnalysis
 from mailwatch.core.message import Address, Direction, ParsedMessage, message_time
+from mailwatch.core.signs import signs_to_json
 from mailwatch.core.threads import (
     NEW_THREAD,
     ThreadIndex,
@@ -30,7 +31,6 @@ from mailwatch.core.threads import (
     message_direction,
     normalize_subject,
 )
-from mailwatch.core.warning_signs import signs_to_json
 from mailwatch.errors import LeaseLost
 from mailwatch.store.bulk import insert_many, insert_one, update_many
 from mailwatch.store.db import transaction

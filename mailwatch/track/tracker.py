@@ -32,6 +32,7 @@ from mailwatch.core.analysis import (
     MessageAnalysis,
 )
 from mailwatch.core.message import Address, Direction, ParsedMessage
+from mailwatch.core.signs import signs_from_json, signs_to_json
 from mailwatch.core.tracking import (
     AWAITING_US,
     MessageFacts,
@@ -39,7 +40,6 @@ from mailwatch.core.tracking import (
     is_colleague_reply,
     track_thread,
 )
-from mailwatch.core.warning_signs import signs_from_json, signs_to_json
 from mailwatch.store.bulk import select_rows
 from mailwatch.store.db import transaction
 from mailwatch.store.due import DueInputs, due_times

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailwatch.core.promises import promise_status
+from mailwatch.core.promise_status import promise_status
 from mailwatch.store.models import Message, Promise
 from mailwatch.views.context import View, iso_text
 

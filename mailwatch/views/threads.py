@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.message import Direction
+from mailwatch.core.signs import WarningSign, signs_from_json, signs_to_json
 from mailwatch.core.timefmt import local
 from mailwatch.core.tracking import (
     AWAITING_US,
@@ -29,7 +30,6 @@ from mailwatch.core.tracking import (
     lateness,
     track_thread,
 )
-from mailwatch.core.warning_signs import WarningSign, signs_from_json, signs_to_json
 from mailwatch.errors import UsageError
 from mailwatch.store.models import Mailbox, Message, Thread, UTCDateTime
 from mailwatch.views.context import View, iso_text

@@ -30,6 +30,7 @@ from typing import Protocol
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.pickling import tuple_pickled
 from mailwatch.core.prescreen import Probe, Screen, ScreenSet
+from mailwatch.core.promise_status import check_aware, promise_status
 from mailwatch.core.promises import en, es, ro, ru
 from mailwatch.core.promises.dates import Ctx, Handler, Hit, rx
 from mailwatch.core.text import LANGUAGES, fold, split_sentences
@@ -308,9 +309,7 @@ def _context(at: datetime, calendar: BusinessCalendar, lang: str) -> tuple[Ctx, 
     return Ctx(today=local.date(), now=naive, calendar=calendar, lang=lang), local
 
 
-def _check_aware(value: datetime, what: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware")
+_check_aware = check_aware  # the detectors check their instants the same way
 
 
 def detect_promises(
@@ -435,32 +434,3 @@ def _request_spans(text: str, langs: tuple[str, ...]) -> dict[str, tuple[tuple[i
         if spans:
             found[lang] = spans
     return found
-
-
-def promise_status(
-    due_at: datetime,
-    now: datetime,
-    our_messages_after: Sequence[datetime],
-    marked_done: bool = False,
-    renegotiated: bool = False,
-) -> str:
-    """``open`` | ``kept`` | ``missed`` | ``renegotiated`` as of ``now``.
-
-    ``our_messages_after`` are our messages in the thread after the promise was made. Writing
-    again by the due time counts as keeping it; the renegotiation notice itself is such a
-    message, so the renegotiated flag wins over it. Messages later than ``now`` have not
-    happened yet when evaluating "as of" a past instant.
-    """
-    _check_aware(due_at, "due_at")
-    _check_aware(now, "now")
-    if marked_done:
-        return "kept"
-    if renegotiated:
-        return "renegotiated"
-    for sent in our_messages_after:
-        _check_aware(sent, "message time")
-        if sent <= due_at and sent <= now:
-            return "kept"
-    if now > due_at:
-        return "missed"
-    return "open"
