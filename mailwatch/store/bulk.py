@@ -9,11 +9,13 @@ statement shape and the driver gets plain tuples. The values stored are the same
 own ``bind_processor`` converts them, exactly as SQLAlchemy would (``tests/unit/test_store_bulk.py``
 compares the rows stored both ways). SQLite only; other databases take SQLAlchemy's path.
 
-:func:`select_rows` is the same for reading: a backfill's tracking pass reads every stored
-message of the threads it touched again, and SQLAlchemy's Row objects and per-value result
-processing were most of that. On SQLite the query runs on the driver's cursor and only the
-columns that need it are converted (a UTC datetime from its stored text, a boolean from 0/1),
-to the values SQLAlchemy's own result gives (``tests/unit/test_store_bulk.py``).
+:func:`select_rows` is the same for reading, on SQLite and PostgreSQL: a backfill's tracking
+pass reads every stored message of the threads it touched again, and the overdue list of a
+large store thousands of threads; SQLAlchemy's Row objects and per-value result processing
+were most of either. The rows come from the driver's cursor and only the columns that need it
+are converted (a UTC datetime, SQLite's JSON text and 0/1 booleans), to the values
+SQLAlchemy's own result gives (``tests/unit/test_store_bulk.py``,
+``tests/integration/test_thread_list_fast_path.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Table, Text, bindparam, insert, update
+from sqlalchemy import JSON, Boolean, Enum, Integer, String, Table, bindparam, insert, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
 
@@ -198,64 +200,93 @@ def update_many(
     conn.exec_driver_sql(prepared.sql, [prepared.params(row) for row in rows])
 
 
-def _utc_from_text(value: Any) -> datetime | None:
-    """A UTCDateTime column's value from SQLite's stored text (``YYYY-MM-DD HH:MM:SS[.ffffff]``,
-    in UTC), as ``UTCDateTime`` gives it: aware, in UTC."""
-    if value is None:
+def _utc_reader() -> Callable[[Any], datetime]:
+    """What ``UTCDateTime`` makes of a driver's value: an aware UTC datetime.
+
+    SQLite keeps text (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``) that SQLAlchemy reads with
+    ``datetime.fromisoformat``; psycopg gives aware datetimes in the session's time zone. The
+    same text or instant recurs in a row and across rows (a thread's last message, its wait),
+    so each distinct value is converted once per read.
+    """
+    seen: dict[Any, datetime] = {}
+
+    def convert(value: Any) -> datetime:
+        found = seen.get(value)
+        if found is None:
+            when = datetime.fromisoformat(value) if isinstance(value, str) else value
+            assert isinstance(when, datetime)
+            found = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+            seen[value] = found
+        return found
+
+    return convert
+
+
+def _json_value(value: Any) -> Any:
+    """What SQLAlchemy's ``JSON`` makes of SQLite's text (psycopg decodes JSON itself)."""
+    if value == "null":  # (most threads: no warning sign)
         return None
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return json.loads(value) if isinstance(value, str) else value
 
 
-def _to_bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
+_UNKNOWN = object()  # a column type with no plain reading
 
 
-def _reader(column_type: Any) -> tuple[bool, Callable[[Any], Any] | None]:
-    """(known, converter) for a result column's type on SQLite; unknown: SQLAlchemy reads."""
-    if isinstance(column_type, UTCDateTime):
-        return True, _utc_from_text
-    if isinstance(column_type, Boolean):
-        return True, _to_bool
-    if isinstance(column_type, Integer | String | Text):  # Text is a String; JSON read as text
-        return True, None
-    return False, None
+def _readers(query: Select[*tuple[Any, ...]], dialect: str) -> list[Any]:
+    """Per column: a converter for its non-None driver values, None (as it comes), or
+    ``_UNKNOWN``."""
+    utc = _utc_reader()  # one cache for every datetime column of this read
+    readers: list[Any] = []
+    for column in query.selected_columns:
+        kind = column.type
+        if isinstance(kind, UTCDateTime):
+            readers.append(utc)
+        elif isinstance(kind, JSON):
+            readers.append(_json_value if dialect == "sqlite" else None)
+        elif isinstance(kind, Boolean):
+            readers.append(bool if dialect == "sqlite" else None)
+        elif isinstance(kind, Integer | String) and not isinstance(kind, Enum):
+            readers.append(None)  # (Text is a String: a JSON column read as text too)
+        else:
+            readers.append(_UNKNOWN)
+    return readers
 
 
-def _integers_only(params: Mapping[str, Any]) -> bool:
-    def integer(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
+def select_rows(
+    conn: Connection,
+    query: Select[*tuple[Any, ...]],
+    *,
+    strict: bool = False,
+    make: Callable[[list[Any]], Any] = tuple,
+) -> list[Any]:
+    """The rows of ``query``, each made by ``make`` from its values, the values SQLAlchemy's
+    result gives.
 
-    return all(
-        integer(value) or (isinstance(value, list | tuple) and all(integer(item) for item in value))
-        for value in params.values()
-    )
-
-
-def select_rows(conn: Connection, query: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The rows of ``query`` as plain tuples, with the values SQLAlchemy's result gives.
-
-    On SQLite a query whose bound values are all integers (rendered into its SQL text) and
-    whose columns are all of the types above runs on the driver's cursor; any other query, or
-    another database, takes SQLAlchemy's path."""
-    dialect = conn.dialect
-    if dialect.name == "sqlite" and _integers_only(query.compile(dialect=dialect).params):
-        readers = [_reader(column.type) for column in query.selected_columns]
-        if all(known for known, _ in readers):
-            sql = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-            cursor = conn.connection.cursor()
-            try:
-                cursor.execute(str(sql))
-                rows: list[tuple[Any, ...]] = list(cursor.fetchall())
-            finally:
-                cursor.close()
-            converted = [(i, convert) for i, (_, convert) in enumerate(readers) if convert]
-            if not converted:
-                return rows
-            out = []
-            for row in rows:
-                values = list(row)
-                for i, convert in converted:
-                    values[i] = convert(values[i])
-                out.append(tuple(values))
-            return out
-    return [tuple(row) for row in conn.execute(query)]
+    SQLAlchemy still compiles the statement and binds its values; the rows are read from its
+    DB-API cursor and converted here, column by column, only where the column's type needs it
+    (SQLAlchemy's Row objects and its result processors were most of a long read: the
+    tracking pass after a backfill, the overdue list of a 1M-message store). A column of
+    another type makes the whole query go through SQLAlchemy's rows, or with ``strict``
+    raises ``TypeError``.
+    """
+    readers = _readers(query, conn.dialect.name)
+    unknown = [c for c, r in zip(query.selected_columns, readers, strict=True) if r is _UNKNOWN]
+    if unknown:
+        if strict:
+            raise TypeError(f"no plain conversion for {unknown[0]} ({unknown[0].type!r})")
+        return [make(list(row)) for row in conn.execute(query)]
+    result = conn.execute(query)
+    try:
+        raw = result.cursor.fetchall()
+    finally:
+        result.close()
+    plan = [(i, convert) for i, convert in enumerate(readers) if convert is not None]
+    rows = []
+    for fetched in raw:
+        values = list(fetched)
+        for i, convert in plan:
+            value = values[i]
+            if value is not None:  # (most times are missing: no call for them)
+                values[i] = convert(value)
+        rows.append(make(values))
+    return rows

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from mailwatch.core.business_time import BusinessCalendar
@@ -31,7 +31,8 @@ from mailwatch.core.tracking import (
     track_thread,
 )
 from mailwatch.errors import UsageError
-from mailwatch.store.models import Mailbox, Message, Thread, UTCDateTime
+from mailwatch.store.bulk import select_rows
+from mailwatch.store.models import Mailbox, Message, Thread
 from mailwatch.views.context import View, iso_text
 
 __all__ = [
@@ -195,78 +196,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ThreadRow = namedtuple("_ThreadRow", [c.key for c in _THREAD_COLUMNS])  # type: ignore[misc]
 
 
-def _utc_converter(dialect: str) -> Callable[[Any], datetime | None]:
-    """What ``UTCDateTime`` makes of a driver's value: an aware UTC datetime.
-
-    SQLite keeps text (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``) that SQLAlchemy reads with
-    ``datetime.fromisoformat``; psycopg gives aware datetimes in the session's time zone. The
-    same text or instant recurs in a row (the last message, the wait, the last client message)
-    and across rows, so each distinct value is converted once per read.
-    """
-    seen: dict[Any, datetime] = {}
-
-    def convert(value: Any) -> datetime | None:
-        if value is None:
-            return None
-        found = seen.get(value)
-        if found is None:
-            when = datetime.fromisoformat(value) if isinstance(value, str) else value
-            assert isinstance(when, datetime)
-            found = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-            seen[value] = found
-        return found
-
-    return convert
-
-
-def _json_value(value: Any) -> Any:
-    """What SQLAlchemy's ``JSON`` makes of SQLite's text (psycopg decodes JSON itself)."""
-    if value == "null":  # (most threads: no warning sign)
-        return None
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def _thread_rows(session: Session, query: Any) -> list[Any]:
-    """The rows of ``query`` (over ``_THREAD_COLUMNS``) from the DB-API cursor.
-
-    SQLAlchemy's Row objects and their result processors (two per datetime: the dialect's and
-    ``UTCDateTime``'s) were ~40 of the ~70 ms of reading the 6,851 overdue candidates of a
-    1M-message store. SQLAlchemy still compiles the statement and binds its values; only
-    the rows are read from its cursor and converted here, the same way (a test compares both
-    on SQLite and PostgreSQL). A column of another type than these is refused, not guessed.
-    """
-    connection = session.connection()
-    dialect = connection.dialect.name
-    times = _utc_converter(dialect)  # one cache for every datetime column of this read
-    converters: list[Callable[[Any], Any] | None] = []
-    for column in query.selected_columns:
-        kind = column.type
-        if isinstance(kind, UTCDateTime):
-            converters.append(times)
-        elif isinstance(kind, JSON):
-            converters.append(_json_value if dialect == "sqlite" else None)
-        elif isinstance(kind, Integer | String):
-            converters.append(None)
-        else:
-            raise TypeError(f"no plain conversion for {column} ({kind!r})")
-    if len(converters) != len(_ThreadRow._fields):
-        raise TypeError("_thread_rows reads the columns of _THREAD_COLUMNS only")
-    result = connection.execute(query)
-    try:
-        raw = result.cursor.fetchall()
-    finally:
-        result.close()
-    plan = [(i, c) for i, c in enumerate(converters) if c is not None]
-    make = _ThreadRow._make
-    rows = []
-    for values in raw:
-        values = list(values)
-        for i, convert in plan:
-            value = values[i]
-            if value is not None:  # (most times are missing: no call for them)
-                values[i] = convert(value)
-        rows.append(make(values))
-    return rows
+    """The rows of ``query`` (over ``_THREAD_COLUMNS``) as named tuples, from the DB-API
+    cursor (``store.bulk.select_rows``): SQLAlchemy's Row objects and their result processors
+    (two per datetime) were ~40 of the ~70 ms of reading the 6,851 overdue candidates of a
+    1M-message store. A column of another type than those is refused, not guessed."""
+    if tuple(column.key for column in query.selected_columns) != _ThreadRow._fields:
+        raise TypeError("no plain conversion: _thread_rows reads the columns of _THREAD_COLUMNS")
+    return select_rows(session.connection(), query, strict=True, make=_ThreadRow._make)
 
 
 _MICRO = timedelta(microseconds=1)
@@ -698,7 +635,7 @@ def _message_ids(
             .where(Message.thread_id.in_(plain[start : start + _IDS_CHUNK]))
             .order_by(Message.thread_id, Message.date, Message.id)
         )
-        for tid, message_id in _plain_rows(session, query):
+        for tid, message_id in select_rows(session.connection(), query):
             if tid is not None:  # (no NULL thread id passes the IN list)
                 ids[tid].append(message_id)
     dated = sorted(tid for tid in thread_ids if tid in as_of_now)
@@ -713,24 +650,6 @@ def _message_ids(
             if tid is not None and (when is None or when <= now):
                 ids[tid].append(message_id)
     return ids
-
-
-def _plain_rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
-    """The rows of ``query`` straight from the DB-API cursor, as tuples.
-
-    Building SQLAlchemy's Row objects was two thirds of reading the 28,000 message ids of the
-    5,846 overdue threads of a 1M-message store (87 ms against 33 ms for the driver's own
-    fetch). Only for a query whose columns need no conversion (integers, text: none on SQLite
-    or psycopg) and whose bound values are integers (rendered into the SQL text).
-    """
-    connection = session.connection()
-    sql = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(str(sql))
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
 
 
 def _latest(facts: list[MessageFacts], direction: Direction) -> datetime | None:
