@@ -40,11 +40,11 @@ from mailwatch.core.tracking import (
     is_colleague_reply,
     track_thread,
 )
-from mailwatch.store.bulk import select_rows
+from mailwatch.store.bulk import select_rows, update_many
 from mailwatch.store.db import transaction
 from mailwatch.store.due import DueInputs, due_times
 from mailwatch.store.mail import PROMISE_TEXT_MAX, BatchResult
-from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread
+from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread, table_of
 from mailwatch.track.pool import AnalysisPool, error_result, worker_count
 from mailwatch.track.prepare import BatchPreparer
 
@@ -630,7 +630,7 @@ def _update_by_id(session: Session, changes: list[dict[str, Any]]) -> None:
     for change in changes:
         by_keys[tuple(change)].append(change)
     for group in by_keys.values():
-        session.execute(update(Thread), group)
+        update_many(session.connection(), table_of(Thread), "id", group)
     if unsigned:
         session.execute(update(Thread).where(Thread.id.in_(unsigned)).values(signs=null()))
 
