@@ -86,8 +86,9 @@ def limit_malloc_arenas(arenas: int = 1) -> bool:
     pool's feeder and manager threads pickle and unpickle whole batches there, and the pages
     they leave behind stayed in the process: 157 MB peak for a 20,000-message backfill
     against 145 MB with one arena, at the same speed (docs/benchmarks.md). The GIL means
-    Python threads seldom allocate at the same moment, so one arena costs no contention. Nothing is done where there is no glibc, or when ``MALLOC_ARENA_MAX`` is set
-    (the operator's choice wins). Returns True when the limit was set."""
+    Python threads seldom allocate at the same moment, so one arena costs no contention.
+    Nothing is done where there is no glibc, or when ``MALLOC_ARENA_MAX`` is set (the
+    operator's choice wins). Returns True when the limit was set."""
     if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
         return False
     try:

@@ -1,17 +1,18 @@
 """The text analysis on other cores: a small process pool fed with plain dataclasses.
 
-The sync pass is one core of Python (fetch, parse, store); the analysers (language, requested
-deadlines, promises, warning signs) are another core's worth. :class:`AnalysisPool` runs
-:func:`analyse_batch` in ``ANALYSIS_WORKERS`` worker processes (``auto``: one fewer than the
-CPU cores) so the tracker can hand it a batch as soon as the sync has stored it and go on
-fetching. With no worker (one core, or ``ANALYSIS_WORKERS=0``) the same calls run in the calling
-thread: one code path, two executors.
+The sync pass is one core of Python (fetch, parse, store); parsing and the analysers
+(language, requested deadlines, promises, warning signs) are another core's worth.
+:class:`AnalysisPool` runs :func:`prepare_batch` (a fetched batch, parsed and analysed, for
+the sync's ``track.prepare.BatchPreparer``) and :func:`analyse_batch` (stored rows the tracker
+re-analyses after a settings change) in ``ANALYSIS_WORKERS`` worker processes (``auto``: one
+fewer than the CPU cores). With no worker (one core, or ``ANALYSIS_WORKERS=0``) the same calls
+run in the calling thread: one code path, two executors.
 
 Workers are started with ``spawn`` (a fresh interpreter: no inherited sockets, SQLite handles
 or watcher threads) and hold nothing but the analysis settings; they never touch the database.
-The results come back to the tracker, which writes them with the same claim-and-commit as
-before, so a crash at any point leaves the rows unanalysed for the next pass, never half
-written.
+Their results come back to the process that writes them: the sync stores a batch with its
+verdicts in one transaction, the tracker re-analysed rows with a conditional update, so a
+crash at any point leaves nothing half written.
 """
 
 from __future__ import annotations
