@@ -197,8 +197,17 @@ def run_service(
 
     def checks_may_run(job_id: str) -> bool:
         """The drafting checks wait for this worker's first sync passes (``Jobs.ready``);
-        until then it claims none of their runs, so another worker runs them."""
-        return job_id not in CHECK_JOBS or jobs.ready is None or jobs.ready.is_set()
+        until then it claims none of their runs, so another worker runs them.
+
+        A worker that holds no mailbox (more workers than mailboxes) has no pass of its own
+        to wait for: it is ready once every mailbox had a pass by whichever worker holds it.
+        """
+        if job_id not in CHECK_JOBS or jobs.ready is None or jobs.ready.is_set():
+            return True
+        if not coordinator.mailbox_names() and first_passes_done():
+            jobs.ready.set()
+            return True
+        return False
 
     scheduler = Scheduler(
         factory, owner, build_schedule(settings), run_job, checks_may_run, shared=not sqlite
