@@ -1,0 +1,234 @@
+"""Plain SQL reads over the DB-API: what the read models (``views``) ask of the store.
+
+Why not SQLAlchemy here: importing it, its ORM and the models is ~0.2 s, more than a whole
+read command may take (``threads --state overdue --json`` at 1M messages, docs/benchmarks.md).
+A read model writes its SQL with ``?`` placeholders and runs it through a :class:`Reader`:
+
+* :func:`reader_of` wraps a SQLAlchemy ``Session`` (the service, the web page, the digest):
+  the SQL runs on the session's own connection, in its transaction;
+* :func:`open_reader` connects to the database URL directly with sqlite3 or psycopg, for a
+  read command that is the whole process; it returns None for a URL it does not handle
+  plainly, and the caller then takes the SQLAlchemy path.
+
+Values come back as the models' types give them: ``UTCDateTime`` columns as aware UTC
+datetimes (:meth:`Reader.times`), JSON columns decoded (:meth:`Reader.json`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mailwatch.store.files import sqlite_path
+from mailwatch.store.revisions import is_head
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+__all__ = ["NotCurrent", "Reader", "open_reader", "reader_of"]
+
+_PG_SQL: dict[str, str] = {}  # SQL with ``?`` -> with ``%s`` (psycopg's placeholder)
+
+
+def _pg_sql(sql: str) -> str:
+    found = _PG_SQL.get(sql)
+    if found is None:
+        if "%" in sql:  # (psycopg would read it as a placeholder)
+            raise ValueError("a read model's SQL holds no '%': use a bound value")
+        found = _PG_SQL[sql] = sql.replace("?", "%s")
+    return found
+
+
+def _sqlite_time(value: datetime) -> str:
+    """An aware datetime as SQLAlchemy's SQLite ``DateTime`` stores it (naive UTC text with
+    microseconds), so that text comparisons in SQL order instants correctly."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    )
+
+
+def _json_text(value: Any) -> Any:
+    """What SQLAlchemy's ``JSON`` makes of SQLite's text (psycopg decodes JSON itself)."""
+    if value == "null":
+        return None
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+class Reader:
+    """A database to read from with plain SQL (``?`` placeholders) on either dialect."""
+
+    def __init__(
+        self,
+        dialect: str,
+        fetch: Callable[[str, Sequence[Any]], list[Any]],
+        session: Callable[[], Session],
+        close: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.dialect = dialect
+        self._fetch = fetch
+        self._session = session
+        self._close = close
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows, as the driver gives them (tuples); bind times with :meth:`time`."""
+        return self._fetch(_pg_sql(sql) if self.dialect == "postgresql" else sql, params)
+
+    def column(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return [row[0] for row in self.rows(sql, params)]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        found = self.rows(sql, params)
+        return found[0][0] if found else None
+
+    def time(self, value: datetime) -> Any:
+        """An aware datetime as a bound value compared with a ``UTCDateTime`` column."""
+        if self.dialect == "sqlite":
+            return _sqlite_time(value)
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value
+
+    def placeholders(self, count: int) -> str:
+        """``?, ?, ...`` for an ``IN (...)`` list of ``count`` values."""
+        return ", ".join("?" * count)
+
+    def times(self) -> Callable[[Any], datetime]:
+        """A converter of a ``UTCDateTime`` column's non-None driver values to aware UTC
+        datetimes, as SQLAlchemy's result gives them. Each distinct value is converted once
+        per converter (a thread's times recur within a row and across rows), so a read
+        shares one object per instant."""
+        seen: dict[Any, datetime] = {}
+
+        def convert(value: Any) -> datetime:
+            found = seen.get(value)
+            if found is None:
+                when = datetime.fromisoformat(value) if isinstance(value, str) else value
+                if not isinstance(when, datetime):
+                    raise TypeError(f"not a stored time: {value!r}")
+                found = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+                seen[value] = found
+            return found
+
+        return convert
+
+    def json(self, value: Any) -> Any:
+        """A JSON column's driver value, decoded (None stays None)."""
+        if value is None or self.dialect != "sqlite":
+            return value
+        return _json_text(value)
+
+    def session(self) -> Session:
+        """A SQLAlchemy session on the same database, for the rare read that needs the ORM
+        (re-tracking a thread as of an earlier instant). Opened on first use."""
+        return self._session()
+
+    def close(self) -> None:
+        """Close what this reader opened (a reader on a session leaves it to its owner)."""
+        self._close()
+
+
+def reader_of(source: Session | Reader) -> Reader:
+    """A reader on a SQLAlchemy session's connection (a reader is returned as it is)."""
+    if isinstance(source, Reader):
+        return source
+    session = source
+    dialect = session.get_bind().dialect.name
+
+    def fetch(sql: str, params: Sequence[Any]) -> list[Any]:
+        result = session.connection().exec_driver_sql(sql, tuple(params))
+        try:
+            return list(result.cursor.fetchall())
+        finally:
+            result.close()
+
+    return Reader(dialect, fetch, lambda: session)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a plain ``sqlite:///path`` URL that exists; None otherwise."""
+    if "?" in url or "%" in url:
+        return None
+    path = sqlite_path(url)
+    return path if path is not None and path.is_file() else None
+
+
+def _psycopg_url(url: str) -> str | None:
+    """The libpq URI of a ``postgresql+psycopg://`` URL (libpq reads the same user, password,
+    host, port, database and query parameters); None for any other driver."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme != "postgresql+psycopg":
+        return None
+    return "postgresql://" + rest
+
+
+class NotCurrent(Exception):
+    """The store has no schema, or not the newest one."""
+
+
+def open_reader(url: str) -> Reader | None:
+    """A reader connected straight to ``url`` (a SQLite file, or PostgreSQL via psycopg),
+    once the schema revision is checked as ``store.db.is_current`` does; None when the URL is
+    not one of those plain forms (the caller then uses SQLAlchemy, which reads every URL).
+    The caller closes it.
+
+    Raises :class:`NotCurrent` for a missing or old schema and lets the driver's own error
+    rise when it cannot connect.
+    """
+    sqlite_file = _sqlite_file(url) if url.startswith("sqlite") else None
+    pg_url = _psycopg_url(url) if sqlite_file is None else None
+    if sqlite_file is None and pg_url is None:
+        return None
+    sessions: list[Session] = []
+
+    def session() -> Session:
+        if not sessions:
+            from mailwatch.store.db import make_engine, session_factory  # lazy: rare
+
+            sessions.append(session_factory(make_engine(url))())
+        return sessions[0]
+
+    if sqlite_file is not None:
+        import sqlite3  # lazy: one of the two drivers
+
+        conn: Any = sqlite3.connect(sqlite_file, timeout=30)
+        dialect = "sqlite"
+        version_table = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:
+        import psycopg  # lazy: one of the two drivers
+
+        assert pg_url is not None
+        conn = psycopg.connect(pg_url)
+        dialect = "postgresql"
+        version_table = "SELECT 1 WHERE to_regclass(%s) IS NOT NULL"  # (on the search path)
+
+    def fetch(sql: str, params: Sequence[Any]) -> list[Any]:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql, tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def close() -> None:
+        for opened in sessions:
+            opened.close()
+        conn.close()
+
+    try:
+        current = bool(fetch(version_table, ("alembic_version",))) and is_head(
+            row[0] for row in fetch("SELECT version_num FROM alembic_version", ())
+        )
+    except BaseException:
+        close()
+        raise
+    if not current:
+        close()
+        raise NotCurrent(url)
+    return Reader(dialect, fetch, session, close)
