@@ -14,10 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from mailwatch.core.business_time import BusinessCalendar
 from mailwatch.core.message import Direction
@@ -31,9 +28,11 @@ from mailwatch.core.tracking import (
     track_thread,
 )
 from mailwatch.errors import UsageError
-from mailwatch.store.bulk import select_rows
-from mailwatch.store.models import Mailbox, Message, Thread
+from mailwatch.store.raw import Reader, reader_of
 from mailwatch.views.context import View, iso_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "STATES",
@@ -166,44 +165,101 @@ def threads_json(rows: Iterable[ThreadView]) -> list[dict[str, Any]]:
     return [row.to_json(iso) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """A piece of SQL (``?`` placeholders) and its bound values, in order: read models build
+    their WHERE clauses from these (``&``, ``|``) and run them with a :class:`Reader`."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+    def __and__(self, other: Cond) -> Cond:
+        return Cond(f"({self.sql} AND {other.sql})", self.params + other.params)
+
+    def __or__(self, other: Cond) -> Cond:
+        return Cond(f"({self.sql} OR {other.sql})", self.params + other.params)
+
+
+def _ids_in(column: str, ids: Iterable[int]) -> Cond:
+    """``column IN (1, 2, ...)``, the ids written in (integers only): no limit on how many
+    values one statement may bind (SQLite's), no statement per list length."""
+    listed = ", ".join(str(int(i)) for i in ids)
+    return Cond(f"{column} IN ({listed})") if listed else Cond("1 = 0")
+
+
 # What a thread row shows (not the bookkeeping columns: fewer values to convert per row).
 _THREAD_COLUMNS = (
-    Thread.id,
-    Thread.mailbox_id,
-    Thread.subject,
-    Thread.counterpart_name,
-    Thread.counterpart_email,
-    Thread.last_message_at,
-    Thread.last_inbound_at,
-    Thread.last_outbound_at,
-    Thread.message_count,
-    Thread.state,
-    Thread.language,
-    Thread.needs_reply_reason,
-    Thread.waiting_since,
-    Thread.last_client_at,
-    Thread.first_response_business_minutes,
-    Thread.requested_by,
-    Thread.signs,
-    Thread.manual_state,
-    Thread.manual_state_at,
-    Thread.snoozed_until,
-    Thread.answered_by,
+    "id",
+    "mailbox_id",
+    "subject",
+    "counterpart_name",
+    "counterpart_email",
+    "last_message_at",
+    "last_inbound_at",
+    "last_outbound_at",
+    "message_count",
+    "state",
+    "language",
+    "needs_reply_reason",
+    "waiting_since",
+    "last_client_at",
+    "first_response_business_minutes",
+    "requested_by",
+    "signs",
+    "manual_state",
+    "manual_state_at",
+    "snoozed_until",
+    "answered_by",
 )
+_TIME_COLUMNS = (
+    "last_message_at",
+    "last_inbound_at",
+    "last_outbound_at",
+    "waiting_since",
+    "last_client_at",
+    "requested_by",
+    "manual_state_at",
+    "snoozed_until",
+)
+_SELECT_THREADS = "SELECT " + ", ".join(f"threads.{c}" for c in _THREAD_COLUMNS) + " FROM threads"
+_TIME_AT = tuple(_THREAD_COLUMNS.index(c) for c in _TIME_COLUMNS)
+_SIGNS_AT = _THREAD_COLUMNS.index("signs")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# A thread row as the list reads it: the DB-API row with its values converted as SQLAlchemy
-# would, and the same attribute names as SQLAlchemy's Row (see _thread_rows).
-_ThreadRow = namedtuple("_ThreadRow", [c.key for c in _THREAD_COLUMNS])  # type: ignore[misc]
+# A thread row as the list reads it: the DB-API row with its values converted as the models'
+# types would (UTCDateTime, JSON), named like the columns.
+_ThreadRow = namedtuple("_ThreadRow", _THREAD_COLUMNS)  # type: ignore[misc]
+_Key = namedtuple("_Key", ["id", "last_message_at"])
 
 
-def _thread_rows(session: Session, query: Any) -> list[Any]:
-    """The rows of ``query`` (over ``_THREAD_COLUMNS``) as named tuples, from the DB-API
-    cursor (``store.bulk.select_rows``): SQLAlchemy's Row objects and their result processors
-    (two per datetime) were ~40 of the ~70 ms of reading the 6,851 overdue candidates of a
-    1M-message store. A column of another type than those is refused, not guessed."""
-    if tuple(column.key for column in query.selected_columns) != _ThreadRow._fields:
-        raise TypeError("no plain conversion: _thread_rows reads the columns of _THREAD_COLUMNS")
-    return select_rows(session.connection(), query, strict=True, make=_ThreadRow._make)
+def _thread_rows(db: Reader, where: Cond | None, tail: str = "") -> list[Any]:
+    """The thread rows ``where`` selects (then ``tail``: ORDER BY, LIMIT), as named tuples.
+
+    Read from the driver and converted here: SQLAlchemy's Row objects and its result
+    processors (two per datetime) were ~40 of the ~70 ms of reading the 6,851 overdue
+    candidates of a 1M-message store; importing SQLAlchemy, ~0.2 s of the command."""
+    sql = _SELECT_THREADS + (f" WHERE {where.sql}" if where is not None else "") + tail
+    convert = db.times()  # one per read: a recurring instant is one object (see threads_json)
+    rows = []
+    for fetched in db.rows(sql, where.params if where is not None else ()):
+        values = list(fetched)
+        for i in _TIME_AT:
+            value = values[i]
+            if value is not None:  # (most times are missing: no call for them)
+                values[i] = convert(value)
+        if values[_SIGNS_AT] is not None:
+            values[_SIGNS_AT] = db.json(values[_SIGNS_AT])
+        rows.append(_ThreadRow._make(values))
+    return rows
+
+
+def _keys(db: Reader, where: Cond, tail: str = "") -> list[Any]:
+    """(id, last_message_at) of the threads ``where`` selects: what their order needs."""
+    convert = db.times()
+    sql = f"SELECT threads.id, threads.last_message_at FROM threads WHERE {where.sql}{tail}"
+    return [
+        _Key(tid, convert(last) if last is not None else None)
+        for tid, last in db.rows(sql, where.params)
+    ]
 
 
 _MICRO = timedelta(microseconds=1)
@@ -280,7 +336,7 @@ class ThreadCursor:
 
 
 def list_threads(
-    session: Session,
+    session: Session | Reader,
     now: datetime,
     state: str = "all",
     view: View | None = None,
@@ -305,53 +361,59 @@ def list_threads(
     message ids of the threads returned, in chunks. A page of any other filter is read in SQL
     order (newest first, after the cursor) a batch at a time, until it is full.
     """
+    db = reader_of(session)
     view = view or View()
     if limit is not None and limit < 0:
         raise UsageError(f"{limit} is below 0", prefix="--limit")
     if after is not None and after.state != state:
         raise UsageError(f"the cursor lists --state {after.state}, not {state}", prefix="--after")
-    mailboxes = {
-        row.id: row.name for row in session.connection().execute(select(Mailbox.id, Mailbox.name))
-    }
-    query = select(*_THREAD_COLUMNS)
+    mailboxes: dict[int, str] = dict(db.rows("SELECT id, name FROM mailboxes"))
+    where: Cond | None = None
     if thread_id is not None:
-        query = query.where(Thread.id == thread_id)
+        where = Cond("threads.id = ?", (thread_id,))
     if thread_ids is not None:
         wanted_ids = sorted(set(thread_ids))
         if not wanted_ids:
             return []
-        query = query.where(Thread.id.in_(wanted_ids))
+        where = (
+            _ids_in("threads.id", wanted_ids)
+            if where is None
+            else where & _ids_in("threads.id", wanted_ids)
+        )
     wanted = "awaiting_us" if state == "overdue" else state
     if wanted in STATES:
         # Only threads that can be in that state as of ``now``: tracked so, decided so by the
         # user, or changed after ``now`` (re-tracked below). The scheduler asks every minute.
+        changed_later = Cond("threads.last_message_at > ?", (db.time(now),))
         could_be = (
-            (Thread.state == wanted)
-            | (Thread.manual_state == wanted)
-            | (Thread.last_message_at > now)
+            Cond("threads.state = ?", (wanted,))
+            | Cond("threads.manual_state = ?", (wanted,))
+            | changed_later
         )
         if wanted == "awaiting_them":
-            could_be = could_be | Thread.state.is_(None)  # not tracked yet counts as theirs
+            could_be = could_be | Cond("threads.state IS NULL")  # not tracked yet: theirs
         if state == "overdue":
             # Overdue needs more than the SLA of business time, so at least that much clock
             # time (plus the minute that truncation to the minute can add).
             bound = now - view.sla + timedelta(minutes=1)
-            could_be = could_be & ((Thread.last_message_at > now) | (Thread.waiting_since <= bound))
-        query = query.where(could_be)
+            could_be = could_be & (
+                changed_later | Cond("threads.waiting_since <= ?", (db.time(bound),))
+            )
+        where = could_be if where is None else where & could_be
     result: list[ThreadView] = []
     if state == "overdue" and limit is not None and thread_id is None and thread_ids is None:
-        result = _overdue_page(session, now, view, limit, after)
+        result = _overdue_page(db, now, view, limit, after)
     elif state != "overdue" and (limit is not None or after is not None):
         narrowed = wanted in STATES or thread_id is not None or thread_ids is not None
-        for batch in _newest_first_batches(session, query, after, limit, narrowed):
-            result += _evaluate(session, batch, now, state, view, mailboxes)
+        for batch in _newest_first_batches(db, where, after, limit, narrowed):
+            result += _evaluate(db, batch, now, state, view, mailboxes)
             if limit is not None and len(result) >= limit:
                 break
     else:
         # No ORDER BY in SQL: SQLite would then walk the whole recency index instead of the
         # state indexes; the (few) candidates are sorted here instead.
-        threads = sorted(_thread_rows(session, query), key=_newest_first)
-        result = _evaluate(session, threads, now, state, view, mailboxes)
+        threads = sorted(_thread_rows(db, where), key=_newest_first)
+        result = _evaluate(db, threads, now, state, view, mailboxes)
         if state == "overdue":
             result.sort(key=lambda r: -r.waiting_business_minutes)  # stable: then newest
         if after is not None:
@@ -360,14 +422,14 @@ def list_threads(
         result = result[:limit]
     if with_message_ids and result:
         later = {r.id for r in result if r.last_message_at is not None and r.last_message_at > now}
-        ids = _message_ids(session, [r.id for r in result], now, later)
+        ids = _message_ids(db, [r.id for r in result], now, later)
         for r in result:  # (built by this call and not handed out yet: see _set_ids)
             _set_ids(r, ids.get(r.id, []))
     return result
 
 
 def _overdue_page(
-    session: Session, now: datetime, view: View, limit: int, after: ThreadCursor | None
+    db: Reader, now: datetime, view: View, limit: int, after: ThreadCursor | None
 ) -> list[ThreadView]:
     """A page of ``overdue`` without evaluating every overdue thread (see overdue_summary).
 
@@ -378,18 +440,13 @@ def _overdue_page(
     candidates (few) are evaluated one by one. Sorting that union by the listing key and
     keeping what follows the cursor gives exactly the rows of the unpaged list.
     """
-    dialect = session.get_bind().dialect.name
-    plain = (
-        (Thread.state == AWAITING_US)
-        & _tracked_state_stands(now, dialect)
-        & Thread.waiting_since.is_not(None)
-        & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
-    )
+    plain = _plain_overdue_candidates(db, now)
     ids: list[int] = []
-    earliest = session.connection().scalar(select(func.min(Thread.waiting_since)).where(plain))
+    convert = db.times()
+    earliest = _earliest_wait(db, plain)
     cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
     if earliest is not None and cutoff is not None:
-        overdue = plain & (Thread.waiting_since < cutoff)
+        overdue = plain & Cond("threads.waiting_since < ?", (db.time(cutoff),))
         cal = view.calendar
 
         def waited_at_most(minutes: int) -> datetime:
@@ -397,36 +454,56 @@ def _overdue_page(
             return _latest_start_with(cal, now, minutes + 1, earliest)
 
         def tied_with(minutes: int) -> list[int]:
-            return list(
-                session.connection().scalars(
-                    select(Thread.id).where(
-                        overdue,
-                        Thread.waiting_since >= waited_at_most(minutes),
-                        Thread.waiting_since < waited_at_most(minutes - 1),
-                    )
-                )
+            tied = overdue & Cond(
+                "threads.waiting_since >= ? AND threads.waiting_since < ?",
+                (db.time(waited_at_most(minutes)), db.time(waited_at_most(minutes - 1))),
             )
+            return db.column(f"SELECT threads.id FROM threads WHERE {tied.sql}", tied.params)
 
         shorter = overdue
         if after is not None:
             ids += tied_with(-after.key[0])
-            shorter = overdue & (Thread.waiting_since >= waited_at_most(-after.key[0] - 1))
-        firsts = list(
-            session.connection().execute(
-                select(Thread.id, Thread.waiting_since)
-                .where(shorter)
-                .order_by(Thread.waiting_since, Thread.id)
-                .limit(limit)
+            shorter = overdue & Cond(
+                "threads.waiting_since >= ?", (db.time(waited_at_most(-after.key[0] - 1)),)
             )
+        firsts = db.rows(
+            "SELECT threads.id, threads.waiting_since FROM threads "
+            f"WHERE {shorter.sql} ORDER BY threads.waiting_since, threads.id LIMIT {int(limit)}",
+            shorter.params,
         )
-        ids += [r.id for r in firsts]
+        ids += [tid for tid, _since in firsts]
         if firsts:
-            ids += tied_with(cal.business_minutes_between(firsts[-1].waiting_since, now))
-    ids += list(session.connection().scalars(select(Thread.id).where(Thread.last_message_at > now)))
-    rows = list_threads(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
+            ids += tied_with(cal.business_minutes_between(convert(firsts[-1][1]), now))
+    ids += _changed_after(db, now)
+    rows = list_threads(db, now, "overdue", view, thread_ids=ids, with_message_ids=False)
     if after is not None:
         rows = [r for r in rows if _order_key("overdue", r) > after.key]
     return rows[:limit]
+
+
+def _plain_overdue_candidates(db: Reader, now: datetime) -> Cond:
+    """Threads awaiting us with a start of the wait, no standing user decision and nothing
+    after ``now``: overdue exactly when their wait started before the cutoff."""
+    return (
+        Cond("threads.state = ?", (AWAITING_US,))
+        & _tracked_state_stands(db, now)
+        & Cond("threads.waiting_since IS NOT NULL")
+        & Cond("(threads.last_message_at IS NULL OR threads.last_message_at <= ?)", (db.time(now),))
+    )
+
+
+def _earliest_wait(db: Reader, where: Cond) -> datetime | None:
+    earliest = db.scalar(
+        f"SELECT min(threads.waiting_since) FROM threads WHERE {where.sql}", where.params
+    )
+    return db.times()(earliest) if earliest is not None else None
+
+
+def _changed_after(db: Reader, now: datetime) -> list[int]:
+    """Threads holding mail newer than ``now``: re-tracked as of ``now`` when listed."""
+    return db.column(
+        "SELECT threads.id FROM threads WHERE threads.last_message_at > ?", (db.time(now),)
+    )
 
 
 _BATCH = 500  # threads read per query when a page is filled in SQL order
@@ -436,22 +513,19 @@ _FEW = 5_000  # candidates that are sorted here rather than read in the recency 
 
 
 def _newest_first_batches(
-    session: Session, query: Any, after: ThreadCursor | None, limit: int | None, narrowed: bool
+    db: Reader, where: Cond | None, after: ThreadCursor | None, limit: int | None, narrowed: bool
 ) -> Iterator[list[Any]]:
-    """The rows of ``query`` newest first (then higher id; no last message: last), after the
-    cursor, a batch at a time.
+    """The rows ``where`` selects newest first (then higher id; no last message: last), after
+    the cursor, a batch at a time.
 
     A filter with few candidates (read by the state indexes) is sorted here by its keys, and
     its rows read a batch of ids at a time; otherwise each batch is one keyset range of the
     recency index (walking that index for a rare state would read the whole store).
     """
     size = max(_BATCH, min(limit or _BATCH, 5000))
+    everything = where if where is not None else Cond("1 = 1")
     if narrowed:
-        keys = list(
-            session.connection().execute(
-                query.with_only_columns(Thread.id, Thread.last_message_at).limit(_FEW + 1)
-            )
-        )
+        keys = _keys(db, everything, f" LIMIT {_FEW + 1}")
         if len(keys) <= _FEW:
             order = sorted(keys, key=_newest_first)
             if after is not None:
@@ -460,21 +534,25 @@ def _newest_first_batches(
             for start in range(0, len(order), step):
                 chunk = [k.id for k in order[start : start + step]]
                 yield sorted(
-                    _thread_rows(session, query.where(Thread.id.in_(chunk))), key=_newest_first
+                    _thread_rows(db, everything & _ids_in("threads.id", chunk)),
+                    key=_newest_first,
                 )
             return
     last_key, last_id = after.recency if after is not None else (None, None)
     if last_key != _NO_TIME:  # the threads with a last message, newest first
         last = None if last_key is None else _EPOCH - timedelta(microseconds=last_key)
         while True:
-            page = query.where(Thread.last_message_at.is_not(None))
+            page = everything & Cond("threads.last_message_at IS NOT NULL")
             if last is not None:
-                page = page.where(
-                    (Thread.last_message_at < last)
-                    | ((Thread.last_message_at == last) & (Thread.id < last_id))
+                page = page & Cond(
+                    "(threads.last_message_at < ? OR "
+                    "(threads.last_message_at = ? AND threads.id < ?))",
+                    (db.time(last), db.time(last), last_id),
                 )
             rows = _thread_rows(
-                session, page.order_by(Thread.last_message_at.desc(), Thread.id.desc()).limit(size)
+                db,
+                page,
+                f" ORDER BY threads.last_message_at DESC, threads.id DESC LIMIT {int(size)}",
             )
             if rows:
                 yield rows
@@ -483,10 +561,10 @@ def _newest_first_batches(
             last, last_id = rows[-1].last_message_at, rows[-1].id
         last_id = None
     while True:  # then those without one, higher id first
-        page = query.where(Thread.last_message_at.is_(None))
+        page = everything & Cond("threads.last_message_at IS NULL")
         if last_id is not None:
-            page = page.where(Thread.id < last_id)
-        rows = _thread_rows(session, page.order_by(Thread.id.desc()).limit(size))
+            page = page & Cond("threads.id < ?", (last_id,))
+        rows = _thread_rows(db, page, f" ORDER BY threads.id DESC LIMIT {int(size)}")
         if rows:
             yield rows
         if len(rows) < size:
@@ -495,7 +573,7 @@ def _newest_first_batches(
 
 
 def _evaluate(
-    session: Session,
+    db: Reader,
     threads: list[Any],
     now: datetime,
     state: str,
@@ -511,7 +589,7 @@ def _evaluate(
         from mailwatch.track.tracker import load_facts
 
         for tid, facts in load_facts(
-            session, later, view.internal_domains, view.own_addresses
+            db.session(), later, view.internal_domains, view.own_addresses
         ).items():
             facts_then[tid] = [f for f in facts if f.at is None or f.at <= now]
 
@@ -620,7 +698,7 @@ _IDS_CHUNK = 1000
 
 
 def _message_ids(
-    session: Session, thread_ids: list[int], now: datetime, as_of_now: set[int]
+    db: Reader, thread_ids: list[int], now: datetime, as_of_now: set[int]
 ) -> dict[int, list[str]]:
     """Message ids per thread, oldest first; for ``as_of_now`` threads only those by ``now``.
 
@@ -628,26 +706,24 @@ def _message_ids(
     datetimes per message was half the cost of a long ``threads --json`` list.
     """
     ids: dict[int, list[str]] = defaultdict(list)
+    order = " ORDER BY messages.thread_id, messages.date, messages.id"
     plain = sorted(tid for tid in thread_ids if tid not in as_of_now)
     for start in range(0, len(plain), _IDS_CHUNK):
-        query = (
-            select(Message.thread_id, Message.message_id)
-            .where(Message.thread_id.in_(plain[start : start + _IDS_CHUNK]))
-            .order_by(Message.thread_id, Message.date, Message.id)
-        )
-        for tid, message_id in select_rows(session.connection(), query):
-            if tid is not None:  # (no NULL thread id passes the IN list)
-                ids[tid].append(message_id)
+        chunk = _ids_in("messages.thread_id", plain[start : start + _IDS_CHUNK])
+        sql = f"SELECT messages.thread_id, messages.message_id FROM messages WHERE {chunk.sql}"
+        for tid, message_id in db.rows(sql + order):
+            ids[tid].append(message_id)
     dated = sorted(tid for tid in thread_ids if tid in as_of_now)
+    convert = db.times()
     for start in range(0, len(dated), _IDS_CHUNK):
-        dated_query = (
-            select(Message.thread_id, Message.message_id, Message.date, Message.internal_date)
-            .where(Message.thread_id.in_(dated[start : start + _IDS_CHUNK]))
-            .order_by(Message.thread_id, Message.date, Message.id)
+        chunk = _ids_in("messages.thread_id", dated[start : start + _IDS_CHUNK])
+        sql = (
+            "SELECT messages.thread_id, messages.message_id, messages.date, "
+            f"messages.internal_date FROM messages WHERE {chunk.sql}"
         )
-        for tid, message_id, date, internal in session.connection().execute(dated_query).all():
-            when = date or internal
-            if tid is not None and (when is None or when <= now):
+        for tid, message_id, date, internal in db.rows(sql + order):
+            when = date if date is not None else internal
+            if when is None or convert(when) <= now:
                 ids[tid].append(message_id)
     return ids
 
@@ -706,7 +782,7 @@ class OverdueSummary:
 
 
 def overdue_summary(
-    session: Session,
+    session: Session | Reader,
     now: datetime,
     view: View,
     top: int,
@@ -722,59 +798,54 @@ def overdue_summary(
     through ``list_threads`` one by one. Sorted like the digest: longest wait, then lower id.
     ``client_only`` keeps threads holding a message a client wrote by ``now``.
     """
-    plain = (
-        (Thread.state == AWAITING_US)
-        & _tracked_state_stands(now, session.get_bind().dialect.name)
-        & Thread.waiting_since.is_not(None)
-        & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
-    )
-    conditions = [plain]
+    db = reader_of(session)
+    plain = _plain_overdue_candidates(db, now)
     if client_only:
-        conditions.append(_has_client_message(now))
+        plain = plain & _has_client_message(db, now)
+    convert = db.times()
     rows: list[ThreadView] = []
     since: list[datetime] = []
     total = 0
-    earliest = session.connection().scalar(
-        select(func.min(Thread.waiting_since)).where(*conditions)
-    )
+    earliest = _earliest_wait(db, plain)
     cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
     if cutoff is not None:
-        overdue = [*conditions, Thread.waiting_since < cutoff]
-        since = list(session.connection().scalars(select(Thread.waiting_since).where(*overdue)))
-        total = len(since)  # (one scan, not a COUNT and then the same scan again)
-        firsts = list(
-            session.connection().execute(
-                select(Thread.id, Thread.waiting_since)
-                .where(*overdue)
-                .order_by(Thread.waiting_since, Thread.id)
-                .limit(max(0, top))
+        overdue = plain & Cond("threads.waiting_since < ?", (db.time(cutoff),))
+        since = [
+            convert(value)
+            for value in db.column(
+                f"SELECT threads.waiting_since FROM threads WHERE {overdue.sql}", overdue.params
             )
-        )
-        ids = [r.id for r in firsts]
+        ]
+        total = len(since)  # (one scan, not a COUNT and then the same scan again)
+        firsts = [
+            (tid, convert(started))
+            for tid, started in db.rows(
+                "SELECT threads.id, threads.waiting_since FROM threads WHERE "
+                f"{overdue.sql} ORDER BY threads.waiting_since, threads.id "
+                f"LIMIT {max(0, int(top))}",
+                overdue.params,
+            )
+        ]
+        ids = [tid for tid, _started in firsts]
         if firsts and len(firsts) == top:
             # Waits tied with the last one shown (same business minutes, other start) may
             # have a lower id: read them all, the sort below keeps the right ones.
-            last = view.calendar.business_minutes_between(firsts[-1].waiting_since, now)
-            bound = _latest_start_with(view.calendar, now, last, firsts[-1].waiting_since)
-            ids += list(
-                session.connection().scalars(
-                    select(Thread.id).where(
-                        *overdue,
-                        Thread.waiting_since > firsts[-1].waiting_since,
-                        Thread.waiting_since < bound,
-                    )
-                )
+            last_start = firsts[-1][1]
+            last = view.calendar.business_minutes_between(last_start, now)
+            bound = _latest_start_with(view.calendar, now, last, last_start)
+            tied = overdue & Cond(
+                "threads.waiting_since > ? AND threads.waiting_since < ?",
+                (db.time(last_start), db.time(bound)),
             )
-        rows = list_threads(session, now, "overdue", view, thread_ids=ids, with_message_ids=False)
+            ids += db.column(f"SELECT threads.id FROM threads WHERE {tied.sql}", tied.params)
+        rows = list_threads(db, now, "overdue", view, thread_ids=ids, with_message_ids=False)
     # Besides those, only a thread re-tracked as of ``now`` can be overdue (one awaiting us
     # without a start of the wait, or whose user decision stands, cannot).
-    others = list(
-        session.connection().scalars(select(Thread.id).where(Thread.last_message_at > now))
-    )
+    others = _changed_after(db, now)
     if client_only and others:
-        clients = _with_client_message(session, now, others)
+        clients = _with_client_message(db, now, others)
         others = [tid for tid in others if tid in clients]
-    extra = list_threads(session, now, "overdue", view, thread_ids=others, with_message_ids=False)
+    extra = list_threads(db, now, "overdue", view, thread_ids=others, with_message_ids=False)
     total += len(extra)
     since += [r.waiting_since for r in extra if r.waiting_since is not None]
     rows += extra
@@ -783,38 +854,34 @@ def overdue_summary(
 
 
 def waiting_page(
-    session: Session, now: datetime, view: View, limit: int
+    session: Session | Reader, now: datetime, view: View, limit: int
 ) -> tuple[list[ThreadView], int]:
     """Threads awaiting our answer but not overdue: the ``limit`` newest, and how many in all.
 
     The same rows, in the same order, as ``list_threads(state="awaiting_us")`` without the
     overdue ones, but counted in SQL and read ``limit`` at a time (see overdue_summary).
     """
-    earliest = session.connection().scalar(
-        select(func.min(Thread.waiting_since)).where(Thread.state == AWAITING_US)
-    )
+    db = reader_of(session)
+    earliest = _earliest_wait(db, Cond("threads.state = ?", (AWAITING_US,)))
     cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
     waiting = (
-        (Thread.state == AWAITING_US)
-        & _tracked_state_stands(now, session.get_bind().dialect.name)
-        & (Thread.last_message_at.is_(None) | (Thread.last_message_at <= now))
+        Cond("threads.state = ?", (AWAITING_US,))
+        & _tracked_state_stands(db, now)
+        & Cond("(threads.last_message_at IS NULL OR threads.last_message_at <= ?)", (db.time(now),))
     )
     if cutoff is not None:
-        waiting = waiting & (Thread.waiting_since.is_(None) | (Thread.waiting_since >= cutoff))
+        waiting = waiting & Cond(
+            "(threads.waiting_since IS NULL OR threads.waiting_since >= ?)", (db.time(cutoff),)
+        )
     # The threads waiting but not overdue are few (a part of those awaiting us): read them by
     # the state index and sort here. ``ORDER BY last_message_at DESC LIMIT n`` made
     # PostgreSQL walk the recency index of the whole store instead (190 ms at 200k threads).
-    candidates = sorted(
-        session.connection().execute(select(Thread.id, Thread.last_message_at).where(waiting)),
-        key=_newest_first,
-    )
+    candidates = sorted(_keys(db, waiting), key=_newest_first)
     total = len(candidates)
     ids = [row.id for row in candidates[: max(0, limit)]]
-    later = list(
-        session.connection().scalars(select(Thread.id).where(Thread.last_message_at > now))
-    )
+    later = _changed_after(db, now)
     rows = list_threads(
-        session, now, "awaiting_us", view, thread_ids=ids + later, with_message_ids=False
+        db, now, "awaiting_us", view, thread_ids=ids + later, with_message_ids=False
     )
     rows = [r for r in rows if not r.overdue]
     later_ids = set(later)
@@ -843,49 +910,50 @@ def _latest_start_with(
     return _EPOCH + timedelta(minutes=hi)
 
 
-def _after_decision(dialect: str) -> Any:
+def _after_decision(db: Reader) -> Cond:
     """SQL for ``last_client_at > manual_state_at - 1 s``: effective_state counts a client's
     message in the same second as the user's decision as after it."""
-    if dialect == "sqlite":  # datetimes are text there: compare them as Julian days
-        return func.julianday(Thread.last_client_at) > func.julianday(Thread.manual_state_at) - (
-            1.0 / 86_400
+    if db.dialect == "sqlite":  # datetimes are text there: compare them as Julian days
+        return Cond(
+            "julianday(threads.last_client_at) > julianday(threads.manual_state_at) - ?",
+            (1.0 / 86_400,),
         )
-    return Thread.last_client_at > Thread.manual_state_at - timedelta(seconds=1)
+    return Cond("threads.last_client_at > threads.manual_state_at - ?", (timedelta(seconds=1),))
 
 
-def _tracked_state_stands(now: datetime, dialect: str) -> Any:
+def _tracked_state_stands(db: Reader, now: datetime) -> Cond:
     """SQL for ``effective_state(...) == tracked state`` (see core.tracking.effective_state):
     no decision, or a closed / snoozed one that lapsed because the client wrote after it (by
     ``now``) or the snooze ended."""
     client_wrote_since = (
-        Thread.last_client_at.is_not(None)
-        & Thread.manual_state_at.is_not(None)
-        & _after_decision(dialect)
-        & (Thread.last_client_at <= now)
+        Cond("threads.last_client_at IS NOT NULL AND threads.manual_state_at IS NOT NULL")
+        & _after_decision(db)
+        & Cond("threads.last_client_at <= ?", (db.time(now),))
     )
-    snooze_over = Thread.snoozed_until.is_not(None) & (Thread.snoozed_until <= now)
+    snooze_over = Cond(
+        "threads.snoozed_until IS NOT NULL AND threads.snoozed_until <= ?", (db.time(now),)
+    )
     return (
-        Thread.manual_state.is_(None)
-        | Thread.manual_state.not_in(("ignored", "closed", "snoozed"))
-        | (Thread.manual_state.in_(("closed", "snoozed")) & client_wrote_since)
-        | ((Thread.manual_state == "snoozed") & snooze_over)
+        Cond("threads.manual_state IS NULL")
+        | Cond("threads.manual_state NOT IN ('ignored', 'closed', 'snoozed')")
+        | (Cond("threads.manual_state IN ('closed', 'snoozed')") & client_wrote_since)
+        | (Cond("threads.manual_state = 'snoozed'") & snooze_over)
     )
 
 
-def _has_client_message(now: datetime) -> Any:
-    return exists().where(
-        Message.thread_id == Thread.id,
-        Message.direction == "inbound",
-        Message.category == "client",
-        (Message.date <= now) | (Message.date.is_(None) & (Message.internal_date <= now)),
+def _has_client_message(db: Reader, now: datetime) -> Cond:
+    """The thread holds a message a client wrote by ``now`` (inside a query on ``threads``)."""
+    return Cond(
+        "EXISTS (SELECT 1 FROM messages WHERE messages.thread_id = threads.id"
+        " AND messages.direction = 'inbound' AND messages.category = 'client'"
+        " AND (messages.date <= ? OR (messages.date IS NULL AND messages.internal_date <= ?)))",
+        (db.time(now), db.time(now)),
     )
 
 
-def _with_client_message(session: Session, now: datetime, ids: list[int]) -> set[int]:
+def _with_client_message(db: Reader, now: datetime, ids: list[int]) -> set[int]:
     found: set[int] = set()
     for start in range(0, len(ids), _IN_CHUNK):
-        query = select(Thread.id).where(
-            Thread.id.in_(ids[start : start + _IN_CHUNK]), _has_client_message(now)
-        )
-        found.update(session.connection().scalars(query))
+        where = _ids_in("threads.id", ids[start : start + _IN_CHUNK]) & _has_client_message(db, now)
+        found.update(db.column(f"SELECT threads.id FROM threads WHERE {where.sql}", where.params))
     return found
