@@ -1,4 +1,4 @@
-"""The command line (contract in docs/cli.md): the Typer app and its command groups.
+"""The command line's parser (contract in docs/cli.md): the Typer app and its command groups.
 
 Each group lives in its own module (``setup``, ``sync``, ``service``, ``threads``, ``promises``,
 ``drafts``, ``digest``, ``auth``, ``demo``); :mod:`.context` holds what every command starts
@@ -72,5 +72,7 @@ app.add_typer(auth.auth_app, name="auth")
 
 
 def main() -> None:
+    """The whole command line, through Typer (:func:`mailwatch.cli.main` tries the quick path
+    first)."""
     whole_process()
     app()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from mailwatch.drafts.service import DraftService
+    from mailwatch.store.raw import Reader
 
 __all__ = [
     "State",
@@ -38,6 +39,7 @@ __all__ = [
     "loading",
     "parse_now",
     "parse_when",
+    "read_store",
     "reset",
     "settings",
     "short_read",
@@ -164,7 +166,7 @@ def settings() -> Settings:
 
 def _warn_exposed(cfg: Settings) -> None:
     """At start: the database, .env and token caches must not be readable by other users."""
-    from mailwatch.store.db import exposed_files, private_paths  # lazy: keeps --help fast
+    from mailwatch.store.files import exposed_files, private_paths  # lazy: keeps --help fast
 
     caches = [
         m.oauth.token_cache
@@ -181,7 +183,8 @@ def database_error(cfg: Settings, exc: Exception) -> DatabaseNotReady:
         _(
             "database %(url)s: %(error)s",
             url=describe(cfg)["database_url"],
-            error=f"{exc.__class__.__name__}: {exc}",
+            # (libpq adds its hint on a line of its own: one line here)
+            error=f"{exc.__class__.__name__}: {' '.join(str(exc).split())}",
         )
     )
 
@@ -206,6 +209,36 @@ def factory(cfg: Settings) -> sessionmaker[Session]:
     from mailwatch.store.db import session_factory  # lazy: keeps --help fast
 
     return session_factory(engine(cfg))
+
+
+@contextmanager
+def read_store(cfg: Settings) -> Iterator[Reader]:
+    """The store to read from, for a read command (``threads``): connected straight through
+    the driver where the URL allows (a SQLite file, ``postgresql+psycopg``), else through
+    SQLAlchemy; either way only once it is reachable and at the current schema revision, with
+    the same errors as :func:`engine`.
+
+    Why straight: SQLAlchemy, its ORM and the models are ~0.2 s of imports, more than the
+    rest of such a command at 1M messages (docs/benchmarks.md, session 7).
+    """
+    from mailwatch.store.raw import NotCurrent, open_reader, reader_of  # lazy: --help fast
+
+    try:
+        direct = open_reader(cfg.database_url)
+    except NotCurrent:
+        raise DatabaseNotReady(
+            _("the database is missing or out of date: run `mailwatch init` first")
+        ) from None
+    except Exception as exc:  # any driver's failure to connect: one line, not a traceback
+        raise database_error(cfg, exc) from None
+    if direct is None:
+        with factory(cfg)() as session:
+            yield reader_of(session)
+        return
+    try:
+        yield direct
+    finally:
+        direct.close()
 
 
 def drafts(cfg: Settings) -> DraftService:

@@ -6,14 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from mailwatch.cli.context import factory, loading, parse_now, parse_when, settings, short_read
-from mailwatch.cli.output import console, err, print_json
+from mailwatch.cli.context import factory, parse_when, settings
+from mailwatch.cli.output import console
+from mailwatch.cli.thread_list import show_threads
 from mailwatch.core.timefmt import local, zone_name
-from mailwatch.errors import UsageError
-from mailwatch.i18n import N_, _, duration
+from mailwatch.i18n import N_, _
 
 __all__ = ["thread_app", "threads"]
 
@@ -41,73 +39,7 @@ def threads(
     ] = None,
 ) -> None:
     """List conversations: who waits for whom, and how late we are."""
-    with loading():
-        from mailwatch.views.context import View  # lazy: --help fast
-        from mailwatch.views.threads import (  # lazy: --help fast
-            THREAD_FILTERS,
-            ThreadCursor,
-            list_threads,
-            threads_json,
-        )
-    short_read()
-
-    if state_filter not in THREAD_FILTERS:
-        raise UsageError(
-            _(
-                "%(value)r is not one of %(choices)s",
-                value=state_filter,
-                choices=", ".join(THREAD_FILTERS),
-            ),
-            prefix="--state",
-        )
-    cursor = ThreadCursor.decode(after) if after is not None else None
-    cfg = settings()
-    when = parse_now(now)
-    if cursor is not None:
-        # every page of one listing is evaluated as of the first page's instant
-        if now is not None and when != cursor.now:
-            raise UsageError("the cursor has its own --now; leave --now out", prefix="--after")
-        when = cursor.now
-    with factory(cfg)() as session:
-        views = list_threads(session, when, state_filter, View.of(cfg), limit=limit, after=cursor)
-    rows = threads_json(views)
-    if limit is not None and len(views) == limit:
-        # the next page's cursor on stderr, so that stdout stays one JSON array (or the table)
-        next_cursor = ThreadCursor.after(state_filter, when, views[-1]).encode()
-        err.print(f"next: --after {next_cursor}", highlight=False, soft_wrap=True)
-    if as_json:
-        print_json(rows, floats=False)  # (ThreadView.to_json holds none)
-        return
-    tz = cfg.calendar.tz
-    title = _(
-        "conversations (%(filter)s) as of %(when)s, times in %(zone)s",
-        filter=state_filter,
-        when=local(when, tz),
-        zone=zone_name(tz),
-    )
-    table = Table(title=title, title_justify="left")
-    headers = (_("id"), _("state"), _("late"), _("client"), _("subject"), _("lang"))
-    for column in (*headers, _("last in"), _("last out")):
-        table.add_column(column, no_wrap=len(table.columns) < 3)  # id, state, late
-    for row in rows:
-        who = row["counterpart"]["name"] or row["counterpart"]["email"] or ""
-        late = Text()
-        if row["overdue"]:
-            late = Text(_("%(wait)s over", wait=duration(row["overdue_business_minutes"])), "red")
-        elif row["state"] == "awaiting_us":
-            late = Text(_("waiting %(wait)s", wait=duration(row["waiting_business_minutes"])))
-        state_text = row["state"] + (" ⚠" if row["warning_signs"] else "")
-        table.add_row(
-            str(row["id"]),
-            state_text,
-            late,
-            Text(who),  # untrusted: never read as console markup
-            Text((row["subject"] or "")[:50]),
-            row["language"] or "",
-            local(row["last_inbound_at"], tz, missing=""),
-            local(row["last_outbound_at"], tz, missing=""),
-        )
-    console.print(table)
+    show_threads(state_filter, as_json, now, limit, after)
 
 
 thread_app = typer.Typer(no_args_is_help=True, help="Close, snooze, ignore or reopen a thread.")
