@@ -17,7 +17,8 @@ datetimes (:meth:`Reader.times`), JSON columns decoded (:meth:`Reader.json`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from mailwatch.store.revisions import is_head
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["NotCurrent", "Reader", "open_reader", "reader_of"]
+__all__ = ["Cond", "NotCurrent", "Reader", "ids_in", "open_reader", "reader_of"]
 
 _PG_SQL: dict[str, str] = {}  # SQL with ``?`` -> with ``%s`` (psycopg's placeholder)
 
@@ -59,6 +60,28 @@ def _json_text(value: Any) -> Any:
     if value == "null":
         return None
     return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """A piece of SQL (``?`` placeholders) and its bound values, in order: read models build
+    their WHERE clauses from these (``&``, ``|``) and run them with a :class:`Reader`."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+    def __and__(self, other: Cond) -> Cond:
+        return Cond(f"({self.sql} AND {other.sql})", self.params + other.params)
+
+    def __or__(self, other: Cond) -> Cond:
+        return Cond(f"({self.sql} OR {other.sql})", self.params + other.params)
+
+
+def ids_in(column: str, ids: Iterable[int]) -> Cond:
+    """``column IN (1, 2, ...)``, the ids written in (integers only): no limit on how many
+    values one statement may bind (SQLite's), no statement per list length."""
+    listed = ", ".join(str(int(i)) for i in ids)
+    return Cond(f"{column} IN ({listed})") if listed else Cond("1 = 0")
 
 
 class Reader:

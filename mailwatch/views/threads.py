@@ -28,7 +28,7 @@ from mailwatch.core.tracking import (
     track_thread,
 )
 from mailwatch.errors import UsageError
-from mailwatch.store.raw import Reader, reader_of
+from mailwatch.store.raw import Cond, Reader, ids_in, reader_of
 from mailwatch.views.context import View, iso_text
 
 if TYPE_CHECKING:
@@ -163,28 +163,6 @@ def threads_json(rows: Iterable[ThreadView]) -> list[dict[str, Any]]:
         return seen[1]
 
     return [row.to_json(iso) for row in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class Cond:
-    """A piece of SQL (``?`` placeholders) and its bound values, in order: read models build
-    their WHERE clauses from these (``&``, ``|``) and run them with a :class:`Reader`."""
-
-    sql: str
-    params: tuple[Any, ...] = ()
-
-    def __and__(self, other: Cond) -> Cond:
-        return Cond(f"({self.sql} AND {other.sql})", self.params + other.params)
-
-    def __or__(self, other: Cond) -> Cond:
-        return Cond(f"({self.sql} OR {other.sql})", self.params + other.params)
-
-
-def _ids_in(column: str, ids: Iterable[int]) -> Cond:
-    """``column IN (1, 2, ...)``, the ids written in (integers only): no limit on how many
-    values one statement may bind (SQLite's), no statement per list length."""
-    listed = ", ".join(str(int(i)) for i in ids)
-    return Cond(f"{column} IN ({listed})") if listed else Cond("1 = 0")
 
 
 # What a thread row shows (not the bookkeeping columns: fewer values to convert per row).
@@ -376,9 +354,9 @@ def list_threads(
         if not wanted_ids:
             return []
         where = (
-            _ids_in("threads.id", wanted_ids)
+            ids_in("threads.id", wanted_ids)
             if where is None
-            else where & _ids_in("threads.id", wanted_ids)
+            else where & ids_in("threads.id", wanted_ids)
         )
     wanted = "awaiting_us" if state == "overdue" else state
     if wanted in STATES:
@@ -534,7 +512,7 @@ def _newest_first_batches(
             for start in range(0, len(order), step):
                 chunk = [k.id for k in order[start : start + step]]
                 yield sorted(
-                    _thread_rows(db, everything & _ids_in("threads.id", chunk)),
+                    _thread_rows(db, everything & ids_in("threads.id", chunk)),
                     key=_newest_first,
                 )
             return
@@ -709,14 +687,14 @@ def _message_ids(
     order = " ORDER BY messages.thread_id, messages.date, messages.id"
     plain = sorted(tid for tid in thread_ids if tid not in as_of_now)
     for start in range(0, len(plain), _IDS_CHUNK):
-        chunk = _ids_in("messages.thread_id", plain[start : start + _IDS_CHUNK])
+        chunk = ids_in("messages.thread_id", plain[start : start + _IDS_CHUNK])
         sql = f"SELECT messages.thread_id, messages.message_id FROM messages WHERE {chunk.sql}"
         for tid, message_id in db.rows(sql + order):
             ids[tid].append(message_id)
     dated = sorted(tid for tid in thread_ids if tid in as_of_now)
     convert = db.times()
     for start in range(0, len(dated), _IDS_CHUNK):
-        chunk = _ids_in("messages.thread_id", dated[start : start + _IDS_CHUNK])
+        chunk = ids_in("messages.thread_id", dated[start : start + _IDS_CHUNK])
         sql = (
             "SELECT messages.thread_id, messages.message_id, messages.date, "
             f"messages.internal_date FROM messages WHERE {chunk.sql}"
@@ -954,6 +932,6 @@ def _has_client_message(db: Reader, now: datetime) -> Cond:
 def _with_client_message(db: Reader, now: datetime, ids: list[int]) -> set[int]:
     found: set[int] = set()
     for start in range(0, len(ids), _IN_CHUNK):
-        where = _ids_in("threads.id", ids[start : start + _IN_CHUNK]) & _has_client_message(db, now)
+        where = ids_in("threads.id", ids[start : start + _IN_CHUNK]) & _has_client_message(db, now)
         found.update(db.column(f"SELECT threads.id FROM threads WHERE {where.sql}", where.params))
     return found
