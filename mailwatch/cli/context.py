@@ -70,11 +70,13 @@ class _Process:
 _process = _Process()
 
 
-def whole_process() -> None:
+def whole_process(*, threads: bool = True) -> None:
     """main(): this run is the whole process, so :func:`loading` may tune the collector
-    and the C allocator may be told to keep one arena."""
+    and, for a command that may start threads (``threads``), the C allocator be told to
+    keep one arena (a quick read starts none: it skips loading ctypes for that)."""
     _process.whole = True
-    limit_malloc_arenas()
+    if threads:
+        limit_malloc_arenas()
 
 
 # glibc's mallopt parameter number for the most malloc arenas (M_ARENA_MAX in malloc.h).

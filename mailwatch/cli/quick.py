@@ -135,7 +135,7 @@ def run_quick(argv: Sequence[str]) -> int | None:
 
     module, _sep, function = QUICK_COMMANDS[call.command].run.partition(":")
     run = getattr(import_module(module), function)
-    context.whole_process()
+    context.whole_process(threads=False)  # (a quick read starts no thread)
     env_file = Path(call.env_file) if call.env_file is not None else None
     # as the Typer app's root callback does
     context.reset(env_file)

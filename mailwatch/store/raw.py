@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,11 +122,12 @@ class Reader:
         """``?, ?, ...`` for an ``IN (...)`` list of ``count`` values."""
         return ", ".join("?" * count)
 
-    def times(self) -> Callable[[Any], datetime]:
-        """A converter of a ``UTCDateTime`` column's non-None driver values to aware UTC
-        datetimes, as SQLAlchemy's result gives them. Each distinct value is converted once
-        per converter (a thread's times recur within a row and across rows), so a read
-        shares one object per instant."""
+    def times(self, tz: tzinfo = UTC) -> Callable[[Any], datetime]:
+        """A converter of a ``UTCDateTime`` column's non-None driver values to aware
+        datetimes in ``tz``: by default UTC, as SQLAlchemy's result gives them; a read model
+        that shows its times in the team's zone asks for that zone and converts each value
+        once. Each distinct value is converted once per converter (a thread's times recur
+        within a row and across rows), so a read shares one object per instant."""
         seen: dict[Any, datetime] = {}
 
         def convert(value: Any) -> datetime:
@@ -135,7 +136,9 @@ class Reader:
                 when = datetime.fromisoformat(value) if isinstance(value, str) else value
                 if not isinstance(when, datetime):
                     raise TypeError(f"not a stored time: {value!r}")
-                found = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+                found = when.replace(tzinfo=UTC) if when.tzinfo is None else when
+                if found.tzinfo is not tz:
+                    found = found.astimezone(tz)
                 seen[value] = found
             return found
 

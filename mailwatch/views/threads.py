@@ -12,7 +12,7 @@ import json
 from collections import defaultdict, namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -209,14 +209,15 @@ _ThreadRow = namedtuple("_ThreadRow", _THREAD_COLUMNS)  # type: ignore[misc]
 _Key = namedtuple("_Key", ["id", "last_message_at"])
 
 
-def _thread_rows(db: Reader, where: Cond | None, tail: str = "") -> list[Any]:
-    """The thread rows ``where`` selects (then ``tail``: ORDER BY, LIMIT), as named tuples.
+def _thread_rows(db: Reader, where: Cond | None, tail: str = "", tz: tzinfo = UTC) -> list[Any]:
+    """The thread rows ``where`` selects (then ``tail``: ORDER BY, LIMIT), as named tuples,
+    their times in ``tz`` (the list passes the team's zone: what its views show).
 
     Read from the driver and converted here: SQLAlchemy's Row objects and its result
     processors (two per datetime) were ~40 of the ~70 ms of reading the 6,851 overdue
     candidates of a 1M-message store; importing SQLAlchemy, ~0.2 s of the command."""
     sql = _SELECT_THREADS + (f" WHERE {where.sql}" if where is not None else "") + tail
-    convert = db.times()  # one per read: a recurring instant is one object (see threads_json)
+    convert = db.times(tz)  # one per read: a recurring instant is one object (threads_json)
     rows = []
     for fetched in db.rows(sql, where.params if where is not None else ()):
         values = list(fetched)
@@ -383,14 +384,14 @@ def list_threads(
         result = _overdue_page(db, now, view, limit, after)
     elif state != "overdue" and (limit is not None or after is not None):
         narrowed = wanted in STATES or thread_id is not None or thread_ids is not None
-        for batch in _newest_first_batches(db, where, after, limit, narrowed):
+        for batch in _newest_first_batches(db, where, after, limit, narrowed, view.calendar.tz):
             result += _evaluate(db, batch, now, state, view, mailboxes)
             if limit is not None and len(result) >= limit:
                 break
     else:
         # No ORDER BY in SQL: SQLite would then walk the whole recency index instead of the
         # state indexes; the (few) candidates are sorted here instead.
-        threads = sorted(_thread_rows(db, where), key=_newest_first)
+        threads = sorted(_thread_rows(db, where, tz=view.calendar.tz), key=_newest_first)
         result = _evaluate(db, threads, now, state, view, mailboxes)
         if state == "overdue":
             result.sort(key=lambda r: -r.waiting_business_minutes)  # stable: then newest
@@ -491,7 +492,12 @@ _FEW = 5_000  # candidates that are sorted here rather than read in the recency 
 
 
 def _newest_first_batches(
-    db: Reader, where: Cond | None, after: ThreadCursor | None, limit: int | None, narrowed: bool
+    db: Reader,
+    where: Cond | None,
+    after: ThreadCursor | None,
+    limit: int | None,
+    narrowed: bool,
+    tz: tzinfo,
 ) -> Iterator[list[Any]]:
     """The rows ``where`` selects newest first (then higher id; no last message: last), after
     the cursor, a batch at a time.
@@ -512,7 +518,7 @@ def _newest_first_batches(
             for start in range(0, len(order), step):
                 chunk = [k.id for k in order[start : start + step]]
                 yield sorted(
-                    _thread_rows(db, everything & ids_in("threads.id", chunk)),
+                    _thread_rows(db, everything & ids_in("threads.id", chunk), tz=tz),
                     key=_newest_first,
                 )
             return
@@ -531,6 +537,7 @@ def _newest_first_batches(
                 db,
                 page,
                 f" ORDER BY threads.last_message_at DESC, threads.id DESC LIMIT {int(size)}",
+                tz,
             )
             if rows:
                 yield rows
@@ -542,7 +549,7 @@ def _newest_first_batches(
         page = everything & Cond("threads.last_message_at IS NULL")
         if last_id is not None:
             page = page & Cond("threads.id < ?", (last_id,))
-        rows = _thread_rows(db, page, f" ORDER BY threads.id DESC LIMIT {int(size)}")
+        rows = _thread_rows(db, page, f" ORDER BY threads.id DESC LIMIT {int(size)}", tz)
         if rows:
             yield rows
         if len(rows) < size:
@@ -577,8 +584,8 @@ def _evaluate(
     def at(value: datetime | None) -> datetime | None:
         """``view.at``, once per object: rows share one object per instant (_thread_rows),
         and so then do their views (which threads_json writes once)."""
-        if value is None:
-            return None
+        if value is None or value.tzinfo is tz:  # (the rows' times: read in the zone)
+            return value
         seen = local_of.get(id(value))
         if seen is None:  # (the object is kept beside its result: its id stays its own)
             seen = local_of[id(value)] = (value, value.astimezone(tz))
