@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from mailwatch.cli.plain_table import print_table
 from mailwatch.digest.lines import kind_label, overdue_summary_lines, week_line
 from mailwatch.i18n import _, use_language
 
@@ -32,6 +33,14 @@ def _who(name: str | None, email: str | None) -> Text:
     if email:
         text.append((" " if name else "") + email, style="dim")
     return text
+
+
+def _print_table(console: Console, table: Table, rows: object, none: Text) -> None:
+    """The table when it has rows, else the one line that says there are none."""
+    if rows:
+        print_table(console, table)
+    else:
+        console.print(none)
 
 
 def print_digest(digest: Digest, console: Console) -> None:
@@ -67,7 +76,7 @@ def _print_digest(digest: Digest, console: Console) -> None:
         if t.snippet:
             body.append("\n" + t.snippet, style="dim")
         table.add_row(_t(t.thread_id), _t(t.wait, "red"), _who(t.client_name, t.client_email), body)
-    console.print(table if digest.overdue else _t(_("overdue: none")))
+    _print_table(console, table, digest.overdue, _t(_("overdue: none")))
     if digest.overdue_more:
         for line in overdue_summary_lines(digest, None):
             console.print(_t(line.strip()), soft_wrap=True)
@@ -85,7 +94,7 @@ def _print_digest(digest: Digest, console: Console) -> None:
             _t(d.subject),
             _t(d.link, "blue"),
         )
-    console.print(table if digest.drafts else _t(_("drafts to approve: none")))
+    _print_table(console, table, digest.drafts, _t(_("drafts to approve: none")))
 
     promises = [(p, "yellow") for p in digest.promises_due] + [
         (p, "red") for p in digest.promises_missed
@@ -102,7 +111,7 @@ def _print_digest(digest: Digest, console: Console) -> None:
             _who(p.client_name, p.client_email),
             _t(p.text),
         )
-    console.print(table if promises else _t(_("promises due soon or missed: none")))
+    _print_table(console, table, promises, _t(_("promises due soon or missed: none")))
 
     title = _("clients showing warning signs (%(num)d)", num=digest.warning_count)
     table = Table(title=title, title_justify="left")
@@ -120,7 +129,7 @@ def _print_digest(digest: Digest, console: Console) -> None:
             _t(", ".join(f"#{tid}" for tid in c.thread_ids)),
             signs,
         )
-    console.print(table if digest.warning_clients else _t(_("warning signs: none")))
+    _print_table(console, table, digest.warning_clients, _t(_("warning signs: none")))
 
     console.print(_t(_("response times (business time)"), "bold"))
     console.print(_t("  " + week_line(digest.this_week)))

@@ -46,6 +46,7 @@ def show_promises(status: str | None, as_json: bool, now: str | None) -> None:
     from rich.text import Text
 
     from mailwatch.cli.console import console
+    from mailwatch.cli.plain_table import print_table
 
     tz = cfg.calendar.tz
     title = _(
@@ -64,4 +65,4 @@ def show_promises(status: str | None, as_json: bool, now: str | None) -> None:
             row["source"],
             Text(row["text"][:70]),  # from a client's mail: never read as console markup
         )
-    console.print(table)
+    print_table(console, table)

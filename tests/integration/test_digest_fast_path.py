@@ -14,7 +14,8 @@ in that zone):
   of the same thing (the ORM objects and expressions the code used before);
 * the whole digest (its JSON and its terminal text) and every promise listing, byte for
   byte, between the reader on a session and the direct reader, at several instants (some in
-  the past, which re-track threads).
+  the past, which re-track threads); the terminal text also against rich's own layout of
+  every table (``cli.plain_table`` writes it without rich where it can).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from rich.console import Console
 from sqlalchemy import Text, cast, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
+import mailwatch.cli.plain_table as plain_table
 import mailwatch.digest.data as data
 from bench.store_gen import generate
 from mailwatch.cli.digest_text import print_digest
@@ -330,6 +333,9 @@ def check(url: str) -> None:
                 same_rows_as_sqlalchemy(session, reader)
             on_session = everything(session, cfg)
             assert everything(direct, cfg) == on_session
+            with pytest.MonkeyPatch.context() as patch:  # every table laid out by rich
+                patch.setattr(plain_table, "plain_lines", lambda console, table: None)
+                assert everything(direct, cfg) == on_session
         digest = on_session[0]
         for seen in (
             '"status": "uncertain"',
