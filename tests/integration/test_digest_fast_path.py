@@ -34,6 +34,7 @@ from bench.store_gen import generate
 from mailwatch.cli.digest_text import print_digest
 from mailwatch.cli.jsonout import json_text
 from mailwatch.config import Settings, settings_from_values
+from mailwatch.core.scheduling import in_backlog
 from mailwatch.digest.data import build_digest
 from mailwatch.store.db import make_engine, session_factory
 from mailwatch.store.models import Draft, JobRun, Mailbox, Message, Promise, ServiceState, Thread
@@ -42,6 +43,7 @@ from mailwatch.views.backlog import STARTED_KEY, backlog_rows, read_started_at
 from mailwatch.views.context import View
 from mailwatch.views.jobs import job_states
 from mailwatch.views.promises import PROMISE_STATUSES, list_promises
+from mailwatch.views.threads import list_threads
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 INSTANTS = (
@@ -142,6 +144,32 @@ def awkward_rows(url: str) -> None:
                 for n, tid in enumerate(tids[3::11][:30])
             ],
         )
+        waiting = conn.execute(
+            select(Thread.id, Thread.waiting_since)
+            .where(Thread.state == "awaiting_us", Thread.waiting_since.is_not(None))
+            .order_by(Thread.waiting_since)
+            .limit(8)
+        ).all()
+        _each(  # acknowledgments sent: after the wait began (it counts), or before (it does not)
+            conn,
+            Draft,
+            [
+                {
+                    "mailbox_id": mailbox_id,
+                    "thread_id": tid,
+                    "kind": "acknowledgment",
+                    "language": "en",
+                    "status": "sent",
+                    "message_id": f"<ack{n}@x>",
+                    "from_addr": {"name": "S", "email": "s@x"},
+                    "to_addrs": [],
+                    "subject": "Re: ack",
+                    "body_text": "x",
+                    "created_at": since + timedelta(hours=1 if n % 2 else -1),
+                }
+                for n, (tid, since) in enumerate(waiting)
+            ],
+        )
         _each(
             conn,
             JobRun,
@@ -206,9 +234,33 @@ def at_or_before(now: datetime):  # the SQLAlchemy expression the digest used be
     return or_(Message.date <= now, Message.date.is_(None) & (Message.internal_date <= now))
 
 
+def backlog_before(session: Session, cfg: Settings, now: datetime) -> tuple[list[int], int]:
+    """views.backlog.backlog_rows before: one count of acknowledgments per thread, in SQL;
+    and how many threads an acknowledgment kept out."""
+    started = read_started_at(session)
+    assert started is not None
+    found, kept_out = [], 0
+    for row in list_threads(session, now, "awaiting_us", View.of(cfg), with_message_ids=False):
+        since = row.waiting_since
+        if since is None or not in_backlog(since, started, cfg.calendar, cfg.ack_backlog_limit):
+            continue
+        acknowledged = session.scalar(
+            select(func.count(Draft.id)).where(
+                Draft.thread_id == row.id,
+                Draft.kind == "acknowledgment",
+                Draft.created_at >= since,
+            )
+        )
+        if not acknowledged:
+            found.append(row.id)
+        else:
+            kept_out += 1
+    return found, kept_out
+
+
 def same_rows_as_sqlalchemy(session: Session, reader: Reader) -> None:
     """Each read of the digest and the promises against SQLAlchemy's own query."""
-    in_backlog = 0
+    backlog_seen = acknowledged = 0
     for now in INSTANTS:
         promises = list_promises(reader, now, View())
         orm = {p.id: p for p in session.scalars(select(Promise).where(Promise.made_at <= now))}
@@ -256,18 +308,13 @@ def same_rows_as_sqlalchemy(session: Session, reader: Reader) -> None:
         )
         assert data._inbound_threads(reader, now, ids) == set(session.scalars(inbound))
 
-        backlog = backlog_rows(reader, team("sqlite://"), now)
-        for row in backlog:  # the count per thread the code before ran
-            acks = session.scalar(
-                select(func.count(Draft.id)).where(
-                    Draft.thread_id == row.id,
-                    Draft.kind == "acknowledgment",
-                    Draft.created_at >= row.waiting_since,
-                )
-            )
-            assert acks == 0
-        in_backlog += len(backlog)
-    assert in_backlog > 10
+        cfg = team("sqlite://")
+        backlog = [row.id for row in backlog_rows(reader, cfg, now)]
+        want, kept_out = backlog_before(session, cfg, now)
+        assert backlog == want
+        backlog_seen += len(backlog)
+        acknowledged += kept_out
+    assert backlog_seen > 10 and acknowledged > 0
 
     mailboxes = [
         (m.name, m.last_sync_at, m.last_error, m.last_error_at)
