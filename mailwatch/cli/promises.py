@@ -6,13 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from mailwatch.cli.context import factory, loading, parse_now, parse_when, settings, short_read
-from mailwatch.cli.output import console, print_json
+from mailwatch.cli.context import factory, parse_when, settings
+from mailwatch.cli.output import console
+from mailwatch.cli.promise_list import show_promises
 from mailwatch.core.timefmt import local, zone_name
-from mailwatch.errors import UsageError
 from mailwatch.i18n import _
 
 __all__ = ["promise_app", "promises"]
@@ -28,45 +26,7 @@ def promises(
     ] = None,
 ) -> None:
     """Deadlines we promised, with their status."""
-    with loading():
-        from mailwatch.views.context import View  # lazy: --help fast
-        from mailwatch.views.promises import PROMISE_STATUSES, list_promises  # lazy: --help fast
-    short_read()
-
-    if status is not None and status not in PROMISE_STATUSES:
-        raise UsageError(
-            _(
-                "%(value)r is not one of %(choices)s",
-                value=status,
-                choices=", ".join(PROMISE_STATUSES),
-            ),
-            prefix="--status",
-        )
-    cfg = settings()
-    when = parse_now(now)
-    with factory(cfg)() as session:
-        rows = [p.to_json() for p in list_promises(session, when, View.of(cfg), status)]
-    if as_json:
-        print_json(rows)
-        return
-    tz = cfg.calendar.tz
-    title = _(
-        "promises as of %(when)s, times in %(zone)s", when=local(when, tz), zone=zone_name(tz)
-    )
-    table = Table(title=title, title_justify="left")
-    for column in (_("id"), _("thread"), _("due"), _("status"), _("source"), _("text")):
-        table.add_column(column)
-    colours = {"missed": "red", "open": "yellow", "kept": "green", "renegotiated": "cyan"}
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            str(row["thread_id"] or ""),
-            local(row["due_at"], tz, missing=""),
-            f"[{colours[row['status']]}]{row['status']}[/]",
-            row["source"],
-            Text(row["text"][:70]),  # from a client's mail: never read as console markup
-        )
-    console.print(table)
+    show_promises(status, as_json, now)
 
 
 promise_app = typer.Typer(no_args_is_help=True, help="Record a promise or mark one kept.")

@@ -2,8 +2,10 @@
 for the read commands of :data:`QUICK_COMMANDS`.
 
 Why: Typer, Click and the option types are ~35 ms of a read that users run often and
-scripts run in loops (``threads --state overdue --json``); the command itself then reads the
-store without SQLAlchemy (:func:`mailwatch.cli.context.read_store`). The parse here accepts
+scripts run in loops (``threads --state overdue --json``, ``digest --print``, ``promises
+--json``); the command itself then reads the store without SQLAlchemy
+(:func:`mailwatch.cli.context.read_store`). ``digest`` takes the quick path only without
+``--send`` (not one of its options here). The parse here accepts
 only the plain forms of the command's own options, each at most once; anything else
 (``--help``, an unknown option, a missing or odd value, a repeated option) returns None and
 the Typer app runs instead, so every message and error stays Typer's. A test runs both
@@ -54,6 +56,25 @@ QUICK_COMMANDS: dict[str, QuickCommand] = {
             "after": None,
         },
         run="mailwatch.cli.thread_list:show_threads",
+    ),
+    # the read forms only: a command line with --send goes to Typer (it sends mail)
+    "digest": QuickCommand(
+        options={
+            "--print": ("show", FLAG),
+            "--json": ("as_json", FLAG),
+            "--now": ("now", TEXT),
+        },
+        defaults={"show": False, "as_json": False, "now": None},
+        run="mailwatch.cli.digest_show:show_digest",
+    ),
+    "promises": QuickCommand(
+        options={
+            "--status": ("status", TEXT),
+            "--json": ("as_json", FLAG),
+            "--now": ("now", TEXT),
+        },
+        defaults={"status": None, "as_json": False, "now": None},
+        run="mailwatch.cli.promise_list:show_promises",
     ),
 }
 

@@ -27,11 +27,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Text, cast, func, or_, select
-from sqlalchemy.orm import Session, aliased
 
 from mailwatch.config import Settings
 from mailwatch.core.business_time import business_duration
@@ -41,12 +38,15 @@ from mailwatch.i18n import N_, _, ngettext, use_language
 from mailwatch.i18n import datetime_text as _datetime_text
 from mailwatch.i18n import duration as _duration
 from mailwatch.i18n import wall_duration as _wall_duration
-from mailwatch.store.models import Draft, Mailbox, Message, Thread
+from mailwatch.store.raw import Cond, Reader, ids_in, reader_of
 from mailwatch.views.backlog import backlog_line, backlog_rows, read_started_at
 from mailwatch.views.context import View
 from mailwatch.views.jobs import job_states
 from mailwatch.views.promises import PromiseStatus, PromiseView, list_promises
 from mailwatch.views.threads import ThreadState, ThreadView, list_threads, overdue_summary
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "AgeBand",
@@ -323,7 +323,7 @@ def digest_language(settings: Settings) -> str:
 
 
 def build_digest(
-    session: Session,
+    session: Session | Reader,
     settings: Settings,
     now: datetime,
     *,
@@ -333,14 +333,15 @@ def build_digest(
 ) -> Digest:
     """Everything the daily digest shows, as of ``now``: the ``top`` longest waits one by one,
     the other overdue threads as counts by age band; its words in ``language`` (default: the
-    first mailbox's UI_LANGUAGE)."""
+    first mailbox's UI_LANGUAGE). ``session``: a SQLAlchemy session (the service, the web
+    page) or a :class:`~mailwatch.store.raw.Reader` (the ``digest`` command)."""
     language = language or digest_language(settings)
     with use_language(language):
-        return _build_digest(session, settings, now, missed_days, top, language)
+        return _build_digest(reader_of(session), settings, now, missed_days, top, language)
 
 
 def _build_digest(
-    session: Session,
+    db: Reader,
     settings: Settings,
     now: datetime,
     missed_days: int,
@@ -355,28 +356,28 @@ def _build_digest(
     # Read only what the digest can show, never every thread of the store: the overdue ones,
     # the threads of pending drafts, of promises due or missed in the window, and of
     # warning signs.
-    summary = overdue_summary(session, now, view, top, client_only=True)
+    summary = overdue_summary(db, now, view, top, client_only=True)
     overdue_all = summary.top
-    draft_rows = _pending_drafts(session, now)
-    promises = list_promises(session, now, view, due_from=missed_since, due_to=horizon)
+    draft_rows = _pending_drafts(db, now)
+    promises = list_promises(db, now, view, due_from=missed_since, due_to=horizon)
     wanted = {r.id for r in overdue_all}
     wanted |= {d.thread_id for d in draft_rows if d.thread_id is not None}
     wanted |= {p.thread_id for p in promises if p.thread_id is not None}
-    signed = _threads_with_signs(session, now - timedelta(days=WARNING_DAYS))
+    signed = _threads_with_signs(db, now - timedelta(days=WARNING_DAYS))
     wanted |= signed
     rows = list_threads(
-        session, now, "all", view, thread_ids=wanted - {r.id for r in overdue_all},
+        db, now, "all", view, thread_ids=wanted - {r.id for r in overdue_all},
         with_message_ids=False,
     )  # fmt: skip
     rows += overdue_all
     by_id = {row.id: row for row in rows}
-    client_threads = _client_threads(session, now, by_id)
-    inbound_threads = _inbound_threads(session, now, by_id)
+    client_threads = _client_threads(db, now, by_id)
+    inbound_threads = _inbound_threads(db, now, by_id)
 
     overdue_rows = summary.top  # client threads only, longest wait first
     overdue_total = summary.total
     bands = age_bands(summary.waiting_since, now)
-    snippets = _snippets(session, [r.id for r in overdue_rows], now)
+    snippets = _snippets(db, [r.id for r in overdue_rows], now)
     overdue = [
         OverdueThread(
             thread_id=r.id,
@@ -434,10 +435,10 @@ def _build_digest(
         ]
     )
 
-    this_week, last_week = _response_figures(session, now, view)
-    sync = _sync_health(session, settings, now, view)
+    this_week, last_week = _response_figures(db, now, view)
+    sync = _sync_health(db, settings, now, view)
     alerts = [s.line for s in sync if s.problem]
-    backlog_count = len(backlog_rows(session, settings, now))
+    backlog_count = len(backlog_rows(db, settings, now))
     return Digest(
         generated_at=view.iso(now) or "",
         timezone=cal.tz_name,
@@ -454,8 +455,8 @@ def _build_digest(
         last_week=last_week,
         overdue_total=overdue_total,
         overdue_bands=bands,
-        job_problems=_job_problems(session, view),
-        backlog=backlog_line(backlog_count, settings, read_started_at(session)),
+        job_problems=_job_problems(db, view),
+        backlog=backlog_line(backlog_count, settings, read_started_at(db)),
         backlog_threads=backlog_count,
         language=language,
     )
@@ -477,10 +478,10 @@ def age_bands(waiting_since: Iterable[datetime | str | None], now: datetime) -> 
     return [AgeBand(_(label), n) for (label, _b), n in zip(AGE_BANDS, counts, strict=True)]
 
 
-def _job_problems(session: Session, view: View) -> list[str]:
+def _job_problems(db: Reader, view: View) -> list[str]:
     """Scheduler jobs whose last run failed: "sla-check failing since ...: KeyError: ..."."""
     lines = []
-    for state in job_states(session):
+    for state in job_states(db):
         if not state.failing:
             continue
         since = _local_label(view, state.last_failure_at) if state.last_failure_at else "?"
@@ -503,53 +504,59 @@ def _job_problems(session: Session, view: View) -> list[str]:
     return lines
 
 
-def _at_or_before(now: datetime) -> Any:
-    return or_(
-        Message.date <= now,
-        Message.date.is_(None) & (Message.internal_date <= now),
+def _at_or_before(db: Reader, now: datetime) -> Cond:
+    """The message's time (its Date, else its INTERNALDATE) is at or before ``now``."""
+    return Cond(
+        "(messages.date <= ? OR (messages.date IS NULL AND messages.internal_date <= ?))",
+        (db.time(now), db.time(now)),
     )
 
 
 _IN_CHUNK = 5000
 
 
-def _threads_where(session: Session, among: Iterable[int], *conditions: Any) -> set[int]:
-    """Which of ``among`` hold a message matching ``conditions`` (chunked IN lists)."""
+def _threads_where(db: Reader, among: Iterable[int], condition: Cond) -> set[int]:
+    """Which of ``among`` hold a message matching ``condition`` (chunked IN lists)."""
     ids = sorted(among)
     found: set[int] = set()
     for start in range(0, len(ids), _IN_CHUNK):
-        query = (
-            select(Message.thread_id)
-            .where(Message.thread_id.in_(ids[start : start + _IN_CHUNK]), *conditions)
-            .distinct()
+        where = ids_in("messages.thread_id", ids[start : start + _IN_CHUNK]) & condition
+        found.update(
+            db.column(
+                f"SELECT DISTINCT messages.thread_id FROM messages WHERE {where.sql}", where.params
+            )
         )
-        found.update(session.scalars(query))
     return found
 
 
-def _client_threads(session: Session, now: datetime, among: Iterable[int]) -> set[int]:
+def _client_threads(db: Reader, now: datetime, among: Iterable[int]) -> set[int]:
     """Threads holding a message a client wrote (by ``now``): the only ones the digest shows."""
     return _threads_where(
-        session,
+        db,
         among,
-        Message.direction == "inbound",
-        Message.category == "client",
-        _at_or_before(now),
+        Cond("messages.direction = 'inbound' AND messages.category = 'client'")
+        & _at_or_before(db, now),
     )
 
 
-def _inbound_threads(session: Session, now: datetime, among: Iterable[int]) -> set[int]:
-    return _threads_where(session, among, Message.direction == "inbound", _at_or_before(now))
+def _inbound_threads(db: Reader, now: datetime, among: Iterable[int]) -> set[int]:
+    return _threads_where(
+        db, among, Cond("messages.direction = 'inbound'") & _at_or_before(db, now)
+    )
 
 
-def _threads_with_signs(session: Session, since: datetime) -> set[int]:
+def _threads_with_signs(db: Reader, since: datetime) -> set[int]:
     """Threads with mail since ``since`` whose tracking found a warning sign (JSON null and []
-    are no sign)."""
-    text = func.coalesce(cast(Thread.signs, Text), "null")
-    query = select(Thread.id).where(
-        Thread.last_message_at >= since, Thread.signs.is_not(None), text.not_in(["null", "[]"])
+    are no sign). The column's text is compared (JSON, not JSONB, on PostgreSQL: the text as
+    written)."""
+    return set(
+        db.column(
+            "SELECT threads.id FROM threads WHERE threads.last_message_at >= ?"
+            " AND threads.signs IS NOT NULL"
+            " AND coalesce(CAST(threads.signs AS TEXT), 'null') NOT IN ('null', '[]')",
+            (db.time(since),),
+        )
     )
-    return set(session.scalars(query))
 
 
 def _internal(email: str | None, settings: Settings) -> bool:
@@ -562,49 +569,62 @@ def _internal(email: str | None, settings: Settings) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in settings.internal_domains)
 
 
-def _snippets(session: Session, thread_ids: list[int], now: datetime) -> dict[int, str]:
+def _snippets(db: Reader, thread_ids: list[int], now: datetime) -> dict[int, str]:
     """One line of the newest client message's new (unquoted) text, per thread."""
     if not thread_ids:
         return {}
-    query = (
-        select(
-            Message.thread_id,
-            Message.date,
-            Message.internal_date,
-            Message.id,
-            Message.new_text,
-            Message.text_prefix,
-        )
-        .where(
-            Message.thread_id.in_(thread_ids),
-            Message.direction == "inbound",
-            Message.category == "client",
-            _at_or_before(now),
-        )
-        .order_by(Message.thread_id, Message.id)
+    where = (
+        ids_in("messages.thread_id", thread_ids)
+        & Cond("messages.direction = 'inbound' AND messages.category = 'client'")
+        & _at_or_before(db, now)
     )
+    convert = db.times()
     newest: dict[int, tuple[datetime, int, str]] = {}
-    for tid, when, internal, row_id, new_text, prefix in session.execute(query):
-        at = when or internal
-        if tid is None or at is None:
+    for tid, when, internal, row_id, new_text, prefix in db.rows(
+        "SELECT messages.thread_id, messages.date, messages.internal_date, messages.id,"
+        f" messages.new_text, messages.text_prefix FROM messages WHERE {where.sql}"
+        " ORDER BY messages.thread_id, messages.id",
+        where.params,
+    ):
+        stamp = when if when is not None else internal
+        if tid is None or stamp is None:
             continue
+        at = convert(stamp)
         text = new_text if (new_text or "").strip() else prefix
         if tid not in newest or (at, row_id) > newest[tid][:2]:
             newest[tid] = (at, row_id, text or "")
     return {tid: one_line(text) for tid, (_at, _id, text) in newest.items()}
 
 
-def _pending_drafts(session: Session, now: datetime) -> list[Draft]:
-    query = (
-        select(Draft)
-        .where(Draft.status.in_(("pending", "uncertain")), Draft.created_at <= now)
-        .order_by(Draft.created_at, Draft.id)
-    )
-    return list(session.scalars(query))
+class _Draft(NamedTuple):
+    """What the digest shows of a draft waiting for approval (a plain row, not the model)."""
+
+    id: int
+    kind: str
+    thread_id: int | None
+    language: str
+    status: str
+    to_addrs: list[Any]
+    subject: str
+    created_at: datetime
+
+
+def _pending_drafts(db: Reader, now: datetime) -> list[_Draft]:
+    convert = db.times()
+    return [
+        _Draft(did, kind, tid, language, status, db.json(to_addrs) or [], subject, convert(created))
+        for did, kind, tid, language, status, to_addrs, subject, created in db.rows(
+            "SELECT drafts.id, drafts.kind, drafts.thread_id, drafts.language, drafts.status,"
+            " drafts.to_addrs, drafts.subject, drafts.created_at FROM drafts"
+            " WHERE drafts.status IN ('pending', 'uncertain') AND drafts.created_at <= ?"
+            " ORDER BY drafts.created_at, drafts.id",
+            (db.time(now),),
+        )
+    ]
 
 
 def _drafts(
-    pending: list[Draft], settings: Settings, now: datetime, threads: dict[int, ThreadView]
+    pending: list[_Draft], settings: Settings, now: datetime, threads: dict[int, ThreadView]
 ) -> list[DraftItem]:
     view = View.of(settings)
     secret = settings.web_secret.reveal() if settings.web_secret else ""
@@ -699,9 +719,7 @@ def _week_start(day: date, view: View) -> datetime:
     return datetime.combine(monday, time(0), tzinfo=view.calendar.tz)
 
 
-def _response_figures(
-    session: Session, now: datetime, view: View
-) -> tuple[WeekFigures, WeekFigures]:
+def _response_figures(db: Reader, now: datetime, view: View) -> tuple[WeekFigures, WeekFigures]:
     """Median first response per week, bucketed by when our first answer went out.
 
     Threads the user ignored are left out (an ignored thread stays ignored, so that is its
@@ -710,11 +728,10 @@ def _response_figures(
     this_start = _week_start(now.astimezone(cal.tz).date(), view)
     last_start = _week_start(this_start.date() - timedelta(days=7), view)
     candidates = set(
-        session.scalars(
-            select(Thread.id).where(
-                Thread.last_message_at >= last_start,
-                Thread.manual_state.is_(None) | (Thread.manual_state != "ignored"),
-            )
+        db.column(
+            "SELECT threads.id FROM threads WHERE threads.last_message_at >= ?"
+            " AND (threads.manual_state IS NULL OR threads.manual_state != 'ignored')",
+            (db.time(last_start),),
         )
     )
     answered: dict[str, list[int]] = {"this": [], "last": []}
@@ -727,7 +744,7 @@ def _response_figures(
             return "last"
         return None
 
-    for first, reply in _first_responses(session, sorted(candidates), now):
+    for first, reply in _first_responses(db, sorted(candidates), now):
         if reply is not None:
             week = week_of(reply)
             if week is not None:
@@ -757,7 +774,7 @@ def _response_figures(
 
 
 def _first_responses(
-    session: Session, thread_ids: list[int], now: datetime
+    db: Reader, thread_ids: list[int], now: datetime
 ) -> list[tuple[datetime, datetime | None]]:
     """Per thread holding a client's message by ``now``: when the first came, and our first
     answer after it by ``now`` (None if none yet). A message's time is its Date, else its
@@ -767,41 +784,46 @@ def _first_responses(
     messages that read and converted ~13,000 rows, a third of the digest).
     """
     found: list[tuple[datetime, datetime | None]] = []
-    at = func.coalesce(Message.date, Message.internal_date)
-    ours = aliased(Message)
-    our_at = func.coalesce(ours.date, ours.internal_date)
+    convert = db.times()
+    at = "coalesce(messages.date, messages.internal_date)"
+    our_at = "coalesce(ours.date, ours.internal_date)"
     for start in range(0, len(thread_ids), _IN_CHUNK):
-        firsts = (
-            select(Message.thread_id.label("tid"), func.min(at).label("first_at"))
-            .where(
-                Message.thread_id.in_(thread_ids[start : start + _IN_CHUNK]),
-                Message.direction == "inbound",
-                Message.category == "client",
-                at <= now,
-            )
-            .group_by(Message.thread_id)
-            .subquery()
+        among = ids_in("messages.thread_id", thread_ids[start : start + _IN_CHUNK])
+        sql = (
+            f"SELECT firsts.first_at, (SELECT min({our_at}) FROM messages AS ours"
+            " WHERE ours.thread_id = firsts.tid AND ours.direction = 'outbound'"
+            f" AND {our_at} > firsts.first_at AND {our_at} <= ?) AS reply_at"
+            f" FROM (SELECT messages.thread_id AS tid, min({at}) AS first_at FROM messages"
+            f" WHERE {among.sql} AND messages.direction = 'inbound'"
+            f" AND messages.category = 'client' AND {at} <= ?"
+            " GROUP BY messages.thread_id) AS firsts"
         )
-        reply = (
-            select(func.min(our_at))
-            .where(
-                ours.thread_id == firsts.c.tid,
-                ours.direction == "outbound",
-                our_at > firsts.c.first_at,
-                our_at <= now,
-            )
-            .scalar_subquery()
-        )
-        query = select(firsts.c.first_at, reply.label("reply_at"))
-        found += [(row.first_at, row.reply_at) for row in session.execute(query)]
+        for first, reply in db.rows(sql, (db.time(now), *among.params, db.time(now))):
+            found.append((convert(first), convert(reply) if reply is not None else None))
     return found
 
 
-def _sync_health(
-    session: Session, settings: Settings, now: datetime, view: View
-) -> list[SyncHealth]:
+class _Mailbox(NamedTuple):
+    name: str
+    last_sync_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+def _sync_health(db: Reader, settings: Settings, now: datetime, view: View) -> list[SyncHealth]:
     """One line per mailbox; a sync gap, a failing login or no sync at all is a problem."""
-    rows = {m.name: m for m in session.scalars(select(Mailbox).order_by(Mailbox.id))}
+    convert = db.times()
+
+    def at(value: Any) -> datetime | None:
+        return convert(value) if value is not None else None
+
+    rows = {
+        name: _Mailbox(name, at(synced), error, at(error_at))
+        for name, synced, error, error_at in db.rows(
+            "SELECT mailboxes.name, mailboxes.last_sync_at, mailboxes.last_error,"
+            " mailboxes.last_error_at FROM mailboxes ORDER BY mailboxes.id"
+        )
+    }
     names = [m.name for m in settings.mailboxes]
     names += [name for name in rows if name not in names]
     window = max(settings.idle_renew, settings.poll_interval)

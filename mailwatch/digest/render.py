@@ -14,21 +14,31 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from jinja2.ext import Extension
 from markupsafe import Markup
 
-from mailwatch.digest.data import FULL_LIST_PATH, Digest, WeekFigures
+from mailwatch.digest.data import Digest
+from mailwatch.digest.lines import (
+    band_counts,
+    full_list_url,
+    kind_label,
+    local_time,
+    median_text,
+    speaks,
+    thread_refs,
+    week_line,
+    who_text,
+)
 from mailwatch.digest.links import public_base
-from mailwatch.i18n import DRAFT_KIND_LABELS, _, datetime_text, ngettext, use_language
+from mailwatch.i18n import _, ngettext
 from mailwatch.i18n import duration as business_duration
 
 __all__ = [
@@ -41,103 +51,6 @@ __all__ = [
 ]
 
 CHART_CID_DOMAIN = "digest.mailwatch"
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def speaks(func: F) -> F:
-    """Run ``func(digest, ...)`` in the digest's language (``Digest.language``)."""
-
-    @functools.wraps(func)
-    def wrapper(digest: Digest, *args: Any, **kwargs: Any) -> Any:
-        with use_language(digest.language):
-            return func(digest, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-# -- helpers of the templates and the terminal --------------------------------------------------
-
-
-def local_time(value: str | None, digest: Digest) -> str:
-    """A time for people: the digest's zone, to the minute (the zone is named at the top), as
-    the digest's language writes dates (English: ``2026-11-23 14:05``)."""
-    return datetime_text(value, ZoneInfo(digest.timezone))
-
-
-def who_text(name: str | None, email: str | None) -> str:
-    if name and email:
-        return f"{name} <{email}>"
-    return name or email or _("(unknown)")
-
-
-def _median(week: WeekFigures) -> str:
-    value = week.median_first_response_business_minutes
-    return business_duration(value) if value is not None else _("no replies")
-
-
-def week_line(week: WeekFigures) -> str:
-    extra = (
-        ngettext(", %(num)d still unanswered", ", %(num)d still unanswered", week.unanswered)
-        if week.unanswered
-        else ""
-    )
-    if not week.threads:
-        return _("%(week)s: no first responses", week=week.label) + extra
-    return (
-        ngettext(
-            "%(week)s: median first response %(median)s over %(num)d thread",
-            "%(week)s: median first response %(median)s over %(num)d threads",
-            week.threads,
-            week=week.label,
-            median=_median(week),
-        )
-        + extra
-    )
-
-
-def full_list_url(queue_url: str | None) -> str | None:
-    """The web page listing every overdue thread, next to the approval queue's address."""
-    if not queue_url:
-        return None
-    return queue_url.rsplit("/drafts", 1)[0] + FULL_LIST_PATH
-
-
-def band_counts(digest: Digest) -> str:
-    """``under 1 day: 3, over 3 months: 22``: the overdue threads by age (empty bands left out)."""
-    return ", ".join(f"{b.label}: {b.count}" for b in digest.overdue_bands if b.count)
-
-
-def thread_refs(thread_ids: Sequence[int]) -> str:
-    return ", ".join(f"#{tid}" for tid in thread_ids)
-
-
-@speaks
-def overdue_summary_lines(digest: Digest, queue_url: str | None) -> list[str]:
-    """When more threads are overdue than listed: all of them by age, and where to see them
-    (the terminal's lines; the text template writes the same)."""
-    if not digest.overdue_more:
-        return []
-    lines = [
-        "  "
-        + _(
-            "... and %(more)d more. All %(total)d by age: %(bands)s",
-            more=digest.overdue_more,
-            total=digest.overdue_count,
-            bands=band_counts(digest),
-        )
-    ]
-    lines.append("  " + _("full list: `%(command)s`", command=digest.full_list_command))
-    url = full_list_url(queue_url)
-    if url:
-        lines.append("  " + _("or %(url)s", url=url))
-    return lines
-
-
-def kind_label(kind: str) -> str:
-    """A draft kind for people (the identifier stays English in JSON)."""
-    return _(DRAFT_KIND_LABELS[kind]) if kind in DRAFT_KIND_LABELS else kind
-
 
 # -- the templates ------------------------------------------------------------------------------
 
@@ -287,7 +200,7 @@ def render_chart(digest: Digest, width: int = 560, height: int = 220) -> bytes:
             text_y = base_y - bar_h - 18
         else:
             text_y = base_y - 18
-        draw.text((x0 + 4, text_y), _median(week), fill="#1f2933", font=label)
+        draw.text((x0 + 4, text_y), median_text(week), fill="#1f2933", font=label)
         caption = (
             f"{week.label} (" + ngettext("%(num)d thread", "%(num)d threads", week.threads) + ")"
         )

@@ -7,48 +7,61 @@ acknowledgment, and the digest and the web queue show them together.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from mailwatch.config import Settings
 from mailwatch.core.scheduling import in_backlog
 from mailwatch.i18n import _, datetime_text, ngettext
-from mailwatch.store.models import Draft, ServiceState
+from mailwatch.store.raw import Reader, ids_in, reader_of
 from mailwatch.views.context import View
 from mailwatch.views.threads import ThreadView, list_threads
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 STARTED_KEY = "first_started_at"
+_IN_CHUNK = 5000
 
 
-def read_started_at(session: Session) -> datetime | None:
-    state = session.get(ServiceState, STARTED_KEY)
-    return datetime.fromisoformat(state.value) if state is not None and state.value else None
+def read_started_at(session: Session | Reader) -> datetime | None:
+    db = reader_of(session)
+    value = db.scalar("SELECT value FROM service_state WHERE key = ?", (STARTED_KEY,))
+    return datetime.fromisoformat(value) if value else None
 
 
-def backlog_rows(session: Session, settings: Settings, now: datetime) -> list[ThreadView]:
+def backlog_rows(session: Session | Reader, settings: Settings, now: datetime) -> list[ThreadView]:
     """Threads awaiting us that are in the backlog and have no acknowledgment draft yet."""
-    started = read_started_at(session)
+    db = reader_of(session)
+    started = read_started_at(db)
     if started is None or settings.ack_backlog_limit <= 0:
         return []
-    result = []
-    for row in list_threads(session, now, "awaiting_us", View.of(settings), with_message_ids=False):
+    waiting: list[tuple[ThreadView, datetime]] = []
+    for row in list_threads(db, now, "awaiting_us", View.of(settings), with_message_ids=False):
         since = row.waiting_since
-        if since is None or not in_backlog(
+        if since is not None and in_backlog(
             since, started, settings.calendar, settings.ack_backlog_limit
         ):
-            continue
-        acknowledged = session.scalar(
-            select(func.count(Draft.id)).where(
-                Draft.thread_id == row.id,
-                Draft.kind == "acknowledgment",
-                Draft.created_at >= since,
-            )
-        )
-        if not acknowledged:
-            result.append(row)
-    return result
+            waiting.append((row, since))
+    # the acknowledgments of those threads, one read (not one count per thread)
+    acks: dict[int, list[datetime]] = defaultdict(list)
+    convert = db.times()
+    ids = sorted({row.id for row, _since in waiting})
+    for start in range(0, len(ids), _IN_CHUNK):
+        where = ids_in("drafts.thread_id", ids[start : start + _IN_CHUNK])
+        for tid, created in db.rows(
+            "SELECT drafts.thread_id, drafts.created_at FROM drafts"
+            f" WHERE drafts.kind = 'acknowledgment' AND {where.sql}",
+            where.params,
+        ):
+            if created is not None:
+                acks[tid].append(convert(created))
+    return [
+        row
+        for row, since in waiting
+        if not any(created >= since for created in acks.get(row.id, ()))
+    ]
 
 
 def backlog_line(count: int, settings: Settings, started: datetime | None) -> str:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from mailwatch.store.raw import Reader, reader_of
 
-from mailwatch.store.models import JobRun
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # Failures in a row after which ``/healthz`` answers "degraded" (one may be a passing hiccup).
 DEGRADED_AFTER = 3
@@ -36,16 +37,25 @@ class JobState:
         return self.consecutive_failures >= DEGRADED_AFTER
 
 
-def job_states(session: Session) -> list[JobState]:
+def job_states(session: Session | Reader) -> list[JobState]:
+    db = reader_of(session)
+    convert = db.times()
+
+    def at(value: object) -> datetime | None:
+        return convert(value) if value is not None else None
+
     return [
         JobState(
-            job=row.job,
-            last_run_at=row.last_run_at,
-            last_success_at=row.last_success_at,
-            last_failure_at=row.last_failure_at,
-            last_error=row.last_error,
-            consecutive_failures=row.consecutive_failures or 0,
-            total_failures=row.total_failures or 0,
+            job=job,
+            last_run_at=at(run),
+            last_success_at=at(success),
+            last_failure_at=at(failure),
+            last_error=error,
+            consecutive_failures=consecutive or 0,
+            total_failures=total or 0,
         )
-        for row in session.scalars(select(JobRun).order_by(JobRun.job))
+        for job, run, success, failure, error, consecutive, total in db.rows(
+            "SELECT job, last_run_at, last_success_at, last_failure_at, last_error,"
+            " consecutive_failures, total_failures FROM job_runs ORDER BY job"
+        )
     ]

@@ -6,14 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from mailwatch.core.promise_status import promise_status
-from mailwatch.store.models import Message, Promise
+from mailwatch.store.raw import Cond, Reader, ids_in, reader_of
 from mailwatch.views.context import View, iso_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["PROMISE_STATUSES", "PromiseStatus", "PromiseView", "list_promises"]
 
@@ -61,7 +61,7 @@ class PromiseView:
 
 
 def list_promises(
-    session: Session,
+    session: Session | Reader,
     now: datetime,
     view: View | None = None,
     status: str | None = None,
@@ -72,76 +72,76 @@ def list_promises(
 ) -> list[PromiseView]:
     """Promises made by ``now``, each with its status as of ``now``, soonest due first;
     ``due_from`` / ``due_to`` keep those due in that window (both ends included)."""
+    db = reader_of(session)
     view = view or View()
     tz = view.calendar.tz
-    # plain rows, not ORM objects: building 2,000 mapped instances cost ~100 ms on a large store
-    query = (
-        select(
-            Promise.id,
-            Promise.thread_id,
-            Promise.message_row_id,
-            Promise.text,
-            Promise.due_at,
-            Promise.source,
-            Promise.made_at,
-            Promise.done_at,
-            Promise.renegotiated_at,
-        )
-        .where(Promise.made_at <= now)
-        .order_by(Promise.due_at, Promise.id)
-    )
+    where = Cond("promises.made_at <= ?", (db.time(now),))
     if thread_id is not None:
-        query = query.where(Promise.thread_id == thread_id)
+        where = where & Cond("promises.thread_id = ?", (thread_id,))
     if due_from is not None:
-        query = query.where(Promise.due_at >= due_from)
+        where = where & Cond("promises.due_at >= ?", (db.time(due_from),))
     if due_to is not None:
-        query = query.where(Promise.due_at <= due_to)
-    promises = list(session.execute(query))
-    thread_ids = {p.thread_id for p in promises if p.thread_id is not None}
+        where = where & Cond("promises.due_at <= ?", (db.time(due_to),))
+    convert = db.times()
+
+    def at(value: Any) -> datetime | None:
+        return convert(value) if value is not None else None
+
+    promises = [
+        (pid, tid, row_id, text, convert(due), source, convert(made), at(done), at(renegotiated))
+        for pid, tid, row_id, text, due, source, made, done, renegotiated in db.rows(
+            "SELECT promises.id, promises.thread_id, promises.message_row_id, promises.text,"
+            " promises.due_at, promises.source, promises.made_at, promises.done_at,"
+            f" promises.renegotiated_at FROM promises WHERE {where.sql}"
+            " ORDER BY promises.due_at, promises.id",
+            where.params,
+        )
+    ]
+    thread_ids = {p[1] for p in promises if p[1] is not None}
     ours: dict[int, list[datetime]] = defaultdict(list)
     anchors: dict[int, str] = {}
     if thread_ids:
-        for tid, when, internal in session.execute(
-            select(Message.thread_id, Message.date, Message.internal_date).where(
-                Message.thread_id.in_(thread_ids), Message.direction == "outbound"
-            )
+        in_threads = ids_in("messages.thread_id", sorted(thread_ids))
+        for tid, when, internal in db.rows(
+            "SELECT messages.thread_id, messages.date, messages.internal_date FROM messages"
+            f" WHERE {in_threads.sql} AND messages.direction = 'outbound'",
+            in_threads.params,
         ):
-            at = when or internal
-            if tid is not None and at is not None:  # the IN list holds no NULL thread id
-                ours[tid].append(at)
-    row_ids = {p.message_row_id for p in promises if p.message_row_id is not None}
+            stamp = when if when is not None else internal
+            if tid is not None and stamp is not None:  # the IN list holds no NULL thread id
+                ours[tid].append(convert(stamp))
+    row_ids = {p[2] for p in promises if p[2] is not None}
     if row_ids:
-        anchors = {
-            row_id: message_id
-            for row_id, message_id in session.execute(
-                select(Message.id, Message.message_id).where(Message.id.in_(row_ids))
+        in_rows = ids_in("messages.id", sorted(row_ids))
+        anchors = dict(
+            db.rows(
+                f"SELECT messages.id, messages.message_id FROM messages WHERE {in_rows.sql}",
+                in_rows.params,
             )
-        }
+        )
     result: list[PromiseView] = []
-    for promise in promises:
-        later = sorted(t for t in ours.get(promise.thread_id or -1, []) if t > promise.made_at)
+    for pid, tid, row_id, text, due_at, source, made_at, done_at, renegotiated_at in promises:
+        later = sorted(t for t in ours.get(tid or -1, []) if t > made_at)
         current = promise_status(
-            promise.due_at,
+            due_at,
             now,
             later,
-            marked_done=promise.done_at is not None and promise.done_at <= now,
-            renegotiated=promise.renegotiated_at is not None and promise.renegotiated_at <= now,
+            marked_done=done_at is not None and done_at <= now,
+            renegotiated=renegotiated_at is not None and renegotiated_at <= now,
         )
         if status is not None and current != status:
             continue
         result.append(
             PromiseView(
-                id=promise.id,
-                thread_id=promise.thread_id,
-                message_id=anchors.get(promise.message_row_id or -1)
-                if promise.source == "detected"
-                else None,
-                text=promise.text,
-                due_at=promise.due_at.astimezone(tz),
+                id=pid,
+                thread_id=tid,
+                message_id=anchors.get(row_id or -1) if source == "detected" else None,
+                text=text,
+                due_at=due_at.astimezone(tz),
                 status=PromiseStatus(current),
-                source=promise.source,
-                made_at=promise.made_at.astimezone(tz),
-                done_at=view.at(promise.done_at),
+                source=source,
+                made_at=made_at.astimezone(tz),
+                done_at=view.at(done_at),
             )
         )
     return result

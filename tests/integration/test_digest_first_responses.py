@@ -1,5 +1,6 @@
 """The digest's response times: first client message and our first answer after it, per
-thread, are now two aggregates in SQL. They must equal what reading every message in Python
+thread, are now two aggregates in SQL (plain SQL text through a ``store.raw.Reader``, on a
+session or straight through the driver). They must equal what reading every message in Python
 gave (the code before), on SQLite and PostgreSQL, with the awkward cases: no Date (INTERNALDATE
 counts), neither time, an answer at the very instant of the client's message (not after it),
 mail from non-clients, and mail after "now"."""
@@ -18,6 +19,7 @@ from bench.store_gen import generate
 from mailwatch.digest.data import _first_responses
 from mailwatch.store.db import make_engine, session_factory
 from mailwatch.store.models import Mailbox, Message, Thread
+from mailwatch.store.raw import open_reader, reader_of
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -109,6 +111,8 @@ def check(url: str) -> None:
     awkward_threads(url, seed=3)
     engine = make_engine(url)
     factory = session_factory(engine)
+    direct = open_reader(url)
+    assert direct is not None
     try:
         with factory() as session:
             ids = list(session.scalars(select(Thread.id)))
@@ -119,12 +123,15 @@ def check(url: str) -> None:
                 NOW - timedelta(days=30),
                 NOW + timedelta(days=9),
             ):
-                got = sorted(_first_responses(session, ids, now), key=repr)
+                got = sorted(_first_responses(reader_of(session), ids, now), key=repr)
                 want = sorted(reference(session, ids, now), key=repr)
                 assert got == want
+                # (the ``digest`` command reads straight through the driver)
+                assert sorted(_first_responses(direct, ids, now), key=repr) == want
                 compared += len(want)
             assert compared > 1000  # the comparison saw threads, answered and not
     finally:
+        direct.close()
         engine.dispose()
 
 

@@ -1,4 +1,5 @@
-"""The quick path of ``mailwatch threads`` reads its options exactly as the Typer app does.
+"""The quick path of ``mailwatch threads``, ``digest`` (without ``--send``) and ``promises``
+reads their options exactly as the Typer app does.
 
 :func:`mailwatch.cli.quick.quick_call` accepts only plain command lines; for every command
 line it accepts, the Typer app must call the command with the same values (and the same
@@ -15,6 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import mailwatch.cli.digest as digest_command
+import mailwatch.cli.promises as promises_command
 import mailwatch.cli.threads as threads_command
 from mailwatch.cli import app
 from mailwatch.cli import context as cli_context
@@ -52,30 +55,50 @@ TOKENS = [
     "",
     "promises",
     "--stat",
+    "digest",
+    "--print",
+    "--send",
+    "--status",
+    "missed",
 ]
 
 
 def typer_values(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any] | None:
-    """What the Typer app passes to the command for ``argv`` (None: it did not call it)."""
+    """What the Typer app passes to the command's body for ``argv`` (None: it did not call
+    it: an error, ``--help``, or ``digest --send``, which has a body of its own)."""
     seen: dict[str, Any] = {}
 
-    def record(state_filter, as_json, now, limit, after) -> None:
-        seen.update(state_filter=state_filter, as_json=as_json, now=now, limit=limit, after=after)
+    def called(command: str, **values: Any) -> None:
+        seen.update(values, command=command)
         seen["env_file"] = str(cli_context.state.env_file)
         seen["env_file_named"] = cli_context.state.env_file_named
 
+    def threads(state_filter, as_json, now, limit, after) -> None:
+        called(
+            "threads", state_filter=state_filter, as_json=as_json, now=now, limit=limit, after=after
+        )
+
+    def digest(show, as_json, now) -> None:
+        called("digest", show=show, as_json=as_json, now=now)
+
+    def promises(status, as_json, now) -> None:
+        called("promises", status=status, as_json=as_json, now=now)
+
     with monkeypatch.context() as patch:
-        patch.setattr(threads_command, "show_threads", record)
+        patch.setattr(threads_command, "show_threads", threads)
+        patch.setattr(digest_command, "show_digest", digest)
+        patch.setattr(promises_command, "show_promises", promises)
         CliRunner().invoke(app, argv)
     return seen or None
 
 
 def quick_values(argv: list[str]) -> dict[str, Any] | None:
     call = quick_call(argv)
-    if call is None or call.command != "threads":
+    if call is None:
         return None
     return {
         **call.options,
+        "command": call.command,
         "env_file": call.env_file if call.env_file is not None else ".env",
         "env_file_named": call.env_file is not None,
     }
@@ -92,6 +115,15 @@ def quick_values(argv: list[str]) -> dict[str, Any] | None:
         ["--env-file=y.env", "threads"],
         ["threads", "--state", "bogus"],  # the command itself says what is wrong
         ["threads", "--after", "not-a-cursor"],
+        ["digest"],
+        ["digest", "--print"],
+        ["digest", "--json", "--now", NOW],
+        ["--env-file=y.env", "digest", "--print", "--json", f"--now={NOW}"],
+        ["digest", "--now", "yesterday"],  # the command itself says what is wrong
+        ["promises"],
+        ["promises", "--json"],
+        ["promises", "--status", "missed", "--json", "--now", NOW],
+        ["--env-file", "x.env", "promises", "--status=bogus"],
     ],
 )
 def test_plain_command_lines_take_the_quick_path_with_typers_values(argv, monkeypatch) -> None:
@@ -111,8 +143,15 @@ def test_plain_command_lines_take_the_quick_path_with_typers_values(argv, monkey
         ["threads", "--json", "--json"],
         ["threads", "--state"],
         ["threads", "extra"],
-        ["promises", "--json"],
         ["thread", "close", "3"],
+        ["digest", "--send"],  # sends mail: always Typer's path
+        ["digest", "--print", "--send", "--json"],
+        ["digest", "--print=1"],
+        ["digest", "--now"],
+        ["promises", "--status"],
+        ["promises", "--status", "open", "--status", "kept"],
+        ["promises", "--stat", "open"],
+        ["promise", "done", "3"],
         ["--env-file", "threads"],
     ],
 )
@@ -125,23 +164,32 @@ VALUES = {
     "--now": [NOW, "yesterday", "", "-1"],
     "--limit": ["5", "1", "0", "07", "x", "-3", "123456789012"],
     "--after": ["WzEsImFsbCJd", "abc", "", "--json"],
+    "--status": ["missed", "open", "bogus", "", "-k", "--json"],
+}
+FLAGS = ("--json", "--print", "--send")
+#: each command's options (the flags among them take no value)
+OPTIONS = {
+    "threads": ["--state", "--now", "--limit", "--after", "--json"],
+    "digest": ["--now", "--json", "--print", "--send"],
+    "promises": ["--status", "--now", "--json"],
 }
 
 
 @st.composite
 def command_lines(draw: st.DrawFn) -> list[str]:
-    """Mostly ``threads`` with its options in any order and form, sometimes odd."""
+    """A read command with its options in any order and form, sometimes odd."""
     argv: list[str] = []
     if draw(st.booleans()):
         name = draw(st.sampled_from(["x.env", "conf/y.env", "", "--json"]))
         argv += draw(st.sampled_from([["--env-file", name], [f"--env-file={name}"]]))
-    argv.append("threads")
-    names = draw(st.lists(st.sampled_from([*VALUES, "--json"]), max_size=5, unique=True))
+    command = draw(st.sampled_from(sorted(OPTIONS)))
+    argv.append(command)
+    names = draw(st.lists(st.sampled_from(OPTIONS[command]), max_size=5, unique=True))
     if draw(st.integers(0, 9)) == 0:
-        names.append(draw(st.sampled_from([*VALUES, "--json"])))  # once more
+        names.append(draw(st.sampled_from(OPTIONS[command])))  # once more
     for name in names:
-        if name == "--json":
-            argv.append(draw(st.sampled_from(["--json", "--json", "--json=1"])))
+        if name in FLAGS:
+            argv.append(draw(st.sampled_from([name, name, f"{name}=1"])))
             continue
         plain = draw(st.booleans())  # half the time the first, plain value
         value = VALUES[name][0] if plain else draw(st.sampled_from(VALUES[name]))
@@ -172,6 +220,16 @@ def test_the_generated_command_lines_mostly_take_the_quick_path() -> None:
 
     count()
     assert sum(accepted) > len(accepted) // 4
+
+
+def test_digest_with_send_never_takes_the_quick_path() -> None:
+    @settings(max_examples=200, deadline=None, database=None)
+    @given(command_lines())
+    def check(argv: list[str]) -> None:
+        if any(a.startswith("--send") for a in argv):
+            assert quick_call(argv) is None
+
+    check()
 
 
 def test_the_settings_file_is_a_path_relative_to_where_the_command_runs() -> None:
