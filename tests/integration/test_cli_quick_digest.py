@@ -1,7 +1,7 @@
 """``mailwatch digest`` (without ``--send``) and ``mailwatch promises`` as users run them: the
 quick path prints what the Typer path prints.
 
-As in tests/integration/test_cli_quick.py: each command line runs twice as a real process,
+As in tests/integration/test_quick_path_process.py: each command line runs twice as a real process,
 once through the ``mailwatch`` entry point (the quick path: no command parser, the store read
 straight through sqlite3 or psycopg) and once through the Typer app alone (the store read
 through SQLAlchemy). Output, errors and exit codes must be the same, on SQLite and
@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.store_gen import generate
-from tests.integration.test_cli_quick import run, write_env
 from tests.integration.test_digest_fast_path import NOW, awkward_rows
+from tests.integration.test_quick_path_process import run, write_env
 
 AS_OF = NOW.isoformat()
 PAST = "2026-11-26T09:00:00+02:00"  # threads changed since: re-tracked as of then
