@@ -14,7 +14,12 @@ from rich.table import Table
 from rich.text import Text
 
 from mailwatch.cli.plain_table import print_table
-from mailwatch.digest.lines import kind_label, overdue_summary_lines, week_line
+from mailwatch.digest.lines import (
+    drafts_more_line,
+    kind_label,
+    overdue_summary_lines,
+    week_line,
+)
 from mailwatch.i18n import _, use_language
 
 if TYPE_CHECKING:
@@ -81,7 +86,9 @@ def _print_digest(digest: Digest, console: Console) -> None:
         for line in overdue_summary_lines(digest, None):
             console.print(_t(line.strip()), soft_wrap=True)
 
-    title = _("drafts to approve (%(num)d)", num=len(digest.drafts))
+    title = _("drafts to approve (%(num)d)", num=digest.drafts_count)
+    if digest.drafts_more:
+        title += ", " + _("the %(num)d oldest", num=len(digest.drafts))
     table = Table(title=title, title_justify="left")
     for column in (_("draft"), _("kind"), _("age"), _("to"), _("subject"), _("link")):
         table.add_column(column, no_wrap=len(table.columns) < 3)
@@ -95,6 +102,9 @@ def _print_digest(digest: Digest, console: Console) -> None:
             _t(d.link, "blue"),
         )
     _print_table(console, table, digest.drafts, _t(_("drafts to approve: none")))
+    more = drafts_more_line(digest, None)
+    if more:
+        console.print(_t(more.strip()), soft_wrap=True)
 
     promises = [(p, "yellow") for p in digest.promises_due] + [
         (p, "red") for p in digest.promises_missed

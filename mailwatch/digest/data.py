@@ -217,6 +217,9 @@ class Digest:
     overdue_bands: list[AgeBand] = field(default_factory=list)
     full_list_command: str = FULL_LIST_COMMAND
     warning_total: int | None = None
+    # Every pending draft is counted here; ``drafts`` lists the uncertain ones and the oldest
+    # pending ones, DIGEST_TOP in all (the rest wait in the approval queue).
+    drafts_total: int | None = None
     language: str = "en"  # the interface language it was built and is shown in (UI_LANGUAGE)
 
     @property
@@ -226,6 +229,15 @@ class Digest:
     @property
     def overdue_count(self) -> int:
         return len(self.overdue) if self.overdue_total is None else self.overdue_total
+
+    @property
+    def drafts_count(self) -> int:
+        return len(self.drafts) if self.drafts_total is None else self.drafts_total
+
+    @property
+    def drafts_more(self) -> int:
+        """Drafts to approve not listed one by one."""
+        return max(0, self.drafts_count - len(self.drafts))
 
     @property
     def overdue_more(self) -> int:
@@ -252,7 +264,7 @@ class Digest:
                 parts.append(_("JOB FAILING"))
             parts.append(ngettext("%(num)d overdue", "%(num)d overdue", self.overdue_count))
             parts.append(
-                ngettext("%(num)d draft to approve", "%(num)d drafts to approve", len(self.drafts))
+                ngettext("%(num)d draft to approve", "%(num)d drafts to approve", self.drafts_count)
             )
             if self.promises_missed:
                 parts.append(
@@ -278,7 +290,7 @@ class Digest:
             "job_problems": len(self.job_problems),
             "backlog": self.backlog_threads,
             "overdue": self.overdue_count,
-            "drafts": len(self.drafts),
+            "drafts": self.drafts_count,
             "promises_due": len(self.promises_due),
             "promises_missed": len(self.promises_missed),
             "warning_clients": self.warning_count,
@@ -396,7 +408,8 @@ def _build_digest(
         for r in overdue_rows
     ]
 
-    drafts = _drafts(draft_rows, settings, now, by_id)
+    pending = _drafts(draft_rows, settings, now, by_id)
+    drafts = listed_drafts(pending, top)
 
     def is_client_thread(thread_id: int | None) -> bool:
         if thread_id is None or thread_id not in by_id:
@@ -451,6 +464,7 @@ def _build_digest(
         promises_missed=promises_missed,
         warning_clients=warning_clients[: max(0, top)],
         warning_total=len(warning_clients),
+        drafts_total=len(pending),
         this_week=this_week,
         last_week=last_week,
         overdue_total=overdue_total,
@@ -460,6 +474,21 @@ def _build_digest(
         backlog_threads=backlog_count,
         language=language,
     )
+
+
+def listed_drafts(drafts: list[DraftItem], top: int) -> list[DraftItem]:
+    """The drafts the digest lists one by one, still oldest first: every uncertain one (a
+    person must decide whether it went out), then the oldest pending ones, ``top`` in all.
+
+    Why a cap: the digest reads the same with 3 or 400 drafts waiting; the approval queue
+    holds them all, and the digest says how many more wait there."""
+    if len(drafts) <= top:
+        return drafts
+    uncertain = [d for d in drafts if d.status == "uncertain"]
+    room = max(0, top - len(uncertain))
+    oldest = [d for d in drafts if d.status != "uncertain"][:room]
+    keep = {id(d) for d in uncertain} | {id(d) for d in oldest}
+    return [d for d in drafts if id(d) in keep]
 
 
 def age_bands(waiting_since: Iterable[datetime | str | None], now: datetime) -> list[AgeBand]:

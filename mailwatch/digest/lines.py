@@ -18,6 +18,7 @@ from mailwatch.i18n import duration as business_duration
 
 __all__ = [
     "band_counts",
+    "drafts_more_line",
     "full_list_url",
     "kind_label",
     "local_time",
@@ -119,6 +120,20 @@ def overdue_summary_lines(digest: Digest, queue_url: str | None) -> list[str]:
     if url:
         lines.append("  " + _("or %(url)s", url=url))
     return lines
+
+
+@speaks
+def drafts_more_line(digest: Digest, queue_url: str | None) -> str | None:
+    """When more drafts wait than are listed: how many, and where they all are (the terminal's
+    line; the text template writes the same)."""
+    if not digest.drafts_more:
+        return None
+    where = queue_url or "`mailwatch drafts list`"
+    return "  " + _(
+        "... and %(more)d more waiting for approval: %(where)s",
+        more=digest.drafts_more,
+        where=where,
+    )
 
 
 def kind_label(kind: str) -> str:

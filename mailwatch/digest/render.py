@@ -28,6 +28,7 @@ from markupsafe import Markup
 from mailwatch.digest.data import Digest
 from mailwatch.digest.lines import (
     band_counts,
+    drafts_more_line,
     full_list_url,
     kind_label,
     local_time,
@@ -112,6 +113,7 @@ def _environment(html: bool) -> Environment:
         kind_label=kind_label,
         week_line=week_line,
         full_list_url=full_list_url,
+        drafts_more_line=drafts_more_line,
     )
     return env
 

@@ -7,6 +7,7 @@ work hours 09:00-18:00 Mon-Fri, REPLY_SLA 4h.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -488,3 +489,70 @@ def test_an_uncertain_send_is_in_the_digest_for_a_person(store: Store, world: di
     assert all("0.0.0.0" not in d.link for d in digest.drafts)
     assert "UNCERTAIN" in render_text(digest)
     assert "uncertain: sent or not?" in render_html(digest)
+
+
+def test_a_long_approval_queue_lists_the_uncertain_and_the_oldest_then_counts_the_rest(
+    tmp_path: Path,
+):
+    """30 drafts wait (one per thread): the digest lists 20 (the uncertain one, then the 19 oldest pending), in
+    their oldest-first order, and counts all 30 in its subject, JSON and every form."""
+    from mailwatch.cli.digest_text import print_digest
+    from mailwatch.digest.render import render_html, render_text
+
+    s = Store(tmp_path)
+    try:
+        now = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
+        tids = [
+            s.thread(
+                f"Order {n}", "Ana Popescu", "ana@client.test", inbound(now - timedelta(days=2))
+            )
+            for n in range(30)
+        ]  # (one draft of a kind per thread)
+        created = [now - timedelta(hours=40 - n) for n in range(30)]  # oldest first
+        s.add(
+            *(
+                Draft(
+                    mailbox_id=s.mailbox_id,
+                    thread_id=tids[n],
+                    kind="acknowledgment",
+                    language="en",
+                    status="uncertain" if n == 27 else "pending",
+                    message_id=f"<queue{n}@example.com>",
+                    from_addr={"name": "Sales", "email": US},
+                    to_addrs=[{"name": "Ana Popescu", "email": "ana@client.test"}],
+                    subject=f"Re: Order {n}",
+                    body_text="Dear Ana, ...",
+                    created_at=at,
+                )
+                for n, at in enumerate(created)
+            )
+        )
+        s.track()
+        digest = s.digest(now)
+    finally:
+        s.close()
+    subjects = [d.subject for d in digest.drafts]
+    assert subjects == [f"Re: Order {n}" for n in range(19)] + ["Re: Order 27"]
+    assert digest.drafts_count == 30 and digest.drafts_more == 10
+    assert "30 drafts to approve" in digest.subject_line()
+    data = digest.to_json()
+    assert data["drafts_total"] == 30 and data["counts"]["drafts"] == 30
+    assert len(data["drafts"]) == 20
+    text = render_text(digest, queue_url="http://127.0.0.1:8025/drafts")
+    assert "DRAFTS TO APPROVE (30)" in text
+    assert "... and 10 more waiting for approval: http://127.0.0.1:8025/drafts" in text
+    html = render_html(digest, queue_url="http://127.0.0.1:8025/drafts")
+    assert "The 20 oldest are listed; 10 more wait for approval." in html
+    assert "Open the approval queue" in html
+    out = io.StringIO()
+    print_digest(digest, make_console_to(out))
+    printed = out.getvalue()
+    assert "drafts to approve (30), the 20 oldest" in printed
+    assert "... and 10 more waiting for approval: `mailwatch drafts list`" in printed
+    assert printed.count("Re: Order") == 20
+
+
+def make_console_to(out: io.StringIO) -> Any:
+    from rich.console import Console
+
+    return Console(file=out, width=200, color_system=None)
