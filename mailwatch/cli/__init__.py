@@ -19,10 +19,26 @@ def main() -> None:
 
     code = run_quick(sys.argv[1:])
     if code is not None:
-        sys.exit(code)
+        _exit_now(code)
     from mailwatch.cli.commands import main as full_main  # lazy: Typer only when needed
 
     full_main()
+
+
+def _exit_now(code: int) -> None:
+    """End a quick read at once: its output written, logging flushed, without the
+    interpreter's teardown (freeing every object one by one: ~10 ms of the overdue list at
+    1M messages). A quick read holds nothing else to clean up: its database connection is
+    closed when the read ends."""
+    import contextlib  # lazy: (these are loaded by the read already)
+    import logging  # lazy: (as above)
+    import os  # lazy: (as above)
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a closed pipe: nothing to add
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def __getattr__(name: str) -> Any:
