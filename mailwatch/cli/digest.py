@@ -11,13 +11,12 @@ import typer
 
 from mailwatch.cli.context import factory, loading, parse_now, settings
 from mailwatch.cli.digest_show import show_digest
-from mailwatch.cli.digest_text import print_digest
 from mailwatch.cli.output import console, print_json
 from mailwatch.config import PREFIX
 from mailwatch.errors import UsageError, WorkFailed
 from mailwatch.i18n import _
 
-__all__ = ["digest", "print_digest"]
+__all__ = ["digest"]
 
 
 def digest(
@@ -67,6 +66,8 @@ def digest(
         data["sent"] = sent
         print_json(data)
     elif show:
+        from mailwatch.cli.digest_text import print_digest  # lazy: keeps --help fast
+
         print_digest(built, console)
     if not as_json:
         accepted = [a for a in sent["to"] if a not in sent["refused"]]
