@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -20,6 +21,9 @@ __all__ = ["json_text", "print_json"]
 _FLOAT_LINE = re.compile(rb"\d[.eE][-+]?\d+,?\n")
 _ORJSON_OPTIONS = (
     orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+_ORJSON_TIMES = (
+    orjson.OPT_INDENT_2 | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_PASSTHROUGH_DATACLASS
 )
 
 
@@ -56,15 +60,32 @@ def _orjson_text(rows: Any, floats: bool) -> bytes | str:
     return data
 
 
-def print_json(rows: Any, *, floats: bool = True) -> None:
+def _iso_seconds(value: Any) -> str:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.isoformat(timespec="seconds")
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _orjson_times(rows: Any) -> bytes | str:
+    """orjson's bytes with aware datetimes written as ``isoformat(timespec="seconds")``
+    (orjson's own writing of them, to the second); ``json.dumps`` where orjson refuses."""
+    try:
+        return orjson.dumps(rows, default=_not_plain_json, option=_ORJSON_TIMES)
+    except TypeError:
+        return json.dumps(rows, ensure_ascii=False, indent=2, default=_iso_seconds)
+
+
+def print_json(rows: Any, *, floats: bool = True, times: bool = False) -> None:
     """One JSON document on standard output (``--json``): UTF-8 as is, indented.
 
     orjson's bytes go straight to the binary buffer of a UTF-8 standard output (a terminal, a
     pipe, a file): a long list is not decoded and encoded again. ``floats``: see
-    :func:`json_text`.
+    :func:`json_text`. ``times``: ``rows`` hold aware datetimes (and no float), written to the
+    second with their offset; the caller's word that no offset has seconds (orjson drops them:
+    see ``views.threads.threads_json_times``).
     """
     out = sys.stdout
-    data = _orjson_text(rows, floats)
+    data = _orjson_times(rows) if times else _orjson_text(rows, floats)
     buffer = getattr(out, "buffer", None)
     utf8 = (getattr(out, "encoding", None) or "").lower().replace("-", "") == "utf8"
     if isinstance(data, bytes) and buffer is not None and utf8:

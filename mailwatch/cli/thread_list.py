@@ -28,6 +28,7 @@ def show_threads(
             ThreadCursor,
             list_threads,
             threads_json,
+            threads_json_times,
         )
     short_read()
 
@@ -50,7 +51,6 @@ def show_threads(
         when = cursor.now
     with read_store(cfg) as store:
         views = list_threads(store, when, state_filter, View.of(cfg), limit=limit, after=cursor)
-    rows = threads_json(views)
     if limit is not None and len(views) == limit:
         # the next page's cursor on stderr, so that stdout stays one JSON array (or the table)
         next_cursor = ThreadCursor.after(state_filter, when, views[-1]).encode()
@@ -60,8 +60,13 @@ def show_threads(
     if as_json:
         from mailwatch.cli.jsonout import print_json  # lazy: the table needs rich instead
 
-        print_json(rows, floats=False)  # (ThreadView.to_json holds none)
+        with_times = threads_json_times(views)
+        if with_times is not None:  # (the same text, the times written by orjson)
+            print_json(with_times, times=True)
+        else:
+            print_json(threads_json(views), floats=False)  # (ThreadView.to_json holds none)
         return
+    rows = threads_json(views)
     # lazy: the JSON needs none of rich
     from rich.table import Table
     from rich.text import Text
