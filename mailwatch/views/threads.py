@@ -809,8 +809,9 @@ def overdue_summary(
     """What ``list_threads(state="overdue")`` gives, without reading every overdue thread.
 
     Threads the user never decided on and that hold nothing newer than ``now`` ("plain") are
-    overdue exactly when they wait for us since before :func:`overdue_cutoff`: they are counted
-    in SQL and only the ``top`` longest waits are read (plus the ones tied with the last). The
+    overdue exactly when they wait for us since before :func:`overdue_cutoff`: their starts are
+    read (two columns) and only the ``top`` longest waits evaluated (plus the ones tied with the
+    last). The
     other candidates (a decision that may have lapsed, mail after ``now``) are few and go
     through ``list_threads`` one by one. Sorted like the digest: longest wait, then lower id.
     ``client_only`` keeps threads holding a message a client wrote by ``now``.
@@ -821,40 +822,32 @@ def overdue_summary(
         plain = plain & _has_client_message(db, now)
     convert = db.times()
     rows: list[ThreadView] = []
-    since: list[datetime] = []
-    total = 0
-    earliest = _earliest_wait(db, plain)
+    # Every plain candidate's start of the wait, in one read: the earliest gives the cutoff,
+    # and the overdue ones, their count and the longest waits are then picked here (the
+    # client test is a subquery per thread: reading them once, not four times, was ~60 ms
+    # of the digest on PostgreSQL at 1M messages).
+    waits = [
+        (convert(started), tid)
+        for tid, started in db.rows(
+            f"SELECT threads.id, threads.waiting_since FROM threads WHERE {plain.sql}",
+            plain.params,
+        )
+    ]
+    earliest = min(waits)[0] if waits else None
     cutoff = overdue_cutoff(view.calendar, view.sla, now, earliest) if earliest else None
-    if cutoff is not None:
-        overdue = plain & Cond("threads.waiting_since < ?", (db.time(cutoff),))
-        since = [
-            convert(value)
-            for value in db.column(
-                f"SELECT threads.waiting_since FROM threads WHERE {overdue.sql}", overdue.params
-            )
-        ]
-        total = len(since)  # (one scan, not a COUNT and then the same scan again)
-        firsts = [
-            (tid, convert(started))
-            for tid, started in db.rows(
-                "SELECT threads.id, threads.waiting_since FROM threads WHERE "
-                f"{overdue.sql} ORDER BY threads.waiting_since, threads.id "
-                f"LIMIT {max(0, int(top))}",
-                overdue.params,
-            )
-        ]
-        ids = [tid for tid, _started in firsts]
+    overdue = sorted(w for w in waits if w[0] < cutoff) if cutoff is not None else []
+    since = [started for started, _tid in overdue]
+    total = len(overdue)
+    if overdue:
+        firsts = overdue[: max(0, top)]  # the longest waits by start, then lower id
+        ids = [tid for _started, tid in firsts]
         if firsts and len(firsts) == top:
             # Waits tied with the last one shown (same business minutes, other start) may
-            # have a lower id: read them all, the sort below keeps the right ones.
-            last_start = firsts[-1][1]
+            # have a lower id: take them all, the sort below keeps the right ones.
+            last_start = firsts[-1][0]
             last = view.calendar.business_minutes_between(last_start, now)
             bound = _latest_start_with(view.calendar, now, last, last_start)
-            tied = overdue & Cond(
-                "threads.waiting_since > ? AND threads.waiting_since < ?",
-                (db.time(last_start), db.time(bound)),
-            )
-            ids += db.column(f"SELECT threads.id FROM threads WHERE {tied.sql}", tied.params)
+            ids += [tid for started, tid in overdue[len(firsts) :] if last_start < started < bound]
         rows = list_threads(db, now, "overdue", view, thread_ids=ids, with_message_ids=False)
     # Besides those, only a thread re-tracked as of ``now`` can be overdue (one awaiting us
     # without a start of the wait, or whose user decision stands, cannot).
