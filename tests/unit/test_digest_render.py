@@ -14,7 +14,7 @@ from jinja2 import UndefinedError
 from PIL import Image
 from rich.console import Console
 
-from mailwatch.cli.digest import print_digest
+from mailwatch.cli.digest_text import print_digest
 from mailwatch.config import settings_from_values
 from mailwatch.digest.data import (
     AgeBand,

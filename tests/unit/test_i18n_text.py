@@ -11,7 +11,7 @@ from rich.console import Console
 from test_digest_render import make_digest
 
 from mailwatch import i18n
-from mailwatch.cli.digest import print_digest
+from mailwatch.cli.digest_text import print_digest
 from mailwatch.core.etiquette import check_etiquette
 from mailwatch.i18n_text import finding_code, finding_text, reason_text
 
