@@ -10,11 +10,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from lingua import ConfidenceValue, IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
+from typing import TYPE_CHECKING
 
 from mailwatch.core.prescreen import Probe, Screen
 from mailwatch.core.text import LANGUAGES
+
+if TYPE_CHECKING:
+    from lingua import ConfidenceValue, LanguageDetector
 
 __all__ = [
     "DEFAULT_LANGUAGES",
@@ -70,6 +72,10 @@ def _detector(languages: frozenset[str]) -> LanguageDetector:
     ``with_preloaded_language_models()``: lingua loads every model of a small set on the first
     call anyway, so preloading would only move that cost into start-up.
     """
+    # lazy: lingua (~4 ms to import) only once a text is detected, not for every read that
+    # only picks a thread's language from its stored messages (thread_language)
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
     codes = [IsoCode639_1.from_str(code) for code in sorted(languages)]
     # Low-accuracy mode uses trigram models only: about 7 MB instead of about 120 MB for the
     # four languages, and as fast. Its weakness is very short text, which MIN_LETTERS and
@@ -78,6 +84,8 @@ def _detector(languages: frozenset[str]) -> LanguageDetector:
 
 
 def _normalise_allowed(allowed: Sequence[str]) -> frozenset[str]:
+    from lingua import IsoCode639_1  # lazy: see _detector
+
     codes = frozenset(code.strip().lower() for code in allowed if code.strip())
     for code in codes:
         try:

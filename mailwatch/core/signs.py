@@ -7,7 +7,6 @@ detectors cost each read command ~9 ms.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -65,6 +64,8 @@ def detect_slow_but_demanding(
     samples = [m for m in their_reply_business_minutes if m >= 0]
     if urgency_signs <= 0 or our_sla_minutes <= 0 or len(samples) < min_samples:
         return None
+    import statistics  # lazy: (fractions, decimal) only when a client's replies are judged
+
     median = statistics.median(samples)
     if median <= factor * our_sla_minutes:
         return None
