@@ -10,7 +10,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from mailwatch.config import Settings, settings_from_values
 from mailwatch.store.db import make_engine, session_factory, upgrade
@@ -96,6 +96,19 @@ def make_settings(account: Any, db_url: str, **extra: str) -> Settings:
     }
     values.update({f"MAILWATCH_{k.upper()}": v for k, v in extra.items()})
     return settings_from_values(values)
+
+
+def engine_in_another_zone(url: str, zone: str = "America/Santiago") -> Any:
+    """An engine on ``url``; on PostgreSQL with the database's session zone set to ``zone``
+    (psycopg then hands out times in it), so that a read must not depend on UTC there."""
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            name = url.rsplit("/", 1)[1]
+            conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO '{zone}'"))
+        engine.dispose()
+        engine = make_engine(url)
+    return engine
 
 
 def sqlite_url(tmp_path: Path) -> str:

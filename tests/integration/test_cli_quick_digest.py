@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.store_gen import generate
 from tests.integration.test_digest_fast_path import NOW, awkward_rows
-from tests.integration.test_quick_path_process import run, write_env
+from tests.integration.test_quick_path_process import both_paths, run, write_env
 
 AS_OF = NOW.isoformat()
 PAST = "2026-11-26T09:00:00+02:00"  # threads changed since: re-tracked as of then
@@ -36,15 +36,7 @@ COMMAND_LINES = [
 
 
 def same_as_typer(env: Path) -> None:
-    outputs = []
-    for args in COMMAND_LINES:
-        quick, full = run(env, *args), run(env, *args, typer_only=True)
-        assert (quick.returncode, quick.stdout, quick.stderr) == (
-            full.returncode,
-            full.stdout,
-            full.stderr,
-        ), args
-        outputs.append(quick)
+    outputs = both_paths(env, COMMAND_LINES)
     printed, as_json, plain, past, promises, promises_json, missed, past_open = outputs[:8]
     for done in outputs[:8]:
         assert done.returncode == 0 and done.stderr == ""
@@ -96,14 +88,3 @@ def test_digest_and_promises_print_what_typer_prints_on_postgresql(
     env = write_env(tmp_path, pg_url)
     same_as_typer(env)
     loads_neither_parser_nor_orm(env)
-
-
-def test_a_store_not_ready_is_one_line_on_the_quick_path(tmp_path: Path) -> None:
-    empty = tmp_path / "empty.db"
-    empty.touch(mode=0o600)
-    env = write_env(tmp_path, f"sqlite:///{empty}")
-    for args in (("digest", "--print"), ("digest", "--json"), ("promises", "--json")):
-        quick, full = run(env, *args), run(env, *args, typer_only=True)
-        assert quick.returncode == full.returncode != 0
-        assert quick.stderr == full.stderr and "mailwatch init" in quick.stderr
-        assert quick.stderr.count("\n") == 1 and quick.stdout == ""

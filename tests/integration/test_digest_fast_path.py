@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rich.console import Console
-from sqlalchemy import Text, cast, func, insert, or_, select, text
+from sqlalchemy import Text, cast, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 import mailwatch.cli.plain_table as plain_table
@@ -44,6 +44,7 @@ from mailwatch.views.context import View
 from mailwatch.views.jobs import job_states
 from mailwatch.views.promises import PROMISE_STATUSES, list_promises
 from mailwatch.views.threads import list_threads
+from tests.helpers import engine_in_another_zone
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 INSTANTS = (
@@ -364,13 +365,7 @@ def everything(source: Session | Reader, cfg: Settings) -> list[str]:
 def check(url: str) -> None:
     generate(url, messages=3000, threads=800, seed=5, now=NOW)
     awkward_rows(url)
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":  # psycopg then hands out times in this zone
-        with engine.begin() as conn:
-            name = url.rsplit("/", 1)[1]
-            conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO 'America/Santiago'"))
-        engine.dispose()
-        engine = make_engine(url)
+    engine = engine_in_another_zone(url)  # (on PostgreSQL: America/Santiago)
     cfg = team(url)
     direct = open_reader(url)
     assert direct is not None and direct.dialect == engine.dialect.name

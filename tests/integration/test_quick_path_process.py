@@ -61,9 +61,10 @@ COMMAND_LINES = [
 ]
 
 
-def same_as_typer(env: Path) -> None:
+def both_paths(env: Path, command_lines) -> list[subprocess.CompletedProcess[str]]:
+    """Each command line run both ways; they must print the same and end the same way."""
     outputs = []
-    for args in COMMAND_LINES:
+    for args in command_lines:
         quick, full = run(env, *args), run(env, *args, typer_only=True)
         assert (quick.returncode, quick.stdout, quick.stderr) == (
             full.returncode,
@@ -71,6 +72,11 @@ def same_as_typer(env: Path) -> None:
             full.stderr,
         ), args
         outputs.append(quick)
+    return outputs
+
+
+def same_as_typer(env: Path) -> None:
+    outputs = both_paths(env, COMMAND_LINES)
     overdue, everything, page, retracked, bogus, cursor, when = outputs
     assert overdue.returncode == 0 and overdue.stdout.count('"overdue": true') >= 10
     assert everything.stdout.count('"id":') > overdue.stdout.count('"id":')
@@ -124,10 +130,16 @@ def test_a_store_not_ready_is_one_line_on_the_quick_path(tmp_path: Path) -> None
     empty = tmp_path / "empty.db"
     empty.touch(mode=0o600)
     env = write_env(tmp_path, f"sqlite:///{empty}")
-    quick, full = run(env, "threads", "--json"), run(env, "threads", "--json", typer_only=True)
-    assert quick.returncode == full.returncode != 0
-    assert quick.stderr == full.stderr and "mailwatch init" in quick.stderr
-    assert quick.stderr.count("\n") == 1
+    for args in (
+        ("threads", "--json"),
+        ("digest", "--print"),
+        ("digest", "--json"),
+        ("promises", "--json"),
+    ):
+        quick, full = run(env, *args), run(env, *args, typer_only=True)
+        assert quick.returncode == full.returncode != 0, args
+        assert quick.stderr == full.stderr and "mailwatch init" in quick.stderr
+        assert quick.stderr.count("\n") == 1
 
 
 def test_an_unreachable_database_is_one_line_without_its_password(tmp_path: Path) -> None:

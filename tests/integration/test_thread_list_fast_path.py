@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
 import mailwatch.views.threads as threads_view
 from bench.store_gen import generate
@@ -34,6 +34,7 @@ from mailwatch.views.threads import (
     list_threads,
     threads_json,
 )
+from tests.helpers import engine_in_another_zone
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 INSTANTS = (NOW, NOW - timedelta(days=3, hours=5, seconds=7), NOW - timedelta(days=200))
@@ -104,13 +105,7 @@ def listings(source, view: View, fast: bool) -> list[str]:
 def check(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     generate(url, messages=2500, threads=700, seed=5, now=NOW)
     awkward_threads(url)
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":  # psycopg then hands out times in this zone
-        with engine.begin() as conn:
-            name = url.rsplit("/", 1)[1]
-            conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO 'America/Santiago'"))
-        engine.dispose()
-        engine = make_engine(url)
+    engine = engine_in_another_zone(url)  # (on PostgreSQL: America/Santiago)
     view = View(BusinessCalendar(tz_name="Europe/Chisinau"), timedelta(hours=4))
     direct = open_reader(url)
     assert direct is not None and direct.dialect == engine.dialect.name
