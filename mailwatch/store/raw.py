@@ -16,6 +16,7 @@ datetimes (:meth:`Reader.times`), JSON columns decoded (:meth:`Reader.json`).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,16 +32,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Cond", "NotCurrent", "Reader", "ids_in", "open_reader", "reader_of"]
 
-_PG_SQL: dict[str, str] = {}  # SQL with ``?`` -> with ``%s`` (psycopg's placeholder)
-
-
+@functools.lru_cache(maxsize=512)  # bounded: SQL with ids written in varies per call
 def _pg_sql(sql: str) -> str:
-    found = _PG_SQL.get(sql)
-    if found is None:
-        if "%" in sql:  # (psycopg would read it as a placeholder)
-            raise ValueError("a read model's SQL holds no '%': use a bound value")
-        found = _PG_SQL[sql] = sql.replace("?", "%s")
-    return found
+    """SQL with ``?`` placeholders as psycopg takes it (``%s``)."""
+    if "%" in sql:  # (psycopg would read it as a placeholder)
+        raise ValueError("a read model's SQL holds no '%': use a bound value")
+    return sql.replace("?", "%s")
 
 
 def _sqlite_time(value: datetime) -> str:
