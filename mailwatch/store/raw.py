@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Cond", "NotCurrent", "Reader", "ids_in", "open_reader", "reader_of"]
 
+
 @functools.lru_cache(maxsize=512)  # bounded: SQL with ids written in varies per call
 def _pg_sql(sql: str) -> str:
     """SQL with ``?`` placeholders as psycopg takes it (``%s``)."""
