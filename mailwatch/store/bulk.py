@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
 
 from mailwatch.store.models import UTCDateTime
+from mailwatch.store.raw import json_from_text, sqlite_time, utc_converter
 
 __all__ = ["insert_many", "insert_one", "select_rows", "update_many"]
 
@@ -74,8 +75,7 @@ def _writer(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
 
         def utc_text(value: Any) -> Any:
             if type(value) is datetime and value.tzinfo is not None:
-                # SQLite's DATETIME text, as SQLAlchemy writes it, of the value in UTC
-                return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+                return sqlite_time(value)  # SQLite's DATETIME text, as SQLAlchemy writes it
             return own(value)
 
         return utc_text
@@ -200,49 +200,20 @@ def update_many(
     conn.exec_driver_sql(prepared.sql, [prepared.params(row) for row in rows])
 
 
-def _utc_reader() -> Callable[[Any], datetime]:
-    """What ``UTCDateTime`` makes of a driver's value: an aware UTC datetime.
-
-    SQLite keeps text (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``) that SQLAlchemy reads with
-    ``datetime.fromisoformat``; psycopg gives aware datetimes in the session's time zone. The
-    same text or instant recurs in a row and across rows (a thread's last message, its wait),
-    so each distinct value is converted once per read.
-    """
-    seen: dict[Any, datetime] = {}
-
-    def convert(value: Any) -> datetime:
-        found = seen.get(value)
-        if found is None:
-            when = datetime.fromisoformat(value) if isinstance(value, str) else value
-            assert isinstance(when, datetime)
-            found = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-            seen[value] = found
-        return found
-
-    return convert
-
-
-def _json_value(value: Any) -> Any:
-    """What SQLAlchemy's ``JSON`` makes of SQLite's text (psycopg decodes JSON itself)."""
-    if value == "null":  # (most threads: no warning sign)
-        return None
-    return json.loads(value) if isinstance(value, str) else value
-
-
 _UNKNOWN = object()  # a column type with no plain reading
 
 
 def _readers(query: Select[*tuple[Any, ...]], dialect: str) -> list[Any]:
     """Per column: a converter for its non-None driver values, None (as it comes), or
     ``_UNKNOWN``."""
-    utc = _utc_reader()  # one cache for every datetime column of this read
+    utc = utc_converter()  # one cache for every datetime column of this read
     readers: list[Any] = []
     for column in query.selected_columns:
         kind = column.type
         if isinstance(kind, UTCDateTime):
             readers.append(utc)
         elif isinstance(kind, JSON):
-            readers.append(_json_value if dialect == "sqlite" else None)
+            readers.append(json_from_text if dialect == "sqlite" else None)
         elif isinstance(kind, Boolean):
             readers.append(bool if dialect == "sqlite" else None)
         elif isinstance(kind, Integer | String) and not isinstance(kind, Enum):

@@ -30,7 +30,17 @@ from mailwatch.store.revisions import is_head
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["Cond", "NotCurrent", "Reader", "ids_in", "open_reader", "reader_of"]
+__all__ = [
+    "Cond",
+    "NotCurrent",
+    "Reader",
+    "ids_in",
+    "json_from_text",
+    "open_reader",
+    "reader_of",
+    "sqlite_time",
+    "utc_converter",
+]
 
 
 @functools.lru_cache(maxsize=512)  # bounded: SQL with ids written in varies per call
@@ -41,19 +51,39 @@ def _pg_sql(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-def _sqlite_time(value: datetime) -> str:
+def sqlite_time(value: datetime) -> str:
     """An aware datetime as SQLAlchemy's SQLite ``DateTime`` stores it (naive UTC text with
-    microseconds), so that text comparisons in SQL order instants correctly."""
+    microseconds), so that text comparisons in SQL order instants correctly. The one writer
+    of that text: ``store.bulk``'s inserts and updates write it too."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
-    v = value.astimezone(UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
-    )
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _json_text(value: Any) -> Any:
+def utc_converter(tz: tzinfo = UTC) -> Callable[[Any], datetime]:
+    """A converter of a ``UTCDateTime`` column's non-None driver values to aware datetimes
+    in ``tz``: by default UTC, as SQLAlchemy's result gives them. SQLite keeps naive UTC
+    text; psycopg gives aware datetimes in its session's zone. Each distinct value is
+    converted once per converter (a thread's times recur within a row and across rows), so
+    a read shares one object per instant."""
+    seen: dict[Any, datetime] = {}
+
+    def convert(value: Any) -> datetime:
+        found = seen.get(value)
+        if found is None:
+            when = datetime.fromisoformat(value) if isinstance(value, str) else value
+            if not isinstance(when, datetime):
+                raise TypeError(f"not a stored time: {value!r}")
+            found = when.replace(tzinfo=UTC) if when.tzinfo is None else when
+            if found.tzinfo is not tz:
+                found = found.astimezone(tz)
+            seen[value] = found
+        return found
+
+    return convert
+
+
+def json_from_text(value: Any) -> Any:
     """What SQLAlchemy's ``JSON`` makes of SQLite's text (psycopg decodes JSON itself)."""
     if value == "null":
         return None
@@ -111,7 +141,7 @@ class Reader:
     def time(self, value: datetime) -> Any:
         """An aware datetime as a bound value compared with a ``UTCDateTime`` column."""
         if self.dialect == "sqlite":
-            return _sqlite_time(value)
+            return sqlite_time(value)
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
         return value
@@ -121,32 +151,15 @@ class Reader:
         return ", ".join("?" * count)
 
     def times(self, tz: tzinfo = UTC) -> Callable[[Any], datetime]:
-        """A converter of a ``UTCDateTime`` column's non-None driver values to aware
-        datetimes in ``tz``: by default UTC, as SQLAlchemy's result gives them; a read model
-        that shows its times in the team's zone asks for that zone and converts each value
-        once. Each distinct value is converted once per converter (a thread's times recur
-        within a row and across rows), so a read shares one object per instant."""
-        seen: dict[Any, datetime] = {}
-
-        def convert(value: Any) -> datetime:
-            found = seen.get(value)
-            if found is None:
-                when = datetime.fromisoformat(value) if isinstance(value, str) else value
-                if not isinstance(when, datetime):
-                    raise TypeError(f"not a stored time: {value!r}")
-                found = when.replace(tzinfo=UTC) if when.tzinfo is None else when
-                if found.tzinfo is not tz:
-                    found = found.astimezone(tz)
-                seen[value] = found
-            return found
-
-        return convert
+        """:func:`utc_converter`: stored times as aware datetimes in ``tz``, each distinct
+        value converted once."""
+        return utc_converter(tz)
 
     def json(self, value: Any) -> Any:
         """A JSON column's driver value, decoded (None stays None)."""
         if value is None or self.dialect != "sqlite":
             return value
-        return _json_text(value)
+        return json_from_text(value)
 
     def session(self) -> Session:
         """A SQLAlchemy session on the same database, for the rare read that needs the ORM

@@ -21,7 +21,7 @@ from mailwatch.errors import DatabaseNotReady
 from mailwatch.store.db import make_engine, session_factory
 from mailwatch.store.files import sqlite_path
 from mailwatch.store.models import Mailbox, Thread
-from mailwatch.store.raw import NotCurrent, Reader, _sqlite_time, open_reader, reader_of
+from mailwatch.store.raw import NotCurrent, Reader, open_reader, reader_of, sqlite_time
 from mailwatch.store.revisions import head_revisions
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -66,16 +66,16 @@ def test_a_bound_time_is_the_text_sqlalchemy_stores(url: str, times: list[dateti
             ]
             for tid in ids:
                 conn.exec_driver_sql("DELETE FROM threads WHERE id = ?", (tid,))
-        assert stored == [_sqlite_time(when) for when in times]
+        assert stored == [sqlite_time(when) for when in times]
         # and text order is instant order
-        assert sorted(stored) == [_sqlite_time(w) for w in sorted(times)]
+        assert sorted(stored) == [sqlite_time(w) for w in sorted(times)]
     finally:
         engine.dispose()
 
 
 def test_a_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
-        _sqlite_time(datetime(2026, 1, 1))
+        sqlite_time(datetime(2026, 1, 1))
 
 
 def test_the_direct_reader_reads_what_the_session_reads(url: str) -> None:
