@@ -88,23 +88,30 @@ class QuickCall:
     options: dict[str, Any]
 
 
+def _option_value(args: list[str], i: int) -> tuple[str, int] | None:
+    """The value of the option at ``args[i]`` (``--name=value`` or ``--name value``) and the
+    index after it; None when it is missing, empty or looks like an option (Typer's to say)."""
+    _name, eq, value = args[i].partition("=")
+    end = i + 1
+    if not eq:
+        if end >= len(args):
+            return None
+        value, end = args[end], end + 1
+    if not value or value.startswith("-"):
+        return None
+    return value, end
+
+
 def quick_call(argv: Sequence[str]) -> QuickCall | None:
     """The call, when ``argv`` is a plain command line of a quick command; else None."""
     args = list(argv)
     env_file: str | None = None
     if args and args[0].startswith("--env-file"):
-        name, eq, value = args[0].partition("=")
-        if name != "--env-file":
+        taken = _option_value(args, 0) if args[0].partition("=")[0] == "--env-file" else None
+        if taken is None:
             return None
-        if not eq:
-            if len(args) < 2:
-                return None
-            value = args[1]
-            args = args[1:]
-        if not value or value.startswith("-"):
-            return None
-        env_file = value
-        args = args[1:]
+        env_file, start = taken
+        args = args[start:]
     if not args or args[0] not in QUICK_COMMANDS:
         return None
     command = QUICK_COMMANDS[args[0]]
@@ -113,7 +120,7 @@ def quick_call(argv: Sequence[str]) -> QuickCall | None:
     rest = args[1:]
     i = 0
     while i < len(rest):
-        name, eq, value = rest[i].partition("=")
+        name, eq, _ = rest[i].partition("=")
         if name not in command.options or name in seen:
             return None
         seen.add(name)
@@ -124,14 +131,10 @@ def quick_call(argv: Sequence[str]) -> QuickCall | None:
             options[keyword] = True
             i += 1
             continue
-        if not eq:
-            if i + 1 >= len(rest):
-                return None
-            value = rest[i + 1]
-            i += 1
-        i += 1
-        if not value or value.startswith("-"):
+        taken = _option_value(rest, i)
+        if taken is None:
             return None
+        value, i = taken
         if kind == POSITIVE:
             if not _PLAIN_POSITIVE.fullmatch(value):
                 return None
