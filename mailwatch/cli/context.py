@@ -191,6 +191,10 @@ def database_error(cfg: Settings, exc: Exception) -> DatabaseNotReady:
     )
 
 
+def _not_ready() -> DatabaseNotReady:
+    return DatabaseNotReady(_("the database is missing or out of date: run `mailwatch init` first"))
+
+
 def engine(cfg: Settings) -> Engine:
     """The database engine, once it is reachable and at the current schema revision."""
     from mailwatch.store.db import is_current, make_engine  # lazy: keeps --help fast
@@ -201,9 +205,7 @@ def engine(cfg: Settings) -> Engine:
     except Exception as exc:  # any driver's failure to connect: one line, not a traceback
         raise database_error(cfg, exc) from None
     if not current:
-        raise DatabaseNotReady(
-            _("the database is missing or out of date: run `mailwatch init` first")
-        )
+        raise _not_ready()
     return made
 
 
@@ -228,9 +230,7 @@ def read_store(cfg: Settings) -> Iterator[Reader]:
     try:
         direct = open_reader(cfg.database_url)
     except NotCurrent:
-        raise DatabaseNotReady(
-            _("the database is missing or out of date: run `mailwatch init` first")
-        ) from None
+        raise _not_ready() from None
     except Exception as exc:  # any driver's failure to connect: one line, not a traceback
         raise database_error(cfg, exc) from None
     if direct is None:
