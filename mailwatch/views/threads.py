@@ -28,7 +28,7 @@ from mailwatch.core.tracking import (
     track_thread,
 )
 from mailwatch.errors import UsageError
-from mailwatch.store.raw import Cond, Reader, ids_in, reader_of
+from mailwatch.store.raw import Cond, Reader, ids_in, json_from_text, reader_of
 from mailwatch.views.context import View, iso_text
 
 if TYPE_CHECKING:
@@ -231,7 +231,14 @@ _TIME_COLUMNS = (
     "manual_state_at",
     "snoozed_until",
 )
-_SELECT_THREADS = "SELECT " + ", ".join(f"threads.{c}" for c in _THREAD_COLUMNS) + " FROM threads"
+_SELECT_THREADS = (
+    "SELECT "
+    + ", ".join(
+        Reader.json_as_text(f"threads.{c}") if c == "signs" else f"threads.{c}"
+        for c in _THREAD_COLUMNS
+    )
+    + " FROM threads"
+)
 _TIME_AT = tuple(_THREAD_COLUMNS.index(c) for c in _TIME_COLUMNS)
 _SIGNS_AT = _THREAD_COLUMNS.index("signs")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -258,7 +265,7 @@ def _thread_rows(db: Reader, where: Cond | None, tail: str = "", tz: tzinfo = UT
             if value is not None:  # (most times are missing: no call for them)
                 values[i] = convert(value)
         if values[_SIGNS_AT] is not None:
-            values[_SIGNS_AT] = db.json(values[_SIGNS_AT])
+            values[_SIGNS_AT] = json_from_text(values[_SIGNS_AT])  # (read as text: either dialect)
         rows.append(_ThreadRow._make(values))
     return rows
 
