@@ -231,14 +231,6 @@ _TIME_COLUMNS = (
     "manual_state_at",
     "snoozed_until",
 )
-_SELECT_THREADS = (
-    "SELECT "
-    + ", ".join(
-        Reader.json_as_text(f"threads.{c}") if c == "signs" else f"threads.{c}"
-        for c in _THREAD_COLUMNS
-    )
-    + " FROM threads"
-)
 _TIME_AT = tuple(_THREAD_COLUMNS.index(c) for c in _TIME_COLUMNS)
 _SIGNS_AT = _THREAD_COLUMNS.index("signs")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -248,6 +240,19 @@ _ThreadRow = namedtuple("_ThreadRow", _THREAD_COLUMNS)  # type: ignore[misc]
 _Key = namedtuple("_Key", ["id", "last_message_at"])
 
 
+def _select_threads(db: Reader) -> str:
+    """SELECT of the thread row's columns, each as this reader reads it cheapest."""
+    columns = []
+    for name in _THREAD_COLUMNS:
+        column = f"threads.{name}"
+        if name == "signs":
+            column = db.json_as_text(column)
+        elif name in _TIME_COLUMNS:
+            column = db.time_column(column)
+        columns.append(column)
+    return f"SELECT {', '.join(columns)} FROM threads"
+
+
 def _thread_rows(db: Reader, where: Cond | None, tail: str = "", tz: tzinfo = UTC) -> list[Any]:
     """The thread rows ``where`` selects (then ``tail``: ORDER BY, LIMIT), as named tuples,
     their times in ``tz`` (the list passes the team's zone: what its views show).
@@ -255,7 +260,7 @@ def _thread_rows(db: Reader, where: Cond | None, tail: str = "", tz: tzinfo = UT
     Read from the driver and converted here: SQLAlchemy's Row objects and its result
     processors (two per datetime) were ~40 of the ~70 ms of reading the 6,851 overdue
     candidates of a 1M-message store; importing SQLAlchemy, ~0.2 s of the command."""
-    sql = _SELECT_THREADS + (f" WHERE {where.sql}" if where is not None else "") + tail
+    sql = _select_threads(db) + (f" WHERE {where.sql}" if where is not None else "") + tail
     convert = db.times(tz)  # one per read: a recurring instant is one object (threads_json)
     rows = []
     for fetched in db.rows(sql, where.params if where is not None else ()):
@@ -273,7 +278,8 @@ def _thread_rows(db: Reader, where: Cond | None, tail: str = "", tz: tzinfo = UT
 def _keys(db: Reader, where: Cond, tail: str = "") -> list[Any]:
     """(id, last_message_at) of the threads ``where`` selects: what their order needs."""
     convert = db.times()
-    sql = f"SELECT threads.id, threads.last_message_at FROM threads WHERE {where.sql}{tail}"
+    last = db.time_column("threads.last_message_at")
+    sql = f"SELECT threads.id, {last} FROM threads WHERE {where.sql}{tail}"
     return [
         _Key(tid, convert(last) if last is not None else None)
         for tid, last in db.rows(sql, where.params)
@@ -485,7 +491,7 @@ def _overdue_page(
                 "threads.waiting_since >= ?", (db.time(waited_at_most(-after.key[0] - 1)),)
             )
         firsts = db.rows(
-            "SELECT threads.id, threads.waiting_since FROM threads "
+            f"SELECT threads.id, {db.time_column('threads.waiting_since')} FROM threads "
             f"WHERE {shorter.sql} ORDER BY threads.waiting_since, threads.id LIMIT {int(limit)}",
             shorter.params,
         )
@@ -838,7 +844,8 @@ def overdue_summary(
     waits = [
         (convert(started), tid)
         for tid, started in db.rows(
-            f"SELECT threads.id, threads.waiting_since FROM threads WHERE {plain.sql}",
+            f"SELECT threads.id, {db.time_column('threads.waiting_since')} FROM threads "
+            f"WHERE {plain.sql}",
             plain.params,
         )
     ]
