@@ -22,9 +22,7 @@ _FLOAT_LINE = re.compile(rb"\d[.eE][-+]?\d+,?\n")
 _ORJSON_OPTIONS = (
     orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 )
-_ORJSON_TIMES = (
-    orjson.OPT_INDENT_2 | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_PASSTHROUGH_DATACLASS
-)
+_ORJSON_TIMES = orjson.OPT_INDENT_2 | orjson.OPT_OMIT_MICROSECONDS
 
 
 def _not_plain_json(value: Any) -> Any:
@@ -60,15 +58,19 @@ def _orjson_text(rows: Any, floats: bool) -> bytes | str:
     return data
 
 
-def _iso_seconds(value: Any) -> str:
+def _iso_seconds(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.isoformat(timespec="seconds")
+    to_json = getattr(value, "to_json", None)  # a view orjson wrote as a dataclass
+    if to_json is not None:
+        return to_json()
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _orjson_times(rows: Any) -> bytes | str:
     """orjson's bytes with aware datetimes written as ``isoformat(timespec="seconds")``
-    (orjson's own writing of them, to the second); ``json.dumps`` where orjson refuses."""
+    (orjson's own writing of them, to the second) and dataclasses as their fields;
+    ``json.dumps`` where orjson refuses (a view then written by its ``to_json``)."""
     try:
         return orjson.dumps(rows, default=_not_plain_json, option=_ORJSON_TIMES)
     except TypeError:
@@ -81,8 +83,9 @@ def print_json(rows: Any, *, floats: bool = True, times: bool = False) -> None:
     orjson's bytes go straight to the binary buffer of a UTF-8 standard output (a terminal, a
     pipe, a file): a long list is not decoded and encoded again. ``floats``: see
     :func:`json_text`. ``times``: ``rows`` hold aware datetimes (and no float), written to the
-    second with their offset; the caller's word that no offset has seconds (orjson drops them:
-    see ``views.threads.threads_json_times``).
+    second with their offset, and may hold dataclasses whose fields are the keys to write, in
+    order; the caller's word that no offset has seconds (orjson drops them: see
+    ``views.threads.threads_json_times``).
     """
     out = sys.stdout
     data = _orjson_times(rows) if times else _orjson_text(rows, floats)

@@ -8,6 +8,7 @@ which every zone's is since 1973; an older time makes the listing take the text 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sys
 import zoneinfo
@@ -135,3 +136,21 @@ def test_orjson_would_drop_an_offsets_seconds() -> None:
 @pytest.mark.parametrize("rows", [[], [{"a": 1}]])
 def test_rows_without_times_print_the_same(rows: list[dict[str, int]]) -> None:
     assert printed(rows, times=True) == printed(rows, floats=False)
+
+
+@settings(max_examples=50, deadline=None)
+@given(views())
+def test_a_views_fields_are_its_json_keys_in_order(rows: list[ThreadView]) -> None:
+    """What lets orjson write the views themselves: their fields are the contract's keys."""
+    for row in rows:
+        assert [f.name for f in dataclasses.fields(row)] == list(row.to_json())
+        assert row.needs_reply is (row.state is ThreadState.AWAITING_US)
+
+
+@settings(max_examples=50, deadline=None)
+@given(views())
+def test_a_text_orjson_refuses_falls_back_to_the_views_own_json(rows: list[ThreadView]) -> None:
+    rows = [dataclasses.replace(r, message_count=2**70 + r.id) for r in rows]  # beyond 64 bits
+    with_times = threads_json_times(rows)
+    assert with_times is not None
+    assert printed(with_times, times=True) == printed(threads_json(rows), floats=False)
