@@ -10,7 +10,6 @@ have arrived), are then recomputed.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from collections import defaultdict, deque
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import Text, bindparam, null, select, type_coerce, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +43,7 @@ from mailwatch.store.db import transaction
 from mailwatch.store.due import DueInputs, due_times
 from mailwatch.store.mail import PROMISE_TEXT_MAX, BatchResult
 from mailwatch.store.models import Draft, Mailbox, Message, Promise, Thread, table_of
+from mailwatch.store.raw import json_from_text
 from mailwatch.track.pool import AnalysisPool, error_result, worker_count
 from mailwatch.track.prepare import BatchPreparer
 
@@ -513,18 +512,6 @@ class Tracker:
         )
 
 
-def _json(value: Any) -> Any:
-    """A JSON column read as text (SQLite), decoded by orjson; PostgreSQL's driver hands it
-    over decoded already. The same values as SQLAlchemy's JSON type gives: orjson is strict
-    where json is lenient (a lone surrogate escape), and json.loads then reads it."""
-    if not isinstance(value, str | bytes):
-        return value
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return json.loads(value)
-
-
 def load_facts(
     session: Session,
     thread_ids: Sequence[int],
@@ -589,7 +576,7 @@ def load_facts(
     ) in rows:
         recipients = [
             str(a.get("email") or "").lower()
-            for a in (*(_json(to_addrs) or ()), *(_json(cc_addrs) or ()))
+            for a in (*(json_from_text(to_addrs) or ()), *(json_from_text(cc_addrs) or ()))
             if isinstance(a, dict) and a.get("email")
         ]
         result[thread_id].append(
@@ -602,10 +589,10 @@ def load_facts(
                 answered=bool(answered),
                 language=language,
                 requested_by=requested_by,
-                signs=signs_from_json(_json(signs)),
+                signs=signs_from_json(json_from_text(signs)),
                 sender=from_email,
                 parents=tuple(
-                    [r for r in (_json(references) or []) if isinstance(r, str)]
+                    [r for r in (json_from_text(references) or []) if isinstance(r, str)]
                     + ([in_reply_to] if in_reply_to else [])
                 ),
                 colleague_reply=category == "internal"
