@@ -38,7 +38,7 @@ from mailwatch.i18n import N_, _, ngettext, use_language
 from mailwatch.i18n import datetime_text as _datetime_text
 from mailwatch.i18n import duration as _duration
 from mailwatch.i18n import wall_duration as _wall_duration
-from mailwatch.store.raw import Cond, Reader, ids_in, reader_of
+from mailwatch.store.raw import Cond, Reader, ids_in, ids_in_chunks, reader_of
 from mailwatch.views.backlog import backlog_line, backlog_rows, read_started_at
 from mailwatch.views.context import View
 from mailwatch.views.jobs import job_states
@@ -541,15 +541,12 @@ def _at_or_before(db: Reader, now: datetime) -> Cond:
     )
 
 
-_IN_CHUNK = 5000
-
-
 def _threads_where(db: Reader, among: Iterable[int], condition: Cond) -> set[int]:
     """Which of ``among`` hold a message matching ``condition`` (chunked IN lists)."""
     ids = sorted(among)
     found: set[int] = set()
-    for start in range(0, len(ids), _IN_CHUNK):
-        where = ids_in("messages.thread_id", ids[start : start + _IN_CHUNK]) & condition
+    for chunk in ids_in_chunks("messages.thread_id", ids):
+        where = chunk & condition
         found.update(
             db.column(
                 f"SELECT DISTINCT messages.thread_id FROM messages WHERE {where.sql}", where.params
@@ -816,8 +813,7 @@ def _first_responses(
     convert = db.times()
     at = "coalesce(messages.date, messages.internal_date)"
     our_at = "coalesce(ours.date, ours.internal_date)"
-    for start in range(0, len(thread_ids), _IN_CHUNK):
-        among = ids_in("messages.thread_id", thread_ids[start : start + _IN_CHUNK])
+    for among in ids_in_chunks("messages.thread_id", thread_ids):
         sql = (
             f"SELECT firsts.first_at, (SELECT min({our_at}) FROM messages AS ours"
             " WHERE ours.thread_id = firsts.tid AND ours.direction = 'outbound'"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -37,10 +37,12 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 __all__ = [
+    "IN_CHUNK",
     "Cond",
     "NotCurrent",
     "Reader",
     "ids_in",
+    "ids_in_chunks",
     "json_from_text",
     "open_reader",
     "reader_of",
@@ -126,6 +128,18 @@ def ids_in(column: str, ids: Iterable[int]) -> Cond:
     values one statement may bind (SQLite's), no statement per list length."""
     listed = ", ".join(str(int(i)) for i in ids)
     return Cond(f"{column} IN ({listed})") if listed else Cond("1 = 0")
+
+
+#: ids per IN (...) list of :func:`ids_in_chunks`: short statements for either planner
+IN_CHUNK = 5000
+
+
+def ids_in_chunks(column: str, ids: Sequence[int], size: int | None = None) -> Iterator[Cond]:
+    """:func:`ids_in` of ``ids`` ``size`` (default :data:`IN_CHUNK`) at a time, in their
+    order (none for no ids)."""
+    size = size or IN_CHUNK
+    for start in range(0, len(ids), size):
+        yield ids_in(column, ids[start : start + size])
 
 
 class Reader:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mailwatch.config import Settings
 from mailwatch.core.scheduling import in_backlog
 from mailwatch.i18n import _, datetime_text, ngettext
-from mailwatch.store.raw import Reader, ids_in, reader_of
+from mailwatch.store.raw import Reader, ids_in_chunks, reader_of
 from mailwatch.views.context import View
 from mailwatch.views.threads import ThreadView, list_threads
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 STARTED_KEY = "first_started_at"
-_IN_CHUNK = 5000
 
 
 def read_started_at(session: Session | Reader) -> datetime | None:
@@ -48,8 +47,7 @@ def backlog_rows(session: Session | Reader, settings: Settings, now: datetime) -
     acks: dict[int, list[datetime]] = defaultdict(list)
     convert = db.times()
     ids = sorted({row.id for row, _since in waiting})
-    for start in range(0, len(ids), _IN_CHUNK):
-        where = ids_in("drafts.thread_id", ids[start : start + _IN_CHUNK])
+    for where in ids_in_chunks("drafts.thread_id", ids):
         for tid, created in db.rows(
             "SELECT drafts.thread_id, drafts.created_at FROM drafts"
             f" WHERE drafts.kind = 'acknowledgment' AND {where.sql}",

@@ -28,7 +28,7 @@ from mailwatch.core.tracking import (
     track_thread,
 )
 from mailwatch.errors import UsageError
-from mailwatch.store.raw import Cond, Reader, ids_in, json_from_text, reader_of
+from mailwatch.store.raw import Cond, Reader, ids_in, ids_in_chunks, json_from_text, reader_of
 from mailwatch.views.context import View, iso_text
 
 if TYPE_CHECKING:
@@ -721,7 +721,6 @@ def _set_ids(row: ThreadView, message_ids: list[str]) -> None:
     object.__setattr__(row, "message_count", len(message_ids))
 
 
-_IN_CHUNK = 5000  # ids per IN (...) list: well under SQLite's and PostgreSQL's limits
 # Thread ids per query of their messages, in id order: with 5,000 ids PostgreSQL's planner
 # expects ~57,000 rows and scans all 1M messages in parallel (112 ms a chunk at 1M messages);
 # with 1,000 it walks ix_messages_thread (~5 ms). SQLite is the same at either size.
@@ -739,15 +738,13 @@ def _message_ids(
     ids: dict[int, list[str]] = defaultdict(list)
     order = " ORDER BY messages.thread_id, messages.date, messages.id"
     plain = sorted(tid for tid in thread_ids if tid not in as_of_now)
-    for start in range(0, len(plain), _IDS_CHUNK):
-        chunk = ids_in("messages.thread_id", plain[start : start + _IDS_CHUNK])
+    for chunk in ids_in_chunks("messages.thread_id", plain, _IDS_CHUNK):
         sql = f"SELECT messages.thread_id, messages.message_id FROM messages WHERE {chunk.sql}"
         for tid, message_id in db.rows(sql + order):
             ids[tid].append(message_id)
     dated = sorted(tid for tid in thread_ids if tid in as_of_now)
     convert = db.times()
-    for start in range(0, len(dated), _IDS_CHUNK):
-        chunk = ids_in("messages.thread_id", dated[start : start + _IDS_CHUNK])
+    for chunk in ids_in_chunks("messages.thread_id", dated, _IDS_CHUNK):
         sql = (
             "SELECT messages.thread_id, messages.message_id, messages.date, "
             f"messages.internal_date FROM messages WHERE {chunk.sql}"
@@ -980,7 +977,7 @@ def _has_client_message(db: Reader, now: datetime) -> Cond:
 
 def _with_client_message(db: Reader, now: datetime, ids: list[int]) -> set[int]:
     found: set[int] = set()
-    for start in range(0, len(ids), _IN_CHUNK):
-        where = ids_in("threads.id", ids[start : start + _IN_CHUNK]) & _has_client_message(db, now)
+    for chunk in ids_in_chunks("threads.id", ids):
+        where = chunk & _has_client_message(db, now)
         found.update(db.column(f"SELECT threads.id FROM threads WHERE {where.sql}", where.params))
     return found

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-import mailwatch.digest.data as data
+import mailwatch.store.raw as raw
 from bench.store_gen import generate
 from mailwatch.digest.data import _first_responses
 from mailwatch.store.db import make_engine, session_factory
@@ -146,5 +146,5 @@ def test_first_responses_equal_the_message_loop_on_postgresql(pg_url: str) -> No
 @pytest.mark.parametrize("chunk", [7])
 def test_first_responses_in_chunks(tmp_path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
     """Many threads are read a chunk of ids at a time; the chunks add up to the same."""
-    monkeypatch.setattr(data, "_IN_CHUNK", chunk)
+    monkeypatch.setattr(raw, "IN_CHUNK", chunk)
     check(f"sqlite:///{tmp_path / 'chunks.db'}")

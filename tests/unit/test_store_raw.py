@@ -180,3 +180,17 @@ def test_the_quick_sqlite_path_is_sqlalchemys(name: str, prefix: str) -> None:
     if database and database != ":memory:" and not database.startswith("file:"):
         want = Path(database)
     assert sqlite_path(url) == want
+
+
+def test_ids_in_chunks_covers_every_id_once_in_order() -> None:
+    from mailwatch.store.raw import ids_in_chunks
+
+    ids = list(range(1, 12))
+    chunks = list(ids_in_chunks("t.id", ids, 5))
+    assert [c.sql for c in chunks] == [
+        "t.id IN (1, 2, 3, 4, 5)",
+        "t.id IN (6, 7, 8, 9, 10)",
+        "t.id IN (11)",
+    ]
+    assert list(ids_in_chunks("t.id", [], 5)) == []
+    assert [c.sql for c in ids_in_chunks("t.id", [7])] == ["t.id IN (7)"]
